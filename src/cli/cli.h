@@ -1,0 +1,52 @@
+/* cli.h - what the carthage-net commands share.
+ *
+ * main.c parses the common options and dispatches on the command word;
+ * each cmd-*.c implements one command group over the library.  Commands
+ * return an exit code from the contract (CN_EXIT_*).
+ */
+#pragma once
+
+#include "alloc.h"
+#include "defs.h"
+
+enum {
+    CN_EXIT_OK = 0,
+    CN_EXIT_INVALID = 1, /* invalid input or unknown name; nothing changed */
+    CN_EXIT_USAGE = 2,
+    CN_EXIT_BUSY = 3,    /* resource exhausted or busy */
+    CN_EXIT_SYSTEM = 4,  /* system or libvirt failure */
+    CN_EXIT_DRIFT = 5,   /* status found drift */
+};
+
+typedef struct {
+    GArray *sources;  /* CnSource; paths owned by source_paths */
+    GPtrArray *source_paths;
+    char *uri;
+    char *state_dir;
+    gboolean json;
+} CnCli;
+
+typedef struct {
+    const char *name;
+    const char *synopsis;
+    const char *summary;
+    int (*run)(CnCli *cli, int argc, char **argv);
+} CnCommand;
+
+/* Prints "carthage-net: MESSAGE" on stderr. */
+void cn_cli_error(const char *format, ...) G_GNUC_PRINTF(1, 2);
+void cn_cli_warning(const char *format, ...) G_GNUC_PRINTF(1, 2);
+
+/* Parses a command's own options out of ARGV (ARGV[0] is the command
+ * word); returns FALSE after printing a usage error.  ENTRIES may be NULL. */
+gboolean cn_cli_parse_options(const CnCommand *command, const GOptionEntry *entries, int *argc,
+                              char ***argv);
+
+/* Loads and validates the definitions, then allocates pool addresses from
+ * the state directory.  SAVE: record new assignments (under the lock);
+ * without a writable state directory the allocation is still made, only
+ * not saved.  On error prints the diagnostics, sets *EXIT_CODE and
+ * returns NULL. */
+CnSite *cn_cli_load_site(CnCli *cli, gboolean save, int *exit_code);
+
+int cn_cmd_validate(CnCli *cli, int argc, char **argv);

@@ -1,0 +1,125 @@
+/* common.c - loading the site for a command, and messages. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "state.h"
+
+#define ASSIGNMENTS_FILE "assignments"
+
+static void vmessage(const char *kind, const char *format, va_list args)
+{
+    g_autofree char *text = g_strdup_vprintf(format, args);
+    fprintf(stderr, "carthage-net: %s%s\n", kind, text);
+}
+
+void cn_cli_error(const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    vmessage("", format, args);
+    va_end(args);
+}
+
+void cn_cli_warning(const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    vmessage("warning: ", format, args);
+    va_end(args);
+}
+
+gboolean cn_cli_parse_options(const CnCommand *command, const GOptionEntry *entries, int *argc,
+                              char ***argv)
+{
+    g_autofree char *parameter = g_strdup_printf("%s %s", command->name, command->synopsis);
+    g_autoptr(GOptionContext) context = g_option_context_new(parameter);
+    g_autoptr(GError) error = NULL;
+
+    g_option_context_set_summary(context, command->summary);
+    if (entries)
+        g_option_context_add_main_entries(context, entries, NULL);
+    if (!g_option_context_parse(context, argc, argv, &error)) {
+        cn_cli_error("%s: %s (see 'carthage-net %s --help')", command->name, error->message,
+                     command->name);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static CnAssignments *read_assignments(CnState *state, int *exit_code)
+{
+    g_autofree char *text = NULL;
+    gsize length;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *path = g_build_filename(cn_state_dir(state), ASSIGNMENTS_FILE, NULL);
+
+    if (!cn_state_read(state, ASSIGNMENTS_FILE, &text, &length, &error)) {
+        cn_cli_error("%s", error->message);
+        *exit_code = CN_EXIT_SYSTEM;
+        return NULL;
+    }
+    if (!text)
+        return cn_assignments_new();
+    CnAssignments *assignments = cn_assignments_parse(path, text, length, &error);
+    if (!assignments) {
+        cn_cli_error("%s (fix or remove the file; addresses are then allocated anew)", error->message);
+        *exit_code = CN_EXIT_SYSTEM;
+    }
+    return assignments;
+}
+
+/* Opens the state directory for writing when SAVE, falling back to reading
+ * when it cannot be written (allocation stays deterministic). */
+static CnState *open_state(CnCli *cli, gboolean save, int *exit_code)
+{
+    g_autoptr(GError) error = NULL;
+    CnState *state = cn_state_open(cli->state_dir, save, &error);
+    if (state)
+        return state;
+    if (save && g_error_matches(error, CN_STATE_ERROR, CN_STATE_ERROR_READONLY)) {
+        cn_cli_warning("%s; pool addresses are computed but not saved", error->message);
+        g_clear_error(&error);
+        state = cn_state_open(cli->state_dir, FALSE, &error);
+        if (state)
+            return state;
+    }
+    cn_cli_error("%s", error->message);
+    *exit_code = CN_EXIT_SYSTEM;
+    return NULL;
+}
+
+CnSite *cn_cli_load_site(CnCli *cli, gboolean save, int *exit_code)
+{
+    g_autoptr(CnDiagList) diags = cn_diag_list_new();
+    g_autoptr(CnSite) site = cn_defs_load_site((CnSource *)cli->sources->data, cli->sources->len, diags);
+
+    if (!site) {
+        cn_diag_print(diags, stderr, "carthage-net: ");
+        *exit_code = CN_EXIT_INVALID;
+        return NULL;
+    }
+
+    g_autoptr(CnState) state = open_state(cli, save, exit_code);
+    if (!state)
+        return NULL;
+    g_autoptr(CnAssignments) previous = read_assignments(state, exit_code);
+    if (!previous)
+        return NULL;
+    g_autoptr(CnAssignments) next = cn_alloc_v4(site, previous, diags);
+    if (cn_diag_count(diags) > 0) {
+        cn_diag_print(diags, stderr, "carthage-net: ");
+        *exit_code = CN_EXIT_INVALID;
+        return NULL;
+    }
+    if (cn_state_is_writable(state) && !cn_assignments_equal(previous, next)) {
+        g_autofree char *text = cn_assignments_format(next);
+        g_autoptr(GError) error = NULL;
+        if (!cn_state_write(state, ASSIGNMENTS_FILE, text, strlen(text), &error)) {
+            cn_cli_error("%s", error->message);
+            *exit_code = CN_EXIT_SYSTEM;
+            return NULL;
+        }
+    }
+    return g_steal_pointer(&site);
+}

@@ -1,0 +1,146 @@
+/* main.c - carthage-net: common options and the command table. */
+#include "config.h"
+
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define DEFAULT_DEFS_DIR SYSCONFDIR "/carthage-net"
+#define DEFAULT_STATE_DIR LOCALSTATEDIR "/lib/carthage-net"
+
+static const CnCommand commands[] = {
+    { "validate", "", "Check the definitions: exit 0 when valid, 1 with one line per error.",
+      cn_cmd_validate },
+};
+
+static const CnCommand *find_command(const char *name)
+{
+    for (gsize i = 0; i < G_N_ELEMENTS(commands); i++) {
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    }
+    return NULL;
+}
+
+static void add_source(CnCli *cli, CnSourceKind kind, const char *path)
+{
+    char *copy = g_strdup(path);
+    g_ptr_array_add(cli->source_paths, copy);
+    CnSource source = { kind, copy };
+    g_array_append_val(cli->sources, source);
+}
+
+static gboolean on_file_option(const char *name, const char *value, gpointer data, GError **error)
+{
+    add_source(data, CN_SOURCE_FILE, value);
+    return TRUE;
+}
+
+static gboolean on_dir_option(const char *name, const char *value, gpointer data, GError **error)
+{
+    add_source(data, CN_SOURCE_DIR, value);
+    return TRUE;
+}
+
+static char *commands_description(void)
+{
+    GString *text = g_string_new("Commands:\n");
+    for (gsize i = 0; i < G_N_ELEMENTS(commands); i++)
+        g_string_append_printf(text, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    g_string_append(text,
+                    "\nDefinitions are read from -f FILE and -d DIR in the order given (default "
+                    DEFAULT_DEFS_DIR ").\n"
+                    "Exit codes: 0 success, 1 invalid input or unknown name, 2 usage, 3 busy or "
+                    "exhausted,\n4 system or libvirt failure, 5 status found drift.\n"
+                    "See carthage-net(1) and carthage-net.conf(5).\n");
+    return g_string_free(text, FALSE);
+}
+
+int main(int argc, char **argv)
+{
+    CnCli cli = { 0 };
+    gboolean version = FALSE;
+    g_autofree char *uri = NULL;
+    g_autofree char *state_dir = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *description = commands_description();
+
+    setlocale(LC_ALL, "");
+    cli.sources = g_array_new(FALSE, FALSE, sizeof(CnSource));
+    cli.source_paths = g_ptr_array_new_with_free_func(g_free);
+
+    const GOptionEntry entries[] = {
+        { "file", 'f', 0, G_OPTION_ARG_CALLBACK, (gpointer)on_file_option,
+          "Read definitions from FILE (repeatable, in order)", "FILE" },
+        { "dir", 'd', 0, G_OPTION_ARG_CALLBACK, (gpointer)on_dir_option,
+          "Read DIR/*.conf in name order (repeatable, in order)", "DIR" },
+        { "connect", 'c', 0, G_OPTION_ARG_STRING, &uri, "libvirt connection URI", "URI" },
+        { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir,
+          "State directory (default " DEFAULT_STATE_DIR ")", "DIR" },
+        { "json", 0, 0, G_OPTION_ARG_NONE, &cli.json, "JSON output for listings", NULL },
+        { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version", NULL },
+        { NULL },
+    };
+    g_autoptr(GOptionContext) context = g_option_context_new("COMMAND [ARGUMENT…]");
+    GOptionGroup *main_group = g_option_group_new(NULL, NULL, NULL, &cli, NULL);
+    g_option_group_add_entries(main_group, entries);
+    g_option_context_set_main_group(context, main_group);
+    g_option_context_set_summary(context, "Carthage networks on libvirt: render, define, isolate.");
+    g_option_context_set_description(context, description);
+    /* Common options may follow the command words; the command's own
+     * options are parsed by the command. */
+    g_option_context_set_ignore_unknown_options(context, TRUE);
+    g_option_context_set_help_enabled(context, TRUE);
+
+    /* A lone "--help" after a command word is the command's help. */
+    int command_index = 0;
+    for (int i = 1; i < argc; i++) {
+        if (argv[i][0] != '-') {
+            command_index = i;
+            break;
+        }
+        if (strcmp(argv[i], "-f") == 0 || strcmp(argv[i], "-d") == 0 || strcmp(argv[i], "-c") == 0 ||
+            strcmp(argv[i], "--file") == 0 || strcmp(argv[i], "--dir") == 0 ||
+            strcmp(argv[i], "--connect") == 0 || strcmp(argv[i], "--state-dir") == 0)
+            i++;
+    }
+    gboolean command_help = FALSE;
+    for (int i = command_index + 1; command_index && i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            command_help = TRUE;
+            break;
+        }
+    }
+    if (command_help)
+        g_option_context_set_help_enabled(context, FALSE);
+
+    if (!g_option_context_parse(context, &argc, &argv, &error)) {
+        cn_cli_error("%s (see 'carthage-net --help')", error->message);
+        return CN_EXIT_USAGE;
+    }
+    if (version) {
+        printf("carthage-net %s\n", PACKAGE_VERSION);
+        return CN_EXIT_OK;
+    }
+    if (argc < 2) {
+        cn_cli_error("no command given (see 'carthage-net --help')");
+        return CN_EXIT_USAGE;
+    }
+    const CnCommand *command = find_command(argv[1]);
+    if (!command) {
+        cn_cli_error("unknown command '%s' (see 'carthage-net --help')", argv[1]);
+        return CN_EXIT_USAGE;
+    }
+    if (cli.sources->len == 0)
+        add_source(&cli, CN_SOURCE_DIR, DEFAULT_DEFS_DIR);
+    cli.uri = uri;
+    cli.state_dir = state_dir ? state_dir : (char *)DEFAULT_STATE_DIR;
+
+    int exit_code = command->run(&cli, argc - 1, argv + 1);
+
+    g_array_unref(cli.sources);
+    g_ptr_array_unref(cli.source_paths);
+    return exit_code;
+}

@@ -1,0 +1,547 @@
+/* defs-parse.c - CnRawDefs -> CnSite: group kinds and typed keys.
+ *
+ * Each group kind has one table of keys; each key names its type and the
+ * field it fills.  Adding a key is one line here plus its rules in
+ * defs-validate.c.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "defs.h"
+#include "netaddr.h"
+
+typedef enum {
+    V_NAME,        /* [A-Za-z0-9_.-]{1,64} */
+    V_IFNAME,      /* Linux interface name */
+    V_DNS_NAME,
+    V_WORD,        /* non-empty, no whitespace */
+    V_BOOL,
+    V_UINT,
+    V_TECHNOLOGY,
+    V_FORWARD,
+    V_V4,
+    V_V4_SUBNET,
+    V_V4_RANGE,
+    V_V4_RANGES,
+    V_V4_LIST,
+    V_ENDPOINT,
+    V_MAC,
+    V_VLAN_RANGES,
+    V_SECONDARIES,
+} ValueType;
+
+typedef struct {
+    const char *key;
+    ValueType type;
+    size_t offset;
+    size_t width; /* V_UINT: sizeof the field */
+    uint32_t min, max;
+} KeySpec;
+
+#define FIELD(type, field) offsetof(type, field), sizeof(((type *)0)->field)
+#define KEY(obj, name, vtype, field) { name, vtype, FIELD(obj, field), 0, 0 }
+#define UINT_KEY(obj, name, field, lo, hi) { name, V_UINT, FIELD(obj, field), lo, hi }
+
+static const KeySpec network_keys[] = {
+    UINT_KEY(CnNetwork, "vlan_id", vlan_id, 1, 4094),
+    KEY(CnNetwork, "technology", V_TECHNOLOGY, technology),
+    KEY(CnNetwork, "bridge_name", V_IFNAME, bridge_name),
+    KEY(CnNetwork, "delete_bridge", V_BOOL, delete_bridge),
+    KEY(CnNetwork, "forward", V_FORWARD, forward),
+    UINT_KEY(CnNetwork, "mtu", mtu, 68, 65535),
+    KEY(CnNetwork, "isolate_guests", V_BOOL, isolate_guests),
+    KEY(CnNetwork, "metadata", V_BOOL, metadata),
+    KEY(CnNetwork, "metadata.address", V_V4, metadata_address),
+    UINT_KEY(CnNetwork, "metadata.port", metadata_port, 1, 65535),
+    KEY(CnNetwork, "metadata.hostname", V_DNS_NAME, metadata_hostname),
+    KEY(CnNetwork, "metadata.handler", V_ENDPOINT, metadata_handler),
+    KEY(CnNetwork, "v4.network", V_V4_SUBNET, v4_subnet),
+    KEY(CnNetwork, "v4.gateway", V_V4, v4_gateway),
+    KEY(CnNetwork, "v4.dhcp", V_BOOL, v4_dhcp),
+    KEY(CnNetwork, "v4.dhcp_ranges", V_V4_RANGES, v4_dhcp_ranges),
+    KEY(CnNetwork, "v4.dns_servers", V_V4_LIST, v4_dns_servers),
+    KEY(CnNetwork, "v4.domains", V_DNS_NAME, v4_domain),
+    KEY(CnNetwork, "v4.masquerade", V_BOOL, v4_masquerade),
+    KEY(CnNetwork, "v4.pool", V_V4_RANGE, v4_pool),
+};
+
+static const KeySpec machine_keys[] = {
+    KEY(CnMachine, "metadata.handler", V_ENDPOINT, metadata_handler),
+};
+
+static const KeySpec link_keys[] = {
+    KEY(CnLink, "net", V_NAME, net_name),
+    KEY(CnLink, "mac", V_MAC, mac),
+    KEY(CnLink, "model", V_WORD, model),
+    UINT_KEY(CnLink, "mtu", mtu, 68, 65535),
+    KEY(CnLink, "v4.address", V_V4, v4_address),
+    KEY(CnLink, "v4.public_address", V_V4, v4_public_address),
+    KEY(CnLink, "v4.secondary_addresses", V_SECONDARIES, v4_secondary),
+    KEY(CnLink, "dns_name", V_DNS_NAME, dns_name),
+    UINT_KEY(CnLink, "untagged_vlan", untagged_vlan, 1, 4094),
+    KEY(CnLink, "allowed_vlans", V_VLAN_RANGES, allowed_vlans),
+    KEY(CnLink, "pool", V_NAME, pool_name),
+};
+
+static const KeySpec pool_keys[] = {
+    UINT_KEY(CnPool, "size", size, 1, 4096),
+    KEY(CnPool, "net", V_NAME, net_name),
+    KEY(CnPool, "prefix", V_IFNAME, prefix),
+    KEY(CnPool, "owner", V_WORD, owner),
+    KEY(CnPool, "group", V_WORD, group),
+};
+
+static const char *const technology_names[] = { "libvirt", "bridge", "openvswitch", NULL };
+static const char *const forward_names[] = { "nat", "route", "open", "isolated", NULL };
+
+/* Parsing one value.  On failure, WHY says what was expected. */
+
+static gboolean parse_uint(const char *text, uint32_t min, uint32_t max, uint32_t *out)
+{
+    if (*text == '\0' || !g_ascii_isdigit(*text))
+        return FALSE;
+    guint64 value;
+    if (!g_ascii_string_to_unsigned(text, 10, min, max, &value, NULL))
+        return FALSE;
+    *out = (uint32_t)value;
+    return TRUE;
+}
+
+static gboolean parse_choice(const char *text, const char *const *names, int *out)
+{
+    for (int i = 0; names[i]; i++) {
+        if (strcmp(text, names[i]) == 0) {
+            *out = i;
+            return TRUE;
+        }
+    }
+    return FALSE;
+}
+
+static gboolean parse_endpoint(const char *text, CnEndpoint *out)
+{
+    const char *colon = strrchr(text, ':');
+    uint32_t port;
+    uint32_t host = 0;
+
+    if (colon) {
+        g_autofree char *host_text = g_strndup(text, (gsize)(colon - text));
+        if (!cn_v4_parse(host_text, &host))
+            return FALSE;
+        text = colon + 1;
+    }
+    if (!parse_uint(text, 1, 65535, &port))
+        return FALSE;
+    out->set = TRUE;
+    out->host = host;
+    out->port = (uint16_t)port;
+    return TRUE;
+}
+
+static gboolean parse_vlan_ranges(GPtrArray *items, GArray *out, char **why)
+{
+    for (guint i = 0; i < items->len; i++) {
+        const char *item = items->pdata[i];
+        const char *dash = strchr(item, '-');
+        uint32_t first, last;
+        if (dash) {
+            g_autofree char *head = g_strndup(item, (gsize)(dash - item));
+            if (!parse_uint(head, 1, 4094, &first) || !parse_uint(dash + 1, 1, 4094, &last) ||
+                first > last) {
+                *why = g_strdup_printf("'%s' is not a VLAN range N-M within 1-4094", item);
+                return FALSE;
+            }
+        } else if (parse_uint(item, 1, 4094, &first)) {
+            last = first;
+        } else {
+            *why = g_strdup_printf("'%s' is not a VLAN id within 1-4094", item);
+            return FALSE;
+        }
+        CnVlanRange range = { (uint16_t)first, (uint16_t)last };
+        g_array_append_val(out, range);
+    }
+    if (out->len == 0) {
+        *why = g_strdup("expected a list of VLAN ids or ranges such as 10;20;30-40");
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static gboolean parse_secondaries(GPtrArray *items, GArray *out, char **why)
+{
+    for (guint i = 0; i < items->len; i++) {
+        const char *item = items->pdata[i];
+        const char *equals = strchr(item, '=');
+        CnSecondaryAddress address = { 0, 0 };
+        g_autofree char *private_text =
+            g_strndup(item, equals ? (gsize)(equals - item) : strlen(item));
+        g_autofree char *public_text = g_strdup(equals ? equals + 1 : NULL);
+        if (!cn_v4_parse(g_strstrip(private_text), &address.private_address) ||
+            (public_text && !cn_v4_parse(g_strstrip(public_text), &address.public_address))) {
+            *why = g_strdup_printf("'%s' is not PRIVATE or PRIVATE=PUBLIC (IPv4 addresses)", item);
+            return FALSE;
+        }
+        g_array_append_val(out, address);
+    }
+    return TRUE;
+}
+
+static gboolean parse_list_value(const KeySpec *spec, const char *raw, void *field, char **why)
+{
+    g_autoptr(GPtrArray) items = NULL;
+    if (!cn_keyfile_split_list(raw, &items)) {
+        *why = g_strdup("bad escape sequence (known: \\s \\n \\t \\r \\\\ \\;)");
+        return FALSE;
+    }
+    GArray *array = *(GArray **)field;
+    g_array_set_size(array, 0);
+
+    switch (spec->type) {
+    case V_V4_RANGES:
+        for (guint i = 0; i < items->len; i++) {
+            CnV4Range range;
+            if (!cn_v4_range_parse(items->pdata[i], &range.first, &range.last)) {
+                *why = g_strdup_printf("'%s' is not an IPv4 range A-B with A <= B",
+                                       (char *)items->pdata[i]);
+                return FALSE;
+            }
+            g_array_append_val(array, range);
+        }
+        return TRUE;
+    case V_V4_LIST:
+        for (guint i = 0; i < items->len; i++) {
+            uint32_t address;
+            if (!cn_v4_parse(items->pdata[i], &address)) {
+                *why = g_strdup_printf("'%s' is not an IPv4 address", (char *)items->pdata[i]);
+                return FALSE;
+            }
+            g_array_append_val(array, address);
+        }
+        return TRUE;
+    case V_VLAN_RANGES:
+        return parse_vlan_ranges(items, array, why);
+    case V_SECONDARIES:
+        return parse_secondaries(items, array, why);
+    default:
+        g_assert_not_reached();
+    }
+}
+
+static void replace_string(void *field, char *value)
+{
+    char **slot = field;
+    g_free(*slot);
+    *slot = value;
+}
+
+static gboolean parse_value(const KeySpec *spec, const char *raw, void *object, char **why)
+{
+    void *field = (char *)object + spec->offset;
+    g_autofree char *text = NULL;
+
+    if (spec->type == V_V4_RANGES || spec->type == V_V4_LIST || spec->type == V_VLAN_RANGES ||
+        spec->type == V_SECONDARIES)
+        return parse_list_value(spec, raw, field, why);
+
+    if (!cn_keyfile_unescape(raw, &text)) {
+        *why = g_strdup("bad escape sequence (known: \\s \\n \\t \\r \\\\)");
+        return FALSE;
+    }
+
+    switch (spec->type) {
+    case V_NAME:
+        if (!cn_name_is_valid(text))
+            goto bad;
+        replace_string(field, g_steal_pointer(&text));
+        return TRUE;
+    case V_IFNAME:
+        if (!cn_ifname_is_valid(text))
+            goto bad;
+        replace_string(field, g_steal_pointer(&text));
+        return TRUE;
+    case V_DNS_NAME:
+        if (!cn_dns_name_is_valid(text))
+            goto bad;
+        replace_string(field, g_steal_pointer(&text));
+        return TRUE;
+    case V_WORD:
+        if (*text == '\0' || strpbrk(text, " \t\n\r'\"<>&"))
+            goto bad;
+        replace_string(field, g_steal_pointer(&text));
+        return TRUE;
+    case V_BOOL:
+        if (strcmp(text, "true") == 0 || strcmp(text, "1") == 0)
+            *(gboolean *)field = TRUE;
+        else if (strcmp(text, "false") == 0 || strcmp(text, "0") == 0)
+            *(gboolean *)field = FALSE;
+        else
+            goto bad;
+        return TRUE;
+    case V_UINT: {
+        uint32_t value;
+        if (!parse_uint(text, spec->min, spec->max, &value))
+            goto bad;
+        if (spec->width == sizeof(uint16_t))
+            *(uint16_t *)field = (uint16_t)value;
+        else
+            *(uint32_t *)field = value;
+        return TRUE;
+    }
+    case V_TECHNOLOGY:
+        if (!parse_choice(text, technology_names, (int *)field))
+            goto bad;
+        return TRUE;
+    case V_FORWARD:
+        if (!parse_choice(text, forward_names, (int *)field))
+            goto bad;
+        return TRUE;
+    case V_V4:
+        if (!cn_v4_parse(text, field))
+            goto bad;
+        return TRUE;
+    case V_V4_SUBNET: {
+        CnV4Subnet *subnet = field;
+        if (!cn_v4_cidr_parse(text, &subnet->network, &subnet->prefix))
+            goto bad;
+        return TRUE;
+    }
+    case V_V4_RANGE: {
+        CnV4Range *range = field;
+        if (!cn_v4_range_parse(text, &range->first, &range->last))
+            goto bad;
+        return TRUE;
+    }
+    case V_ENDPOINT:
+        if (!parse_endpoint(text, field))
+            goto bad;
+        return TRUE;
+    case V_MAC:
+        if (!cn_mac_parse(text, field))
+            goto bad;
+        return TRUE;
+    default:
+        g_assert_not_reached();
+    }
+
+bad:
+    switch (spec->type) {
+    case V_NAME:
+        *why = g_strdup_printf("'%s' is not a name of 1-64 characters from [A-Za-z0-9_.-]", text);
+        break;
+    case V_IFNAME:
+        *why = g_strdup_printf("'%s' is not an interface name (1-%d characters, no '/', ':' or "
+                               "whitespace)", text, CN_IFNAME_MAX);
+        break;
+    case V_DNS_NAME:
+        *why = g_strdup_printf("'%s' is not a DNS name (labels of [A-Za-z0-9-] separated by dots)",
+                               text);
+        break;
+    case V_WORD:
+        *why = g_strdup_printf("'%s' must be one word without whitespace, quotes or <>&", text);
+        break;
+    case V_BOOL:
+        *why = g_strdup_printf("'%s' is not a boolean (true or false)", text);
+        break;
+    case V_UINT:
+        *why = g_strdup_printf("'%s' is not an integer in %u-%u", text, spec->min, spec->max);
+        break;
+    case V_TECHNOLOGY:
+        *why = g_strdup_printf("'%s' is not one of libvirt, bridge, openvswitch", text);
+        break;
+    case V_FORWARD:
+        *why = g_strdup_printf("'%s' is not one of nat, route, open, isolated", text);
+        break;
+    case V_V4:
+        *why = g_strdup_printf("'%s' is not an IPv4 address such as 192.0.2.1", text);
+        break;
+    case V_V4_SUBNET:
+        *why = g_strdup_printf("'%s' is not an IPv4 network such as 192.0.2.0/24 (host bits zero)",
+                               text);
+        break;
+    case V_V4_RANGE:
+        *why = g_strdup_printf("'%s' is not an IPv4 range A-B with A <= B", text);
+        break;
+    case V_ENDPOINT:
+        *why = g_strdup_printf("'%s' is not [HOST:]PORT with an IPv4 HOST and PORT in 1-65535",
+                               text);
+        break;
+    case V_MAC:
+        *why = g_strdup_printf("'%s' is not a MAC address such as 52:54:00:12:34:56", text);
+        break;
+    default:
+        g_assert_not_reached();
+    }
+    return FALSE;
+}
+
+/* Group kinds */
+
+typedef gpointer (*ObjectCreate)(CnSite *site, char **args, const CnLoc *loc, CnDiagList *diags,
+                                 const char *header);
+
+typedef struct {
+    const char *kind;
+    guint n_args;
+    const char *usage;
+    const KeySpec *keys;
+    gsize n_keys;
+    ObjectCreate create;
+} GroupKind;
+
+/* The first two fields of every model object, so that key locations can
+ * be recorded without knowing the kind. */
+typedef struct {
+    GHashTable *key_locs;
+} ObjectHead;
+
+static gpointer create_network(CnSite *site, char **args, const CnLoc *loc, CnDiagList *diags,
+                               const char *header)
+{
+    if (!cn_name_is_valid(args[0])) {
+        cn_diag_add(diags, loc, header, NULL,
+                    "network name '%s' must be 1-64 characters from [A-Za-z0-9_.-]", args[0]);
+        return NULL;
+    }
+    CnNetwork *net = cn_network_new(args[0]);
+    net->loc = *loc;
+    g_ptr_array_add(site->networks, net);
+    return net;
+}
+
+static gpointer create_machine(CnSite *site, char **args, const CnLoc *loc, CnDiagList *diags,
+                               const char *header)
+{
+    if (!cn_dns_name_is_valid(args[0])) {
+        cn_diag_add(diags, loc, header, NULL,
+                    "machine name '%s' must be a DNS name (labels of [A-Za-z0-9-] separated by "
+                    "dots)", args[0]);
+        return NULL;
+    }
+    CnMachine *machine = cn_machine_new(args[0]);
+    machine->loc = *loc;
+    g_ptr_array_add(site->machines, machine);
+    return machine;
+}
+
+static gpointer create_link(CnSite *site, char **args, const CnLoc *loc, CnDiagList *diags,
+                            const char *header)
+{
+    gboolean ok = TRUE;
+    if (!cn_dns_name_is_valid(args[0])) {
+        cn_diag_add(diags, loc, header, NULL,
+                    "machine name '%s' must be a DNS name (labels of [A-Za-z0-9-] separated by "
+                    "dots)", args[0]);
+        ok = FALSE;
+    }
+    if (!cn_ifname_is_valid(args[1])) {
+        cn_diag_add(diags, loc, header, NULL,
+                    "interface name '%s' must be 1-%d characters without '/', ':' or whitespace",
+                    args[1], CN_IFNAME_MAX);
+        ok = FALSE;
+    }
+    if (!ok)
+        return NULL;
+    CnLink *link = cn_link_new(args[0], args[1]);
+    link->loc = *loc;
+    g_ptr_array_add(site->links, link);
+    return link;
+}
+
+static gpointer create_pool(CnSite *site, char **args, const CnLoc *loc, CnDiagList *diags,
+                            const char *header)
+{
+    if (!cn_name_is_valid(args[0])) {
+        cn_diag_add(diags, loc, header, NULL,
+                    "pool name '%s' must be 1-64 characters from [A-Za-z0-9_.-]", args[0]);
+        return NULL;
+    }
+    CnPool *pool = cn_pool_new(args[0]);
+    pool->loc = *loc;
+    g_ptr_array_add(site->pools, pool);
+    return pool;
+}
+
+static const GroupKind group_kinds[] = {
+    { "network", 1, "[network NAME]", network_keys, G_N_ELEMENTS(network_keys), create_network },
+    { "machine", 1, "[machine NAME]", machine_keys, G_N_ELEMENTS(machine_keys), create_machine },
+    { "link", 2, "[link MACHINE IFACE]", link_keys, G_N_ELEMENTS(link_keys), create_link },
+    { "pool", 1, "[pool NAME]", pool_keys, G_N_ELEMENTS(pool_keys), create_pool },
+};
+
+static const GroupKind *find_kind(const char *kind)
+{
+    for (gsize i = 0; i < G_N_ELEMENTS(group_kinds); i++) {
+        if (strcmp(group_kinds[i].kind, kind) == 0)
+            return &group_kinds[i];
+    }
+    return NULL;
+}
+
+static const KeySpec *find_key(const GroupKind *kind, const char *key)
+{
+    for (gsize i = 0; i < kind->n_keys; i++) {
+        if (strcmp(kind->keys[i].key, key) == 0)
+            return &kind->keys[i];
+    }
+    return NULL;
+}
+
+static void build_group(CnSite *site, const CnRawGroup *group, CnDiagList *diags)
+{
+    g_auto(GStrv) words = g_strsplit(group->header, " ", -1);
+    const GroupKind *kind = find_kind(words[0]);
+
+    if (!kind) {
+        cn_diag_add(diags, &group->loc, group->header, NULL,
+                    "unknown group kind '%s' (expected network, machine, link or pool)", words[0]);
+        return;
+    }
+    if (g_strv_length(words) != kind->n_args + 1) {
+        cn_diag_add(diags, &group->loc, group->header, NULL, "expected a group header %s",
+                    kind->usage);
+        return;
+    }
+    ObjectHead *object = kind->create(site, words + 1, &group->loc, diags, group->header);
+    if (!object)
+        return;
+
+    for (guint i = 0; i < group->entries->len; i++) {
+        const CnRawEntry *entry = group->entries->pdata[i];
+        const KeySpec *spec = find_key(kind, entry->key);
+        g_autofree char *why = NULL;
+
+        if (!spec) {
+            cn_diag_add(diags, &entry->loc, group->header, entry->key, "unknown key in a %s group",
+                        kind->usage);
+            continue;
+        }
+        if (!parse_value(spec, entry->value, object, &why)) {
+            cn_diag_add(diags, &entry->loc, group->header, entry->key, "%s", why);
+            g_hash_table_replace(object->key_locs, (gpointer)CN_KEY_INVALID,
+                                 g_memdup2(&entry->loc, sizeof entry->loc));
+            continue;
+        }
+        g_hash_table_replace(object->key_locs, (gpointer)spec->key, g_memdup2(&entry->loc, sizeof entry->loc));
+    }
+}
+
+CnSite *cn_defs_build(const CnRawDefs *defs, CnDiagList *diags)
+{
+    CnSite *site = cn_site_new();
+
+    for (guint i = 0; i < defs->groups->len; i++)
+        build_group(site, defs->groups->pdata[i], diags);
+
+    /* A link implies its machine, as a Carthage NetworkConfig belongs to
+     * one; [machine] groups only add machine-wide keys. */
+    for (guint i = 0; i < site->links->len; i++) {
+        CnLink *link = site->links->pdata[i];
+        if (!cn_site_find_machine(site, link->machine_name)) {
+            CnMachine *machine = cn_machine_new(link->machine_name);
+            machine->loc = link->loc;
+            g_ptr_array_add(site->machines, machine);
+        }
+    }
+    cn_site_index(site);
+    return site;
+}

@@ -1,0 +1,587 @@
+/* defs-validate.c - defaults and every cross-object rule of the
+ * definitions spec.  Each check names the key it is about and reports at
+ * the line that set it (or the group's line when the key is missing). */
+#include <string.h>
+
+#include "defs.h"
+#include "netaddr.h"
+
+#define METADATA_DEFAULT_ADDRESS 0xa9fea9feu /* 169.254.169.254 */
+#define METADATA_DEFAULT_PORT 80
+
+char *cn_network_group(const CnNetwork *net)
+{
+    return g_strdup_printf("network %s", net->name);
+}
+
+char *cn_machine_group(const CnMachine *machine)
+{
+    return g_strdup_printf("machine %s", machine->name);
+}
+
+char *cn_link_group(const CnLink *link)
+{
+    return g_strdup_printf("link %s %s", link->machine_name, link->iface);
+}
+
+char *cn_pool_group(const CnPool *pool)
+{
+    return g_strdup_printf("pool %s", pool->name);
+}
+
+/* A short stable tag for derived interface names. */
+static uint32_t name_hash(const char *text)
+{
+    uint32_t hash = 2166136261u; /* FNV-1a: stable across hosts and GLib versions */
+    for (const char *p = text; *p; p++)
+        hash = (hash ^ (uint8_t)*p) * 16777619u;
+    return hash;
+}
+
+/* An interface name "START" + NAME that fits MAX bytes, or, when NAME is
+ * too long, its first characters and a hash so different names stay
+ * different. */
+static char *derive_ifname(const char *start, const char *name, const char *end, gsize max)
+{
+    char *plain = g_strconcat(start, name, end, NULL);
+    if (strlen(plain) <= max)
+        return plain;
+    g_free(plain);
+    int keep = (int)(max - strlen(start) - strlen(end) - 6);
+    return g_strdup_printf("%s%.*s%06x%s", start, MAX(keep, 0), name,
+                           name_hash(name) & 0xffffff, end);
+}
+
+static unsigned decimal_digits(uint32_t value)
+{
+    unsigned digits = 1;
+    while (value >= 10) {
+        value /= 10;
+        digits++;
+    }
+    return digits;
+}
+
+/* Context shared by every check, so each can report in one line. */
+typedef struct {
+    CnSite *site;
+    CnDiagList *diags;
+} Check;
+
+/* Reports about KEY of an object whose key locations are KEY_LOCS, at the
+ * key's own line when it was set, else at the group's. */
+#define REPORT(ctx, key_locs, group_loc, group, key, ...)                                       \
+    cn_diag_add((ctx)->diags, cn_key_loc((key_locs), (key), (group_loc)), (group), (key),       \
+                __VA_ARGS__)
+
+/* Defaults */
+
+static void network_defaults(CnNetwork *net)
+{
+    if (net->technology == CN_TECH_LIBVIRT && !net->bridge_name)
+        net->bridge_name = derive_ifname("cn-", net->name, "", CN_IFNAME_MAX);
+    if (!cn_key_is_set(net->key_locs, "forward"))
+        net->forward = net->v4_masquerade ? CN_FORWARD_NAT : CN_FORWARD_ISOLATED;
+    if (!cn_key_is_set(net->key_locs, "metadata.address"))
+        net->metadata_address = METADATA_DEFAULT_ADDRESS;
+    if (!cn_key_is_set(net->key_locs, "metadata.port"))
+        net->metadata_port = METADATA_DEFAULT_PORT;
+    if (!net->metadata_hostname)
+        net->metadata_hostname = g_strdup("metadata");
+    net->has_v4 = cn_key_is_set(net->key_locs, "v4.network");
+    net->has_v4_pool = cn_key_is_set(net->key_locs, "v4.pool");
+    if (net->has_v4 && !cn_key_is_set(net->key_locs, "v4.gateway"))
+        net->v4_gateway = net->v4_subnet.network + 1;
+    if (!cn_key_is_set(net->key_locs, "v4.dhcp"))
+        net->v4_dhcp = net->v4_dhcp_ranges->len > 0;
+    if (net->metadata_handler.set && net->metadata_handler.host == 0)
+        net->metadata_handler.host = net->v4_gateway;
+}
+
+static void link_defaults(CnLink *link)
+{
+    if (!link->model)
+        link->model = g_strdup("virtio");
+    if (cn_key_is_set(link->key_locs, "v4.address"))
+        link->v4_source = CN_V4_STATIC;
+    else if (link->net && link->net->has_v4_pool && link->net->technology == CN_TECH_LIBVIRT)
+        link->v4_source = CN_V4_POOL;
+    else
+        link->v4_source = CN_V4_NONE;
+}
+
+static void pool_defaults(CnPool *pool)
+{
+    if (!pool->prefix && pool->size > 0)
+        pool->prefix = derive_ifname("", pool->name, "-", CN_IFNAME_MAX - decimal_digits(pool->size - 1));
+}
+
+/* Networks */
+
+static const char *const libvirt_only_keys[] = {
+    "forward", "metadata", "metadata.address", "metadata.port", "metadata.hostname",
+    "metadata.handler", "v4.network", "v4.gateway", "v4.dhcp", "v4.dhcp_ranges",
+    "v4.dns_servers", "v4.domains", "v4.masquerade", "v4.pool",
+};
+
+static const char *const v4_dependent_keys[] = {
+    "v4.gateway", "v4.dhcp", "v4.dhcp_ranges", "v4.dns_servers", "v4.domains",
+    "v4.masquerade", "v4.pool",
+};
+
+static gboolean ranges_overlap(uint32_t a_first, uint32_t a_last, uint32_t b_first, uint32_t b_last)
+{
+    return a_first <= b_last && b_first <= a_last;
+}
+
+static void check_network_technology(Check *ctx, CnNetwork *net, const char *group)
+{
+    const char *tech = cn_technology_name(net->technology);
+
+    if (net->vlan_id && net->technology != CN_TECH_OPENVSWITCH)
+        REPORT(ctx, net->key_locs, &net->loc, group, "vlan_id",
+               "needs technology = openvswitch: libvirt 9 applies VLAN tags only on Open vSwitch "
+               "bridges (this network is %s)", tech);
+    if (net->technology != CN_TECH_LIBVIRT && !net->bridge_name)
+        REPORT(ctx, net->key_locs, &net->loc, group, "bridge_name",
+               "required with technology = %s: the host bridge the network uses", tech);
+    if (net->delete_bridge && net->technology != CN_TECH_BRIDGE)
+        REPORT(ctx, net->key_locs, &net->loc, group, "delete_bridge",
+               "applies only to technology = bridge (this network is %s)", tech);
+    if (net->isolate_guests && net->technology == CN_TECH_OPENVSWITCH)
+        REPORT(ctx, net->key_locs, &net->loc, group, "isolate_guests",
+               "not available with technology = openvswitch: nftables does not see traffic "
+               "switched inside Open vSwitch");
+    if (net->technology == CN_TECH_LIBVIRT)
+        return;
+    for (gsize i = 0; i < G_N_ELEMENTS(libvirt_only_keys); i++) {
+        if (cn_key_is_set(net->key_locs, libvirt_only_keys[i]))
+            REPORT(ctx, net->key_locs, &net->loc, group, libvirt_only_keys[i],
+                   "applies only to technology = libvirt: libvirt 9 serves addresses, DNS and "
+                   "forwarding only on its own virtual networks (this network is %s)", tech);
+    }
+}
+
+static void check_network_v4(Check *ctx, CnNetwork *net, const char *group)
+{
+    const CnV4Subnet *subnet = &net->v4_subnet;
+    g_autofree char *cidr = NULL;
+
+    if (!net->has_v4) {
+        for (gsize i = 0; i < G_N_ELEMENTS(v4_dependent_keys); i++) {
+            if (cn_key_is_set(net->key_locs, v4_dependent_keys[i]))
+                REPORT(ctx, net->key_locs, &net->loc, group, v4_dependent_keys[i],
+                       "needs v4.network");
+        }
+        if (net->metadata)
+            REPORT(ctx, net->key_locs, &net->loc, group, "metadata",
+                   "metadata = true needs v4.network: handlers listen on the network's gateway");
+        return;
+    }
+    char network_text[CN_V4_STR_MAX];
+    cn_v4_format(subnet->network, network_text);
+    cidr = g_strdup_printf("%s/%u", network_text, subnet->prefix);
+
+    if (subnet->prefix < 8 || subnet->prefix > 30) {
+        REPORT(ctx, net->key_locs, &net->loc, group, "v4.network",
+               "prefix /%u leaves no room for a gateway and guests; use /8 to /30",
+               subnet->prefix);
+        return;
+    }
+    if (!cn_v4_is_host(net->v4_gateway, subnet->network, subnet->prefix)) {
+        g_autofree char *gw = cn_v4_str(net->v4_gateway);
+        REPORT(ctx, net->key_locs, &net->loc, group, "v4.gateway",
+               "%s is not a host address of v4.network %s", gw, cidr);
+    }
+
+    GArray *ranges = net->v4_dhcp_ranges;
+    if (ranges->len > 0 && cn_key_is_set(net->key_locs, "v4.dhcp") && !net->v4_dhcp)
+        REPORT(ctx, net->key_locs, &net->loc, group, "v4.dhcp_ranges",
+               "given while v4.dhcp = false");
+    for (guint i = 0; i < ranges->len; i++) {
+        const CnV4Range *range = &g_array_index(ranges, CnV4Range, i);
+        g_autofree char *first = cn_v4_str(range->first);
+        g_autofree char *last = cn_v4_str(range->last);
+        if (!cn_v4_is_host(range->first, subnet->network, subnet->prefix) ||
+            !cn_v4_is_host(range->last, subnet->network, subnet->prefix)) {
+            REPORT(ctx, net->key_locs, &net->loc, group, "v4.dhcp_ranges",
+                   "range %s-%s is not inside the host addresses of v4.network %s", first, last,
+                   cidr);
+            continue;
+        }
+        if (net->v4_gateway >= range->first && net->v4_gateway <= range->last)
+            REPORT(ctx, net->key_locs, &net->loc, group, "v4.dhcp_ranges",
+                   "range %s-%s contains the gateway", first, last);
+        for (guint j = 0; j < i; j++) {
+            const CnV4Range *other = &g_array_index(ranges, CnV4Range, j);
+            if (ranges_overlap(range->first, range->last, other->first, other->last)) {
+                g_autofree char *other_first = cn_v4_str(other->first);
+                g_autofree char *other_last = cn_v4_str(other->last);
+                REPORT(ctx, net->key_locs, &net->loc, group, "v4.dhcp_ranges",
+                       "ranges %s-%s and %s-%s overlap", other_first, other_last, first, last);
+            }
+        }
+        if (net->has_v4_pool &&
+            ranges_overlap(range->first, range->last, net->v4_pool.first, net->v4_pool.last))
+            REPORT(ctx, net->key_locs, &net->loc, group, "v4.pool",
+                   "overlaps v4.dhcp_ranges range %s-%s: dnsmasq would hand pool addresses to "
+                   "other guests", first, last);
+    }
+    if (net->has_v4_pool && (!cn_v4_is_host(net->v4_pool.first, subnet->network, subnet->prefix) ||
+                             !cn_v4_is_host(net->v4_pool.last, subnet->network, subnet->prefix))) {
+        g_autofree char *first = cn_v4_str(net->v4_pool.first);
+        g_autofree char *last = cn_v4_str(net->v4_pool.last);
+        REPORT(ctx, net->key_locs, &net->loc, group, "v4.pool",
+               "%s-%s is not inside the host addresses of v4.network %s", first, last, cidr);
+    }
+    if (net->v4_masquerade && net->forward != CN_FORWARD_NAT)
+        REPORT(ctx, net->key_locs, &net->loc, group, "v4.masquerade",
+               "v4.masquerade = true needs forward = nat (forward is %s)",
+               cn_forward_name(net->forward));
+
+    if (net->metadata) {
+        if (cn_v4_in_network(net->metadata_address, subnet->network, subnet->prefix))
+            REPORT(ctx, net->key_locs, &net->loc, group, "metadata.address",
+                   "must be outside v4.network %s, or guests could hold it", cidr);
+    }
+    if (net->metadata_handler.set &&
+        !cn_v4_is_host(net->metadata_handler.host, subnet->network, subnet->prefix))
+        REPORT(ctx, net->key_locs, &net->loc, group, "metadata.handler",
+               "HOST must be an address of this host inside v4.network %s", cidr);
+}
+
+static void check_networks(Check *ctx)
+{
+    GPtrArray *networks = ctx->site->networks;
+    for (guint i = 0; i < networks->len; i++) {
+        CnNetwork *net = networks->pdata[i];
+        if (cn_object_is_invalid(net->key_locs))
+            continue;
+        g_autofree char *group = cn_network_group(net);
+
+        check_network_technology(ctx, net, group);
+        if (net->technology == CN_TECH_LIBVIRT)
+            check_network_v4(ctx, net, group);
+        for (guint j = 0; j < i; j++) {
+            CnNetwork *other = networks->pdata[j];
+            if (net->bridge_name && other->bridge_name &&
+                strcmp(net->bridge_name, other->bridge_name) == 0)
+                REPORT(ctx, net->key_locs, &net->loc, group, "bridge_name",
+                       "bridge %s is also used by [network %s]", net->bridge_name, other->name);
+        }
+    }
+}
+
+/* Links */
+
+/* One claim on an address within a network, to find duplicates. */
+typedef struct {
+    const CnLink *link;
+    const char *key;
+} AddressClaim;
+
+static void claim_address(Check *ctx, GHashTable *claims, const CnLink *link, const char *key,
+                          const char *group, uint32_t address)
+{
+    AddressClaim *previous = g_hash_table_lookup(claims, GUINT_TO_POINTER(address));
+    if (previous) {
+        g_autofree char *text = cn_v4_str(address);
+        const CnLoc *where = cn_key_loc(previous->link->key_locs, previous->key, &previous->link->loc);
+        REPORT(ctx, link->key_locs, &link->loc, group, key,
+               "address %s is also claimed by [link %s %s] %s (%s:%d)", text,
+               previous->link->machine_name, previous->link->iface, previous->key, where->file,
+               where->line);
+        return;
+    }
+    AddressClaim *claim = g_new(AddressClaim, 1);
+    claim->link = link;
+    claim->key = key;
+    g_hash_table_insert(claims, GUINT_TO_POINTER(address), claim);
+}
+
+static void check_link_address(Check *ctx, const CnLink *link, const char *group, const char *key,
+                               uint32_t address)
+{
+    const CnNetwork *net = link->net;
+    g_autofree char *text = cn_v4_str(address);
+    if (!cn_v4_is_host(address, net->v4_subnet.network, net->v4_subnet.prefix)) {
+        char network_text[CN_V4_STR_MAX];
+        cn_v4_format(net->v4_subnet.network, network_text);
+        REPORT(ctx, link->key_locs, &link->loc, group, key,
+               "%s is not a host address of [network %s] v4.network %s/%u", text, net->name,
+               network_text, net->v4_subnet.prefix);
+    } else if (address == net->v4_gateway) {
+        REPORT(ctx, link->key_locs, &link->loc, group, key,
+               "%s is the gateway of [network %s]", text, net->name);
+    }
+}
+
+static const char *const libvirt_link_keys[] = {
+    "v4.address", "v4.public_address", "v4.secondary_addresses", "dns_name",
+};
+
+static gboolean forward_allows_inbound(const CnNetwork *net)
+{
+    return net->forward == CN_FORWARD_ROUTE || net->forward == CN_FORWARD_OPEN;
+}
+
+static void check_link_net(Check *ctx, CnLink *link, const char *group, GHashTable *public_claims)
+{
+    CnNetwork *net = link->net;
+    const char *tech = cn_technology_name(net->technology);
+
+    if (net->technology != CN_TECH_LIBVIRT) {
+        for (gsize i = 0; i < G_N_ELEMENTS(libvirt_link_keys); i++) {
+            if (cn_key_is_set(link->key_locs, libvirt_link_keys[i]))
+                REPORT(ctx, link->key_locs, &link->loc, group, libvirt_link_keys[i],
+                       "applies only on technology = libvirt networks ([network %s] is %s)",
+                       net->name, tech);
+        }
+    } else if (!net->has_v4) {
+        for (gsize i = 0; i < G_N_ELEMENTS(libvirt_link_keys); i++) {
+            if (cn_key_is_set(link->key_locs, libvirt_link_keys[i]))
+                REPORT(ctx, link->key_locs, &link->loc, group, libvirt_link_keys[i],
+                       "[network %s] has no v4.network", net->name);
+        }
+    } else {
+        if (link->v4_source == CN_V4_STATIC)
+            check_link_address(ctx, link, group, "v4.address", link->v4_address);
+        for (guint i = 0; i < link->v4_secondary->len; i++)
+            check_link_address(ctx, link, group, "v4.secondary_addresses",
+                               g_array_index(link->v4_secondary, CnSecondaryAddress, i).private_address);
+        gboolean has_public = link->v4_public_address != 0;
+        for (guint i = 0; i < link->v4_secondary->len; i++)
+            has_public |= g_array_index(link->v4_secondary, CnSecondaryAddress, i).public_address != 0;
+        if (has_public && !forward_allows_inbound(net))
+            REPORT(ctx, link->key_locs, &link->loc, group,
+                   link->v4_public_address ? "v4.public_address" : "v4.secondary_addresses",
+                   "1:1 NAT needs forward = route or open on [network %s] (it is %s; libvirt's "
+                   "NAT rules reject new inbound connections)", net->name,
+                   cn_forward_name(net->forward));
+        if (link->v4_public_address && link->v4_source == CN_V4_NONE)
+            REPORT(ctx, link->key_locs, &link->loc, group, "v4.public_address",
+                   "needs v4.address or a v4.pool on [network %s] to map to", net->name);
+        if (link->dns_name && link->v4_source == CN_V4_NONE)
+            REPORT(ctx, link->key_locs, &link->loc, group, "dns_name",
+                   "needs v4.address or a v4.pool on [network %s] for the host record", net->name);
+    }
+    if (link->v4_public_address)
+        claim_address(ctx, public_claims, link, "v4.public_address", group, link->v4_public_address);
+    for (guint i = 0; i < link->v4_secondary->len; i++) {
+        uint32_t address = g_array_index(link->v4_secondary, CnSecondaryAddress, i).public_address;
+        if (address)
+            claim_address(ctx, public_claims, link, "v4.secondary_addresses", group, address);
+    }
+
+    if (net->technology != CN_TECH_OPENVSWITCH) {
+        if (cn_key_is_set(link->key_locs, "allowed_vlans"))
+            REPORT(ctx, link->key_locs, &link->loc, group, "allowed_vlans",
+                   "trunk ports need technology = openvswitch ([network %s] is %s)", net->name, tech);
+        if (cn_key_is_set(link->key_locs, "untagged_vlan"))
+            REPORT(ctx, link->key_locs, &link->loc, group, "untagged_vlan",
+                   "trunk ports need technology = openvswitch ([network %s] is %s)", net->name, tech);
+    } else if (link->untagged_vlan && link->allowed_vlans->len == 0) {
+        REPORT(ctx, link->key_locs, &link->loc, group, "untagged_vlan",
+               "is the native VLAN of a trunk port: needs allowed_vlans");
+    }
+
+    if (link->pool_name) {
+        if (!link->pool)
+            REPORT(ctx, link->key_locs, &link->loc, group, "pool", "unknown pool '%s'",
+                   link->pool_name);
+        else if (link->pool->net != net)
+            REPORT(ctx, link->key_locs, &link->loc, group, "pool",
+                   "[pool %s] serves network '%s', but this link joins '%s'", link->pool->name,
+                   link->pool->net_name ? link->pool->net_name : "(none)", net->name);
+    }
+}
+
+static void check_dns_names(Check *ctx, CnNetwork *net)
+{
+    g_autoptr(GHashTable) names = g_hash_table_new(g_str_hash, g_str_equal);
+    for (guint i = 0; i < net->links->len; i++) {
+        CnLink *link = net->links->pdata[i];
+        if (!link->dns_name)
+            continue;
+        CnLink *other = g_hash_table_lookup(names, link->dns_name);
+        if (other) {
+            g_autofree char *group = cn_link_group(link);
+            REPORT(ctx, link->key_locs, &link->loc, group, "dns_name",
+                   "'%s' is also the dns_name of [link %s %s] on [network %s]", link->dns_name,
+                   other->machine_name, other->iface, net->name);
+            continue;
+        }
+        g_hash_table_insert(names, link->dns_name, link);
+    }
+}
+
+static void check_addresses_unique(Check *ctx, CnNetwork *net)
+{
+    g_autoptr(GHashTable) claims = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+    for (guint i = 0; i < net->links->len; i++) {
+        CnLink *link = net->links->pdata[i];
+        g_autofree char *group = cn_link_group(link);
+        if (link->v4_source == CN_V4_STATIC)
+            claim_address(ctx, claims, link, "v4.address", group, link->v4_address);
+        for (guint j = 0; j < link->v4_secondary->len; j++)
+            claim_address(ctx, claims, link, "v4.secondary_addresses", group,
+                          g_array_index(link->v4_secondary, CnSecondaryAddress, j).private_address);
+    }
+}
+
+static void check_links(Check *ctx)
+{
+    g_autoptr(GHashTable) macs = g_hash_table_new(g_int64_hash, g_int64_equal);
+    g_autoptr(GHashTable) public_claims = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+    g_autoptr(GArray) mac_keys = g_array_sized_new(FALSE, FALSE, sizeof(gint64), ctx->site->links->len);
+    g_array_set_size(mac_keys, ctx->site->links->len);
+
+    for (guint i = 0; i < ctx->site->links->len; i++) {
+        CnLink *link = ctx->site->links->pdata[i];
+        if (cn_object_is_invalid(link->key_locs))
+            continue;
+        g_autofree char *group = cn_link_group(link);
+        char mac_text[CN_MAC_STR_MAX];
+        cn_mac_format(link->mac, mac_text);
+
+        if (!link->net_name)
+            REPORT(ctx, link->key_locs, &link->loc, group, "net",
+                   "required: the network this link joins");
+        else if (!link->net)
+            REPORT(ctx, link->key_locs, &link->loc, group, "net", "unknown network '%s'",
+                   link->net_name);
+
+        static const uint8_t zero[6];
+        if (cn_mac_is_multicast(link->mac) || memcmp(link->mac, zero, 6) == 0)
+            REPORT(ctx, link->key_locs, &link->loc, group, "mac",
+                   "%s is not a unicast address", mac_text);
+
+        gint64 *key = &g_array_index(mac_keys, gint64, i);
+        *key = 0;
+        for (int b = 0; b < 6; b++)
+            *key = (*key << 8) | link->mac[b];
+        CnLink *other = g_hash_table_lookup(macs, key);
+        if (other) {
+            const CnLoc *where = cn_key_loc(other->key_locs, "mac", &other->loc);
+            REPORT(ctx, link->key_locs, &link->loc, group, "mac",
+                   "MAC %s collides with [link %s %s] (%s:%d)%s", mac_text, other->machine_name,
+                   other->iface, where->file, where->line,
+                   link->mac_explicit ? "" : "; set mac explicitly on one of them");
+        } else {
+            g_hash_table_insert(macs, key, link);
+        }
+
+        if (link->net && !cn_object_is_invalid(link->net->key_locs))
+            check_link_net(ctx, link, group, public_claims);
+    }
+    for (guint i = 0; i < ctx->site->networks->len; i++) {
+        CnNetwork *net = ctx->site->networks->pdata[i];
+        if (net->technology == CN_TECH_LIBVIRT && net->has_v4 &&
+            !cn_object_is_invalid(net->key_locs)) {
+            check_addresses_unique(ctx, net);
+            check_dns_names(ctx, net);
+        }
+    }
+}
+
+/* Machines */
+
+static void check_machines(Check *ctx)
+{
+    for (guint i = 0; i < ctx->site->machines->len; i++) {
+        CnMachine *machine = ctx->site->machines->pdata[i];
+        if (!machine->metadata_handler.set || cn_object_is_invalid(machine->key_locs))
+            continue;
+        g_autofree char *group = cn_machine_group(machine);
+        gboolean on_metadata_network = FALSE;
+        for (guint j = 0; j < machine->links->len; j++) {
+            CnLink *link = machine->links->pdata[j];
+            CnNetwork *net = link->net;
+            if (!net || !net->metadata || !net->has_v4 || cn_object_is_invalid(net->key_locs))
+                continue;
+            on_metadata_network = TRUE;
+            uint32_t host = machine->metadata_handler.host ? machine->metadata_handler.host
+                                                           : net->v4_gateway;
+            if (!cn_v4_is_host(host, net->v4_subnet.network, net->v4_subnet.prefix))
+                REPORT(ctx, machine->key_locs, &machine->loc, group, "metadata.handler",
+                       "HOST must be an address of this host inside [network %s] v4.network",
+                       net->name);
+        }
+        if (!on_metadata_network)
+            REPORT(ctx, machine->key_locs, &machine->loc, group, "metadata.handler",
+                   "has no effect: no link of this machine joins a network with metadata = true");
+    }
+}
+
+/* Pools */
+
+/* Two pools overlap when a TAP name could belong to both: one prefix is
+ * the other followed only by digits. */
+static gboolean prefixes_overlap(const char *a, const char *b)
+{
+    gsize la = strlen(a), lb = strlen(b);
+    if (la > lb)
+        return prefixes_overlap(b, a);
+    if (strncmp(a, b, la) != 0)
+        return FALSE;
+    for (const char *p = b + la; *p; p++) {
+        if (!g_ascii_isdigit(*p))
+            return FALSE;
+    }
+    return TRUE;
+}
+
+static void check_pools(Check *ctx)
+{
+    GPtrArray *pools = ctx->site->pools;
+    for (guint i = 0; i < pools->len; i++) {
+        CnPool *pool = pools->pdata[i];
+        if (cn_object_is_invalid(pool->key_locs))
+            continue;
+        g_autofree char *group = cn_pool_group(pool);
+
+        if (!pool->size)
+            REPORT(ctx, pool->key_locs, &pool->loc, group, "size",
+                   "required: how many TAP devices to make (1-4096)");
+        if (!pool->net_name)
+            REPORT(ctx, pool->key_locs, &pool->loc, group, "net",
+                   "required: the network whose bridge the TAPs join");
+        else if (!pool->net)
+            REPORT(ctx, pool->key_locs, &pool->loc, group, "net", "unknown network '%s'",
+                   pool->net_name);
+        else if (pool->net->technology == CN_TECH_OPENVSWITCH)
+            REPORT(ctx, pool->key_locs, &pool->loc, group, "net",
+                   "[network %s] is openvswitch; pools join libvirt or bridge networks",
+                   pool->net->name);
+        if (!pool->prefix)
+            continue;
+        if (pool->size && strlen(pool->prefix) + decimal_digits(pool->size - 1) > CN_IFNAME_MAX)
+            REPORT(ctx, pool->key_locs, &pool->loc, group, "prefix",
+                   "'%s' plus %u digits exceeds %d characters for TAP names", pool->prefix,
+                   decimal_digits(pool->size - 1), CN_IFNAME_MAX);
+        for (guint j = 0; j < i; j++) {
+            CnPool *other = pools->pdata[j];
+            if (other->prefix && prefixes_overlap(pool->prefix, other->prefix))
+                REPORT(ctx, pool->key_locs, &pool->loc, group, "prefix",
+                       "TAP names '%sN' overlap those of [pool %s] ('%sN')", pool->prefix,
+                       other->name, other->prefix);
+        }
+    }
+}
+
+void cn_defs_validate(CnSite *site, CnDiagList *diags)
+{
+    Check ctx = { site, diags };
+
+    for (guint i = 0; i < site->networks->len; i++)
+        network_defaults(site->networks->pdata[i]);
+    for (guint i = 0; i < site->links->len; i++)
+        link_defaults(site->links->pdata[i]);
+    for (guint i = 0; i < site->pools->len; i++)
+        pool_defaults(site->pools->pdata[i]);
+
+    check_networks(&ctx);
+    check_links(&ctx);
+    check_machines(&ctx);
+    check_pools(&ctx);
+}

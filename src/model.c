@@ -1,0 +1,242 @@
+/* model.c - construction, lookup and indexing of the data model. */
+#include <string.h>
+
+#include "model.h"
+
+static GHashTable *key_locs_new(void)
+{
+    return g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
+}
+
+static void network_free(gpointer data)
+{
+    CnNetwork *net = data;
+    g_hash_table_unref(net->key_locs);
+    g_free(net->name);
+    g_free(net->bridge_name);
+    g_free(net->metadata_hostname);
+    g_array_unref(net->v4_dhcp_ranges);
+    g_array_unref(net->v4_dns_servers);
+    g_free(net->v4_domain);
+    g_ptr_array_unref(net->links);
+    g_free(net);
+}
+
+static void machine_free(gpointer data)
+{
+    CnMachine *machine = data;
+    g_hash_table_unref(machine->key_locs);
+    g_free(machine->name);
+    g_ptr_array_unref(machine->links);
+    g_free(machine);
+}
+
+static void link_free(gpointer data)
+{
+    CnLink *link = data;
+    g_hash_table_unref(link->key_locs);
+    g_free(link->machine_name);
+    g_free(link->iface);
+    g_free(link->net_name);
+    g_free(link->model);
+    g_array_unref(link->v4_secondary);
+    g_free(link->dns_name);
+    g_array_unref(link->allowed_vlans);
+    g_free(link->pool_name);
+    g_free(link);
+}
+
+static void pool_free(gpointer data)
+{
+    CnPool *pool = data;
+    g_hash_table_unref(pool->key_locs);
+    g_free(pool->name);
+    g_free(pool->net_name);
+    g_free(pool->prefix);
+    g_free(pool->owner);
+    g_free(pool->group);
+    g_free(pool);
+}
+
+CnSite *cn_site_new(void)
+{
+    CnSite *site = g_new0(CnSite, 1);
+    site->networks = g_ptr_array_new_with_free_func(network_free);
+    site->machines = g_ptr_array_new_with_free_func(machine_free);
+    site->links = g_ptr_array_new_with_free_func(link_free);
+    site->pools = g_ptr_array_new_with_free_func(pool_free);
+    return site;
+}
+
+void cn_site_free(CnSite *site)
+{
+    if (!site)
+        return;
+    g_ptr_array_unref(site->links);
+    g_ptr_array_unref(site->networks);
+    g_ptr_array_unref(site->machines);
+    g_ptr_array_unref(site->pools);
+    g_free(site);
+}
+
+CnNetwork *cn_network_new(const char *name)
+{
+    CnNetwork *net = g_new0(CnNetwork, 1);
+    net->key_locs = key_locs_new();
+    net->name = g_strdup(name);
+    net->v4_dhcp_ranges = g_array_new(FALSE, FALSE, sizeof(CnV4Range));
+    net->v4_dns_servers = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+    net->links = g_ptr_array_new();
+    return net;
+}
+
+CnMachine *cn_machine_new(const char *name)
+{
+    CnMachine *machine = g_new0(CnMachine, 1);
+    machine->key_locs = key_locs_new();
+    machine->name = g_strdup(name);
+    machine->links = g_ptr_array_new();
+    return machine;
+}
+
+CnLink *cn_link_new(const char *machine, const char *iface)
+{
+    CnLink *link = g_new0(CnLink, 1);
+    link->key_locs = key_locs_new();
+    link->machine_name = g_strdup(machine);
+    link->iface = g_strdup(iface);
+    link->v4_secondary = g_array_new(FALSE, FALSE, sizeof(CnSecondaryAddress));
+    link->allowed_vlans = g_array_new(FALSE, FALSE, sizeof(CnVlanRange));
+    return link;
+}
+
+CnPool *cn_pool_new(const char *name)
+{
+    CnPool *pool = g_new0(CnPool, 1);
+    pool->key_locs = key_locs_new();
+    pool->name = g_strdup(name);
+    return pool;
+}
+
+/* Every named object starts with its name, so one finder serves all. */
+typedef struct {
+    GHashTable *key_locs;
+    char *name;
+} NamedObject;
+
+static gpointer find_named(GPtrArray *array, const char *name)
+{
+    for (guint i = 0; i < array->len; i++) {
+        NamedObject *object = array->pdata[i];
+        if (strcmp(object->name, name) == 0)
+            return object;
+    }
+    return NULL;
+}
+
+CnNetwork *cn_site_find_network(const CnSite *site, const char *name)
+{
+    return find_named(site->networks, name);
+}
+
+CnMachine *cn_site_find_machine(const CnSite *site, const char *name)
+{
+    return find_named(site->machines, name);
+}
+
+CnPool *cn_site_find_pool(const CnSite *site, const char *name)
+{
+    return find_named(site->pools, name);
+}
+
+CnLink *cn_site_find_link(const CnSite *site, const char *machine, const char *iface)
+{
+    for (guint i = 0; i < site->links->len; i++) {
+        CnLink *link = site->links->pdata[i];
+        if (strcmp(link->machine_name, machine) == 0 && strcmp(link->iface, iface) == 0)
+            return link;
+    }
+    return NULL;
+}
+
+static int compare_named(gconstpointer a, gconstpointer b)
+{
+    const NamedObject *x = *(NamedObject *const *)a;
+    const NamedObject *y = *(NamedObject *const *)b;
+    return strcmp(x->name, y->name);
+}
+
+static int compare_links(gconstpointer a, gconstpointer b)
+{
+    const CnLink *x = *(CnLink *const *)a;
+    const CnLink *y = *(CnLink *const *)b;
+    int c = strcmp(x->machine_name, y->machine_name);
+    return c ? c : strcmp(x->iface, y->iface);
+}
+
+void cn_site_index(CnSite *site)
+{
+    g_ptr_array_sort(site->networks, compare_named);
+    g_ptr_array_sort(site->machines, compare_named);
+    g_ptr_array_sort(site->pools, compare_named);
+    g_ptr_array_sort(site->links, compare_links);
+
+    for (guint i = 0; i < site->links->len; i++) {
+        CnLink *link = site->links->pdata[i];
+        link->net = link->net_name ? cn_site_find_network(site, link->net_name) : NULL;
+        link->pool = link->pool_name ? cn_site_find_pool(site, link->pool_name) : NULL;
+        link->machine = cn_site_find_machine(site, link->machine_name);
+        if (link->net)
+            g_ptr_array_add(link->net->links, link);
+        if (link->machine)
+            g_ptr_array_add(link->machine->links, link);
+    }
+    for (guint i = 0; i < site->pools->len; i++) {
+        CnPool *pool = site->pools->pdata[i];
+        pool->net = pool->net_name ? cn_site_find_network(site, pool->net_name) : NULL;
+    }
+}
+
+const CnLoc *cn_key_loc(GHashTable *key_locs, const char *key, const CnLoc *fallback)
+{
+    const CnLoc *loc = g_hash_table_lookup(key_locs, key);
+    return loc ? loc : fallback;
+}
+
+gboolean cn_key_is_set(GHashTable *key_locs, const char *key)
+{
+    return g_hash_table_contains(key_locs, key);
+}
+
+gboolean cn_object_is_invalid(GHashTable *key_locs)
+{
+    return g_hash_table_contains(key_locs, CN_KEY_INVALID);
+}
+
+const char *cn_technology_name(CnTechnology t)
+{
+    static const char *const names[] = { "libvirt", "bridge", "openvswitch" };
+    return names[t];
+}
+
+const char *cn_forward_name(CnForward f)
+{
+    static const char *const names[] = { "nat", "route", "open", "isolated" };
+    return names[f];
+}
+
+uint32_t cn_link_effective_mtu(const CnLink *link)
+{
+    if (link->mtu)
+        return link->mtu;
+    return link->net ? link->net->mtu : 0;
+}
+
+CnEndpoint cn_link_metadata_handler(const CnLink *link)
+{
+    if (link->machine && link->machine->metadata_handler.set)
+        return link->machine->metadata_handler;
+    if (link->net)
+        return link->net->metadata_handler;
+    return (CnEndpoint){ 0 };
+}

@@ -1,0 +1,188 @@
+/* model.h - the plain data model every part of carthage-net reads.
+ *
+ * Only the definitions parser (defs-*.c) and the allocators (alloc-*.c)
+ * build or fill it; renderers and edge modules read it.  Addresses are
+ * kept in host byte order so that ranges compare with plain integers.
+ */
+#pragma once
+
+#include <glib.h>
+#include <stdint.h>
+
+/* Where a value came from: the file and line of the key that set it. */
+typedef struct {
+    const char *file; /* interned: lives as long as the process */
+    int line;         /* 0 when unknown */
+} CnLoc;
+
+typedef enum {
+    CN_TECH_LIBVIRT = 0,
+    CN_TECH_BRIDGE,
+    CN_TECH_OPENVSWITCH,
+} CnTechnology;
+
+typedef enum {
+    CN_FORWARD_NAT = 0,
+    CN_FORWARD_ROUTE,
+    CN_FORWARD_OPEN,
+    CN_FORWARD_ISOLATED,
+} CnForward;
+
+typedef struct {
+    uint32_t first; /* inclusive, host order */
+    uint32_t last;  /* inclusive, host order */
+} CnV4Range;
+
+typedef struct {
+    uint32_t network; /* host order, host bits zero */
+    unsigned prefix;
+} CnV4Subnet;
+
+typedef struct {
+    uint16_t first;
+    uint16_t last;
+} CnVlanRange;
+
+/* A metadata handler endpoint "[HOST:]PORT"; host 0 means "the network's
+ * v4.gateway", resolved when the model is finished. */
+typedef struct {
+    gboolean set;
+    uint32_t host;
+    uint16_t port;
+} CnEndpoint;
+
+typedef struct {
+    uint32_t private_address;
+    uint32_t public_address; /* 0: no 1:1 NAT */
+} CnSecondaryAddress;
+
+typedef struct CnNetwork CnNetwork;
+typedef struct CnMachine CnMachine;
+typedef struct CnLink CnLink;
+typedef struct CnPool CnPool;
+
+struct CnNetwork {
+    GHashTable *key_locs; /* key (static string) -> CnLoc*: where each set key came from */
+    char *name;
+    CnLoc loc;
+    CnTechnology technology;
+    uint16_t vlan_id; /* 0: untagged */
+    char *bridge_name;
+    gboolean delete_bridge;
+    CnForward forward;
+    uint32_t mtu; /* 0: unset */
+    gboolean isolate_guests;
+
+    gboolean metadata;
+    uint32_t metadata_address;
+    uint16_t metadata_port;
+    char *metadata_hostname;
+    CnEndpoint metadata_handler;
+
+    gboolean has_v4;
+    CnV4Subnet v4_subnet;
+    uint32_t v4_gateway;
+    gboolean v4_dhcp;
+    GArray *v4_dhcp_ranges; /* CnV4Range */
+    GArray *v4_dns_servers; /* uint32_t */
+    char *v4_domain;
+    gboolean v4_masquerade;
+    gboolean has_v4_pool;
+    CnV4Range v4_pool;
+
+    GPtrArray *links; /* CnLink*, borrowed, sorted by machine then iface */
+};
+
+struct CnMachine {
+    GHashTable *key_locs; /* key (static string) -> CnLoc*: where each set key came from */
+    char *name;
+    CnLoc loc;
+    CnEndpoint metadata_handler;
+    GPtrArray *links; /* CnLink*, borrowed, in iface order */
+};
+
+/* Where a link's IPv4 address comes from. */
+typedef enum {
+    CN_V4_NONE = 0,   /* no address known to carthage-net */
+    CN_V4_STATIC,     /* v4.address */
+    CN_V4_POOL,       /* allocated from the network's v4.pool */
+} CnV4Source;
+
+struct CnLink {
+    GHashTable *key_locs; /* key (static string) -> CnLoc*: where each set key came from */
+    char *machine_name;
+    char *iface;
+    CnLoc loc;
+    char *net_name;
+    CnNetwork *net;   /* resolved by validation */
+    CnMachine *machine;
+    uint8_t mac[6];
+    gboolean mac_explicit;
+    char *model;
+    uint32_t mtu;     /* 0: the network's */
+    CnV4Source v4_source;
+    uint32_t v4_address;
+    uint32_t v4_public_address; /* 0: none */
+    GArray *v4_secondary;       /* CnSecondaryAddress */
+    char *dns_name;
+    uint16_t untagged_vlan;
+    GArray *allowed_vlans;      /* CnVlanRange, empty: not a trunk */
+    char *pool_name;
+    CnPool *pool;
+};
+
+struct CnPool {
+    GHashTable *key_locs; /* key (static string) -> CnLoc*: where each set key came from */
+    char *name;
+    CnLoc loc;
+    uint32_t size;
+    char *net_name;
+    CnNetwork *net;
+    char *prefix;
+    char *owner;
+    char *group;
+};
+
+/* The whole site.  Arrays are sorted by name so that every output is a
+ * function of the definitions alone, never of file order. */
+typedef struct {
+    GPtrArray *networks; /* CnNetwork* */
+    GPtrArray *machines; /* CnMachine* */
+    GPtrArray *links;    /* CnLink*, sorted by machine then iface */
+    GPtrArray *pools;    /* CnPool* */
+} CnSite;
+
+CnSite *cn_site_new(void);
+void cn_site_free(CnSite *site);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CnSite, cn_site_free)
+
+CnNetwork *cn_network_new(const char *name);
+CnMachine *cn_machine_new(const char *name);
+CnLink *cn_link_new(const char *machine, const char *iface);
+CnPool *cn_pool_new(const char *name);
+
+CnNetwork *cn_site_find_network(const CnSite *site, const char *name);
+CnMachine *cn_site_find_machine(const CnSite *site, const char *name);
+CnLink *cn_site_find_link(const CnSite *site, const char *machine, const char *iface);
+CnPool *cn_site_find_pool(const CnSite *site, const char *name);
+
+/* Sorts every array and links networks, machines and pools to their links.
+ * Called once by the parser after every object exists. */
+void cn_site_index(CnSite *site);
+
+const char *cn_technology_name(CnTechnology t);
+const char *cn_forward_name(CnForward f);
+
+/* Where KEY of an object was set, else FALLBACK (the object's group). */
+const CnLoc *cn_key_loc(GHashTable *key_locs, const char *key, const CnLoc *fallback);
+gboolean cn_key_is_set(GHashTable *key_locs, const char *key);
+/* Objects with a value that failed to parse carry this pseudo key, and
+ * cross-object checks skip them: their fields hold defaults, and checking
+ * those would only add noise to the error already reported. */
+#define CN_KEY_INVALID "(invalid)"
+gboolean cn_object_is_invalid(GHashTable *key_locs);
+
+/* The MTU a link really uses: its own, else its network's, else 0. */
+uint32_t cn_link_effective_mtu(const CnLink *link);
+/* The handler a link's guest reaches: machine's, else network's. */
+CnEndpoint cn_link_metadata_handler(const CnLink *link);

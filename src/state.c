@@ -1,0 +1,165 @@
+/* state.c - see state.h */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "state.h"
+
+G_DEFINE_QUARK(cn-state-error-quark, cn_state_error)
+
+struct CnState {
+    char *dir;
+    int lock_fd; /* -1 when the directory does not exist (read-only) */
+    gboolean writable;
+};
+
+static gboolean set_errno_error(GError **error, int code, const char *what, const char *path)
+{
+    int saved = errno;
+    g_set_error(error, CN_STATE_ERROR, code, "%s %s: %s", what, path, g_strerror(saved));
+    return FALSE;
+}
+
+CnState *cn_state_open(const char *dir, gboolean writable, GError **error)
+{
+    g_autofree char *lock_path = g_build_filename(dir, "lock", NULL);
+    CnState *state = g_new0(CnState, 1);
+    state->dir = g_strdup(dir);
+    state->lock_fd = -1;
+    state->writable = writable;
+
+    if (writable && g_mkdir_with_parents(dir, 0755) < 0) {
+        set_errno_error(error, CN_STATE_ERROR_READONLY, "cannot create state directory", dir);
+        cn_state_close(state);
+        return NULL;
+    }
+    state->lock_fd = open(lock_path, (writable ? O_RDWR | O_CREAT : O_RDONLY) | O_CLOEXEC, 0644);
+    if (state->lock_fd < 0) {
+        if (!writable && errno == ENOENT)
+            return state; /* nothing saved yet */
+        set_errno_error(error, writable ? CN_STATE_ERROR_READONLY : CN_STATE_ERROR_IO,
+                        "cannot open lock", lock_path);
+        cn_state_close(state);
+        return NULL;
+    }
+    if (writable && access(dir, W_OK) < 0) {
+        set_errno_error(error, CN_STATE_ERROR_READONLY, "cannot write state directory", dir);
+        cn_state_close(state);
+        return NULL;
+    }
+    while (flock(state->lock_fd, writable ? LOCK_EX : LOCK_SH) < 0) {
+        if (errno != EINTR) {
+            set_errno_error(error, CN_STATE_ERROR_IO, "cannot lock", lock_path);
+            cn_state_close(state);
+            return NULL;
+        }
+    }
+    return state;
+}
+
+void cn_state_close(CnState *state)
+{
+    if (!state)
+        return;
+    if (state->lock_fd >= 0)
+        close(state->lock_fd); /* releases the flock */
+    g_free(state->dir);
+    g_free(state);
+}
+
+const char *cn_state_dir(const CnState *state)
+{
+    return state->dir;
+}
+
+gboolean cn_state_is_writable(const CnState *state)
+{
+    return state->writable;
+}
+
+gboolean cn_state_read(CnState *state, const char *name, char **contents, gsize *length, GError **error)
+{
+    g_autofree char *path = g_build_filename(state->dir, name, NULL);
+    g_autoptr(GError) local = NULL;
+
+    *contents = NULL;
+    *length = 0;
+    if (state->lock_fd < 0)
+        return TRUE;
+    if (!g_file_get_contents(path, contents, length, &local)) {
+        if (g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+            return TRUE;
+        g_set_error(error, CN_STATE_ERROR, CN_STATE_ERROR_IO, "%s", local->message);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static gboolean write_all(int fd, const char *data, gsize length)
+{
+    while (length > 0) {
+        ssize_t n = write(fd, data, length);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return FALSE;
+        data += n;
+        length -= (gsize)n;
+    }
+    return TRUE;
+}
+
+static gboolean sync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return FALSE;
+    int rc = fsync(fd);
+    close(fd);
+    return rc == 0;
+}
+
+gboolean cn_state_write(CnState *state, const char *name, const char *contents, gsize length,
+                        GError **error)
+{
+    g_return_val_if_fail(state->writable, FALSE);
+    g_autofree char *path = g_build_filename(state->dir, name, NULL);
+    g_autofree char *temp = g_strdup_printf("%s.tmp.%d", path, (int)getpid());
+
+    int fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return set_errno_error(error, CN_STATE_ERROR_IO, "cannot create", temp);
+    if (!write_all(fd, contents, length) || fsync(fd) < 0) {
+        set_errno_error(error, CN_STATE_ERROR_IO, "cannot write", temp);
+        close(fd);
+        unlink(temp);
+        return FALSE;
+    }
+    if (close(fd) < 0) {
+        set_errno_error(error, CN_STATE_ERROR_IO, "cannot write", temp);
+        unlink(temp);
+        return FALSE;
+    }
+    if (rename(temp, path) < 0) {
+        set_errno_error(error, CN_STATE_ERROR_IO, "cannot replace", path);
+        unlink(temp);
+        return FALSE;
+    }
+    if (!sync_dir(state->dir))
+        return set_errno_error(error, CN_STATE_ERROR_IO, "cannot sync", state->dir);
+    return TRUE;
+}
+
+gboolean cn_state_remove(CnState *state, const char *name, GError **error)
+{
+    g_return_val_if_fail(state->writable, FALSE);
+    g_autofree char *path = g_build_filename(state->dir, name, NULL);
+    if (unlink(path) < 0 && errno != ENOENT)
+        return set_errno_error(error, CN_STATE_ERROR_IO, "cannot remove", path);
+    return TRUE;
+}

@@ -1,0 +1,37 @@
+/* state.h - the state directory: one lock, whole-file atomic writes.
+ *
+ * Every writer takes the directory's lock (flock on DIR/lock) for the
+ * whole read-modify-write, and replaces files by writing a temporary file,
+ * fsync, rename, fsync of the directory: a reader or a crash sees the old
+ * file or the new one, never a mix.
+ */
+#pragma once
+
+#include <glib.h>
+
+#define CN_STATE_ERROR (cn_state_error_quark())
+GQuark cn_state_error_quark(void);
+typedef enum {
+    CN_STATE_ERROR_IO,       /* message carries strerror */
+    CN_STATE_ERROR_READONLY, /* directory missing or not writable */
+} CnStateError;
+
+typedef struct CnState CnState;
+
+/* Opens DIR.  WRITABLE: creates it (0755) when missing and takes the lock
+ * exclusively; fails with CN_STATE_ERROR_READONLY when that is not
+ * possible.  Otherwise it takes a shared lock when the directory exists,
+ * and reads nothing when it does not. */
+CnState *cn_state_open(const char *dir, gboolean writable, GError **error);
+void cn_state_close(CnState *state);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CnState, cn_state_close)
+
+const char *cn_state_dir(const CnState *state);
+gboolean cn_state_is_writable(const CnState *state);
+
+/* Reads NAME; a missing file is *CONTENTS = NULL and TRUE. */
+gboolean cn_state_read(CnState *state, const char *name, char **contents, gsize *length, GError **error);
+/* Replaces NAME atomically (the state must be writable). */
+gboolean cn_state_write(CnState *state, const char *name, const char *contents, gsize length,
+                        GError **error);
+gboolean cn_state_remove(CnState *state, const char *name, GError **error);
