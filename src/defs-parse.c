@@ -14,7 +14,7 @@ typedef enum {
     V_NAME,        /* [A-Za-z0-9_.-]{1,64} */
     V_IFNAME,      /* Linux interface name */
     V_DNS_NAME,
-    V_WORD,        /* non-empty, no whitespace */
+    V_WORD,        /* [A-Za-z0-9_.-]+: models, users, groups */
     V_BOOL,
     V_UINT,
     V_TECHNOLOGY,
@@ -90,6 +90,8 @@ static const KeySpec pool_keys[] = {
     KEY(CnPool, "owner", V_WORD, owner),
     KEY(CnPool, "group", V_WORD, group),
 };
+
+#define WORD_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
 
 static const char *const technology_names[] = { "libvirt", "bridge", "openvswitch", NULL };
 static const char *const forward_names[] = { "nat", "route", "open", "isolated", NULL };
@@ -265,7 +267,7 @@ static gboolean parse_value(const KeySpec *spec, const char *raw, void *object, 
         replace_string(field, g_steal_pointer(&text));
         return TRUE;
     case V_WORD:
-        if (*text == '\0' || strpbrk(text, " \t\n\r'\"<>&"))
+        if (*text == '\0' || strspn(text, WORD_CHARS) != strlen(text))
             goto bad;
         replace_string(field, g_steal_pointer(&text));
         return TRUE;
@@ -329,15 +331,15 @@ bad:
         *why = g_strdup_printf("'%s' is not a name of 1-64 characters from [A-Za-z0-9_.-]", text);
         break;
     case V_IFNAME:
-        *why = g_strdup_printf("'%s' is not an interface name (1-%d characters, no '/', ':' or "
-                               "whitespace)", text, CN_IFNAME_MAX);
+        *why = g_strdup_printf("'%s' is not an interface name (1-%d characters from [A-Za-z0-9_.-], "
+                               "not starting with '-' or '.')", text, CN_IFNAME_MAX);
         break;
     case V_DNS_NAME:
         *why = g_strdup_printf("'%s' is not a DNS name (labels of [A-Za-z0-9-] separated by dots)",
                                text);
         break;
     case V_WORD:
-        *why = g_strdup_printf("'%s' must be one word without whitespace, quotes or <>&", text);
+        *why = g_strdup_printf("'%s' must be one word of [A-Za-z0-9_.-]", text);
         break;
     case V_BOOL:
         *why = g_strdup_printf("'%s' is not a boolean (true or false)", text);
@@ -435,7 +437,8 @@ static gpointer create_link(CnSite *site, char **args, const CnLoc *loc, CnDiagL
     }
     if (!cn_ifname_is_valid(args[1])) {
         cn_diag_add(diags, loc, header, NULL,
-                    "interface name '%s' must be 1-%d characters without '/', ':' or whitespace",
+                    "interface name '%s' must be 1-%d characters from [A-Za-z0-9_.-], not "
+                    "starting with '-' or '.'",
                     args[1], CN_IFNAME_MAX);
         ok = FALSE;
     }

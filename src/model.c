@@ -234,9 +234,13 @@ uint32_t cn_link_effective_mtu(const CnLink *link)
 
 CnEndpoint cn_link_metadata_handler(const CnLink *link)
 {
+    CnEndpoint endpoint = { 0 };
     if (link->machine && link->machine->metadata_handler.set)
-        return link->machine->metadata_handler;
-    if (link->net)
-        return link->net->metadata_handler;
-    return (CnEndpoint){ 0 };
+        endpoint = link->machine->metadata_handler;
+    else if (link->net)
+        endpoint = link->net->metadata_handler;
+    /* "[HOST:]PORT": a handler without a host listens on the gateway. */
+    if (endpoint.set && endpoint.host == 0 && link->net)
+        endpoint.host = link->net->v4_gateway;
+    return endpoint;
 }

@@ -178,13 +178,10 @@ gboolean cn_name_is_valid(const char *name)
 gboolean cn_ifname_is_valid(const char *name)
 {
     size_t length = strlen(name);
-    if (length == 0 || length > CN_IFNAME_MAX)
-        return FALSE;
-    if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+    if (length == 0 || length > CN_IFNAME_MAX || name[0] == '-' || name[0] == '.')
         return FALSE;
     for (const char *p = name; *p; p++) {
-        if (*p == '/' || *p == ':' || g_ascii_isspace(*p) || (unsigned char)*p < 0x21 ||
-            (unsigned char)*p > 0x7e)
+        if (!g_ascii_isalnum(*p) && *p != '_' && *p != '.' && *p != '-')
             return FALSE;
     }
     return TRUE;

@@ -34,7 +34,9 @@ gboolean cn_mac_is_multicast(const uint8_t mac[6]);
 
 /* Network, pool names: 1-64 of [A-Za-z0-9_.-]. */
 gboolean cn_name_is_valid(const char *name);
-/* Linux interface names: 1-15 bytes, no '/', ':', whitespace; not "." or "..". */
+/* Interface names: 1-15 of [A-Za-z0-9_.-], not starting with '-' or '.'.
+ * Stricter than Linux, so a name is safe inside QEMU option strings (no
+ * ','), nft and ip command lines, and file names. */
 gboolean cn_ifname_is_valid(const char *name);
 /* DNS names: labels of [A-Za-z0-9-], 1-63 each, no leading or trailing '-',
  * separated by single dots, 253 bytes at most. */

@@ -8,6 +8,8 @@
 
 #include "alloc.h"
 #include "defs.h"
+#include "pool-state.h"
+#include "state.h"
 
 enum {
     CN_EXIT_OK = 0,
@@ -49,4 +51,11 @@ gboolean cn_cli_parse_options(const CnCommand *command, const GOptionEntry *entr
  * returns NULL. */
 CnSite *cn_cli_load_site(CnCli *cli, gboolean save, int *exit_code);
 
+/* Reads the pool state file of POOL; *OUT is NULL when none exists yet.
+ * FALSE (with *EXIT_CODE set and a message printed) on a read or format
+ * error. */
+gboolean cn_cli_read_pool_state(CnState *state, const char *pool, CnPoolState **out,
+                                int *exit_code);
+
 int cn_cmd_validate(CnCli *cli, int argc, char **argv);
+int cn_cmd_render(CnCli *cli, int argc, char **argv);

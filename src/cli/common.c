@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "pool-state.h"
 #include "state.h"
 
 #define ASSIGNMENTS_FILE "assignments"
@@ -122,4 +123,29 @@ CnSite *cn_cli_load_site(CnCli *cli, gboolean save, int *exit_code)
         }
     }
     return g_steal_pointer(&site);
+}
+
+gboolean cn_cli_read_pool_state(CnState *state, const char *pool, CnPoolState **out, int *exit_code)
+{
+    g_autofree char *name = cn_pool_state_file_name(pool);
+    g_autofree char *path = g_build_filename(cn_state_dir(state), name, NULL);
+    g_autofree char *text = NULL;
+    gsize length;
+    g_autoptr(GError) error = NULL;
+
+    *out = NULL;
+    if (!cn_state_read(state, name, &text, &length, &error)) {
+        cn_cli_error("%s", error->message);
+        *exit_code = CN_EXIT_SYSTEM;
+        return FALSE;
+    }
+    if (!text)
+        return TRUE;
+    *out = cn_pool_state_parse(path, text, length, &error);
+    if (!*out) {
+        cn_cli_error("%s", error->message);
+        *exit_code = CN_EXIT_SYSTEM;
+        return FALSE;
+    }
+    return TRUE;
 }

@@ -13,6 +13,8 @@
 static const CnCommand commands[] = {
     { "validate", "", "Check the definitions: exit 0 when valid, 1 with one line per error.",
       cn_cmd_validate },
+    { "render", "", "Print libvirt network, interface or domain XML, or QEMU -netdev arguments.",
+      cn_cmd_render },
 };
 
 static const CnCommand *find_command(const char *name)

@@ -1,0 +1,248 @@
+/* cmd-render.c - carthage-net render network|interface|domain|netdev */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "netaddr.h"
+#include "pool-state.h"
+#include "render.h"
+#include "state.h"
+#include "templates.h"
+
+typedef struct {
+    CnCli *cli;
+    CnSite *site;
+    const char *base; /* render domain --base */
+    gboolean user;    /* render netdev --user (TAP pool issue) */
+} RenderContext;
+
+static int print_and_free_doc(xmlDocPtr doc)
+{
+    g_autofree char *text = cn_xml_format(doc);
+    xmlFreeDoc(doc);
+    fputs(text, stdout);
+    return CN_EXIT_OK;
+}
+
+static xmlDocPtr load_template(const char *name, int *exit_code)
+{
+    g_autoptr(GError) error = NULL;
+    xmlDocPtr doc = cn_template_load(name, &error);
+    if (!doc) {
+        cn_cli_error("%s", error->message);
+        *exit_code = CN_EXIT_SYSTEM;
+    }
+    return doc;
+}
+
+static CnMachine *find_machine(CnSite *site, const char *name)
+{
+    CnMachine *machine = cn_site_find_machine(site, name);
+    if (!machine)
+        cn_cli_error("unknown machine '%s'", name);
+    return machine;
+}
+
+/* The TAPs MACHINE holds for its pool links (ONLY: just that link).
+ * Exit 3 when a pool link holds none. */
+static GHashTable *held_taps(RenderContext *ctx, const CnMachine *machine, const CnLink *only,
+                             int *exit_code)
+{
+    g_autoptr(GHashTable) taps = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(CnState) state = NULL;
+
+    for (guint i = 0; i < machine->links->len; i++) {
+        const CnLink *link = machine->links->pdata[i];
+        if (!link->pool || (only && link != only))
+            continue;
+        if (!state && !(state = cn_state_open(ctx->cli->state_dir, FALSE, &error))) {
+            cn_cli_error("%s", error->message);
+            *exit_code = CN_EXIT_SYSTEM;
+            return NULL;
+        }
+        g_autoptr(CnPoolState) pool = NULL;
+        if (!cn_cli_read_pool_state(state, link->pool->name, &pool, exit_code))
+            return NULL;
+        const CnPoolTap *tap = pool ? cn_pool_state_find_held(pool, machine->name, link->mac) : NULL;
+        if (!tap) {
+            char mac[CN_MAC_STR_MAX];
+            cn_mac_format(link->mac, mac);
+            cn_cli_error("[link %s %s] pool: machine %s holds no TAP of pool %s (carthage-net pool "
+                         "acquire %s --machine %s --mac %s)", machine->name, link->iface,
+                         machine->name, link->pool->name, link->pool->name, machine->name, mac);
+            *exit_code = CN_EXIT_BUSY;
+            return NULL;
+        }
+        g_hash_table_insert(taps, (gpointer)link, g_strdup(tap->tap));
+    }
+    return g_steal_pointer(&taps);
+}
+
+static int render_network(RenderContext *ctx, char **args)
+{
+    int exit_code = CN_EXIT_OK;
+    CnNetwork *net = cn_site_find_network(ctx->site, args[0]);
+    if (!net) {
+        cn_cli_error("unknown network '%s'", args[0]);
+        return CN_EXIT_INVALID;
+    }
+    g_autoptr(xmlDoc) template = load_template("network.xml", &exit_code);
+    if (!template)
+        return exit_code;
+    return print_and_free_doc(cn_render_network(net, template));
+}
+
+static int render_interface(RenderContext *ctx, char **args)
+{
+    int exit_code = CN_EXIT_OK;
+    CnMachine *machine = find_machine(ctx->site, args[0]);
+    if (!machine)
+        return CN_EXIT_INVALID;
+    CnLink *link = NULL;
+    if (args[1] && !(link = cn_site_find_link(ctx->site, args[0], args[1]))) {
+        cn_cli_error("machine '%s' has no interface '%s'", args[0], args[1]);
+        return CN_EXIT_INVALID;
+    }
+    g_autoptr(GHashTable) taps = held_taps(ctx, machine, link, &exit_code);
+    if (!taps)
+        return exit_code;
+    g_autoptr(xmlDoc) template = load_template("interface.xml", &exit_code);
+    if (!template)
+        return exit_code;
+    if (!link)
+        return print_and_free_doc(cn_render_devices(machine, taps, template));
+
+    g_autoptr(xmlDoc) doc = xmlNewDoc((const xmlChar *)"1.0");
+    xmlDocSetRootElement(doc, cn_render_interface(doc, link, g_hash_table_lookup(taps, link), template));
+    g_autofree char *text = cn_xml_format(doc);
+    fputs(text, stdout);
+    return CN_EXIT_OK;
+}
+
+static int render_domain(RenderContext *ctx, char **args)
+{
+    int exit_code = CN_EXIT_OK;
+    g_autofree char *text = NULL;
+    gsize length = 0;
+    g_autoptr(GError) error = NULL;
+
+    if (!ctx->base) {
+        cn_cli_error("render domain: --base FILE|- is required (the domain XML to merge into)");
+        return CN_EXIT_USAGE;
+    }
+    CnMachine *machine = find_machine(ctx->site, args[0]);
+    if (!machine)
+        return CN_EXIT_INVALID;
+    gboolean from_stdin = strcmp(ctx->base, "-") == 0;
+    if (from_stdin) {
+        g_autoptr(GIOChannel) in = g_io_channel_unix_new(STDIN_FILENO);
+        g_io_channel_set_encoding(in, NULL, NULL);
+        if (g_io_channel_read_to_end(in, &text, &length, &error) != G_IO_STATUS_NORMAL) {
+            cn_cli_error("cannot read the base domain from stdin: %s", error->message);
+            return CN_EXIT_SYSTEM;
+        }
+    } else if (!g_file_get_contents(ctx->base, &text, &length, &error)) {
+        cn_cli_error("%s", error->message);
+        return CN_EXIT_INVALID;
+    }
+    g_autoptr(xmlDoc) base = cn_xml_parse(from_stdin ? "<stdin>" : ctx->base, text, length, &error);
+    if (!base) {
+        cn_cli_error("%s", error->message);
+        return CN_EXIT_INVALID;
+    }
+    g_autoptr(GHashTable) taps = held_taps(ctx, machine, NULL, &exit_code);
+    if (!taps)
+        return exit_code;
+    g_autoptr(xmlDoc) template = load_template("interface.xml", &exit_code);
+    if (!template)
+        return exit_code;
+    if (!cn_render_domain_merge(base, machine, taps, template, &error)) {
+        cn_cli_error("%s: %s", from_stdin ? "<stdin>" : ctx->base, error->message);
+        return CN_EXIT_INVALID;
+    }
+    g_autofree char *out = cn_xml_format(base);
+    fputs(out, stdout);
+    return CN_EXIT_OK;
+}
+
+static int render_netdev(RenderContext *ctx, char **args)
+{
+    int exit_code = CN_EXIT_OK;
+    CnLink *link = cn_site_find_link(ctx->site, args[0], args[1]);
+    if (!link) {
+        cn_cli_error("unknown link: machine '%s' interface '%s'", args[0], args[1]);
+        return CN_EXIT_INVALID;
+    }
+    if (!link->pool) {
+        cn_cli_error("[link %s %s] is not pool-backed: render netdev needs a 'pool' key (use render "
+                     "interface for libvirt)", args[0], args[1]);
+        return CN_EXIT_INVALID;
+    }
+    g_autoptr(GHashTable) taps = held_taps(ctx, link->machine, link, &exit_code);
+    if (!taps)
+        return exit_code;
+    g_autofree char *text = cn_render_netdev(link, g_hash_table_lookup(taps, link));
+    fputs(text, stdout);
+    return CN_EXIT_OK;
+}
+
+typedef struct {
+    const char *what;
+    guint min_args, max_args;
+    const char *usage;
+    int (*run)(RenderContext *ctx, char **args);
+} RenderKind;
+
+static const RenderKind kinds[] = {
+    { "network", 1, 1, "render network NAME", render_network },
+    { "interface", 1, 2, "render interface MACHINE [IFACE]", render_interface },
+    { "domain", 1, 1, "render domain MACHINE --base FILE|-", render_domain },
+    { "netdev", 2, 2, "render netdev MACHINE IFACE", render_netdev },
+};
+
+int cn_cmd_render(CnCli *cli, int argc, char **argv)
+{
+    static const CnCommand self = {
+        "render", "network NAME | interface MACHINE [IFACE] | domain MACHINE --base FILE|- | "
+                  "netdev MACHINE IFACE",
+        "Print libvirt XML or QEMU arguments for the definitions.", NULL
+    };
+    RenderContext ctx = { cli, NULL, NULL, FALSE };
+    g_autofree char *base = NULL;
+    const GOptionEntry entries[] = {
+        { "base", 0, 0, G_OPTION_ARG_FILENAME, &base, "render domain: base domain XML (- for stdin)",
+          "FILE" },
+        { NULL },
+    };
+    int exit_code = CN_EXIT_OK;
+
+    if (!cn_cli_parse_options(&self, entries, &argc, &argv))
+        return CN_EXIT_USAGE;
+    ctx.base = base;
+    const RenderKind *kind = NULL;
+    for (gsize i = 0; argc > 1 && i < G_N_ELEMENTS(kinds); i++) {
+        if (strcmp(kinds[i].what, argv[1]) == 0)
+            kind = &kinds[i];
+    }
+    if (!kind) {
+        cn_cli_error("render: expected network, interface, domain or netdev (see 'carthage-net "
+                     "render --help')");
+        return CN_EXIT_USAGE;
+    }
+    guint n_args = (guint)argc - 2;
+    if (n_args < kind->min_args || n_args > kind->max_args) {
+        cn_cli_error("usage: carthage-net %s", kind->usage);
+        return CN_EXIT_USAGE;
+    }
+    if (base && strcmp(kind->what, "domain") != 0) {
+        cn_cli_error("render %s: --base applies only to render domain", kind->what);
+        return CN_EXIT_USAGE;
+    }
+    g_autoptr(CnSite) site = cn_cli_load_site(cli, TRUE, &exit_code);
+    if (!site)
+        return exit_code;
+    ctx.site = site;
+    return kind->run(&ctx, argv + 2);
+}

@@ -1,0 +1,129 @@
+/* render-interface.c - a guest's <interface> elements, alone (for
+ * attach-device), in <devices>, or merged into a domain. */
+#include <string.h>
+
+#include "netaddr.h"
+#include "render.h"
+
+static const char *const owned_elements[] = {
+    "mac", "source", "target", "model", "mtu", "vlan",
+};
+
+/* <vlan trunk='yes'> with every allowed tag and the native one untagged. */
+static void render_trunk(xmlNodePtr interface, const CnLink *link)
+{
+    xmlNodePtr vlan = cn_xml_add(interface, "vlan");
+    gboolean native_listed = FALSE;
+    cn_xml_set(vlan, "trunk", "yes");
+    for (guint i = 0; i < link->allowed_vlans->len; i++) {
+        const CnVlanRange *range = &g_array_index(link->allowed_vlans, CnVlanRange, i);
+        for (unsigned id = range->first; id <= range->last; id++) {
+            xmlNodePtr tag = cn_xml_add(vlan, "tag");
+            cn_xml_setf(tag, "id", "%u", id);
+            if (id == link->untagged_vlan && !native_listed) {
+                cn_xml_set(tag, "nativeMode", "untagged");
+                native_listed = TRUE;
+            }
+        }
+    }
+    if (link->untagged_vlan && !native_listed) {
+        xmlNodePtr tag = cn_xml_add(vlan, "tag");
+        cn_xml_setf(tag, "id", "%u", link->untagged_vlan);
+        cn_xml_set(tag, "nativeMode", "untagged");
+    }
+}
+
+xmlNodePtr cn_render_interface(xmlDocPtr doc, const CnLink *link, const char *tap,
+                               xmlDocPtr interface_template)
+{
+    xmlNodePtr interface = xmlDocCopyNode(xmlDocGetRootElement(interface_template), doc, 1);
+    for (gsize i = 0; i < G_N_ELEMENTS(owned_elements); i++)
+        cn_xml_remove_children(interface, owned_elements[i]);
+
+    cn_xml_set_mac(cn_xml_add(interface, "mac"), "address", link->mac);
+    if (tap) {
+        /* A pre-made pool TAP: libvirt uses it as it is (managed='no'). */
+        cn_xml_set(interface, "type", "ethernet");
+        xmlNodePtr target = cn_xml_add(interface, "target");
+        cn_xml_set(target, "dev", tap);
+        cn_xml_set(target, "managed", "no");
+    } else {
+        cn_xml_set(interface, "type", "network");
+        cn_xml_set(cn_xml_add(interface, "source"), "network", link->net_name);
+    }
+    cn_xml_set(cn_xml_add(interface, "model"), "type", link->model);
+    uint32_t mtu = cn_link_effective_mtu(link);
+    if (mtu)
+        cn_xml_setf(cn_xml_add(interface, "mtu"), "size", "%u", mtu);
+    if (link->allowed_vlans->len > 0)
+        render_trunk(interface, link);
+    return interface;
+}
+
+static const char *tap_of(GHashTable *taps, const CnLink *link)
+{
+    return taps ? g_hash_table_lookup(taps, link) : NULL;
+}
+
+xmlDocPtr cn_render_devices(const CnMachine *machine, GHashTable *taps, xmlDocPtr interface_template)
+{
+    xmlDocPtr doc = xmlNewDoc((const xmlChar *)"1.0");
+    xmlNodePtr devices = xmlNewDocNode(doc, NULL, (const xmlChar *)"devices", NULL);
+    xmlDocSetRootElement(doc, devices);
+    for (guint i = 0; i < machine->links->len; i++) {
+        const CnLink *link = machine->links->pdata[i];
+        xmlAddChild(devices, cn_render_interface(doc, link, tap_of(taps, link), interface_template));
+    }
+    return doc;
+}
+
+/* The MAC of an existing <interface>, lower-cased; NULL when it has none. */
+static char *interface_mac(xmlNodePtr interface)
+{
+    xmlNodePtr mac = cn_xml_child(interface, "mac");
+    if (!mac)
+        return NULL;
+    g_autofree xmlChar *address = xmlGetProp(mac, (const xmlChar *)"address");
+    return address ? g_ascii_strdown((const char *)address, -1) : NULL;
+}
+
+gboolean cn_render_domain_merge(xmlDocPtr base, const CnMachine *machine, GHashTable *taps,
+                                xmlDocPtr interface_template, GError **error)
+{
+    xmlNodePtr domain = xmlDocGetRootElement(base);
+    if (!domain || strcmp((const char *)domain->name, "domain") != 0) {
+        g_set_error(error, CN_XML_ERROR, CN_XML_ERROR_STRUCTURE,
+                    "the base document's root is <%s>, expected <domain>",
+                    domain ? (const char *)domain->name : "");
+        return FALSE;
+    }
+    xmlNodePtr devices = cn_xml_ensure_child(domain, "devices");
+
+    for (guint i = 0; i < machine->links->len; i++) {
+        const CnLink *link = machine->links->pdata[i];
+        char mac[CN_MAC_STR_MAX];
+        cn_mac_format(link->mac, mac);
+        xmlNodePtr rendered = cn_render_interface(base, link, tap_of(taps, link), interface_template);
+        gboolean placed = FALSE;
+
+        xmlNodePtr child = devices->children;
+        while (child) {
+            xmlNodePtr next = child->next;
+            g_autofree char *existing = NULL;
+            if (child->type == XML_ELEMENT_NODE && strcmp((const char *)child->name, "interface") == 0)
+                existing = interface_mac(child);
+            if (existing && strcmp(existing, mac) == 0) {
+                if (!placed)
+                    xmlAddPrevSibling(child, rendered);
+                placed = TRUE;
+                xmlUnlinkNode(child);
+                xmlFreeNode(child);
+            }
+            child = next;
+        }
+        if (!placed)
+            xmlAddChild(devices, rendered);
+    }
+    cn_render_replace_metadata(domain, cn_render_machine_metadata(base, machine, taps));
+    return TRUE;
+}

@@ -1,0 +1,117 @@
+/* render-metadata.c - carthage-net's own data inside libvirt <metadata>.
+ *
+ * The hook reads this instead of our definitions, so it must hold all the
+ * hook needs and stay cheap to parse: one element per network or machine,
+ * one child per guest link, plain attributes, space-separated lists.  The
+ * attribute names are a contract with hooks/ (docs/metadata-xml.md).
+ */
+#include "netaddr.h"
+#include "render.h"
+
+static xmlNodePtr new_cn_element(xmlDocPtr doc, const char *name, xmlNsPtr *ns)
+{
+    xmlNodePtr node = xmlNewDocNode(doc, NULL, (const xmlChar *)name, NULL);
+    *ns = xmlNewNs(node, (const xmlChar *)CN_XML_NS, (const xmlChar *)CN_XML_PREFIX);
+    xmlSetNs(node, *ns);
+    cn_xml_set(node, "version", "1");
+    return node;
+}
+
+static void set_endpoint(xmlNodePtr node, const char *name, CnEndpoint endpoint)
+{
+    char host[CN_V4_STR_MAX];
+    if (!endpoint.set)
+        return;
+    cn_v4_format(endpoint.host, host);
+    cn_xml_setf(node, name, "%s:%u", host, endpoint.port);
+}
+
+/* Every IPv4 address the guest may use on this link, primary first. */
+static void set_link_addresses(xmlNodePtr node, const CnLink *link)
+{
+    GString *allowed = g_string_new(NULL);
+    GString *nat = g_string_new(NULL);
+    char text[CN_V4_STR_MAX], public_text[CN_V4_STR_MAX];
+
+    if (link->v4_source != CN_V4_NONE && link->v4_address) {
+        cn_v4_format(link->v4_address, text);
+        g_string_append(allowed, text);
+        if (link->v4_public_address) {
+            cn_v4_format(link->v4_public_address, public_text);
+            g_string_append_printf(nat, "%s=%s", text, public_text);
+        }
+    }
+    for (guint i = 0; i < link->v4_secondary->len; i++) {
+        const CnSecondaryAddress *secondary = &g_array_index(link->v4_secondary, CnSecondaryAddress, i);
+        cn_v4_format(secondary->private_address, text);
+        g_string_append_printf(allowed, "%s%s", allowed->len ? " " : "", text);
+        if (secondary->public_address) {
+            cn_v4_format(secondary->public_address, public_text);
+            g_string_append_printf(nat, "%s%s=%s", nat->len ? " " : "", text, public_text);
+        }
+    }
+    if (allowed->len)
+        cn_xml_set(node, "ipv4", allowed->str);
+    if (nat->len)
+        cn_xml_set(node, "nat", nat->str);
+    g_string_free(allowed, TRUE);
+    g_string_free(nat, TRUE);
+}
+
+xmlNodePtr cn_render_network_metadata(xmlDocPtr doc, const CnNetwork *net)
+{
+    xmlNsPtr ns;
+    xmlNodePtr root = new_cn_element(doc, "network", &ns);
+    cn_xml_set(root, "name", net->name);
+    cn_xml_set(root, "technology", cn_technology_name(net->technology));
+    if (net->bridge_name)
+        cn_xml_set(root, "bridge", net->bridge_name);
+    if (net->isolate_guests)
+        cn_xml_set(root, "isolate-guests", "yes");
+    if (net->metadata) {
+        char address[CN_V4_STR_MAX];
+        cn_v4_format(net->metadata_address, address);
+        cn_xml_setf(root, "metadata", "%s:%u", address, net->metadata_port);
+        set_endpoint(root, "handler", net->metadata_handler);
+    }
+    if (net->has_v4) {
+        char network[CN_V4_STR_MAX];
+        cn_v4_format(net->v4_subnet.network, network);
+        cn_xml_setf(root, "ipv4", "%s/%u", network, net->v4_subnet.prefix);
+        cn_xml_set_v4(root, "gateway", net->v4_gateway);
+    }
+    for (guint i = 0; i < net->links->len; i++) {
+        const CnLink *link = net->links->pdata[i];
+        xmlNodePtr guest = xmlNewChild(root, ns, (const xmlChar *)"guest", NULL);
+        cn_xml_set(guest, "machine", link->machine_name);
+        cn_xml_set(guest, "iface", link->iface);
+        cn_xml_set_mac(guest, "mac", link->mac);
+        set_link_addresses(guest, link);
+        if (net->metadata && link->machine && link->machine->metadata_handler.set)
+            set_endpoint(guest, "handler", cn_link_metadata_handler(link));
+        if (link->pool)
+            cn_xml_set(guest, "pool", link->pool->name);
+    }
+    return root;
+}
+
+xmlNodePtr cn_render_machine_metadata(xmlDocPtr doc, const CnMachine *machine, GHashTable *taps)
+{
+    xmlNsPtr ns;
+    xmlNodePtr root = new_cn_element(doc, "machine", &ns);
+    cn_xml_set(root, "name", machine->name);
+    for (guint i = 0; i < machine->links->len; i++) {
+        const CnLink *link = machine->links->pdata[i];
+        xmlNodePtr node = xmlNewChild(root, ns, (const xmlChar *)"link", NULL);
+        cn_xml_set(node, "iface", link->iface);
+        cn_xml_set(node, "network", link->net_name);
+        cn_xml_set_mac(node, "mac", link->mac);
+        set_link_addresses(node, link);
+        if (link->net && link->net->metadata)
+            set_endpoint(node, "handler", cn_link_metadata_handler(link));
+        const char *tap = taps ? g_hash_table_lookup(taps, link) : NULL;
+        if (tap)
+            cn_xml_set(node, "tap", tap);
+    }
+    return root;
+}

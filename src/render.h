@@ -1,0 +1,48 @@
+/* render.h - libvirt XML and QEMU arguments as pure functions of the model.
+ *
+ * Every renderer starts from a template document (xml-templates/) that the
+ * caller loaded, copies it, and replaces the elements it owns; elements
+ * the template adds and carthage-net does not own pass through untouched.
+ * Nothing here does I/O.
+ *
+ * Pool links need the TAP their machine holds: callers pass a table
+ * CnLink* -> TAP name (taps), filled from the pool state.
+ */
+#pragma once
+
+#include <libxml/tree.h>
+
+#include "model.h"
+#include "xml-util.h"
+
+/* <network> for `virsh net-define`. */
+xmlDocPtr cn_render_network(const CnNetwork *net, xmlDocPtr network_template);
+
+/* One <interface>, owned by DOC but not linked into it.  TAP: the pool TAP
+ * for a pool link, else NULL. */
+xmlNodePtr cn_render_interface(xmlDocPtr doc, const CnLink *link, const char *tap,
+                               xmlDocPtr interface_template);
+
+/* <devices> holding every interface of MACHINE (for attach-device). */
+xmlDocPtr cn_render_devices(const CnMachine *machine, GHashTable *taps,
+                            xmlDocPtr interface_template);
+
+/* Merges MACHINE's interfaces into BASE (a <domain>): interfaces with the
+ * same MAC are replaced where they stand, duplicates dropped, the rest
+ * appended; carthage-net's <metadata> entry replaced.  Fails when BASE is
+ * not a domain. */
+gboolean cn_render_domain_merge(xmlDocPtr base, const CnMachine *machine, GHashTable *taps,
+                                xmlDocPtr interface_template, GError **error);
+
+/* carthage-net's data for the hook, kept in libvirt <metadata>. */
+xmlNodePtr cn_render_network_metadata(xmlDocPtr doc, const CnNetwork *net);
+xmlNodePtr cn_render_machine_metadata(xmlDocPtr doc, const CnMachine *machine, GHashTable *taps);
+
+/* Replaces carthage-net's entry in OWNER's <metadata> (created when
+ * missing) with ENTRY, keeping every other application's entries. */
+void cn_render_replace_metadata(xmlNodePtr owner, xmlNodePtr entry);
+
+/* "-netdev tap,... -device ...,mac=..." for plain QEMU on a pool TAP. */
+char *cn_render_netdev(const CnLink *link, const char *tap);
+/* The QEMU -device driver for a libvirt model name. */
+const char *cn_qemu_nic_driver(const char *model);
