@@ -264,10 +264,14 @@ static void check_networks(Check *ctx)
             check_network_v4(ctx, net, group);
         for (guint j = 0; j < i; j++) {
             CnNetwork *other = networks->pdata[j];
+            /* Open vSwitch VLAN networks share their bridge, and so may two
+             * views of one host bridge; a bridge libvirt makes is its own. */
             if (net->bridge_name && other->bridge_name &&
-                strcmp(net->bridge_name, other->bridge_name) == 0)
+                strcmp(net->bridge_name, other->bridge_name) == 0 &&
+                (net->technology == CN_TECH_LIBVIRT || net->technology != other->technology))
                 REPORT(ctx, net->key_locs, &net->loc, group, "bridge_name",
-                       "bridge %s is also used by [network %s]", net->bridge_name, other->name);
+                       "bridge %s is also used by [network %s] (technology %s)", net->bridge_name,
+                       other->name, cn_technology_name(other->technology));
         }
     }
 }
