@@ -40,7 +40,7 @@ CnState *cn_state_open(const char *dir, gboolean writable, GError **error)
     }
     state->lock_fd = open(lock_path, (writable ? O_RDWR | O_CREAT : O_RDONLY) | O_CLOEXEC, 0644);
     if (state->lock_fd < 0) {
-        if (!writable && errno == ENOENT)
+        if (!writable && (errno == ENOENT || errno == ENOTDIR))
             return state; /* nothing saved yet */
         set_errno_error(error, writable ? CN_STATE_ERROR_READONLY : CN_STATE_ERROR_IO,
                         "cannot open lock", lock_path);
