@@ -16,7 +16,7 @@
 # (virsh -c test:///default, one batch per case).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-top=${top_srcdir:-$(cd "$here/../.." && pwd)}
+top=$(cd "${top_srcdir:-$here/../..}" && pwd)
 build=${top_builddir:-$top/build}
 . "$top/tests/lib/tap.sh"
 
