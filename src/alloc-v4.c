@@ -4,8 +4,8 @@
 #include "alloc.h"
 #include "defs.h"
 #include "netaddr.h"
+#include "records.h"
 
-G_DEFINE_QUARK(cn-alloc-error-quark, cn_alloc_error)
 
 static void assignment_free(gpointer data)
 {
@@ -70,42 +70,27 @@ gboolean cn_assignments_equal(const CnAssignments *a, const CnAssignments *b)
     return TRUE;
 }
 
-#define ASSIGNMENTS_MAGIC "carthage-net-assignments"
-#define ASSIGNMENTS_VERSION 1
+#define ASSIGNMENTS_HEADER "carthage-net-assignments 1"
+#define ASSIGNMENTS_USAGE "v4 NETWORK MACHINE IFACE ADDRESS"
 
 CnAssignments *cn_assignments_parse(const char *file, const char *text, gsize length, GError **error)
 {
+    g_autoptr(GPtrArray) records = cn_records_parse(file, text, length, ASSIGNMENTS_HEADER, error);
+    if (!records)
+        return NULL;
     g_autoptr(CnAssignments) assignments = cn_assignments_new();
-    g_autofree char *copy = g_strndup(text, length);
-    g_auto(GStrv) lines = NULL;
-
-    if (strlen(copy) != length) {
-        g_set_error(error, CN_ALLOC_ERROR, CN_ALLOC_ERROR_FORMAT, "%s: contains a NUL byte", file);
-        return NULL;
-    }
-    lines = g_strsplit(copy, "\n", -1);
-    if (!lines[0] || strcmp(lines[0], ASSIGNMENTS_MAGIC " 1") != 0) {
-        g_set_error(error, CN_ALLOC_ERROR, CN_ALLOC_ERROR_FORMAT,
-                    "%s:1: expected '" ASSIGNMENTS_MAGIC " %d' (an unknown version or not an "
-                    "assignments file)", file, ASSIGNMENTS_VERSION);
-        return NULL;
-    }
-    for (int i = 1; lines[i]; i++) {
-        if (lines[i][0] == '\0' || lines[i][0] == '#')
-            continue;
-        g_auto(GStrv) words = g_strsplit(lines[i], " ", -1);
+    for (guint i = 0; i < records->len; i++) {
+        const CnRecord *record = records->pdata[i];
+        char **words = record->words;
         uint32_t address;
         if (g_strv_length(words) != 5 || strcmp(words[0], "v4") != 0 || !cn_name_is_valid(words[1]) ||
             !cn_dns_name_is_valid(words[2]) || !cn_ifname_is_valid(words[3]) ||
             !cn_v4_parse(words[4], &address)) {
-            g_set_error(error, CN_ALLOC_ERROR, CN_ALLOC_ERROR_FORMAT,
-                        "%s:%d: expected 'v4 NETWORK MACHINE IFACE ADDRESS'", file, i + 1);
+            cn_records_set_error(error, file, record, ASSIGNMENTS_USAGE);
             return NULL;
         }
         if (cn_assignments_find(assignments, words[1], words[2], words[3])) {
-            g_set_error(error, CN_ALLOC_ERROR, CN_ALLOC_ERROR_FORMAT,
-                        "%s:%d: second assignment for %s %s on %s", file, i + 1, words[2],
-                        words[3], words[1]);
+            cn_records_set_error(error, file, record, ASSIGNMENTS_USAGE " once per link");
             return NULL;
         }
         cn_assignments_add(assignments, words[1], words[2], words[3], address);
@@ -115,7 +100,7 @@ CnAssignments *cn_assignments_parse(const char *file, const char *text, gsize le
 
 char *cn_assignments_format(const CnAssignments *assignments)
 {
-    GString *out = g_string_new(ASSIGNMENTS_MAGIC " 1\n");
+    GString *out = g_string_new(ASSIGNMENTS_HEADER "\n");
     for (guint i = 0; i < assignments->items->len; i++) {
         const CnV4Assignment *a = assignments->items->pdata[i];
         char address[CN_V4_STR_MAX];

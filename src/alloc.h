@@ -45,9 +45,3 @@ void cn_mac_for_link(const char *machine, const char *iface, uint8_t mac[6]);
  * still fits, and returns the full new table.  Exhausted pools go to
  * DIAGS (and the links concerned keep address 0). */
 CnAssignments *cn_alloc_v4(CnSite *site, const CnAssignments *previous, CnDiagList *diags);
-
-#define CN_ALLOC_ERROR (cn_alloc_error_quark())
-GQuark cn_alloc_error_quark(void);
-typedef enum {
-    CN_ALLOC_ERROR_FORMAT,
-} CnAllocError;

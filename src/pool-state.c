@@ -3,10 +3,10 @@
 
 #include "netaddr.h"
 #include "pool-state.h"
+#include "records.h"
 
-G_DEFINE_QUARK(cn-pool-state-error-quark, cn_pool_state_error)
 
-#define POOL_MAGIC "carthage-net-pool 1"
+#define POOL_HEADER "carthage-net-pool 1"
 
 static void pool_tap_free(gpointer data)
 {
@@ -44,7 +44,9 @@ char *cn_pool_state_file_name(const char *pool)
     return g_strconcat("pool-", pool, NULL);
 }
 
-static gboolean parse_line(CnPoolState *state, char **words)
+#define POOL_USAGE "tap TAP HOLDER|- MAC|- SINCE, each TAP once"
+
+static gboolean parse_record(CnPoolState *state, char **words)
 {
     if (g_strv_length(words) != 5 || strcmp(words[0], "tap") != 0 || !cn_ifname_is_valid(words[1]))
         return FALSE;
@@ -73,26 +75,14 @@ static gboolean parse_line(CnPoolState *state, char **words)
 
 CnPoolState *cn_pool_state_parse(const char *file, const char *text, gsize length, GError **error)
 {
+    g_autoptr(GPtrArray) records = cn_records_parse(file, text, length, POOL_HEADER, error);
+    if (!records)
+        return NULL;
     g_autoptr(CnPoolState) state = cn_pool_state_new();
-    g_autofree char *copy = g_strndup(text, length);
-    if (strlen(copy) != length) {
-        g_set_error(error, CN_POOL_STATE_ERROR, 0, "%s: contains a NUL byte", file);
-        return NULL;
-    }
-    g_auto(GStrv) lines = g_strsplit(copy, "\n", -1);
-    if (!lines[0] || strcmp(lines[0], POOL_MAGIC) != 0) {
-        g_set_error(error, CN_POOL_STATE_ERROR, 0,
-                    "%s:1: expected '" POOL_MAGIC "' (an unknown version or not a pool file)", file);
-        return NULL;
-    }
-    for (int i = 1; lines[i]; i++) {
-        if (lines[i][0] == '\0')
-            continue;
-        g_auto(GStrv) words = g_strsplit(lines[i], " ", -1);
-        if (!parse_line(state, words)) {
-            g_set_error(error, CN_POOL_STATE_ERROR, 0,
-                        "%s:%d: expected 'tap TAP HOLDER|- MAC|- SINCE' with a TAP named once", file,
-                        i + 1);
+    for (guint i = 0; i < records->len; i++) {
+        const CnRecord *record = records->pdata[i];
+        if (!parse_record(state, record->words)) {
+            cn_records_set_error(error, file, record, POOL_USAGE);
             return NULL;
         }
     }
@@ -101,7 +91,7 @@ CnPoolState *cn_pool_state_parse(const char *file, const char *text, gsize lengt
 
 char *cn_pool_state_format(const CnPoolState *state)
 {
-    GString *out = g_string_new(POOL_MAGIC "\n");
+    GString *out = g_string_new(POOL_HEADER "\n");
     for (guint i = 0; i < state->taps->len; i++) {
         const CnPoolTap *tap = state->taps->pdata[i];
         char mac[CN_MAC_STR_MAX] = "-";

@@ -37,6 +37,3 @@ char *cn_pool_state_file_name(const char *pool);
  * else the only one it holds without a MAC.  NULL when none. */
 const CnPoolTap *cn_pool_state_find_held(const CnPoolState *state, const char *machine,
                                          const uint8_t mac[6]);
-
-#define CN_POOL_STATE_ERROR (cn_pool_state_error_quark())
-GQuark cn_pool_state_error_quark(void);

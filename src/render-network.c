@@ -111,8 +111,8 @@ static void render_host_bridge(xmlNodePtr root, const CnNetwork *net)
         if (net->vlan_id)
             cn_xml_setf(cn_xml_add(cn_xml_add(root, "vlan"), "tag"), "id", "%u", net->vlan_id);
     }
-    if (net->mtu)
-        cn_xml_setf(cn_xml_add(root, "mtu"), "size", "%u", net->mtu);
+    /* libvirt refuses <mtu> in forward mode bridge: the MTU goes on the
+     * bridge carthage-net makes and on each guest's <interface>. */
     if (net->isolate_guests)
         cn_xml_set(cn_xml_add(root, "port"), "isolated", "yes");
 }

@@ -59,3 +59,5 @@ gboolean cn_cli_read_pool_state(CnState *state, const char *pool, CnPoolState **
 
 int cn_cmd_validate(CnCli *cli, int argc, char **argv);
 int cn_cmd_render(CnCli *cli, int argc, char **argv);
+int cn_cmd_define(CnCli *cli, int argc, char **argv);
+int cn_cmd_undefine(CnCli *cli, int argc, char **argv);

@@ -15,6 +15,10 @@ static const CnCommand commands[] = {
       cn_cmd_validate },
     { "render", "", "Print libvirt network, interface or domain XML, or QEMU -netdev arguments.",
       cn_cmd_render },
+    { "define", "", "Define or update the libvirt networks through the libvirt API (idempotent).",
+      cn_cmd_define },
+    { "undefine", "", "Stop and remove libvirt networks and what carthage-net made for them.",
+      cn_cmd_undefine },
 };
 
 static const CnCommand *find_command(const char *name)

@@ -1,0 +1,23 @@
+/* records.h - the shape all state files share: a first line naming the
+ * format and its version ("carthage-net-assignments 1"), then one record
+ * per line of space-separated words.  Blank lines are ignored.  Each
+ * state file's module checks the words; this checks the shape. */
+#pragma once
+
+#include <glib.h>
+
+#define CN_RECORDS_ERROR (cn_records_error_quark())
+GQuark cn_records_error_quark(void);
+
+typedef struct {
+    int line;
+    char **words; /* NULL-terminated */
+} CnRecord;
+
+/* Splits TEXT (from FILE) into records after checking the first line is
+ * exactly HEADER.  Returns a GPtrArray of CnRecord*, or NULL with an
+ * error naming the file and line. */
+GPtrArray *cn_records_parse(const char *file, const char *text, gsize length, const char *header,
+                            GError **error);
+/* The error for record R of FILE: "FILE:LINE: expected USAGE". */
+void cn_records_set_error(GError **error, const char *file, const CnRecord *record, const char *usage);

@@ -1,0 +1,50 @@
+/* virt.h - the libvirt API edge.  Only the helper links this; the hook
+ * never calls libvirt (libvirt waits for the hook: a call back deadlocks).
+ * Every failure carries libvirt's own message.
+ */
+#pragma once
+
+#include <libxml/tree.h>
+
+#include "netxml-diff.h"
+
+#define CN_VIRT_ERROR (cn_virt_error_quark())
+GQuark cn_virt_error_quark(void);
+typedef enum {
+    CN_VIRT_ERROR_CONNECT,
+    CN_VIRT_ERROR_FAILED,
+} CnVirtError;
+
+typedef struct CnVirt CnVirt;
+
+/* URI NULL: libvirt's default (LIBVIRT_DEFAULT_URI or qemu:///system). */
+CnVirt *cn_virt_open(const char *uri, GError **error);
+void cn_virt_close(CnVirt *virt);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CnVirt, cn_virt_close)
+const char *cn_virt_uri(const CnVirt *virt);
+
+typedef struct {
+    gboolean exists;
+    gboolean active;
+    gboolean persistent;
+    gboolean autostart;
+    char uuid[37];
+    xmlDocPtr config; /* persistent (inactive) XML, or NULL */
+    xmlDocPtr live;   /* running XML when active, or NULL */
+} CnVirtNetwork;
+
+void cn_virt_network_clear(CnVirtNetwork *net);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(CnVirtNetwork, cn_virt_network_clear)
+
+/* Fills OUT; a network that does not exist is OUT->exists = FALSE. */
+gboolean cn_virt_network_get(CnVirt *virt, const char *name, CnVirtNetwork *out, GError **error);
+gboolean cn_virt_network_define(CnVirt *virt, xmlDocPtr doc, GError **error);
+gboolean cn_virt_network_update_live(CnVirt *virt, const char *name, const CnNetUpdate *update,
+                                     GError **error);
+gboolean cn_virt_network_start(CnVirt *virt, const char *name, GError **error);
+gboolean cn_virt_network_set_autostart(CnVirt *virt, const char *name, gboolean on, GError **error);
+gboolean cn_virt_network_destroy(CnVirt *virt, const char *name, GError **error);
+gboolean cn_virt_network_undefine(CnVirt *virt, const char *name, GError **error);
+
+/* Names of the domains (running or defined) with an interface on NETWORK. */
+GPtrArray *cn_virt_domains_on_network(CnVirt *virt, const char *network, GError **error);
