@@ -328,7 +328,7 @@ static gboolean parse_value(const KeySpec *spec, const char *raw, void *object, 
 bad:
     switch (spec->type) {
     case V_NAME:
-        *why = g_strdup_printf("'%s' is not a name of 1-64 characters from [A-Za-z0-9_.-]", text);
+        *why = g_strdup_printf("'%s' is not a name of 1-64 characters from [A-Za-z0-9_.-] not starting with '-' or '.'", text);
         break;
     case V_IFNAME:
         *why = g_strdup_printf("'%s' is not an interface name (1-%d characters from [A-Za-z0-9_.-], "
@@ -401,7 +401,8 @@ static gpointer create_network(CnSite *site, char **args, const CnLoc *loc, CnDi
 {
     if (!cn_name_is_valid(args[0])) {
         cn_diag_add(diags, loc, header, NULL,
-                    "network name '%s' must be 1-64 characters from [A-Za-z0-9_.-]", args[0]);
+                    "network name '%s' must be 1-64 characters from [A-Za-z0-9_.-], not starting "
+                    "with '-' or '.'", args[0]);
         return NULL;
     }
     CnNetwork *net = cn_network_new(args[0]);
@@ -455,7 +456,8 @@ static gpointer create_pool(CnSite *site, char **args, const CnLoc *loc, CnDiagL
 {
     if (!cn_name_is_valid(args[0])) {
         cn_diag_add(diags, loc, header, NULL,
-                    "pool name '%s' must be 1-64 characters from [A-Za-z0-9_.-]", args[0]);
+                    "pool name '%s' must be 1-64 characters from [A-Za-z0-9_.-], not starting "
+                    "with '-' or '.'", args[0]);
         return NULL;
     }
     CnPool *pool = cn_pool_new(args[0]);

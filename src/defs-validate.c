@@ -134,6 +134,44 @@ static gboolean ranges_overlap(uint32_t a_first, uint32_t a_last, uint32_t b_fir
     return a_first <= b_last && b_first <= a_last;
 }
 
+/* Why a guest could hold ADDRESS on NET (a DHCP range, the pool, a link's
+ * address), or NULL when none can: handlers must listen on the host. */
+static char *guest_use_of(const CnNetwork *net, uint32_t address)
+{
+    for (guint i = 0; i < net->v4_dhcp_ranges->len; i++) {
+        const CnV4Range *range = &g_array_index(net->v4_dhcp_ranges, CnV4Range, i);
+        if (address >= range->first && address <= range->last)
+            return g_strdup("it is inside v4.dhcp_ranges");
+    }
+    if (net->has_v4_pool && address >= net->v4_pool.first && address <= net->v4_pool.last)
+        return g_strdup("it is inside v4.pool");
+    for (guint i = 0; i < net->links->len; i++) {
+        const CnLink *link = net->links->pdata[i];
+        gboolean held = cn_key_is_set(link->key_locs, "v4.address") && link->v4_address == address;
+        for (guint j = 0; j < link->v4_secondary->len && !held; j++)
+            held = g_array_index(link->v4_secondary, CnSecondaryAddress, j).private_address == address;
+        if (held)
+            return g_strdup_printf("it is an address of [link %s %s]", link->machine_name, link->iface);
+    }
+    return NULL;
+}
+
+/* A handler endpoint's HOST: inside the network, and not a guest's. */
+static void check_handler_host(Check *ctx, GHashTable *key_locs, const CnLoc *group_loc,
+                               const char *group, const CnNetwork *net, uint32_t host)
+{
+    g_autofree char *text = cn_v4_str(host);
+    g_autofree char *why = NULL;
+    if (!cn_v4_is_host(host, net->v4_subnet.network, net->v4_subnet.prefix))
+        REPORT(ctx, key_locs, group_loc, group, "metadata.handler",
+               "HOST must be an address of this host inside [network %s] v4.network (%s is not)",
+               net->name, text);
+    else if ((why = guest_use_of(net, host)))
+        REPORT(ctx, key_locs, group_loc, group, "metadata.handler",
+               "HOST must be an address of this host on [network %s], but %s could be a guest's: %s",
+               net->name, text, why);
+}
+
 static void check_network_technology(Check *ctx, CnNetwork *net, const char *group)
 {
     const char *tech = cn_technology_name(net->technology);
@@ -244,10 +282,8 @@ static void check_network_v4(Check *ctx, CnNetwork *net, const char *group)
             REPORT(ctx, net->key_locs, &net->loc, group, "metadata.address",
                    "must be outside v4.network %s, or guests could hold it", cidr);
     }
-    if (net->metadata_handler.set &&
-        !cn_v4_is_host(net->metadata_handler.host, subnet->network, subnet->prefix))
-        REPORT(ctx, net->key_locs, &net->loc, group, "metadata.handler",
-               "HOST must be an address of this host inside v4.network %s", cidr);
+    if (net->metadata_handler.set)
+        check_handler_host(ctx, net->key_locs, &net->loc, group, net, net->metadata_handler.host);
 }
 
 static void check_networks(Check *ctx)
@@ -389,7 +425,7 @@ static void check_link_net(Check *ctx, CnLink *link, const char *group, GHashTab
                "is the native VLAN of a trunk port: needs allowed_vlans");
     }
 
-    if (link->pool_name) {
+    if (link->pool_name && !(link->pool && cn_object_is_invalid(link->pool->key_locs))) {
         if (!link->pool)
             REPORT(ctx, link->key_locs, &link->loc, group, "pool", "unknown pool '%s'",
                    link->pool_name);
@@ -497,21 +533,23 @@ static void check_machines(Check *ctx)
         if (!machine->metadata_handler.set || cn_object_is_invalid(machine->key_locs))
             continue;
         g_autofree char *group = cn_machine_group(machine);
-        gboolean on_metadata_network = FALSE;
+        gboolean on_metadata_network = FALSE, unknown = FALSE;
         for (guint j = 0; j < machine->links->len; j++) {
             CnLink *link = machine->links->pdata[j];
             CnNetwork *net = link->net;
-            if (!net || !net->metadata || !net->has_v4 || cn_object_is_invalid(net->key_locs))
+            /* A link or network that failed to parse says nothing here. */
+            if (!net || cn_object_is_invalid(net->key_locs) || cn_object_is_invalid(link->key_locs)) {
+                unknown = TRUE;
+                continue;
+            }
+            if (!net->metadata || !net->has_v4)
                 continue;
             on_metadata_network = TRUE;
             uint32_t host = machine->metadata_handler.host ? machine->metadata_handler.host
                                                            : net->v4_gateway;
-            if (!cn_v4_is_host(host, net->v4_subnet.network, net->v4_subnet.prefix))
-                REPORT(ctx, machine->key_locs, &machine->loc, group, "metadata.handler",
-                       "HOST must be an address of this host inside [network %s] v4.network",
-                       net->name);
+            check_handler_host(ctx, machine->key_locs, &machine->loc, group, net, host);
         }
-        if (!on_metadata_network)
+        if (!on_metadata_network && !unknown)
             REPORT(ctx, machine->key_locs, &machine->loc, group, "metadata.handler",
                    "has no effect: no link of this machine joins a network with metadata = true");
     }

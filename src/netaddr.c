@@ -166,7 +166,7 @@ gboolean cn_mac_is_multicast(const uint8_t mac[6])
 gboolean cn_name_is_valid(const char *name)
 {
     size_t length = strlen(name);
-    if (length == 0 || length > 64)
+    if (length == 0 || length > 64 || name[0] == '-' || name[0] == '.')
         return FALSE;
     for (const char *p = name; *p; p++) {
         if (!g_ascii_isalnum(*p) && *p != '_' && *p != '.' && *p != '-')

@@ -32,7 +32,9 @@ gboolean cn_mac_parse(const char *text, uint8_t out[6]);
 void cn_mac_format(const uint8_t mac[6], char out[CN_MAC_STR_MAX]);
 gboolean cn_mac_is_multicast(const uint8_t mac[6]);
 
-/* Network, pool names: 1-64 of [A-Za-z0-9_.-]. */
+/* Network, pool names: 1-64 of [A-Za-z0-9_.-], not starting with '-' or
+ * '.' (virsh would take "-x" for an option; TAP names derive from pool
+ * names). */
 gboolean cn_name_is_valid(const char *name);
 /* Interface names: 1-15 of [A-Za-z0-9_.-], not starting with '-' or '.'.
  * Stricter than Linux, so a name is safe inside QEMU option strings (no

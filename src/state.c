@@ -14,7 +14,8 @@ G_DEFINE_QUARK(cn-state-error-quark, cn_state_error)
 
 struct CnState {
     char *dir;
-    int lock_fd; /* -1 when the directory does not exist (read-only) */
+    int lock_fd; /* -1 when read-only and there is no lock file */
+    gboolean exists;
     gboolean writable;
 };
 
@@ -40,8 +41,12 @@ CnState *cn_state_open(const char *dir, gboolean writable, GError **error)
     }
     state->lock_fd = open(lock_path, (writable ? O_RDWR | O_CREAT : O_RDONLY) | O_CLOEXEC, 0644);
     if (state->lock_fd < 0) {
-        if (!writable && (errno == ENOENT || errno == ENOTDIR))
-            return state; /* nothing saved yet */
+        /* No lock file: nothing was ever written under a lock, but files
+         * put there by hand (or by an older version) are still read. */
+        if (!writable && (errno == ENOENT || errno == ENOTDIR)) {
+            state->exists = g_file_test(dir, G_FILE_TEST_IS_DIR);
+            return state;
+        }
         set_errno_error(error, writable ? CN_STATE_ERROR_READONLY : CN_STATE_ERROR_IO,
                         "cannot open lock", lock_path);
         cn_state_close(state);
@@ -52,6 +57,7 @@ CnState *cn_state_open(const char *dir, gboolean writable, GError **error)
         cn_state_close(state);
         return NULL;
     }
+    state->exists = TRUE;
     while (flock(state->lock_fd, writable ? LOCK_EX : LOCK_SH) < 0) {
         if (errno != EINTR) {
             set_errno_error(error, CN_STATE_ERROR_IO, "cannot lock", lock_path);
@@ -89,7 +95,7 @@ gboolean cn_state_read(CnState *state, const char *name, char **contents, gsize 
 
     *contents = NULL;
     *length = 0;
-    if (state->lock_fd < 0)
+    if (!state->exists)
         return TRUE;
     if (!g_file_get_contents(path, contents, length, &local)) {
         if (g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT))

@@ -22,6 +22,10 @@ if [ "${CN_E2E_INSIDE:-}" != 1 ]; then
 fi
 
 run=$(mktemp -d /tmp/cn-e2e.XXXXXX)
+
+# sysfs shows the network namespace of whoever mounted it: without a fresh
+# one, libvirt (and we) would read and write the host's /sys/class/net.
+mount -t sysfs sysfs /sys
 export CN_E2E_RUN=$run
 
 private_dirs=(/run/libvirt /var/lib/libvirt /var/cache/libvirt /var/log/libvirt /run/openvswitch

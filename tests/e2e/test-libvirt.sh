@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# End to end against a real libvirtd in private namespaces, with real
+# guests: define the example site through the libvirt API, boot guests,
+# check what they see.
+set -u
+top=$(cd "${top_srcdir:-$(dirname "$0")/../..}" && pwd)
+build=${top_builddir:-$top/build}
+. "$top/tests/lib/tap.sh"
+. "$top/tests/e2e/lib/common.sh"
+e2e_require
+e2e_enter "$0" "$@"
+. "$top/tests/e2e/lib/guest.sh"
+guest_build || skip_all "cannot build the test guest"
+export CARTHAGE_NET_TEMPLATE_DIR=$top/xml-templates
+defs=(-d "$top/examples/site")
+cn() { "$build/carthage-net" "${defs[@]}" --state-dir "$CN_E2E_RUN/state" "$@"; }
+
+# An "upstream" host behind the NAT, in a namespace of its own.
+upstream=cn-e2e-up-$$
+ip netns add "$upstream"
+trap 'ip netns del "$upstream" 2>/dev/null' EXIT
+ip link add up0 type veth peer name up1 netns "$upstream"
+ip addr add 198.51.100.1/24 dev up0 && ip link set up0 up
+ip -n "$upstream" addr add 198.51.100.2/24 dev up1
+ip -n "$upstream" link set up1 up && ip -n "$upstream" link set lo up
+ip route add default via 198.51.100.2
+
+# --- define -----------------------------------------------------------------
+out=$(cn define --dry-run 2>&1)
+like "define --dry-run says what it would do" "$out" "network lab: would define"
+is "define --dry-run changes nothing" "$(virsh -q net-list --all --name | grep -c .)" 0
+out=$(cn define --start 2>&1); rc=$?
+is "define --start succeeds" "$rc" 0
+is "every example network defined" "$(virsh -q net-list --all --name | sort | tr '\n' ' ')" "ci dev lab office prod "
+uuid_before=$(virsh net-uuid lab)
+out=$(cn define 2>&1)
+is "define twice changes nothing" "$(printf '%s\n' "$out" | grep -vc ': unchanged$')" 0
+ok "bridge network got its bridge made" ip link show br-office
+
+# --- scenario 1: two guests on the NAT network ---------------------------------
+web_ip=$(sed -n 's/^v4 lab web.lab.example eth0 //p' "$CN_E2E_RUN/state/assignments")
+boot_guest web.lab.example "cn.resolve=web cn.resolve=gw cn.ping=198.51.100.2" &&
+    boot_guest gateway.lab.example "cn.resolve=gw cn.resolve=web cn.ping=198.51.100.2"
+web=$(guest_wait web.lab.example)
+gw=$(guest_wait gateway.lab.example)
+is "nat: web gets its pool address" "$(result "$web" address)" "$web_ip/24"
+is "nat: gateway gets its static address" "$(result "$gw" address)" "10.60.0.10/24"
+is "nat: web resolves its own name" "$(result "$web" "resolve web")" "$web_ip"
+is "nat: web resolves the other's name" "$(result "$web" "resolve gw")" "10.60.0.10"
+is "nat: gateway resolves web" "$(result "$gw" "resolve web")" "$web_ip"
+is "nat: web reaches the upstream host through NAT" "$(result "$web" "ping 198.51.100.2")" ok
+is "nat: gateway reaches the upstream host through NAT" "$(result "$gw" "ping 198.51.100.2")" ok
+
+# --- scenario 3: a machine added while the network runs ----------------------
+ifindex_before=$(cat /sys/class/net/cn-lab/ifindex)
+defs=(-d "$top/examples/site" -f "$top/tests/e2e/defs/added-machine.conf")
+out=$(cn define lab 2>&1); rc=$?
+is "added machine: define succeeds" "$rc" 0
+like "added machine: reservation added live" "$out" "add DHCP host .* late live"
+like "added machine: DNS record added live" "$out" "add DNS host .* late live"
+late_ip=$(sed -n 's/^v4 lab late.lab.example eth0 //p' "$CN_E2E_RUN/state/assignments")
+boot_guest late.lab.example "cn.resolve=late cn.resolve=web"
+late=$(guest_wait late.lab.example)
+is "added machine: new guest gets its reserved address" "$(result "$late" address)" "$late_ip/24"
+is "added machine: resolves its own new name" "$(result "$late" "resolve late")" "$late_ip"
+is "added machine: bridge not recreated" "$(cat /sys/class/net/cn-lab/ifindex)" "$ifindex_before"
+is "added machine: same UUID" "$(virsh net-uuid lab)" "$uuid_before"
+ok "added machine: reservation is in the persistent config" bash -c "virsh net-dumpxml --inactive lab | grep -q \"name='late'\""
+
+# --- scenario 2: isolate_guests -------------------------------------------------
+defs=(-f "$top/tests/e2e/defs/isolated.conf")
+cn define --start iso >/dev/null
+boot_guest iso-a "cn.sleep=6 cn.ping=10.62.0.22 cn.ping=10.62.0.1" &&
+    boot_guest iso-b "cn.sleep=6 cn.ping=10.62.0.21 cn.ping=10.62.0.1"
+a=$(guest_wait iso-a)
+b=$(guest_wait iso-b)
+is "isolated: a has its address" "$(result "$a" address)" "10.62.0.21/24"
+is "isolated: a cannot reach b" "$(result "$a" "ping 10.62.0.22")" fail
+is "isolated: b cannot reach a" "$(result "$b" "ping 10.62.0.21")" fail
+is "isolated: a reaches the gateway" "$(result "$a" "ping 10.62.0.1")" ok
+is "isolated: b reaches the gateway" "$(result "$b" "ping 10.62.0.1")" ok
+
+# --- undefine ----------------------------------------------------------------------
+virsh -q define "$CN_E2E_RUN/iso-a.xml" >/dev/null
+out=$(cn undefine iso 2>&1); rc=$?
+is "undefine refused while a domain uses the network" "$rc" 3
+like "undefine names the domain" "$out" "in use by domain\(s\) iso-a"
+out=$(cn undefine --force iso 2>&1); rc=$?
+is "undefine --force removes it" "$rc" 0
+ok "network gone" bash -c "! virsh net-info iso"
+defs=(-d "$top/examples/site")
+out=$(cn undefine nosuchnet 2>&1); rc=$?
+is "undefine of an unknown network: exit 1" "$rc" 1
+done_testing
