@@ -131,4 +131,14 @@ is "render netdev of a non-pool link: exit 1" "$rc" 1
 echo '<domain type="kvm"><name>one</name></domain>' | "$cn" -f a.conf --state-dir st render domain one --base - >fromstdin.xml
 ok "render domain --base - reads stdin" grep -q '<source network="lan"/>' fromstdin.xml
 
+# libvirt not reachable: one clear line, exit 4
+run -f a.conf --state-dir st -c "qemu:///system?socket=$work/no-such-socket" define
+is "define without a reachable libvirtd: exit 4" "$rc" 4
+like "define without a reachable libvirtd: one clear line" "$err" '^carthage-net: cannot connect to libvirt at .* \(is libvirtd running\?\): '
+is "define without a reachable libvirtd: only one line" "$(echo "$err" | wc -l)" 1
+run -f a.conf --state-dir st define nosuch
+is "define of an unknown network: exit 1" "$rc" 1
+run -f a.conf --state-dir st undefine
+is "undefine without a name: exit 2" "$rc" 2
+
 done_testing

@@ -67,6 +67,23 @@ is "added machine: bridge not recreated" "$(cat /sys/class/net/cn-lab/ifindex)" 
 is "added machine: same UUID" "$(virsh net-uuid lab)" "$uuid_before"
 ok "added machine: reservation is in the persistent config" bash -c "virsh net-dumpxml --inactive lab | grep -q \"name='late'\""
 
+# --- changes that need a restart are named, not applied behind guests' backs
+defs=(-d "$top/examples/site" -f "$top/tests/e2e/defs/added-machine.conf" -f "$top/tests/e2e/defs/lab-routed.conf")
+out=$(cn define lab 2>&1); rc=$?
+is "restart needed: define succeeds" "$rc" 0
+like "restart needed: says which network and why" "$out" "network lab: needs a restart to apply: forward mode nat -> route"
+ok "restart needed: persistent config updated" bash -c "virsh net-dumpxml --inactive lab | grep -q \"<forward mode='route'\""
+ok "restart needed: running network untouched" bash -c "virsh net-dumpxml lab | grep -q \"<forward mode='nat'\""
+is "restart needed: same UUID" "$(virsh net-uuid lab)" "$uuid_before"
+
+# --- networks carthage-net did not make are left alone
+printf "<network><name>foreign</name><bridge name='foreign0'/></network>" >"$CN_E2E_RUN/foreign.xml"
+virsh -q net-define "$CN_E2E_RUN/foreign.xml" >/dev/null
+out=$(cn undefine foreign 2>&1); rc=$?
+is "foreign network: undefine refused, exit 1" "$rc" 1
+like "foreign network: says why" "$out" "not made by carthage-net"
+ok "foreign network: still defined" virsh net-info foreign
+
 # --- scenario 2: isolate_guests -------------------------------------------------
 defs=(-f "$top/tests/e2e/defs/isolated.conf")
 cn define --start iso >/dev/null
@@ -81,10 +98,10 @@ is "isolated: a reaches the gateway" "$(result "$a" "ping 10.62.0.1")" ok
 is "isolated: b reaches the gateway" "$(result "$b" "ping 10.62.0.1")" ok
 
 # --- undefine ----------------------------------------------------------------------
-virsh -q define "$CN_E2E_RUN/iso-a.xml" >/dev/null
+# iso-a and iso-b powered off but stay defined: they still use the network.
 out=$(cn undefine iso 2>&1); rc=$?
 is "undefine refused while a domain uses the network" "$rc" 3
-like "undefine names the domain" "$out" "in use by domain\(s\) iso-a"
+like "undefine names the domains" "$out" "in use by domain\(s\) (iso-b, iso-a|iso-a, iso-b)"
 out=$(cn undefine --force iso 2>&1); rc=$?
 is "undefine --force removes it" "$rc" 0
 ok "network gone" bash -c "! virsh net-info iso"

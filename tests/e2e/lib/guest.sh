@@ -135,6 +135,8 @@ guest_wait() {
     console=$(guest_console "$name")
     for _ in $(seq $((limit * 2))); do
         grep -q '^CN done' "$console" 2>/dev/null && break
+        # A guest that is not running and never finished will not.
+        [ "$(virsh domstate "$name" 2>/dev/null)" = running ] || { sleep 0.5; grep -q '^CN done' "$console" 2>/dev/null; break; }
         sleep 0.5
     done
     grep -a '^CN ' "$console" 2>/dev/null | tr -d '\r'

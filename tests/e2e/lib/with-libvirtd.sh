@@ -25,7 +25,11 @@ run=$(mktemp -d /tmp/cn-e2e.XXXXXX)
 
 # sysfs shows the network namespace of whoever mounted it: without a fresh
 # one, libvirt (and we) would read and write the host's /sys/class/net.
+# cgroups live under /sys too: carry them over to the new sysfs.
+mkdir -p "$run/cgroup"
+mount --rbind /sys/fs/cgroup "$run/cgroup"
 mount -t sysfs sysfs /sys
+mount --move "$run/cgroup" /sys/fs/cgroup
 export CN_E2E_RUN=$run
 
 private_dirs=(/run/libvirt /var/lib/libvirt /var/cache/libvirt /var/log/libvirt /run/openvswitch
