@@ -5,7 +5,7 @@
 
 #include <glib.h>
 
-typedef struct {
+typedef struct CnOwnedBridges {
     GHashTable *networks; /* bridge name -> network name */
 } CnOwnedBridges;
 

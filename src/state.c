@@ -169,3 +169,18 @@ gboolean cn_state_remove(CnState *state, const char *name, GError **error)
         return set_errno_error(error, CN_STATE_ERROR_IO, "cannot remove", path);
     return TRUE;
 }
+
+gboolean cn_state_purge(CnState *state, GError **error)
+{
+    g_return_val_if_fail(state->writable, FALSE);
+    g_autoptr(GDir) dir = g_dir_open(state->dir, 0, NULL);
+    for (const char *name; dir && (name = g_dir_read_name(dir));) {
+        g_autofree char *path = g_build_filename(state->dir, name, NULL);
+        if (unlink(path) < 0 && errno != ENOENT)
+            return set_errno_error(error, CN_STATE_ERROR_IO, "cannot remove", path);
+    }
+    /* The open lock file keeps working after its name is gone. */
+    if (rmdir(state->dir) < 0 && errno != ENOENT)
+        return set_errno_error(error, CN_STATE_ERROR_IO, "cannot remove", state->dir);
+    return TRUE;
+}

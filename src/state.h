@@ -35,3 +35,6 @@ gboolean cn_state_read(CnState *state, const char *name, char **contents, gsize 
 gboolean cn_state_write(CnState *state, const char *name, const char *contents, gsize length,
                         GError **error);
 gboolean cn_state_remove(CnState *state, const char *name, GError **error);
+/* Removes every file in the state directory and the directory itself
+ * (repair --purge).  The lock is held until cn_state_close. */
+gboolean cn_state_purge(CnState *state, GError **error);

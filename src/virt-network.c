@@ -5,7 +5,7 @@
 #include <libvirt/virterror.h>
 #include <libxml/xpath.h>
 
-#include "virt.h"
+#include "virt-private.h"
 #include "xml-util.h"
 
 G_DEFINE_QUARK(cn-virt-error-quark, cn_virt_error)
@@ -21,8 +21,12 @@ static void quiet_errors(void *data, virErrorPtr error)
 {
 }
 
-static gboolean fail(GError **error, const char *format, ...) G_GNUC_PRINTF(2, 3);
-static gboolean fail(GError **error, const char *format, ...)
+virConnectPtr cn_virt_conn(CnVirt *virt)
+{
+    return virt->conn;
+}
+
+gboolean cn_virt_fail(GError **error, const char *format, ...)
 {
     va_list args;
     va_start(args, format);
@@ -75,7 +79,7 @@ static xmlDocPtr network_xml(virNetworkPtr net, unsigned flags, const char *name
 {
     char *text = virNetworkGetXMLDesc(net, flags);
     if (!text) {
-        fail(error, "cannot read network %s", name);
+        cn_virt_fail(error, "cannot read network %s", name);
         return NULL;
     }
     xmlDocPtr doc = cn_xml_parse(name, text, strlen(text), error);
@@ -87,7 +91,7 @@ static virNetworkPtr lookup(CnVirt *virt, const char *name, GError **error)
 {
     virNetworkPtr net = virNetworkLookupByName(virt->conn, name);
     if (!net)
-        fail(error, "network %s", name);
+        cn_virt_fail(error, "network %s", name);
     return net;
 }
 
@@ -99,7 +103,7 @@ gboolean cn_virt_network_get(CnVirt *virt, const char *name, CnVirtNetwork *out,
         virErrorPtr last = virGetLastError();
         if (last && last->code == VIR_ERR_NO_NETWORK)
             return TRUE;
-        return fail(error, "cannot look up network %s", name);
+        return cn_virt_fail(error, "cannot look up network %s", name);
     }
     gboolean ok = FALSE;
     int autostart = 0;
@@ -107,7 +111,7 @@ gboolean cn_virt_network_get(CnVirt *virt, const char *name, CnVirtNetwork *out,
     out->active = virNetworkIsActive(net) == 1;
     out->persistent = virNetworkIsPersistent(net) == 1;
     if (virNetworkGetUUIDString(net, out->uuid) < 0 || virNetworkGetAutostart(net, &autostart) < 0) {
-        fail(error, "cannot read network %s", name);
+        cn_virt_fail(error, "cannot read network %s", name);
         goto out;
     }
     out->autostart = autostart != 0;
@@ -128,7 +132,7 @@ gboolean cn_virt_network_define(CnVirt *virt, xmlDocPtr doc, GError **error)
     g_autofree char *text = cn_xml_format(doc);
     virNetworkPtr net = virNetworkDefineXML(virt->conn, text);
     if (!net)
-        return fail(error, "libvirt refused the network definition");
+        return cn_virt_fail(error, "libvirt refused the network definition");
     virNetworkFree(net);
     return TRUE;
 }
@@ -144,11 +148,13 @@ gboolean cn_virt_network_update_live(CnVirt *virt, const char *name, const CnNet
     unsigned section = update->section == CN_NET_SECTION_DHCP_HOST ? VIR_NETWORK_SECTION_IP_DHCP_HOST
                                                                    : VIR_NETWORK_SECTION_DNS_HOST;
     int rc = virNetworkUpdate(net, command, section, -1, update->xml, VIR_NETWORK_UPDATE_AFFECT_LIVE);
+    /* Before the Free: every libvirt call resets the last error. */
+    gboolean ok = rc >= 0 ||
+                  cn_virt_fail(error, "cannot %s %s live",
+                               update->command == CN_NET_UPDATE_ADD ? "add" : "delete",
+                               update->description);
     virNetworkFree(net);
-    if (rc < 0)
-        return fail(error, "network %s: cannot %s %s live", name,
-                    update->command == CN_NET_UPDATE_ADD ? "add" : "delete", update->description);
-    return TRUE;
+    return ok;
 }
 
 typedef int (*NetworkAction)(virNetworkPtr net);
@@ -160,8 +166,10 @@ static gboolean act(CnVirt *virt, const char *name, NetworkAction action, const 
     if (!net)
         return FALSE;
     int rc = action(net);
+    /* Before the Free: every libvirt call resets the last error. */
+    gboolean ok = rc >= 0 || cn_virt_fail(error, "cannot %s network %s", what, name);
     virNetworkFree(net);
-    return rc < 0 ? fail(error, "cannot %s network %s", what, name) : TRUE;
+    return ok;
 }
 
 gboolean cn_virt_network_start(CnVirt *virt, const char *name, GError **error)
@@ -185,8 +193,10 @@ gboolean cn_virt_network_set_autostart(CnVirt *virt, const char *name, gboolean 
     if (!net)
         return FALSE;
     int rc = virNetworkSetAutostart(net, on ? 1 : 0);
+    /* Before the Free: every libvirt call resets the last error. */
+    gboolean ok = rc >= 0 || cn_virt_fail(error, "cannot set autostart of network %s", name);
     virNetworkFree(net);
-    return rc < 0 ? fail(error, "cannot set autostart of network %s", name) : TRUE;
+    return ok;
 }
 
 static gboolean domain_xml_uses_network(const char *text, const char *network)
@@ -214,7 +224,7 @@ GPtrArray *cn_virt_domains_on_network(CnVirt *virt, const char *network, GError 
     virDomainPtr *domains = NULL;
     int count = virConnectListAllDomains(virt->conn, &domains, 0);
     if (count < 0) {
-        fail(error, "cannot list domains");
+        cn_virt_fail(error, "cannot list domains");
         return NULL;
     }
     GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
@@ -234,5 +244,44 @@ GPtrArray *cn_virt_domains_on_network(CnVirt *virt, const char *network, GError 
         virDomainFree(domains[i]);
     }
     free(domains);
+    return names;
+}
+
+gboolean cn_virt_xml_is_ours(xmlDocPtr doc)
+{
+    xmlNodePtr metadata = doc ? cn_xml_child(xmlDocGetRootElement(doc), "metadata") : NULL;
+    for (xmlNodePtr child = metadata ? metadata->children : NULL; child; child = child->next) {
+        if (child->type == XML_ELEMENT_NODE && child->ns &&
+            xmlStrEqual(child->ns->href, (const xmlChar *)CN_XML_NS))
+            return TRUE;
+    }
+    return FALSE;
+}
+
+static int compare_names(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+GPtrArray *cn_virt_our_networks(CnVirt *virt, GError **error)
+{
+    virNetworkPtr *networks = NULL;
+    int count = virConnectListAllNetworks(virt->conn, &networks, 0);
+    if (count < 0) {
+        cn_virt_fail(error, "cannot list networks");
+        return NULL;
+    }
+    GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+    for (int i = 0; i < count; i++) {
+        const char *name = virNetworkGetName(networks[i]);
+        g_autoptr(GError) ignored = NULL;
+        xmlDocPtr doc = network_xml(networks[i], VIR_NETWORK_XML_INACTIVE, name, &ignored);
+        if (cn_virt_xml_is_ours(doc))
+            g_ptr_array_add(names, g_strdup(name));
+        xmlFreeDoc(doc);
+        virNetworkFree(networks[i]);
+    }
+    free(networks);
+    g_ptr_array_sort(names, compare_names);
     return names;
 }

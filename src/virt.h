@@ -48,3 +48,33 @@ gboolean cn_virt_network_undefine(CnVirt *virt, const char *name, GError **error
 
 /* Names of the domains (running or defined) with an interface on NETWORK. */
 GPtrArray *cn_virt_domains_on_network(CnVirt *virt, const char *network, GError **error);
+
+/* Does DOC (a network or domain) carry carthage-net's <metadata> element? */
+gboolean cn_virt_xml_is_ours(xmlDocPtr doc);
+
+/* libvirt networks that carry carthage-net's <metadata> (names, sorted). */
+GPtrArray *cn_virt_our_networks(CnVirt *virt, GError **error);
+
+/* Domains */
+
+typedef enum {
+    CN_VIRT_AFFECT_CURRENT = 0,
+    CN_VIRT_AFFECT_LIVE = 1 << 0,
+    CN_VIRT_AFFECT_CONFIG = 1 << 1,
+} CnVirtAffect;
+
+typedef struct {
+    gboolean exists;
+    gboolean active;
+    xmlDocPtr live;   /* when active */
+    xmlDocPtr config; /* when persistent */
+} CnVirtDomain;
+
+void cn_virt_domain_clear(CnVirtDomain *domain);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(CnVirtDomain, cn_virt_domain_clear)
+gboolean cn_virt_domain_get(CnVirt *virt, const char *name, CnVirtDomain *out, GError **error);
+gboolean cn_virt_domain_attach(CnVirt *virt, const char *name, const char *device_xml,
+                               CnVirtAffect affect, GError **error);
+/* Replaces carthage-net's element in the domain's <metadata>. */
+gboolean cn_virt_domain_set_metadata(CnVirt *virt, const char *name, const char *element_xml,
+                                     CnVirtAffect affect, GError **error);

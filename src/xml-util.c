@@ -101,6 +101,21 @@ static void strip_blanks(xmlNodePtr node)
     }
 }
 
+void cn_xml_strip_namespace(xmlNodePtr node)
+{
+    for (xmlNodePtr n = node; n; n = n == node ? NULL : n->next) {
+        if (n->type != XML_ELEMENT_NODE)
+            continue;
+        n->ns = NULL;
+        if (n->nsDef) {
+            xmlFreeNsList(n->nsDef);
+            n->nsDef = NULL;
+        }
+        for (xmlNodePtr child = n->children; child; child = child->next)
+            cn_xml_strip_namespace(child);
+    }
+}
+
 xmlDocPtr cn_xml_parse(const char *what, const char *text, gsize length, GError **error)
 {
     if (length > G_MAXINT) {

@@ -32,6 +32,10 @@ void cn_xml_set_v4(xmlNodePtr node, const char *name, uint32_t address);
 void cn_xml_set_mac(xmlNodePtr node, const char *name, const uint8_t mac[6]);
 void cn_xml_set_text(xmlNodePtr node, const char *text);
 
+/* Drops the namespace of NODE and its descendants (libvirt's
+ * virDomainSetMetadata takes the element without one and adds its own). */
+void cn_xml_strip_namespace(xmlNodePtr node);
+
 /* Parses TEXT into a document (no network access, no entities). */
 xmlDocPtr cn_xml_parse(const char *what, const char *text, gsize length, GError **error);
 /* Serialises DOC, indented, with a trailing newline and no XML declaration

@@ -6,6 +6,8 @@
  */
 #pragma once
 
+#include <libxml/tree.h>
+
 #include "alloc.h"
 #include "defs.h"
 #include "pool-state.h"
@@ -57,7 +59,31 @@ CnSite *cn_cli_load_site(CnCli *cli, gboolean save, int *exit_code);
 gboolean cn_cli_read_pool_state(CnState *state, const char *pool, CnPoolState **out,
                                 int *exit_code);
 
+/* The TAPs MACHINE holds for its pool links (ONLY: just that link), as
+ * CnLink* -> TAP name.  Exit 3 (BUSY) when a pool link holds none. */
+GHashTable *cn_cli_held_taps(CnCli *cli, const CnMachine *machine, const CnLink *only,
+                             int *exit_code);
+
+/* Shared by define, undefine, repair and attach (cmd-define.c). */
+typedef struct CnVirt CnVirt;
+typedef struct CnOwnedBridges CnOwnedBridges;
+typedef struct {
+    gboolean start, autostart, dry_run;
+} CnDefineOptions;
+CnVirt *cn_cli_open_virt(CnCli *cli, int *exit_code);
+GPtrArray *cn_cli_select_networks(CnSite *site, char **names, int n_names);
+int cn_cli_define_network(CnVirt *virt, const CnNetwork *net, xmlDocPtr template,
+                          const CnDefineOptions *options, CnState *state);
+int cn_cli_undefine_network(CnVirt *virt, CnSite *site, const char *name, gboolean force,
+                            CnState *state);
+CnOwnedBridges *cn_cli_read_owned_bridges(CnState *state, int *exit_code);
+gboolean cn_cli_write_owned_bridges(CnState *state, const CnOwnedBridges *owned, int *exit_code);
+int cn_cli_delete_owned_bridge(const char *network, const char *bridge, CnState *state);
+
 int cn_cmd_validate(CnCli *cli, int argc, char **argv);
 int cn_cmd_render(CnCli *cli, int argc, char **argv);
 int cn_cmd_define(CnCli *cli, int argc, char **argv);
 int cn_cmd_undefine(CnCli *cli, int argc, char **argv);
+int cn_cmd_status(CnCli *cli, int argc, char **argv);
+int cn_cmd_repair(CnCli *cli, int argc, char **argv);
+int cn_cmd_attach(CnCli *cli, int argc, char **argv);

@@ -11,13 +11,9 @@
 #include "templates.h"
 #include "virt.h"
 
-typedef struct {
-    gboolean start, autostart, dry_run, force;
-} DefineOptions;
-
-static void say(const DefineOptions *options, const char *network, const char *format, ...)
+static void say(const CnDefineOptions *options, const char *network, const char *format, ...)
     G_GNUC_PRINTF(3, 4);
-static void say(const DefineOptions *options, const char *network, const char *format, ...)
+static void say(const CnDefineOptions *options, const char *network, const char *format, ...)
 {
     va_list args;
     va_start(args, format);
@@ -27,7 +23,7 @@ static void say(const DefineOptions *options, const char *network, const char *f
 }
 
 /* Selected networks: NAMES, or every network when there are none. */
-static GPtrArray *select_networks(CnSite *site, char **names, int n_names)
+GPtrArray *cn_cli_select_networks(CnSite *site, char **names, int n_names)
 {
     GPtrArray *selected = g_ptr_array_new();
     if (n_names == 0) {
@@ -46,7 +42,7 @@ static GPtrArray *select_networks(CnSite *site, char **names, int n_names)
     return selected;
 }
 
-static CnOwnedBridges *read_owned_bridges(CnState *state, int *exit_code)
+CnOwnedBridges *cn_cli_read_owned_bridges(CnState *state, int *exit_code)
 {
     g_autofree char *text = NULL;
     gsize length;
@@ -67,7 +63,7 @@ static CnOwnedBridges *read_owned_bridges(CnState *state, int *exit_code)
     return owned;
 }
 
-static gboolean write_owned_bridges(CnState *state, const CnOwnedBridges *owned, int *exit_code)
+gboolean cn_cli_write_owned_bridges(CnState *state, const CnOwnedBridges *owned, int *exit_code)
 {
     g_autofree char *text = cn_owned_bridges_format(owned);
     g_autoptr(GError) error = NULL;
@@ -81,7 +77,7 @@ static gboolean write_owned_bridges(CnState *state, const CnOwnedBridges *owned,
 
 /* Carthage's BridgeNetwork: a missing Linux bridge is made, and recorded as
  * ours before anything else can fail. */
-static gboolean ensure_host_bridge(const CnNetwork *net, const DefineOptions *options, CnState *state,
+static gboolean ensure_host_bridge(const CnNetwork *net, const CnDefineOptions *options, CnState *state,
                                    int *exit_code)
 {
     g_autoptr(GError) error = NULL;
@@ -96,11 +92,11 @@ static gboolean ensure_host_bridge(const CnNetwork *net, const DefineOptions *op
     say(options, net->name, "create bridge %s", net->bridge_name);
     if (options->dry_run)
         return TRUE;
-    g_autoptr(CnOwnedBridges) owned = read_owned_bridges(state, exit_code);
+    g_autoptr(CnOwnedBridges) owned = cn_cli_read_owned_bridges(state, exit_code);
     if (!owned)
         return FALSE;
     g_hash_table_replace(owned->networks, g_strdup(net->bridge_name), g_strdup(net->name));
-    if (!write_owned_bridges(state, owned, exit_code))
+    if (!cn_cli_write_owned_bridges(state, owned, exit_code))
         return FALSE;
     gboolean created;
     if (!cn_link_bridge_ensure(net->bridge_name, net->mtu, &created, &error)) {
@@ -131,8 +127,8 @@ static int fail_with(GError *error, const char *network)
     return CN_EXIT_SYSTEM;
 }
 
-static int define_one(CnVirt *virt, const CnNetwork *net, xmlDocPtr template,
-                      const DefineOptions *options, CnState *state)
+int cn_cli_define_network(CnVirt *virt, const CnNetwork *net, xmlDocPtr template,
+                      const CnDefineOptions *options, CnState *state)
 {
     g_autoptr(GError) error = NULL;
     g_auto(CnVirtNetwork) current = { 0 };
@@ -192,7 +188,7 @@ static int define_one(CnVirt *virt, const CnNetwork *net, xmlDocPtr template,
     return CN_EXIT_OK;
 }
 
-static CnVirt *open_virt(CnCli *cli, int *exit_code)
+CnVirt *cn_cli_open_virt(CnCli *cli, int *exit_code)
 {
     g_autoptr(GError) error = NULL;
     CnVirt *virt = cn_virt_open(cli->uri, &error);
@@ -209,7 +205,7 @@ int cn_cmd_define(CnCli *cli, int argc, char **argv)
         "define", "[NAME…] [--start] [--autostart] [--dry-run]",
         "Define (or update in place) the libvirt networks; idempotent.", NULL
     };
-    DefineOptions options = { 0 };
+    CnDefineOptions options = { 0 };
     const GOptionEntry entries[] = {
         { "start", 0, 0, G_OPTION_ARG_NONE, &options.start, "Start networks that are not running", NULL },
         { "autostart", 0, 0, G_OPTION_ARG_NONE, &options.autostart, "Mark networks autostart", NULL },
@@ -225,7 +221,7 @@ int cn_cmd_define(CnCli *cli, int argc, char **argv)
     g_autoptr(CnSite) site = cn_cli_load_site(cli, !options.dry_run, &exit_code);
     if (!site)
         return exit_code;
-    g_autoptr(GPtrArray) selected = select_networks(site, argv + 1, argc - 1);
+    g_autoptr(GPtrArray) selected = cn_cli_select_networks(site, argv + 1, argc - 1);
     if (!selected)
         return CN_EXIT_INVALID;
     g_autoptr(xmlDoc) template = cn_template_load("network.xml", &error);
@@ -233,7 +229,7 @@ int cn_cmd_define(CnCli *cli, int argc, char **argv)
         cn_cli_error("%s", error->message);
         return CN_EXIT_SYSTEM;
     }
-    g_autoptr(CnVirt) virt = open_virt(cli, &exit_code);
+    g_autoptr(CnVirt) virt = cn_cli_open_virt(cli, &exit_code);
     if (!virt)
         return exit_code;
     g_autoptr(CnState) state = cn_state_open(cli->state_dir, !options.dry_run, &error);
@@ -242,7 +238,7 @@ int cn_cmd_define(CnCli *cli, int argc, char **argv)
         return CN_EXIT_SYSTEM;
     }
     for (guint i = 0; i < selected->len; i++) {
-        exit_code = define_one(virt, selected->pdata[i], template, &options, state);
+        exit_code = cn_cli_define_network(virt, selected->pdata[i], template, &options, state);
         if (exit_code != CN_EXIT_OK)
             return exit_code;
     }
@@ -251,39 +247,27 @@ int cn_cmd_define(CnCli *cli, int argc, char **argv)
 
 /* undefine */
 
-static gboolean is_ours(const CnVirtNetwork *current)
-{
-    xmlDocPtr doc = current->config ? current->config : current->live;
-    xmlNodePtr metadata = doc ? cn_xml_child(xmlDocGetRootElement(doc), "metadata") : NULL;
-    for (xmlNodePtr child = metadata ? metadata->children : NULL; child; child = child->next) {
-        if (child->type == XML_ELEMENT_NODE && child->ns &&
-            xmlStrEqual(child->ns->href, (const xmlChar *)CN_XML_NS))
-            return TRUE;
-    }
-    return FALSE;
-}
-
-static int delete_owned_bridge(const CnNetwork *net, CnState *state)
+int cn_cli_delete_owned_bridge(const char *network, const char *bridge, CnState *state)
 {
     int exit_code = CN_EXIT_OK;
     g_autoptr(GError) error = NULL;
-    g_autoptr(CnOwnedBridges) owned = read_owned_bridges(state, &exit_code);
+    g_autoptr(CnOwnedBridges) owned = cn_cli_read_owned_bridges(state, &exit_code);
     if (!owned)
         return exit_code;
-    if (!g_hash_table_contains(owned->networks, net->bridge_name)) {
-        printf("network %s: bridge %s kept (carthage-net did not make it)\n", net->name, net->bridge_name);
+    if (!g_hash_table_contains(owned->networks, bridge)) {
+        printf("network %s: bridge %s kept (carthage-net did not make it)\n", network, bridge);
         return CN_EXIT_OK;
     }
-    if (!cn_link_delete(net->bridge_name, &error))
-        return fail_with(error, net->name);
-    g_hash_table_remove(owned->networks, net->bridge_name);
-    if (!write_owned_bridges(state, owned, &exit_code))
+    if (!cn_link_delete(bridge, &error))
+        return fail_with(error, network);
+    g_hash_table_remove(owned->networks, bridge);
+    if (!cn_cli_write_owned_bridges(state, owned, &exit_code))
         return exit_code;
-    printf("network %s: deleted bridge %s\n", net->name, net->bridge_name);
+    printf("network %s: deleted bridge %s\n", network, bridge);
     return CN_EXIT_OK;
 }
 
-static int undefine_one(CnVirt *virt, CnSite *site, const char *name, gboolean force, CnState *state)
+int cn_cli_undefine_network(CnVirt *virt, CnSite *site, const char *name, gboolean force, CnState *state)
 {
     g_autoptr(GError) error = NULL;
     g_auto(CnVirtNetwork) current = { 0 };
@@ -295,7 +279,7 @@ static int undefine_one(CnVirt *virt, CnSite *site, const char *name, gboolean f
         cn_cli_error("unknown network '%s' (neither in the definitions nor in libvirt)", name);
         return CN_EXIT_INVALID;
     }
-    if (current.exists && !is_ours(&current)) {
+    if (current.exists && !cn_virt_xml_is_ours(current.config ? current.config : current.live)) {
         cn_cli_error("network %s was not made by carthage-net (no carthage-net <metadata>); left as "
                      "it is", name);
         return CN_EXIT_INVALID;
@@ -328,7 +312,7 @@ static int undefine_one(CnVirt *virt, CnSite *site, const char *name, gboolean f
         printf("network %s: not defined in libvirt\n", name);
     }
     if (net && net->technology == CN_TECH_BRIDGE && net->delete_bridge)
-        return delete_owned_bridge(net, state);
+        return cn_cli_delete_owned_bridge(net->name, net->bridge_name, state);
     return CN_EXIT_OK;
 }
 
@@ -355,7 +339,7 @@ int cn_cmd_undefine(CnCli *cli, int argc, char **argv)
     g_autoptr(CnSite) site = cn_cli_load_site(cli, FALSE, &exit_code);
     if (!site)
         return exit_code;
-    g_autoptr(CnVirt) virt = open_virt(cli, &exit_code);
+    g_autoptr(CnVirt) virt = cn_cli_open_virt(cli, &exit_code);
     if (!virt)
         return exit_code;
     g_autoptr(CnState) state = cn_state_open(cli->state_dir, TRUE, &error);
@@ -364,7 +348,7 @@ int cn_cmd_undefine(CnCli *cli, int argc, char **argv)
         return CN_EXIT_SYSTEM;
     }
     for (int i = 1; i < argc; i++) {
-        exit_code = undefine_one(virt, site, argv[i], force, state);
+        exit_code = cn_cli_undefine_network(virt, site, argv[i], force, state);
         if (exit_code != CN_EXIT_OK)
             return exit_code;
     }

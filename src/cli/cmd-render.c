@@ -44,42 +44,6 @@ static CnMachine *find_machine(CnSite *site, const char *name)
     return machine;
 }
 
-/* The TAPs MACHINE holds for its pool links (ONLY: just that link).
- * Exit 3 when a pool link holds none. */
-static GHashTable *held_taps(RenderContext *ctx, const CnMachine *machine, const CnLink *only,
-                             int *exit_code)
-{
-    g_autoptr(GHashTable) taps = g_hash_table_new_full(NULL, NULL, NULL, g_free);
-    g_autoptr(GError) error = NULL;
-    g_autoptr(CnState) state = NULL;
-
-    for (guint i = 0; i < machine->links->len; i++) {
-        const CnLink *link = machine->links->pdata[i];
-        if (!link->pool || (only && link != only))
-            continue;
-        if (!state && !(state = cn_state_open(ctx->cli->state_dir, FALSE, &error))) {
-            cn_cli_error("%s", error->message);
-            *exit_code = CN_EXIT_SYSTEM;
-            return NULL;
-        }
-        g_autoptr(CnPoolState) pool = NULL;
-        if (!cn_cli_read_pool_state(state, link->pool->name, &pool, exit_code))
-            return NULL;
-        const CnPoolTap *tap = pool ? cn_pool_state_find_held(pool, machine->name, link->mac) : NULL;
-        if (!tap) {
-            char mac[CN_MAC_STR_MAX];
-            cn_mac_format(link->mac, mac);
-            cn_cli_error("[link %s %s] pool: machine %s holds no TAP of pool %s (carthage-net pool "
-                         "acquire %s --machine %s --mac %s)", machine->name, link->iface,
-                         machine->name, link->pool->name, link->pool->name, machine->name, mac);
-            *exit_code = CN_EXIT_BUSY;
-            return NULL;
-        }
-        g_hash_table_insert(taps, (gpointer)link, g_strdup(tap->tap));
-    }
-    return g_steal_pointer(&taps);
-}
-
 static int render_network(RenderContext *ctx, char **args)
 {
     int exit_code = CN_EXIT_OK;
@@ -105,7 +69,7 @@ static int render_interface(RenderContext *ctx, char **args)
         cn_cli_error("machine '%s' has no interface '%s'", args[0], args[1]);
         return CN_EXIT_INVALID;
     }
-    g_autoptr(GHashTable) taps = held_taps(ctx, machine, link, &exit_code);
+    g_autoptr(GHashTable) taps = cn_cli_held_taps(ctx->cli, machine, link, &exit_code);
     if (!taps)
         return exit_code;
     g_autoptr(xmlDoc) template = load_template("interface.xml", &exit_code);
@@ -152,7 +116,7 @@ static int render_domain(RenderContext *ctx, char **args)
         cn_cli_error("%s", error->message);
         return CN_EXIT_INVALID;
     }
-    g_autoptr(GHashTable) taps = held_taps(ctx, machine, NULL, &exit_code);
+    g_autoptr(GHashTable) taps = cn_cli_held_taps(ctx->cli, machine, NULL, &exit_code);
     if (!taps)
         return exit_code;
     g_autoptr(xmlDoc) template = load_template("interface.xml", &exit_code);
@@ -180,7 +144,7 @@ static int render_netdev(RenderContext *ctx, char **args)
                      "interface for libvirt)", args[0], args[1]);
         return CN_EXIT_INVALID;
     }
-    g_autoptr(GHashTable) taps = held_taps(ctx, link->machine, link, &exit_code);
+    g_autoptr(GHashTable) taps = cn_cli_held_taps(ctx->cli, link->machine, link, &exit_code);
     if (!taps)
         return exit_code;
     g_autofree char *text = cn_render_netdev(link, g_hash_table_lookup(taps, link));

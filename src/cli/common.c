@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "netaddr.h"
 #include "pool-state.h"
 #include "state.h"
 
@@ -149,3 +150,40 @@ gboolean cn_cli_read_pool_state(CnState *state, const char *pool, CnPoolState **
     }
     return TRUE;
 }
+
+/* The TAPs MACHINE holds for its pool links (ONLY: just that link).
+ * Exit 3 when a pool link holds none. */
+GHashTable *cn_cli_held_taps(CnCli *cli, const CnMachine *machine, const CnLink *only,
+                             int *exit_code)
+{
+    g_autoptr(GHashTable) taps = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(CnState) state = NULL;
+
+    for (guint i = 0; i < machine->links->len; i++) {
+        const CnLink *link = machine->links->pdata[i];
+        if (!link->pool || (only && link != only))
+            continue;
+        if (!state && !(state = cn_state_open(cli->state_dir, FALSE, &error))) {
+            cn_cli_error("%s", error->message);
+            *exit_code = CN_EXIT_SYSTEM;
+            return NULL;
+        }
+        g_autoptr(CnPoolState) pool = NULL;
+        if (!cn_cli_read_pool_state(state, link->pool->name, &pool, exit_code))
+            return NULL;
+        const CnPoolTap *tap = pool ? cn_pool_state_find_held(pool, machine->name, link->mac) : NULL;
+        if (!tap) {
+            char mac[CN_MAC_STR_MAX];
+            cn_mac_format(link->mac, mac);
+            cn_cli_error("[link %s %s] pool: machine %s holds no TAP of pool %s (carthage-net pool "
+                         "acquire %s --machine %s --mac %s)", machine->name, link->iface,
+                         machine->name, link->pool->name, link->pool->name, machine->name, mac);
+            *exit_code = CN_EXIT_BUSY;
+            return NULL;
+        }
+        g_hash_table_insert(taps, (gpointer)link, g_strdup(tap->tap));
+    }
+    return g_steal_pointer(&taps);
+}
+

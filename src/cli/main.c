@@ -19,6 +19,11 @@ static const CnCommand commands[] = {
       cn_cmd_define },
     { "undefine", "", "Stop and remove libvirt networks and what carthage-net made for them.",
       cn_cmd_undefine },
+    { "status", "", "Read-only: networks and anything out of step with the definitions (exit 5).",
+      cn_cmd_status },
+    { "repair", "", "Bring host state back in step; --purge removes everything carthage-net made.",
+      cn_cmd_repair },
+    { "attach", "", "Plug a machine's interfaces into its existing libvirt domain.", cn_cmd_attach },
 };
 
 static const CnCommand *find_command(const char *name)

@@ -1,11 +1,23 @@
 # guest.sh - tiny test guests: the Debian kernel with a busybox initramfs,
 # booted under QEMU (TCG) by libvirt with direct kernel boot.
 #
-# The guest's init loads the virtio NIC modules, runs DHCP on eth0, then
-# performs the actions given on the kernel command line and prints one
-# "CN <what> ..." line per result on the serial console, then powers off:
+# The guest's init loads the virtio NIC modules, configures eth0 (DHCP, or
+# the static address of cn.addr=), then performs the actions given on the
+# kernel command line and prints one "CN <what> ..." line per result on the
+# serial console, then powers off.
+# Set-up (read before anything else, wherever they stand on the line):
+#   cn.addr=A.B.C.D/N    static address on eth0 instead of DHCP (no route,
+#                        no DNS: for networks without DHCP)
+#   cn.vlan=ID:A.B.C.D/N an 802.1Q interface eth0.ID with that address (loads
+#                        8021q); repeatable -> "CN vlan eth0.ID A.B.C.D/N"
+#                        (or "CN vlan eth0.ID fail"), after the address line
+# Actions, in command-line order:
 #   cn.resolve=NAME      -> "CN resolve NAME ADDRESS" (or "CN resolve NAME fail")
 #   cn.ping=ADDRESS      -> "CN ping ADDRESS ok|fail"
+#   cn.ping=ADDRESS@IFACE -> "CN ping ADDRESS@IFACE ok|fail" (ping -I IFACE: from
+#                        that interface and its address only)
+#   cn.neigh=ADDRESS     -> "CN neigh ADDRESS MAC" once ADDRESS has a complete
+#                        ARP entry (waits up to 30 s), else "CN neigh ADDRESS none"
 #   cn.http=ADDR:PORT/PATH -> "CN http ADDR:PORT/PATH <first body line>" (GET over nc)
 #   cn.sleep=SECONDS
 # The first line is "CN address A.B.C.D/N" (or "CN address none"), the
@@ -34,7 +46,9 @@ guest_build() {
     mkdir -p "$dir"/{bin,dev,proc,sys,tmp,etc,lib/modules}
     cp /bin/busybox "$dir/bin/busybox"
     local m path
-    for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci failover net_failover virtio_net; do
+    # The virtio NIC, then 802.1Q and its dependencies (for cn.vlan=).
+    for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci failover net_failover virtio_net \
+             llc stp garp mrp 8021q; do
         path=$(find "$modules_dir/kernel" -name "$m.ko*" | head -1)
         [ -n "$path" ] || continue # built in
         case $path in
@@ -56,10 +70,35 @@ for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_p
 done
 ip link set lo up
 for _ in 1 2 3 4 5 6 7 8 9 10; do [ -e /sys/class/net/eth0 ] && break; sleep 0.5; done
+static= vlans=
+for arg in $(cat /proc/cmdline); do
+    case $arg in
+    cn.addr=*) static=${arg#cn.addr=} ;;
+    cn.vlan=*) vlans="$vlans ${arg#cn.vlan=}" ;;
+    esac
+done
 ip link set eth0 up
-udhcpc -i eth0 -n -q -t 8 -T 2 -s /udhcpc.script >/dev/null 2>&1
+if [ -n "$static" ]; then
+    ip addr add "$static" dev eth0
+else
+    udhcpc -i eth0 -n -q -t 8 -T 2 -s /udhcpc.script >/dev/null 2>&1
+fi
 addr=$(ip -4 -o addr show eth0 | awk '{print $4}')
 say address ${addr:-none}
+if [ -n "$vlans" ]; then
+    for m in llc stp garp mrp 8021q; do
+        [ -f /lib/modules/$m.ko ] && insmod /lib/modules/$m.ko 2>/dev/null
+    done
+    for v in $vlans; do
+        id=${v%%:*}
+        if ip link add link eth0 name eth0.$id type vlan id "$id" && ip addr add "${v#*:}" dev eth0.$id &&
+            ip link set eth0.$id up; then
+            say vlan eth0.$id "$(ip -4 -o addr show eth0.$id | awk '{print $4}')"
+        else
+            say vlan eth0.$id fail
+        fi
+    done
+fi
 for arg in $(cat /proc/cmdline); do
     case $arg in
     cn.resolve=*)
@@ -70,7 +109,20 @@ for arg in $(cat /proc/cmdline); do
         ;;
     cn.ping=*)
         target=${arg#cn.ping=}
-        if ping -c 2 -W 2 "$target" >/dev/null 2>&1; then say ping "$target" ok; else say ping "$target" fail; fi
+        case $target in
+        *@*) dest=${target%@*} via="-I ${target##*@}" ;;
+        *) dest=$target via= ;;
+        esac
+        if ping $via -c 2 -W 2 "$dest" >/dev/null 2>&1; then say ping "$target" ok; else say ping "$target" fail; fi
+        ;;
+    cn.neigh=*)
+        target=${arg#cn.neigh=} mac=
+        for _ in $(seq 60); do
+            mac=$(awk -v a="$target" '$1 == a && $3 != "0x0" {print $4}' /proc/net/arp)
+            [ -n "$mac" ] && break
+            sleep 0.5
+        done
+        say neigh "$target" "${mac:-none}"
         ;;
     cn.http=*)
         spec=${arg#cn.http=}
@@ -119,6 +171,7 @@ guest_base_xml() {
     <initrd>$CN_GUEST_INITRD</initrd>
     <cmdline>console=ttyS0 quiet panic=-1 $cmdline</cmdline>
   </os>
+  <features><acpi/></features>
   <on_poweroff>destroy</on_poweroff>
   <on_reboot>destroy</on_reboot>
   <on_crash>destroy</on_crash>

@@ -1,0 +1,130 @@
+/* cmd-attach.c - carthage-net attach MACHINE [IFACE]: plug rendered
+ * interfaces into an existing domain (virt-install and virt-manager VMs
+ * joining Carthage networks). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "netaddr.h"
+#include "render.h"
+#include "templates.h"
+#include "virt.h"
+
+/* Is there an <interface> with MAC in DOC? */
+static gboolean has_interface(xmlDocPtr doc, const char *mac)
+{
+    xmlNodePtr devices = doc ? cn_xml_child(xmlDocGetRootElement(doc), "devices") : NULL;
+    for (xmlNodePtr child = devices ? devices->children : NULL; child; child = child->next) {
+        if (child->type != XML_ELEMENT_NODE || strcmp((const char *)child->name, "interface") != 0)
+            continue;
+        xmlNodePtr mac_node = cn_xml_child(child, "mac");
+        xmlChar *address = mac_node ? xmlGetProp(mac_node, (const xmlChar *)"address") : NULL;
+        gboolean same = address && g_ascii_strcasecmp((const char *)address, mac) == 0;
+        xmlFree(address);
+        if (same)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+/* The definitions the flags touch: --live the running one, --config the
+ * persistent one, neither the current one (running if it runs). */
+static gboolean present_everywhere(const CnVirtDomain *domain, CnVirtAffect affect, const char *mac)
+{
+    gboolean live = (affect & CN_VIRT_AFFECT_LIVE) || (affect == CN_VIRT_AFFECT_CURRENT && domain->active);
+    gboolean config = (affect & CN_VIRT_AFFECT_CONFIG) || (affect == CN_VIRT_AFFECT_CURRENT && !domain->active);
+    return (!live || has_interface(domain->live, mac)) && (!config || has_interface(domain->config, mac));
+}
+
+int cn_cmd_attach(CnCli *cli, int argc, char **argv)
+{
+    static const CnCommand self = {
+        "attach", "MACHINE [IFACE] [--live] [--config]",
+        "Plug MACHINE's rendered interfaces into its existing libvirt domain.", NULL
+    };
+    gboolean live = FALSE, config = FALSE;
+    const GOptionEntry entries[] = {
+        { "live", 0, 0, G_OPTION_ARG_NONE, &live, "Hot-plug into the running domain", NULL },
+        { "config", 0, 0, G_OPTION_ARG_NONE, &config, "Add to the persistent definition", NULL },
+        { NULL },
+    };
+    int exit_code = CN_EXIT_OK;
+    g_autoptr(GError) error = NULL;
+
+    if (!cn_cli_parse_options(&self, entries, &argc, &argv))
+        return CN_EXIT_USAGE;
+    if (argc < 2 || argc > 3) {
+        cn_cli_error("usage: carthage-net attach MACHINE [IFACE] [--live] [--config]");
+        return CN_EXIT_USAGE;
+    }
+    CnVirtAffect affect = (live ? CN_VIRT_AFFECT_LIVE : 0) | (config ? CN_VIRT_AFFECT_CONFIG : 0);
+    g_autoptr(CnSite) site = cn_cli_load_site(cli, TRUE, &exit_code);
+    if (!site)
+        return exit_code;
+    CnMachine *machine = cn_site_find_machine(site, argv[1]);
+    if (!machine) {
+        cn_cli_error("unknown machine '%s'", argv[1]);
+        return CN_EXIT_INVALID;
+    }
+    CnLink *only = NULL;
+    if (argc == 3 && !(only = cn_site_find_link(site, argv[1], argv[2]))) {
+        cn_cli_error("machine '%s' has no interface '%s'", argv[1], argv[2]);
+        return CN_EXIT_INVALID;
+    }
+    g_autoptr(GHashTable) taps = cn_cli_held_taps(cli, machine, only, &exit_code);
+    if (!taps)
+        return exit_code;
+    g_autoptr(xmlDoc) template = cn_template_load("interface.xml", &error);
+    if (!template) {
+        cn_cli_error("%s", error->message);
+        return CN_EXIT_SYSTEM;
+    }
+    g_autoptr(CnVirt) virt = cn_cli_open_virt(cli, &exit_code);
+    if (!virt)
+        return exit_code;
+    g_auto(CnVirtDomain) domain = { 0 };
+    if (!cn_virt_domain_get(virt, machine->name, &domain, &error)) {
+        cn_cli_error("%s", error->message);
+        return CN_EXIT_SYSTEM;
+    }
+    if (!domain.exists) {
+        cn_cli_error("no libvirt domain named '%s' (define it first, e.g. with render domain)",
+                     machine->name);
+        return CN_EXIT_INVALID;
+    }
+    if (live && !domain.active) {
+        cn_cli_error("domain %s is not running: --live needs a running domain", machine->name);
+        return CN_EXIT_INVALID;
+    }
+
+    for (guint i = 0; i < machine->links->len; i++) {
+        const CnLink *link = machine->links->pdata[i];
+        char mac[CN_MAC_STR_MAX];
+        if (only && link != only)
+            continue;
+        cn_mac_format(link->mac, mac);
+        if (present_everywhere(&domain, affect, mac)) {
+            printf("domain %s: %s (%s) already attached\n", machine->name, link->iface, mac);
+            continue;
+        }
+        g_autoptr(xmlDoc) doc = xmlNewDoc((const xmlChar *)"1.0");
+        xmlDocSetRootElement(doc, cn_render_interface(doc, link, g_hash_table_lookup(taps, link), template));
+        g_autofree char *xml = cn_xml_format(doc);
+        if (!cn_virt_domain_attach(virt, machine->name, xml, affect, &error)) {
+            cn_cli_error("%s", error->message);
+            return CN_EXIT_SYSTEM;
+        }
+        printf("domain %s: attached %s (%s) to network %s\n", machine->name, link->iface, mac,
+               link->net_name);
+    }
+    /* The hook reads a guest's links from its domain XML. */
+    g_autoptr(xmlDoc) meta_doc = xmlNewDoc((const xmlChar *)"1.0");
+    xmlDocSetRootElement(meta_doc, cn_render_machine_metadata(meta_doc, machine, taps));
+    cn_xml_strip_namespace(xmlDocGetRootElement(meta_doc));
+    g_autofree char *meta = cn_xml_format(meta_doc);
+    if (!cn_virt_domain_set_metadata(virt, machine->name, meta, affect, &error)) {
+        cn_cli_error("%s", error->message);
+        return CN_EXIT_SYSTEM;
+    }
+    return CN_EXIT_OK;
+}

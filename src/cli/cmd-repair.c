@@ -1,0 +1,116 @@
+/* cmd-repair.c - carthage-net repair [--purge]: host state back in step
+ * with the definitions, or everything carthage-net made removed. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "owned-bridges.h"
+#include "templates.h"
+#include "virt.h"
+
+/* Every network defined, up to date and running; bridges made. */
+static int repair(CnCli *cli, CnSite *site, CnVirt *virt, CnState *state)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(xmlDoc) template = cn_template_load("network.xml", &error);
+    if (!template) {
+        cn_cli_error("%s", error->message);
+        return CN_EXIT_SYSTEM;
+    }
+    const CnDefineOptions options = { .start = TRUE };
+    for (guint i = 0; i < site->networks->len; i++) {
+        int exit_code = cn_cli_define_network(virt, site->networks->pdata[i], template, &options, state);
+        if (exit_code != CN_EXIT_OK)
+            return exit_code;
+    }
+    g_autoptr(GPtrArray) ours = cn_virt_our_networks(virt, &error);
+    if (!ours) {
+        cn_cli_error("%s", error->message);
+        return CN_EXIT_SYSTEM;
+    }
+    /* Not removed: a network missing from the definitions may be a layering
+     * mistake, and guests may use it.  Say so instead. */
+    for (guint i = 0; i < ours->len; i++) {
+        if (!cn_site_find_network(site, ours->pdata[i]))
+            printf("network %s: made by carthage-net but not in the definitions; left alone (carthage-net "
+                   "undefine %s removes it)\n", (char *)ours->pdata[i], (char *)ours->pdata[i]);
+    }
+    return CN_EXIT_OK;
+}
+
+/* Everything carthage-net made: its libvirt networks (even in use), the
+ * bridges it made, and the state directory. */
+static int purge(CnSite *site, CnVirt *virt, CnState *state)
+{
+    g_autoptr(GError) error = NULL;
+    int exit_code = CN_EXIT_OK;
+    g_autoptr(GPtrArray) ours = cn_virt_our_networks(virt, &error);
+    if (!ours) {
+        cn_cli_error("%s", error->message);
+        return CN_EXIT_SYSTEM;
+    }
+    for (guint i = 0; i < ours->len; i++) {
+        exit_code = cn_cli_undefine_network(virt, site, ours->pdata[i], TRUE, state);
+        if (exit_code != CN_EXIT_OK)
+            return exit_code;
+    }
+    g_autoptr(CnOwnedBridges) owned = cn_cli_read_owned_bridges(state, &exit_code);
+    if (!owned)
+        return exit_code;
+    GHashTableIter iter;
+    gpointer bridge, network;
+    g_hash_table_iter_init(&iter, owned->networks);
+    g_autoptr(GPtrArray) bridges = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GPtrArray) networks = g_ptr_array_new_with_free_func(g_free);
+    while (g_hash_table_iter_next(&iter, &bridge, &network)) {
+        g_ptr_array_add(bridges, g_strdup(bridge));
+        g_ptr_array_add(networks, g_strdup(network));
+    }
+    for (guint i = 0; i < bridges->len; i++) {
+        exit_code = cn_cli_delete_owned_bridge(networks->pdata[i], bridges->pdata[i], state);
+        if (exit_code != CN_EXIT_OK)
+            return exit_code;
+    }
+    if (!cn_state_purge(state, &error)) {
+        cn_cli_error("%s", error->message);
+        return CN_EXIT_SYSTEM;
+    }
+    printf("state directory %s: removed\n", cn_state_dir(state));
+    return CN_EXIT_OK;
+}
+
+int cn_cmd_repair(CnCli *cli, int argc, char **argv)
+{
+    static const CnCommand self = {
+        "repair", "[--purge]",
+        "Bring host state back in step with the definitions; --purge removes everything "
+        "carthage-net made.", NULL
+    };
+    gboolean purge_all = FALSE;
+    const GOptionEntry entries[] = {
+        { "purge", 0, 0, G_OPTION_ARG_NONE, &purge_all,
+          "Remove every network, bridge and state file carthage-net made (for uninstalling)", NULL },
+        { NULL },
+    };
+    int exit_code = CN_EXIT_OK;
+    g_autoptr(GError) error = NULL;
+
+    if (!cn_cli_parse_options(&self, entries, &argc, &argv))
+        return CN_EXIT_USAGE;
+    if (argc > 1) {
+        cn_cli_error("repair: takes no arguments");
+        return CN_EXIT_USAGE;
+    }
+    g_autoptr(CnSite) site = cn_cli_load_site(cli, !purge_all, &exit_code);
+    if (!site)
+        return exit_code;
+    g_autoptr(CnVirt) virt = cn_cli_open_virt(cli, &exit_code);
+    if (!virt)
+        return exit_code;
+    g_autoptr(CnState) state = cn_state_open(cli->state_dir, TRUE, &error);
+    if (!state) {
+        cn_cli_error("%s", error->message);
+        return CN_EXIT_SYSTEM;
+    }
+    return purge_all ? purge(site, virt, state) : repair(cli, site, virt, state);
+}

@@ -1,0 +1,236 @@
+/* cmd-status.c - carthage-net status: read-only; what libvirt and the host
+ * have, next to what the definitions say.  Exit 5 when they differ. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "link.h"
+#include "netxml-diff.h"
+#include "owned-bridges.h"
+#include "render.h"
+#include "templates.h"
+#include "virt.h"
+
+/* One difference between the definitions and the host. */
+typedef struct {
+    const char *kind; /* missing, config, live, stopped, extra, bridge */
+    char *what;
+} Drift;
+
+typedef struct {
+    const char *name;
+    const char *technology;
+    const char *bridge;
+    CnVirtNetwork virt;
+    GPtrArray *drift; /* Drift* */
+} NetworkStatus;
+
+static void drift_free(gpointer data)
+{
+    Drift *drift = data;
+    g_free(drift->what);
+    g_free(drift);
+}
+
+static void add_drift(GPtrArray *drift, const char *kind, const char *format, ...) G_GNUC_PRINTF(3, 4);
+static void add_drift(GPtrArray *drift, const char *kind, const char *format, ...)
+{
+    va_list args;
+    Drift *item = g_new0(Drift, 1);
+    item->kind = kind;
+    va_start(args, format);
+    item->what = g_strdup_vprintf(format, args);
+    va_end(args);
+    g_ptr_array_add(drift, item);
+}
+
+static void status_free(gpointer data)
+{
+    NetworkStatus *status = data;
+    cn_virt_network_clear(&status->virt);
+    g_ptr_array_unref(status->drift);
+    g_free(status);
+}
+
+static void diff_to_drift(const CnNetDiff *diff, const char *kind, GPtrArray *drift)
+{
+    for (guint i = 0; i < diff->restart_reasons->len; i++)
+        add_drift(drift, kind, "%s", (char *)diff->restart_reasons->pdata[i]);
+    for (guint i = 0; i < diff->updates->len; i++) {
+        const CnNetUpdate *update = diff->updates->pdata[i];
+        add_drift(drift, kind, "%s %s", update->command == CN_NET_UPDATE_ADD ? "missing" : "extra",
+                  update->description);
+    }
+    if (diff->metadata_changed)
+        add_drift(drift, kind, "carthage-net metadata differs");
+}
+
+static gboolean examine(CnVirt *virt, const CnNetwork *net, xmlDocPtr template,
+                        NetworkStatus *status, GError **error)
+{
+    status->name = net->name;
+    status->technology = cn_technology_name(net->technology);
+    status->bridge = net->bridge_name;
+    if (!cn_virt_network_get(virt, net->name, &status->virt, error))
+        return FALSE;
+    if (!status->virt.exists) {
+        add_drift(status->drift, "missing", "not defined in libvirt");
+        return TRUE;
+    }
+    g_autoptr(xmlDoc) wanted = cn_render_network(net, template);
+    if (status->virt.config) {
+        g_autoptr(CnNetDiff) diff = cn_net_diff(status->virt.config, wanted);
+        diff_to_drift(diff, "config", status->drift);
+    }
+    if (status->virt.live) {
+        g_autoptr(CnNetDiff) diff = cn_net_diff(status->virt.live, wanted);
+        diff_to_drift(diff, "live", status->drift);
+    } else {
+        add_drift(status->drift, "stopped", "defined but not running");
+    }
+    if (net->technology == CN_TECH_BRIDGE) {
+        gboolean exists = FALSE;
+        if (!cn_link_exists(net->bridge_name, &exists, error))
+            return FALSE;
+        if (!exists)
+            add_drift(status->drift, "bridge", "host bridge %s does not exist", net->bridge_name);
+    }
+    return TRUE;
+}
+
+static void json_string(GString *out, const char *text)
+{
+    g_string_append_c(out, '"');
+    for (const char *p = text ? text : ""; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            g_string_append_printf(out, "\\%c", *p);
+        else if ((unsigned char)*p < 0x20)
+            g_string_append_printf(out, "\\u%04x", *p);
+        else
+            g_string_append_c(out, *p);
+    }
+    g_string_append_c(out, '"');
+}
+
+static void print_json(GPtrArray *statuses, GPtrArray *extra, gboolean drifted)
+{
+    GString *out = g_string_new("{\"version\":1,\"networks\":[");
+    for (guint i = 0; i < statuses->len; i++) {
+        const NetworkStatus *s = statuses->pdata[i];
+        g_string_append_printf(out, "%s{\"name\":", i ? "," : "");
+        json_string(out, s->name);
+        g_string_append(out, ",\"technology\":");
+        json_string(out, s->technology);
+        g_string_append(out, ",\"bridge\":");
+        json_string(out, s->bridge);
+        g_string_append_printf(out, ",\"defined\":%s,\"active\":%s,\"autostart\":%s,\"persistent\":%s",
+                               s->virt.exists ? "true" : "false", s->virt.active ? "true" : "false",
+                               s->virt.autostart ? "true" : "false",
+                               s->virt.persistent ? "true" : "false");
+        g_string_append(out, ",\"uuid\":");
+        if (s->virt.exists)
+            json_string(out, s->virt.uuid);
+        else
+            g_string_append(out, "null");
+        g_string_append(out, ",\"drift\":[");
+        for (guint j = 0; j < s->drift->len; j++) {
+            const Drift *d = s->drift->pdata[j];
+            g_string_append_printf(out, "%s{\"kind\":", j ? "," : "");
+            json_string(out, d->kind);
+            g_string_append(out, ",\"what\":");
+            json_string(out, d->what);
+            g_string_append_c(out, '}');
+        }
+        g_string_append(out, "]}");
+    }
+    g_string_append(out, "],\"extra_networks\":[");
+    for (guint i = 0; i < extra->len; i++) {
+        if (i)
+            g_string_append_c(out, ',');
+        json_string(out, extra->pdata[i]);
+    }
+    g_string_append_printf(out, "],\"drift\":%s}\n", drifted ? "true" : "false");
+    fputs(out->str, stdout);
+    g_string_free(out, TRUE);
+}
+
+static void print_text(GPtrArray *statuses, GPtrArray *extra)
+{
+    printf("%-16s %-12s %-9s %-9s %-15s %s\n", "NETWORK", "TECHNOLOGY", "STATE", "AUTOSTART",
+           "BRIDGE", "IN STEP");
+    for (guint i = 0; i < statuses->len; i++) {
+        const NetworkStatus *s = statuses->pdata[i];
+        printf("%-16s %-12s %-9s %-9s %-15s %s\n", s->name, s->technology,
+               !s->virt.exists ? "missing" : s->virt.active ? "active" : "inactive",
+               !s->virt.exists ? "-" : s->virt.autostart ? "yes" : "no", s->bridge ? s->bridge : "-",
+               s->drift->len ? "no" : "yes");
+    }
+    for (guint i = 0; i < statuses->len; i++) {
+        const NetworkStatus *s = statuses->pdata[i];
+        for (guint j = 0; j < s->drift->len; j++) {
+            const Drift *d = s->drift->pdata[j];
+            printf("drift: network %s: %s: %s\n", s->name, d->kind, d->what);
+        }
+    }
+    for (guint i = 0; i < extra->len; i++)
+        printf("drift: network %s: extra: made by carthage-net but not in the definitions\n",
+               (char *)extra->pdata[i]);
+}
+
+int cn_cmd_status(CnCli *cli, int argc, char **argv)
+{
+    static const CnCommand self = {
+        "status", "[--json]",
+        "Read-only: networks, and anything out of step with the definitions (exit 5).", NULL
+    };
+    int exit_code = CN_EXIT_OK;
+    g_autoptr(GError) error = NULL;
+
+    if (!cn_cli_parse_options(&self, NULL, &argc, &argv))
+        return CN_EXIT_USAGE;
+    if (argc > 1) {
+        cn_cli_error("status: takes no arguments");
+        return CN_EXIT_USAGE;
+    }
+    g_autoptr(CnSite) site = cn_cli_load_site(cli, FALSE, &exit_code);
+    if (!site)
+        return exit_code;
+    g_autoptr(xmlDoc) template = cn_template_load("network.xml", &error);
+    if (!template) {
+        cn_cli_error("%s", error->message);
+        return CN_EXIT_SYSTEM;
+    }
+    g_autoptr(CnVirt) virt = cn_cli_open_virt(cli, &exit_code);
+    if (!virt)
+        return exit_code;
+
+    g_autoptr(GPtrArray) statuses = g_ptr_array_new_with_free_func(status_free);
+    gboolean drifted = FALSE;
+    for (guint i = 0; i < site->networks->len; i++) {
+        NetworkStatus *status = g_new0(NetworkStatus, 1);
+        status->drift = g_ptr_array_new_with_free_func(drift_free);
+        g_ptr_array_add(statuses, status);
+        if (!examine(virt, site->networks->pdata[i], template, status, &error)) {
+            cn_cli_error("%s", error->message);
+            return CN_EXIT_SYSTEM;
+        }
+        drifted |= status->drift->len > 0;
+    }
+    g_autoptr(GPtrArray) ours = cn_virt_our_networks(virt, &error);
+    if (!ours) {
+        cn_cli_error("%s", error->message);
+        return CN_EXIT_SYSTEM;
+    }
+    g_autoptr(GPtrArray) extra = g_ptr_array_new();
+    for (guint i = 0; i < ours->len; i++) {
+        if (!cn_site_find_network(site, ours->pdata[i]))
+            g_ptr_array_add(extra, ours->pdata[i]);
+    }
+    drifted |= extra->len > 0;
+
+    if (cli->json)
+        print_json(statuses, extra, drifted);
+    else
+        print_text(statuses, extra);
+    return drifted ? CN_EXIT_DRIFT : CN_EXIT_OK;
+}

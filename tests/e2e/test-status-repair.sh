@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# status, repair and attach against a real libvirtd in private namespaces.
+set -u
+top=$(cd "${top_srcdir:-$(dirname "$0")/../..}" && pwd)
+build=${top_builddir:-$top/build}
+. "$top/tests/lib/tap.sh"
+. "$top/tests/e2e/lib/common.sh"
+e2e_require
+e2e_enter "$0" "$@"
+. "$top/tests/e2e/lib/guest.sh"
+guest_build || skip_all "cannot build the test guest"
+export CARTHAGE_NET_TEMPLATE_DIR=$top/xml-templates
+state=$CN_E2E_RUN/state
+cn() { "$build/carthage-net" -d "$top/examples/site" --state-dir "$state" "$@"; }
+status_rc() { cn status >"$CN_E2E_RUN/status.out" 2>&1; echo $?; }
+
+cn define --start >/dev/null
+is "status: in step after define --start" "$(status_rc)" 0
+like "status: lists every network" "$(cat "$CN_E2E_RUN/status.out")" "^lab +libvirt +active +no +cn-lab +yes"
+
+# --- drift: a reservation removed behind our back
+web_mac=$(cn render interface web.lab.example eth0 | sed -n 's/.*mac address="\([^"]*\)".*/\1/p')
+web_ip=$(sed -n 's/^v4 lab web.lab.example eth0 //p' "$state/assignments")
+virsh -q net-update lab delete ip-dhcp-host "<host mac='$web_mac' name='web' ip='$web_ip'/>" --live --config >/dev/null
+is "drift: missing reservation, exit 5" "$(status_rc)" 5
+like "drift: names the missing reservation" "$(cat "$CN_E2E_RUN/status.out")" "drift: network lab: config: missing DHCP host $web_mac $web_ip web"
+like "drift: live too" "$(cat "$CN_E2E_RUN/status.out")" "drift: network lab: live: missing DHCP host $web_mac"
+cn status --json >"$CN_E2E_RUN/status.json"
+ok "status --json is JSON" python3 -m json.tool "$CN_E2E_RUN/status.json"
+is "status --json: drift flag" "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["drift"], [n["name"] for n in d["networks"] if n["drift"]])' "$CN_E2E_RUN/status.json")" "True ['lab']"
+
+# --- drift: a network missing, one destroyed, one extra
+virsh -q net-destroy ci >/dev/null && virsh -q net-undefine ci >/dev/null
+virsh -q net-destroy office >/dev/null
+printf '[network leftover]\nv4.network = 10.99.0.0/24\n' >"$CN_E2E_RUN/leftover.conf"
+"$build/carthage-net" -f "$CN_E2E_RUN/leftover.conf" --state-dir "$CN_E2E_RUN/other" define >/dev/null
+rc=$(status_rc); out=$(cat "$CN_E2E_RUN/status.out")
+is "drift: exit 5" "$rc" 5
+like "drift: missing network" "$out" "drift: network ci: missing: not defined in libvirt"
+like "drift: stopped network" "$out" "drift: network office: stopped: defined but not running"
+like "drift: extra network" "$out" "drift: network leftover: extra: made by carthage-net but not in the definitions"
+
+# --- repair
+out=$(cn repair 2>&1); rc=$?
+is "repair: exit 0" "$rc" 0
+like "repair: redefines the missing network" "$out" "network ci: define"
+like "repair: restores the reservation live" "$out" "network lab: add DHCP host $web_mac"
+like "repair: restarts the stopped network" "$out" "network office: start"
+like "repair: leaves the extra network, and says so" "$out" "network leftover: made by carthage-net but not in the definitions; left alone"
+"$build/carthage-net" -f "$CN_E2E_RUN/leftover.conf" --state-dir "$CN_E2E_RUN/other" undefine leftover >/dev/null
+is "repair: status in step afterwards" "$(status_rc)" 0
+out=$(cn repair 2>&1)
+is "repair twice: nothing to do" "$(printf '%s\n' "$out" | grep -vc ': unchanged$')" 0
+
+# --- repair after a killed define
+virsh -q net-destroy lab >/dev/null && virsh -q net-undefine lab >/dev/null
+virsh -q net-destroy dev >/dev/null && virsh -q net-undefine dev >/dev/null
+cn define --start >/dev/null 2>&1 &
+pid=$!
+sleep 0.$((RANDOM % 4))
+kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+cn repair >/dev/null 2>&1
+is "killed define: repair brings status back in step" "$(status_rc)" 0
+
+# --- libvirtd restarted
+kill "$(cat /run/libvirt/libvirtd.pid)"
+for _ in $(seq 50); do [ -S /run/libvirt/libvirt-sock ] || break; sleep 0.1; done
+sleep 0.5
+libvirtd -d -p /run/libvirt/libvirtd.pid
+for _ in $(seq 100); do virsh version >/dev/null 2>&1 && break; sleep 0.1; done
+# libvirt keeps running networks across its restart, except the Open vSwitch
+# ones: there is no br-trunk in this namespace, so they come back stopped.
+rc=$(status_rc); out=$(cat "$CN_E2E_RUN/status.out")
+is "libvirtd restart: drift reported" "$rc" 5
+is "libvirtd restart: only the Open vSwitch networks stopped" "$(grep -c '^drift:' "$CN_E2E_RUN/status.out"):$(grep -c 'drift: network \(dev\|prod\): stopped' "$CN_E2E_RUN/status.out")" "2:2"
+cn repair >/dev/null 2>&1
+is "libvirtd restart: repair brings status back in step" "$(status_rc)" 0
+
+# --- attach to a domain made elsewhere (virt-install style, no NICs)
+guest_base_xml web.lab.example "cn.resolve=web" >"$CN_E2E_RUN/bare.xml"
+virsh -q define "$CN_E2E_RUN/bare.xml" >/dev/null
+out=$(cn attach web.lab.example --config 2>&1); rc=$?
+is "attach --config: exit 0" "$rc" 0
+like "attach --config: both interfaces" "$out" "attached eth1 .* to network office"
+out=$(cn attach web.lab.example --config 2>&1)
+is "attach twice: nothing attached again" "$(printf '%s\n' "$out" | grep -c 'already attached')" 2
+ok "attach: carthage-net metadata on the domain" bash -c "virsh dumpxml --inactive web.lab.example | grep -q 'cn:machine'"
+virsh -q start web.lab.example >/dev/null
+web=$(guest_wait web.lab.example)
+is "attach: the guest gets its address" "$(result "$web" address)" "$web_ip/24"
+
+guest_base_xml late-nic "cn.sleep=30" >"$CN_E2E_RUN/late.xml"
+printf '[link late-nic eth0]\nnet = lab\n' >"$CN_E2E_RUN/late.conf"
+cn2() { "$build/carthage-net" -d "$top/examples/site" -f "$CN_E2E_RUN/late.conf" --state-dir "$state" "$@"; }
+cn2 define lab >/dev/null
+virsh -q create "$CN_E2E_RUN/late.xml" >/dev/null
+out=$(cn2 attach late-nic --live 2>&1); rc=$?
+is "attach --live: exit 0" "$rc" 0
+late_mac=$(cn2 render interface late-nic eth0 | sed -n 's/.*mac address="\([^"]*\)".*/\1/p')
+ok "attach --live: the running domain has the NIC" bash -c "virsh domiflist late-nic | grep -q '$late_mac'"
+out=$(cn2 attach nobody 2>&1); rc=$?
+is "attach of an unknown machine: exit 1" "$rc" 1
+virsh -q destroy late-nic >/dev/null 2>&1
+out=$(cn attach app.lab.example 2>&1); rc=$?
+is "attach without a domain: exit 1" "$rc" 1
+like "attach without a domain: says so" "$out" "no libvirt domain named 'app.lab.example'"
+
+# --- repair --purge leaves nothing
+virsh -q destroy web.lab.example >/dev/null 2>&1
+out=$(cn repair --purge 2>&1); rc=$?
+is "purge: exit 0" "$rc" 0
+is "purge: no carthage-net network left" "$(virsh -q net-list --all --name | grep -c .)" 0
+is "purge: no bridge left" "$(ip -br link | grep -cE '^(cn-|br-office)')" 0
+ok "purge: state directory gone" test ! -e "$state"
+is "purge: no nftables table of ours" "$(nft list tables 2>/dev/null | grep -c carthage)" 0
+done_testing
