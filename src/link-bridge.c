@@ -2,26 +2,19 @@
 #include <net/if.h>
 
 #include <netlink/errno.h>
-#include <netlink/netlink.h>
-#include <netlink/route/link.h>
 #include <netlink/route/link/bridge.h>
 
-#include "link.h"
+#include "link-private.h"
 
 G_DEFINE_QUARK(cn-link-error-quark, cn_link_error)
 
-typedef struct nl_sock nl_sock_t;
-typedef struct rtnl_link rtnl_link_t;
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(nl_sock_t, nl_socket_free)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(rtnl_link_t, rtnl_link_put)
-
-static gboolean fail(GError **error, int nl_error, const char *what, const char *name)
+gboolean cn_link_fail(GError **error, int nl_error, const char *what, const char *name)
 {
     g_set_error(error, CN_LINK_ERROR, 0, "%s %s: %s", what, name, nl_geterror(nl_error));
     return FALSE;
 }
 
-static struct nl_sock *route_socket(GError **error)
+struct nl_sock *cn_route_socket(GError **error)
 {
     struct nl_sock *sock = nl_socket_alloc();
     int rc;
@@ -30,7 +23,7 @@ static struct nl_sock *route_socket(GError **error)
         return NULL;
     }
     if ((rc = nl_connect(sock, NETLINK_ROUTE)) < 0) {
-        fail(error, rc, "cannot open rtnetlink", "socket");
+        cn_link_fail(error, rc, "cannot open rtnetlink", "socket");
         nl_socket_free(sock);
         return NULL;
     }
@@ -39,7 +32,7 @@ static struct nl_sock *route_socket(GError **error)
 
 gboolean cn_link_exists(const char *name, gboolean *exists, GError **error)
 {
-    g_autoptr(nl_sock_t) sock = route_socket(error);
+    g_autoptr(nl_sock_t) sock = cn_route_socket(error);
     g_autoptr(rtnl_link_t) link = NULL;
     if (!sock)
         return FALSE;
@@ -49,7 +42,7 @@ gboolean cn_link_exists(const char *name, gboolean *exists, GError **error)
         return TRUE;
     }
     if (rc < 0)
-        return fail(error, rc, "cannot look up link", name);
+        return cn_link_fail(error, rc, "cannot look up link", name);
     *exists = TRUE;
     return TRUE;
 }
@@ -63,7 +56,7 @@ gboolean cn_link_bridge_ensure(const char *name, uint32_t mtu, gboolean *created
     if (exists)
         return TRUE;
 
-    g_autoptr(nl_sock_t) sock = route_socket(error);
+    g_autoptr(nl_sock_t) sock = cn_route_socket(error);
     if (!sock)
         return FALSE;
     g_autoptr(rtnl_link_t) link = rtnl_link_bridge_alloc();
@@ -73,20 +66,20 @@ gboolean cn_link_bridge_ensure(const char *name, uint32_t mtu, gboolean *created
     rtnl_link_set_flags(link, IFF_UP);
     int rc = rtnl_link_add(sock, link, NLM_F_CREATE | NLM_F_EXCL);
     if (rc < 0)
-        return fail(error, rc, "cannot create bridge", name);
+        return cn_link_fail(error, rc, "cannot create bridge", name);
     *created = TRUE;
     return TRUE;
 }
 
 gboolean cn_link_delete(const char *name, GError **error)
 {
-    g_autoptr(nl_sock_t) sock = route_socket(error);
+    g_autoptr(nl_sock_t) sock = cn_route_socket(error);
     if (!sock)
         return FALSE;
     g_autoptr(rtnl_link_t) link = rtnl_link_alloc();
     rtnl_link_set_name(link, name);
     int rc = rtnl_link_delete(sock, link);
     if (rc < 0 && rc != -NLE_OBJ_NOTFOUND && rc != -NLE_NODEV)
-        return fail(error, rc, "cannot delete link", name);
+        return cn_link_fail(error, rc, "cannot delete link", name);
     return TRUE;
 }

@@ -24,6 +24,7 @@ static const CnCommand commands[] = {
     { "repair", "", "Bring host state back in step; --purge removes everything carthage-net made.",
       cn_cmd_repair },
     { "attach", "", "Plug a machine's interfaces into its existing libvirt domain.", cn_cmd_attach },
+    { "pool", "", "TAP pool: create, list, acquire, release, dispose.", cn_cmd_pool },
 };
 
 static const CnCommand *find_command(const char *name)

@@ -1,0 +1,321 @@
+/* pool.c - see pool.h */
+#include <grp.h>
+#include <net/if.h>
+#include <pwd.h>
+#include <string.h>
+
+#include "link.h"
+#include "pool.h"
+#include "tap.h"
+
+G_DEFINE_QUARK(cn-pool-error-quark, cn_pool_error)
+
+/* libvirt's QEMU user on Debian; used when the pool names no owner. */
+#define DEFAULT_QEMU_USER "libvirt-qemu"
+
+char *cn_pool_tap_name(const CnPool *pool, guint index)
+{
+    return g_strdup_printf("%s%u", pool->prefix, index);
+}
+
+CnPoolState *cn_pool_load(CnState *state, const CnPool *pool, GError **error)
+{
+    g_autofree char *name = cn_pool_state_file_name(pool->name);
+    g_autofree char *path = g_build_filename(cn_state_dir(state), name, NULL);
+    g_autofree char *text = NULL;
+    gsize length;
+    if (!cn_state_read(state, name, &text, &length, error))
+        return NULL;
+    return text ? cn_pool_state_parse(path, text, length, error) : cn_pool_state_new();
+}
+
+gboolean cn_pool_save(CnState *state, const CnPool *pool, const CnPoolState *pool_state, GError **error)
+{
+    g_autofree char *name = cn_pool_state_file_name(pool->name);
+    g_autofree char *text = cn_pool_state_format(pool_state);
+    return cn_state_write(state, name, text, strlen(text), error);
+}
+
+static CnPoolTap *find_tap(const CnPoolState *pool_state, const char *tap)
+{
+    for (guint i = 0; i < pool_state->taps->len; i++) {
+        CnPoolTap *entry = pool_state->taps->pdata[i];
+        if (strcmp(entry->tap, tap) == 0)
+            return entry;
+    }
+    return NULL;
+}
+
+static gboolean tap_config(const CnPool *pool, CnTapConfig *config, GError **error)
+{
+    memset(config, 0, sizeof *config);
+    config->owner = (uid_t)-1;
+    config->group = (gid_t)-1;
+    const char *owner = pool->owner ? pool->owner : DEFAULT_QEMU_USER;
+    struct passwd *user = getpwnam(owner);
+    if (user)
+        config->owner = user->pw_uid;
+    else if (pool->owner) {
+        g_set_error(error, CN_POOL_ERROR, CN_POOL_ERROR_FAILED, "[pool %s] owner: no user '%s'",
+                    pool->name, pool->owner);
+        return FALSE;
+    }
+    if (pool->group) {
+        struct group *group = getgrnam(pool->group);
+        if (!group) {
+            g_set_error(error, CN_POOL_ERROR, CN_POOL_ERROR_FAILED, "[pool %s] group: no group '%s'",
+                        pool->name, pool->group);
+            return FALSE;
+        }
+        config->group = group->gr_gid;
+    }
+    config->mtu = pool->net ? pool->net->mtu : 0;
+    config->isolated = pool->net && pool->net->isolate_guests;
+    if (pool->net && pool->net->bridge_name) {
+        gboolean exists = FALSE;
+        if (!cn_link_exists(pool->net->bridge_name, &exists, error))
+            return FALSE;
+        config->master = exists ? pool->net->bridge_name : NULL;
+    }
+    return TRUE;
+}
+
+/* What differs between an existing TAP and CONFIG, or NULL. */
+static char *differences(const CnTapInfo *info, const CnTapConfig *config)
+{
+    GString *out = g_string_new(NULL);
+    if (!info->is_tap)
+        g_string_append(out, ", not a TAP device");
+    if (config->mtu && info->mtu != config->mtu)
+        g_string_append_printf(out, ", MTU %u (want %u)", info->mtu, config->mtu);
+    if (config->master && strcmp(info->master, config->master) != 0)
+        g_string_append_printf(out, ", bridge %s (want %s)", *info->master ? info->master : "none",
+                               config->master);
+    if (!info->up)
+        g_string_append(out, ", down");
+    if (config->owner != (uid_t)-1 && info->owner != (long)config->owner)
+        g_string_append_printf(out, ", owner %ld (want %u)", info->owner, (unsigned)config->owner);
+    if (config->group != (gid_t)-1 && info->group != (long)config->group)
+        g_string_append_printf(out, ", group %ld (want %u)", info->group, (unsigned)config->group);
+    if (config->master && config->isolated && !info->isolated)
+        g_string_append(out, ", bridge port not isolated");
+    if (out->len == 0) {
+        g_string_free(out, TRUE);
+        return NULL;
+    }
+    g_string_erase(out, 0, 2);
+    return g_string_free(out, FALSE);
+}
+
+gboolean cn_pool_create(CnState *state, const CnPool *pool, GPtrArray *report, GError **error)
+{
+    CnTapConfig config;
+    if (!tap_config(pool, &config, error))
+        return FALSE;
+    g_autoptr(CnPoolState) pool_state = cn_pool_load(state, pool, error);
+    if (!pool_state)
+        return FALSE;
+    g_autoptr(CnTapContext) context = cn_tap_context_new(error);
+    if (!context)
+        return FALSE;
+    if (!config.master && pool->net)
+        g_ptr_array_add(report, g_strdup_printf("bridge %s of network %s does not exist yet: TAPs made "
+                                                "without it join it when the network starts (hook) or "
+                                                "on repair", pool->net->bridge_name, pool->net->name));
+
+    /* Record the TAPs before making them: a crash in between leaves a
+     * record of a TAP that may not exist, which the next create makes. */
+    g_autoptr(CnPoolState) next = cn_pool_state_new();
+    for (guint i = 0; i < pool->size; i++) {
+        g_autofree char *name = cn_pool_tap_name(pool, i);
+        const CnPoolTap *old = find_tap(pool_state, name);
+        CnPoolTap *entry = cn_pool_state_add(next, name);
+        if (old) {
+            entry->machine = g_strdup(old->machine);
+            entry->has_mac = old->has_mac;
+            memcpy(entry->mac, old->mac, 6);
+            entry->since = old->since;
+        }
+    }
+    /* TAPs beyond a reduced size: held ones stay until released. */
+    for (guint i = 0; i < pool_state->taps->len; i++) {
+        const CnPoolTap *old = pool_state->taps->pdata[i];
+        if (find_tap(next, old->tap))
+            continue;
+        if (old->machine) {
+            CnPoolTap *entry = cn_pool_state_add(next, old->tap);
+            entry->machine = g_strdup(old->machine);
+            entry->has_mac = old->has_mac;
+            memcpy(entry->mac, old->mac, 6);
+            entry->since = old->since;
+            g_ptr_array_add(report, g_strdup_printf("%s: beyond size %u but held by %s; kept until "
+                                                    "released", old->tap, pool->size, old->machine));
+        } else if (!cn_tap_delete(context, old->tap, error)) {
+            return FALSE;
+        } else {
+            g_ptr_array_add(report, g_strdup_printf("%s: deleted (beyond size %u)", old->tap, pool->size));
+        }
+    }
+    if (!cn_pool_save(state, pool, next, error))
+        return FALSE;
+
+    guint made = 0, adopted = 0;
+    for (guint i = 0; i < pool->size; i++) {
+        g_autofree char *name = cn_pool_tap_name(pool, i);
+        CnTapInfo info;
+        if (!cn_tap_inspect(context, name, &info, error))
+            return FALSE;
+        if (info.exists) {
+            g_autofree char *why = differences(&info, &config);
+            if (!why) {
+                adopted++;
+                continue;
+            }
+            if (!info.is_tap) {
+                g_set_error(error, CN_POOL_ERROR, CN_POOL_ERROR_FAILED,
+                            "%s exists and is not a TAP device: not taking it over", name);
+                return FALSE;
+            }
+            g_ptr_array_add(report, g_strdup_printf("%s: differed (%s); fixed", name, why));
+        }
+        gboolean created;
+        if (!cn_tap_ensure(context, name, &config, &created, error))
+            return FALSE;
+        made += created;
+        adopted += !created;
+    }
+    g_ptr_array_add(report, g_strdup_printf("pool %s: %u TAP(s) made, %u already there, on %s", pool->name,
+                                            made, adopted, config.master ? config.master : "no bridge yet"));
+    return TRUE;
+}
+
+gboolean cn_pool_reattach(CnState *state, const CnPool *pool, GPtrArray *report, GError **error)
+{
+    CnTapConfig config;
+    if (!tap_config(pool, &config, error))
+        return FALSE;
+    if (!config.master)
+        return TRUE; /* no bridge to join */
+    g_autoptr(CnPoolState) pool_state = cn_pool_load(state, pool, error);
+    if (!pool_state)
+        return FALSE;
+    g_autoptr(CnTapContext) context = cn_tap_context_new(error);
+    if (!context)
+        return FALSE;
+    for (guint i = 0; i < pool_state->taps->len; i++) {
+        const CnPoolTap *entry = pool_state->taps->pdata[i];
+        CnTapInfo info;
+        if (!cn_tap_inspect(context, entry->tap, &info, error))
+            return FALSE;
+        if (!info.exists || !info.is_tap)
+            continue;
+        g_autofree char *why = differences(&info, &config);
+        if (!why)
+            continue;
+        if (!cn_tap_configure(context, entry->tap, &config, error))
+            return FALSE;
+        g_ptr_array_add(report, g_strdup_printf("%s: %s; fixed", entry->tap, why));
+    }
+    return TRUE;
+}
+
+gboolean cn_pool_acquire(CnState *state, const CnPool *pool, const char *machine, const uint8_t *mac,
+                         char **tap, GError **error)
+{
+    g_autoptr(CnPoolState) pool_state = cn_pool_load(state, pool, error);
+    if (!pool_state)
+        return FALSE;
+    if (pool_state->taps->len == 0) {
+        g_set_error(error, CN_POOL_ERROR, CN_POOL_ERROR_BUSY,
+                    "pool %s has no TAP devices (carthage-net pool create %s)", pool->name, pool->name);
+        return FALSE;
+    }
+    for (guint i = 0; i < pool_state->taps->len; i++) {
+        CnPoolTap *entry = pool_state->taps->pdata[i];
+        /* Recorded but not made (create was interrupted): not handed out. */
+        if (entry->machine || if_nametoindex(entry->tap) == 0)
+            continue;
+        entry->machine = g_strdup(machine);
+        entry->has_mac = mac != NULL;
+        if (mac)
+            memcpy(entry->mac, mac, 6);
+        entry->since = g_get_real_time() / G_USEC_PER_SEC;
+        if (!cn_pool_save(state, pool, pool_state, error))
+            return FALSE;
+        *tap = g_strdup(entry->tap);
+        return TRUE;
+    }
+    g_set_error(error, CN_POOL_ERROR, CN_POOL_ERROR_BUSY, "all %u TAP devices of pool %s are in use",
+                pool_state->taps->len, pool->name);
+    return FALSE;
+}
+
+gboolean cn_pool_release(CnState *state, const CnPool *pool, const char *tap, gboolean *was_held,
+                         GError **error)
+{
+    g_autoptr(CnPoolState) pool_state = cn_pool_load(state, pool, error);
+    if (!pool_state)
+        return FALSE;
+    CnPoolTap *entry = find_tap(pool_state, tap);
+    if (!entry) {
+        g_set_error(error, CN_POOL_ERROR, CN_POOL_ERROR_UNKNOWN, "%s is not a TAP of pool %s", tap,
+                    pool->name);
+        return FALSE;
+    }
+    *was_held = entry->machine != NULL;
+    if (!*was_held)
+        return TRUE;
+    g_clear_pointer(&entry->machine, g_free);
+    entry->has_mac = FALSE;
+    entry->since = 0;
+    return cn_pool_save(state, pool, pool_state, error);
+}
+
+gboolean cn_pool_release_stale(CnState *state, const CnPool *pool, const CnSite *site,
+                               GPtrArray *released, GError **error)
+{
+    g_autoptr(CnPoolState) pool_state = cn_pool_load(state, pool, error);
+    if (!pool_state)
+        return FALSE;
+    for (guint i = 0; i < pool_state->taps->len; i++) {
+        CnPoolTap *entry = pool_state->taps->pdata[i];
+        if (!entry->machine || cn_site_find_machine(site, entry->machine))
+            continue;
+        g_ptr_array_add(released, g_strdup_printf("%s (held by %s)", entry->tap, entry->machine));
+        g_clear_pointer(&entry->machine, g_free);
+        entry->has_mac = FALSE;
+        entry->since = 0;
+    }
+    return released->len == 0 || cn_pool_save(state, pool, pool_state, error);
+}
+
+gboolean cn_pool_dispose(CnState *state, const CnPool *pool, gboolean force, GError **error)
+{
+    g_autoptr(CnPoolState) pool_state = cn_pool_load(state, pool, error);
+    if (!pool_state)
+        return FALSE;
+    guint held = 0;
+    for (guint i = 0; i < pool_state->taps->len; i++)
+        held += ((CnPoolTap *)pool_state->taps->pdata[i])->machine != NULL;
+    if (held && !force) {
+        g_set_error(error, CN_POOL_ERROR, CN_POOL_ERROR_BUSY,
+                    "%u TAP device(s) of pool %s are in use (release them, or --force)", held, pool->name);
+        return FALSE;
+    }
+    g_autoptr(CnTapContext) context = cn_tap_context_new(error);
+    if (!context)
+        return FALSE;
+    /* Every name the pool may have made, recorded or not (a crash between
+     * making and recording). */
+    for (guint i = 0; i < MAX(pool->size, pool_state->taps->len); i++) {
+        g_autofree char *name = cn_pool_tap_name(pool, i);
+        if (!cn_tap_delete(context, name, error))
+            return FALSE;
+    }
+    for (guint i = 0; i < pool_state->taps->len; i++) {
+        if (!cn_tap_delete(context, ((CnPoolTap *)pool_state->taps->pdata[i])->tap, error))
+            return FALSE;
+    }
+    g_autofree char *name = cn_pool_state_file_name(pool->name);
+    return cn_state_remove(state, name, error);
+}
