@@ -184,8 +184,8 @@ gboolean cn_pool_create(CnState *state, const CnPool *pool, GPtrArray *report, G
         made += created;
         adopted += !created;
     }
-    g_ptr_array_add(report, g_strdup_printf("pool %s: %u TAP(s) made, %u already there, on %s", pool->name,
-                                            made, adopted, config.master ? config.master : "no bridge yet"));
+    g_ptr_array_add(report, g_strdup_printf("%u TAP(s) made, %u already there, on %s", made, adopted,
+                                            config.master ? config.master : "no bridge yet"));
     return TRUE;
 }
 
@@ -215,6 +215,33 @@ gboolean cn_pool_reattach(CnState *state, const CnPool *pool, GPtrArray *report,
         if (!cn_tap_configure(context, entry->tap, &config, error))
             return FALSE;
         g_ptr_array_add(report, g_strdup_printf("%s: %s; fixed", entry->tap, why));
+    }
+    return TRUE;
+}
+
+gboolean cn_pool_check(CnState *state, const CnPool *pool, GPtrArray *drift, GError **error)
+{
+    CnTapConfig config;
+    if (!tap_config(pool, &config, error))
+        return FALSE;
+    g_autoptr(CnPoolState) pool_state = cn_pool_load(state, pool, error);
+    if (!pool_state)
+        return FALSE;
+    if (pool_state->taps->len == 0) {
+        g_ptr_array_add(drift, g_strdup("not created (carthage-net pool create)"));
+        return TRUE;
+    }
+    g_autoptr(CnTapContext) context = cn_tap_context_new(error);
+    if (!context)
+        return FALSE;
+    for (guint i = 0; i < pool_state->taps->len; i++) {
+        const CnPoolTap *entry = pool_state->taps->pdata[i];
+        CnTapInfo info;
+        if (!cn_tap_inspect(context, entry->tap, &info, error))
+            return FALSE;
+        g_autofree char *why = info.exists ? differences(&info, &config) : g_strdup("missing");
+        if (why)
+            g_ptr_array_add(drift, g_strdup_printf("%s: %s", entry->tap, why));
     }
     return TRUE;
 }

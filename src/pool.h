@@ -35,6 +35,9 @@ gboolean cn_pool_create(CnState *state, const CnPool *pool, GPtrArray *report, G
  * recreated the bridge on a network restart).  Adds one line per TAP
  * moved to REPORT. */
 gboolean cn_pool_reattach(CnState *state, const CnPool *pool, GPtrArray *report, GError **error);
+/* What is out of step for the pool, one line each: recorded TAPs that do
+ * not exist, TAPs off their bridge or configured otherwise.  Read-only. */
+gboolean cn_pool_check(CnState *state, const CnPool *pool, GPtrArray *drift, GError **error);
 /* Hands out a free TAP to MACHINE (MAC may be NULL): *TAP is its name. */
 gboolean cn_pool_acquire(CnState *state, const CnPool *pool, const char *machine,
                          const uint8_t *mac, char **tap, GError **error);

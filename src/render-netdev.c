@@ -22,21 +22,48 @@ const char *cn_qemu_nic_driver(const char *model)
     return model; /* e1000, e1000e, rtl8139, vmxnet3: the same name in QEMU */
 }
 
-char *cn_render_netdev(const CnLink *link, const char *tap)
+/* " -device DRIVER,netdev=cn-IFACE,mac=MAC[,host_mtu=N]" */
+static void append_device(GString *out, const CnLink *link)
 {
     char mac[CN_MAC_STR_MAX];
-    GString *out = g_string_new(NULL);
     uint32_t mtu = cn_link_effective_mtu(link);
+    const char *driver = cn_qemu_nic_driver(link->model);
 
     cn_mac_format(link->mac, mac);
+    g_string_append_printf(out, " -device %s,netdev=cn-%s,mac=%s", driver, link->iface, mac);
+    if (mtu && g_str_has_prefix(driver, "virtio-net"))
+        g_string_append_printf(out, ",host_mtu=%u", mtu);
+    g_string_append_c(out, '\n');
+}
+
+char *cn_render_netdev(const CnLink *link, const char *tap)
+{
+    GString *out = g_string_new(NULL);
     /* Interface names are [A-Za-z0-9_.-] (netaddr.h), valid in QEMU ids
      * once prefixed with a letter, and never contain a ','. */
     g_string_append_printf(out, "-netdev tap,id=cn-%s,ifname=%s,script=no,downscript=no", link->iface,
                            tap);
-    g_string_append_printf(out, " -device %s,netdev=cn-%s,mac=%s", cn_qemu_nic_driver(link->model),
-                           link->iface, mac);
-    if (mtu && g_str_has_prefix(cn_qemu_nic_driver(link->model), "virtio-net"))
-        g_string_append_printf(out, ",host_mtu=%u", mtu);
-    g_string_append_c(out, '\n');
+    append_device(out, link);
+    return g_string_free(out, FALSE);
+}
+
+char *cn_render_netdev_user(const CnLink *link)
+{
+    GString *out = g_string_new(NULL);
+    const CnNetwork *net = link->net;
+    CnEndpoint handler = cn_link_metadata_handler(link);
+
+    g_string_append_printf(out, "-netdev 'user,id=cn-%s,net=" CN_USER_NET, link->iface);
+    if (net && net->metadata && handler.set) {
+        char address[CN_V4_STR_MAX], host[CN_V4_STR_MAX];
+        cn_v4_format(net->metadata_address, address);
+        cn_v4_format(handler.host, host);
+        /* QEMU 7.2 takes guestfwd only for an address inside the user
+         * network, hence net=169.254.0.0/16 around 169.254.169.254. */
+        g_string_append_printf(out, ",guestfwd=tcp:%s:%u-cmd:nc %s %u", address, net->metadata_port, host,
+                               handler.port);
+    }
+    g_string_append_c(out, '\'');
+    append_device(out, link);
     return g_string_free(out, FALSE);
 }

@@ -44,5 +44,11 @@ void cn_render_replace_metadata(xmlNodePtr owner, xmlNodePtr entry);
 
 /* "-netdev tap,... -device ...,mac=..." for plain QEMU on a pool TAP. */
 char *cn_render_netdev(const CnLink *link, const char *tap);
+/* Unprivileged QEMU (user-mode networking): a user network on
+ * CN_USER_NET, with the metadata address forwarded to the link's handler
+ * through guestfwd (one "nc HOST PORT" per connection).  Weaker than the
+ * TAP path: see docs/tap-pool.md. */
+#define CN_USER_NET "169.254.0.0/16"
+char *cn_render_netdev_user(const CnLink *link);
 /* The QEMU -device driver for a libvirt model name. */
 const char *cn_qemu_nic_driver(const char *model);

@@ -27,10 +27,10 @@ static int pool_error(GError *error)
     return CN_EXIT_SYSTEM;
 }
 
-static void print_report(GPtrArray *report)
+static void print_report(const CnPool *pool, GPtrArray *report)
 {
     for (guint i = 0; i < report->len; i++)
-        printf("%s\n", (char *)report->pdata[i]);
+        printf("pool %s: %s\n", pool->name, (char *)report->pdata[i]);
 }
 
 static int pool_create(PoolContext *ctx, char **args)
@@ -38,7 +38,7 @@ static int pool_create(PoolContext *ctx, char **args)
     g_autoptr(GError) error = NULL;
     g_autoptr(GPtrArray) report = g_ptr_array_new_with_free_func(g_free);
     gboolean ok = cn_pool_create(ctx->state, ctx->pool, report, &error);
-    print_report(report);
+    print_report(ctx->pool, report);
     return ok ? CN_EXIT_OK : pool_error(error);
 }
 

@@ -139,9 +139,14 @@ static int render_netdev(RenderContext *ctx, char **args)
         cn_cli_error("unknown link: machine '%s' interface '%s'", args[0], args[1]);
         return CN_EXIT_INVALID;
     }
+    if (ctx->user) {
+        g_autofree char *text = cn_render_netdev_user(link);
+        fputs(text, stdout);
+        return CN_EXIT_OK;
+    }
     if (!link->pool) {
-        cn_cli_error("[link %s %s] is not pool-backed: render netdev needs a 'pool' key (use render "
-                     "interface for libvirt)", args[0], args[1]);
+        cn_cli_error("[link %s %s] is not pool-backed: render netdev needs a 'pool' key, or --user for "
+                     "QEMU user-mode networking (use render interface for libvirt)", args[0], args[1]);
         return CN_EXIT_INVALID;
     }
     g_autoptr(GHashTable) taps = cn_cli_held_taps(ctx->cli, link->machine, link, &exit_code);
@@ -163,7 +168,7 @@ static const RenderKind kinds[] = {
     { "network", 1, 1, "render network NAME", render_network },
     { "interface", 1, 2, "render interface MACHINE [IFACE]", render_interface },
     { "domain", 1, 1, "render domain MACHINE --base FILE|-", render_domain },
-    { "netdev", 2, 2, "render netdev MACHINE IFACE", render_netdev },
+    { "netdev", 2, 2, "render netdev MACHINE IFACE [--user]", render_netdev },
 };
 
 int cn_cmd_render(CnCli *cli, int argc, char **argv)
@@ -178,6 +183,8 @@ int cn_cmd_render(CnCli *cli, int argc, char **argv)
     const GOptionEntry entries[] = {
         { "base", 0, 0, G_OPTION_ARG_FILENAME, &base, "render domain: base domain XML (- for stdin)",
           "FILE" },
+        { "user", 0, 0, G_OPTION_ARG_NONE, &ctx.user,
+          "render netdev: QEMU user-mode networking (unprivileged; weaker isolation)", NULL },
         { NULL },
     };
     int exit_code = CN_EXIT_OK;
@@ -198,6 +205,10 @@ int cn_cmd_render(CnCli *cli, int argc, char **argv)
     guint n_args = (guint)argc - 2;
     if (n_args < kind->min_args || n_args > kind->max_args) {
         cn_cli_error("usage: carthage-net %s", kind->usage);
+        return CN_EXIT_USAGE;
+    }
+    if (ctx.user && strcmp(kind->what, "netdev") != 0) {
+        cn_cli_error("render %s: --user applies only to render netdev", kind->what);
         return CN_EXIT_USAGE;
     }
     if (base && strcmp(kind->what, "domain") != 0) {

@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "owned-bridges.h"
+#include "pool.h"
 #include "templates.h"
 #include "virt.h"
 
@@ -22,6 +23,18 @@ static int repair(CnCli *cli, CnSite *site, CnVirt *virt, CnState *state)
         int exit_code = cn_cli_define_network(virt, site->networks->pdata[i], template, &options, state);
         if (exit_code != CN_EXIT_OK)
             return exit_code;
+    }
+    /* Pools made and converged: a network restart makes a new bridge and
+     * pool TAPs fall off it; a crash may have left some unmade. */
+    for (guint i = 0; i < site->pools->len; i++) {
+        const CnPool *pool = site->pools->pdata[i];
+        g_autoptr(GPtrArray) report = g_ptr_array_new_with_free_func(g_free);
+        if (!cn_pool_create(state, pool, report, &error)) {
+            cn_cli_error("pool %s: %s", pool->name, error->message);
+            return CN_EXIT_SYSTEM;
+        }
+        for (guint j = 0; j < report->len; j++)
+            printf("pool %s: %s\n", pool->name, (char *)report->pdata[j]);
     }
     g_autoptr(GPtrArray) ours = cn_virt_our_networks(virt, &error);
     if (!ours) {
@@ -53,6 +66,14 @@ static int purge(CnSite *site, CnVirt *virt, CnState *state)
         exit_code = cn_cli_undefine_network(virt, site, ours->pdata[i], TRUE, state);
         if (exit_code != CN_EXIT_OK)
             return exit_code;
+    }
+    for (guint i = 0; i < site->pools->len; i++) {
+        const CnPool *pool = site->pools->pdata[i];
+        if (!cn_pool_dispose(state, pool, TRUE, &error)) {
+            cn_cli_error("pool %s: %s", pool->name, error->message);
+            return CN_EXIT_SYSTEM;
+        }
+        printf("pool %s: disposed\n", pool->name);
     }
     g_autoptr(CnOwnedBridges) owned = cn_cli_read_owned_bridges(state, &exit_code);
     if (!owned)

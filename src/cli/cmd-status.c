@@ -7,6 +7,7 @@
 #include "link.h"
 #include "netxml-diff.h"
 #include "owned-bridges.h"
+#include "pool.h"
 #include "render.h"
 #include "templates.h"
 #include "virt.h"
@@ -112,7 +113,7 @@ static void json_string(GString *out, const char *text)
     g_string_append_c(out, '"');
 }
 
-static void print_json(GPtrArray *statuses, GPtrArray *extra, gboolean drifted)
+static void print_json(GPtrArray *statuses, GPtrArray *extra, GPtrArray *pool_drift, gboolean drifted)
 {
     GString *out = g_string_new("{\"version\":1,\"networks\":[");
     for (guint i = 0; i < statuses->len; i++) {
@@ -149,12 +150,18 @@ static void print_json(GPtrArray *statuses, GPtrArray *extra, gboolean drifted)
             g_string_append_c(out, ',');
         json_string(out, extra->pdata[i]);
     }
+    g_string_append(out, "],\"pool_drift\":[");
+    for (guint i = 0; i < pool_drift->len; i++) {
+        if (i)
+            g_string_append_c(out, ',');
+        json_string(out, pool_drift->pdata[i]);
+    }
     g_string_append_printf(out, "],\"drift\":%s}\n", drifted ? "true" : "false");
     fputs(out->str, stdout);
     g_string_free(out, TRUE);
 }
 
-static void print_text(GPtrArray *statuses, GPtrArray *extra)
+static void print_text(GPtrArray *statuses, GPtrArray *extra, GPtrArray *pool_drift)
 {
     printf("%-16s %-12s %-9s %-9s %-15s %s\n", "NETWORK", "TECHNOLOGY", "STATE", "AUTOSTART",
            "BRIDGE", "IN STEP");
@@ -175,6 +182,8 @@ static void print_text(GPtrArray *statuses, GPtrArray *extra)
     for (guint i = 0; i < extra->len; i++)
         printf("drift: network %s: extra: made by carthage-net but not in the definitions\n",
                (char *)extra->pdata[i]);
+    for (guint i = 0; i < pool_drift->len; i++)
+        printf("drift: %s\n", (char *)pool_drift->pdata[i]);
 }
 
 int cn_cmd_status(CnCli *cli, int argc, char **argv)
@@ -228,9 +237,28 @@ int cn_cmd_status(CnCli *cli, int argc, char **argv)
     }
     drifted |= extra->len > 0;
 
+    /* Pools: read-only, under a shared lock. */
+    g_autoptr(GPtrArray) pool_drift = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(CnState) state = cn_state_open(cli->state_dir, FALSE, &error);
+    if (!state) {
+        cn_cli_error("%s", error->message);
+        return CN_EXIT_SYSTEM;
+    }
+    for (guint i = 0; i < site->pools->len; i++) {
+        const CnPool *pool = site->pools->pdata[i];
+        g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func(g_free);
+        if (!cn_pool_check(state, pool, lines, &error)) {
+            cn_cli_error("pool %s: %s", pool->name, error->message);
+            return CN_EXIT_SYSTEM;
+        }
+        for (guint j = 0; j < lines->len; j++)
+            g_ptr_array_add(pool_drift, g_strdup_printf("pool %s: %s", pool->name, (char *)lines->pdata[j]));
+    }
+    drifted |= pool_drift->len > 0;
+
     if (cli->json)
-        print_json(statuses, extra, drifted);
+        print_json(statuses, extra, pool_drift, drifted);
     else
-        print_text(statuses, extra);
+        print_text(statuses, extra, pool_drift);
     return drifted ? CN_EXIT_DRIFT : CN_EXIT_OK;
 }

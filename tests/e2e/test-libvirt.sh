@@ -51,6 +51,20 @@ is "nat: gateway resolves web" "$(result "$gw" "resolve web")" "$web_ip"
 is "nat: web reaches the upstream host through NAT" "$(result "$web" "ping 198.51.100.2")" ok
 is "nat: gateway reaches the upstream host through NAT" "$(result "$gw" "ping 198.51.100.2")" ok
 
+# --- a guest on a pre-made pool TAP (taskcluster-worker's network.Pool)
+out=$(cn pool create ci-taps 2>&1)
+like "pool: TAPs made on the ci bridge" "$out" "8 TAP\(s\) made, 0 already there, on cn-ci"
+runner_mac=$(cn render interface runner-1 eth0 2>/dev/null | sed -n 's/.*mac address="\([^"]*\)".*/\1/p')
+[ -n "$runner_mac" ] || runner_mac=$(sed -n 's/.*machine="runner-1" iface="eth0" mac="\([^"]*\)".*/\1/p' <(cn render network ci))
+tap=$(cn pool acquire ci-taps --machine runner-1 --mac "$runner_mac")
+is "pool: acquire hands out the first TAP" "$tap" citap0
+runner_ip=$(sed -n 's/^v4 ci runner-1 eth0 //p' "$CN_E2E_RUN/state/assignments")
+boot_guest runner-1 "cn.ping=10.61.0.1"
+runner=$(guest_wait runner-1)
+is "pool: the guest on $tap gets its reserved address" "$(result "$runner" address)" "$runner_ip/24"
+is "pool: the guest reaches the gateway" "$(result "$runner" "ping 10.61.0.1")" ok
+like "pool: libvirt used the TAP as it is" "$(virsh domiflist runner-1)" "$tap +ethernet"
+
 # --- scenario 3: a machine added while the network runs ----------------------
 ifindex_before=$(cat /sys/class/net/cn-lab/ifindex)
 defs=(-d "$top/examples/site" -f "$top/tests/e2e/defs/added-machine.conf")

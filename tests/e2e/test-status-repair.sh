@@ -15,7 +15,10 @@ cn() { "$build/carthage-net" -d "$top/examples/site" --state-dir "$state" "$@"; 
 status_rc() { cn status >"$CN_E2E_RUN/status.out" 2>&1; echo $?; }
 
 cn define --start >/dev/null
-is "status: in step after define --start" "$(status_rc)" 0
+is "status: a pool not yet created is drift" "$(status_rc)" 5
+like "status: names the pool" "$(cat "$CN_E2E_RUN/status.out")" "drift: pool ci-taps: not created"
+cn pool create ci-taps >/dev/null
+is "status: in step after define --start and pool create" "$(status_rc)" 0
 like "status: lists every network" "$(cat "$CN_E2E_RUN/status.out")" "^lab +libvirt +active +no +cn-lab +yes"
 
 # --- drift: a reservation removed behind our back
@@ -50,7 +53,7 @@ like "repair: leaves the extra network, and says so" "$out" "network leftover: m
 "$build/carthage-net" -f "$CN_E2E_RUN/leftover.conf" --state-dir "$CN_E2E_RUN/other" undefine leftover >/dev/null
 is "repair: status in step afterwards" "$(status_rc)" 0
 out=$(cn repair 2>&1)
-is "repair twice: nothing to do" "$(printf '%s\n' "$out" | grep -vc ': unchanged$')" 0
+is "repair twice: nothing to do" "$(printf '%s\n' "$out" | grep -v ': unchanged$' | grep -vc ': 0 TAP(s) made, 8 already there')" 0
 
 # --- repair after a killed define
 virsh -q net-destroy lab >/dev/null && virsh -q net-undefine lab >/dev/null
