@@ -26,6 +26,19 @@ static gboolean set_errno_error(GError **error, int code, const char *what, cons
     return FALSE;
 }
 
+/* Every writer holds the exclusive lock while its temporary file exists:
+ * one seen under the lock was left by a writer that died. */
+static void remove_stale_temporaries(const char *dir)
+{
+    g_autoptr(GDir) listing = g_dir_open(dir, 0, NULL);
+    for (const char *name; listing && (name = g_dir_read_name(listing));) {
+        if (strstr(name, ".tmp.")) {
+            g_autofree char *path = g_build_filename(dir, name, NULL);
+            unlink(path);
+        }
+    }
+}
+
 CnState *cn_state_open(const char *dir, gboolean writable, GError **error)
 {
     g_autofree char *lock_path = g_build_filename(dir, "lock", NULL);
@@ -65,6 +78,8 @@ CnState *cn_state_open(const char *dir, gboolean writable, GError **error)
             return NULL;
         }
     }
+    if (writable)
+        remove_stale_temporaries(dir);
     return state;
 }
 

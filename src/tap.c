@@ -73,18 +73,17 @@ gboolean cn_tap_ensure(CnTapContext *context, const char *name, const CnTapConfi
     int fd = tun_open(name, error);
     if (fd < 0)
         return FALSE;
+    /* Configured while our descriptor keeps it alive, persistent last: a
+     * process killed in between leaves no half-made TAP behind (the last
+     * close removes a TAP that is not persistent). */
     gboolean ok = (config->owner == (uid_t)-1 || ioctl(fd, TUNSETOWNER, (unsigned long)config->owner) == 0 ||
                    errno_fail(error, "cannot set the owner of TAP", name)) &&
                   (config->group == (gid_t)-1 || ioctl(fd, TUNSETGROUP, (unsigned long)config->group) == 0 ||
                    errno_fail(error, "cannot set the group of TAP", name)) &&
+                  cn_tap_configure(context, name, config, error) &&
                   (ioctl(fd, TUNSETPERSIST, 1UL) == 0 || errno_fail(error, "cannot make TAP persistent", name));
     close(fd);
-    if (!ok) {
-        if (*created)
-            cn_tap_delete(context, name, NULL);
-        return FALSE;
-    }
-    return cn_tap_configure(context, name, config, error);
+    return ok;
 }
 
 /* IFLA_PROTINFO { IFLA_BRPORT_ISOLATED } on an AF_BRIDGE RTM_SETLINK. */

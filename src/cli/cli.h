@@ -88,3 +88,4 @@ int cn_cmd_status(CnCli *cli, int argc, char **argv);
 int cn_cmd_repair(CnCli *cli, int argc, char **argv);
 int cn_cmd_attach(CnCli *cli, int argc, char **argv);
 int cn_cmd_pool(CnCli *cli, int argc, char **argv);
+int cn_cmd_isolation(CnCli *cli, int argc, char **argv);

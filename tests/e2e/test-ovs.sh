@@ -68,12 +68,12 @@ rc=$?
 ip link del cn-ovs-guard 2>/dev/null
 if [ "$rc" != 0 ] || ! ovs-vsctl --timeout=10 show >/dev/null 2>&1; then
     sed 's/^/# /' "$ovs_log"
-    skip_all "Open vSwitch does not start here (ovs-ctl start exit $rc, output above)"
+    skip_all "Open vSwitch does not start here: ovs-ctl start exit $rc: $(grep -v '^$' "$ovs_log" | tail -1)"
 fi
 if ! ovs-vsctl --timeout=10 add-br br-trunk -- set bridge br-trunk datapath_type=netdev >"$ovs_log" 2>&1 ||
     ! ip link set br-trunk up 2>>"$ovs_log"; then
     sed 's/^/# /' "$ovs_log"
-    skip_all "Open vSwitch runs but cannot make a userspace-datapath (netdev) bridge"
+    skip_all "Open vSwitch runs but cannot make a userspace-datapath (netdev) bridge: $(grep -v '^$' "$ovs_log" | tail -1)"
 fi
 # The VLAN 30 responder: an access port of the host on VLAN 30.
 ovs-vsctl add-port br-trunk cn-v30 tag=30 -- set interface cn-v30 type=internal &&

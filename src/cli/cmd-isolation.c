@@ -1,0 +1,142 @@
+/* cmd-isolation.c - carthage-net isolation apply|remove|attach|detach:
+ * the nftables engine driven from the definitions (the hook drives it from
+ * libvirt's events; these are for repair, tests and operators). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "netaddr.h"
+#include "nft.h"
+
+/* A guest on LINK's network through TAP, as carthage-net rendered it. */
+static CnIsoGuest *guest_from_link(const CnLink *link, const char *tap)
+{
+    CnIsoGuest *guest = cn_iso_guest_new(tap, link->mac);
+    guest->rendered = TRUE;
+    if (link->v4_source != CN_V4_NONE && link->v4_address)
+        g_array_append_val(guest->addresses, link->v4_address);
+    for (guint i = 0; i < link->v4_secondary->len; i++)
+        g_array_append_val(guest->addresses,
+                           g_array_index(link->v4_secondary, CnSecondaryAddress, i).private_address);
+    if (link->net && link->net->metadata)
+        guest->handler = cn_link_metadata_handler(link);
+    return guest;
+}
+
+static int fail(GError *error)
+{
+    cn_cli_error("%s", error->message);
+    return CN_EXIT_SYSTEM;
+}
+
+static CnNetwork *find_isolated_network(CnSite *site, const char *name)
+{
+    CnNetwork *net = cn_site_find_network(site, name);
+    if (!net)
+        cn_cli_error("unknown network '%s'", name);
+    else if (net->technology == CN_TECH_OPENVSWITCH) {
+        cn_cli_error("network %s is openvswitch: nftables does not see traffic switched inside Open "
+                     "vSwitch", name);
+        net = NULL;
+    }
+    return net;
+}
+
+int cn_cmd_isolation(CnCli *cli, int argc, char **argv)
+{
+    static const CnCommand self = {
+        "isolation", "apply [NETWORK…] | remove NETWORK… | attach NETWORK TAP MACHINE IFACE | "
+                     "attach NETWORK TAP --mac MAC | detach NETWORK TAP MAC",
+        "The nftables isolation of carthage-net networks (what the hook does).", NULL
+    };
+    g_autofree char *mac_text = NULL;
+    const GOptionEntry entries[] = {
+        { "mac", 0, 0, G_OPTION_ARG_STRING, &mac_text, "attach: a guest carthage-net did not render", "MAC" },
+        { NULL },
+    };
+    int exit_code = CN_EXIT_OK;
+    g_autoptr(GError) error = NULL;
+
+    if (!cn_cli_parse_options(&self, entries, &argc, &argv))
+        return CN_EXIT_USAGE;
+    if (argc < 2) {
+        cn_cli_error("usage: carthage-net isolation %s", self.synopsis);
+        return CN_EXIT_USAGE;
+    }
+    const char *verb = argv[1];
+    g_autoptr(CnSite) site = cn_cli_load_site(cli, FALSE, &exit_code);
+    if (!site)
+        return exit_code;
+
+    if (strcmp(verb, "apply") == 0 || strcmp(verb, "remove") == 0) {
+        gboolean apply = verb[0] == 'a';
+        g_autoptr(GPtrArray) selected = NULL;
+        if (argc > 2 || !apply)
+            selected = cn_cli_select_networks(site, argv + 2, argc - 2);
+        else
+            selected = cn_cli_select_networks(site, NULL, 0);
+        if (!selected)
+            return CN_EXIT_INVALID;
+        if (!apply && selected->len == 0) {
+            cn_cli_error("isolation remove: name the networks");
+            return CN_EXIT_USAGE;
+        }
+        for (guint i = 0; i < selected->len; i++) {
+            const CnNetwork *net = selected->pdata[i];
+            if (net->technology == CN_TECH_OPENVSWITCH)
+                continue;
+            if (apply) {
+                g_autoptr(CnIsoNetwork) iso = cn_iso_network_from_model(net);
+                if (!cn_nft_network_apply(iso, NULL, &error))
+                    return fail(error);
+            } else if (!cn_nft_network_remove(net->name, &error)) {
+                return fail(error);
+            }
+            g_autofree char *table = cn_nft_table_name(net->name);
+            printf("network %s: %s tables %s\n", net->name, apply ? "applied" : "removed", table);
+        }
+        return CN_EXIT_OK;
+    }
+
+    gboolean attach = strcmp(verb, "attach") == 0;
+    if (!attach && strcmp(verb, "detach") != 0) {
+        cn_cli_error("isolation: unknown action '%s' (apply, remove, attach, detach)", verb);
+        return CN_EXIT_USAGE;
+    }
+    if (argc < 4) {
+        cn_cli_error("usage: carthage-net isolation %s", self.synopsis);
+        return CN_EXIT_USAGE;
+    }
+    CnNetwork *net = find_isolated_network(site, argv[2]);
+    if (!net)
+        return CN_EXIT_INVALID;
+    const char *tap = argv[3];
+    if (!cn_ifname_is_valid(tap)) {
+        cn_cli_error("'%s' is not an interface name", tap);
+        return CN_EXIT_USAGE;
+    }
+    g_autoptr(CnIsoGuest) guest = NULL;
+    uint8_t mac[6];
+    if (argc == 6) {
+        CnLink *link = cn_site_find_link(site, argv[4], argv[5]);
+        if (!link || link->net != net) {
+            cn_cli_error("no link of machine '%s' interface '%s' on network %s", argv[4], argv[5], net->name);
+            return CN_EXIT_INVALID;
+        }
+        guest = guest_from_link(link, tap);
+    } else if (argc == 5 || mac_text) {
+        const char *text = argc == 5 ? argv[4] : mac_text;
+        if (!cn_mac_parse(text, mac)) {
+            cn_cli_error("'%s' is not a MAC address", text);
+            return CN_EXIT_USAGE;
+        }
+        guest = cn_iso_guest_new(tap, mac);
+    } else {
+        cn_cli_error("usage: carthage-net isolation %s", self.synopsis);
+        return CN_EXIT_USAGE;
+    }
+    g_autoptr(CnIsoNetwork) iso = cn_iso_network_from_model(net);
+    if (!(attach ? cn_nft_guest_add(iso, guest, &error) : cn_nft_guest_remove(iso, guest, &error)))
+        return fail(error);
+    return CN_EXIT_OK;
+}

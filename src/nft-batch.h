@@ -1,0 +1,38 @@
+/* nft-batch.h - one nftables transaction: messages collected in a buffer,
+ * sent in one sendmsg between BATCH_BEGIN and BATCH_END, and applied by
+ * the kernel all or nothing.  Errors name the object the kernel refused. */
+#pragma once
+
+#include <glib.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <libnftnl/chain.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+
+typedef struct CnNftBatch CnNftBatch;
+
+CnNftBatch *cn_nft_batch_new(void);
+void cn_nft_batch_free(CnNftBatch *batch);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CnNftBatch, cn_nft_batch_free)
+
+/* Each adds one message; DESCRIPTION names it in errors.  The objects are
+ * serialised at once and may be freed afterwards. */
+void cn_nft_batch_table(CnNftBatch *batch, uint16_t type, uint16_t flags, struct nftnl_table *table,
+                        const char *description);
+void cn_nft_batch_chain(CnNftBatch *batch, uint16_t type, uint16_t flags, struct nftnl_chain *chain,
+                        const char *description);
+void cn_nft_batch_rule(CnNftBatch *batch, uint16_t type, uint16_t flags, struct nftnl_rule *rule,
+                       const char *description);
+void cn_nft_batch_set(CnNftBatch *batch, uint16_t type, uint16_t flags, struct nftnl_set *set,
+                      const char *description);
+/* Elements already added to SET with nftnl_set_elem_add. */
+void cn_nft_batch_elements(CnNftBatch *batch, uint16_t type, uint16_t flags, struct nftnl_set *set,
+                           const char *description);
+guint cn_nft_batch_count(const CnNftBatch *batch);
+
+/* Sends the batch.  FALSE with the kernel's reason and the refused
+ * object's description. */
+gboolean cn_nft_batch_commit(CnNftBatch *batch, GError **error);

@@ -1,0 +1,89 @@
+/* nft.h - the nftables isolation engine (libnftnl + libmnl, no exec).
+ *
+ * Per carthage-net network two tables, named cn_<network> (see
+ * docs/isolation.md for every chain, hook, priority and set):
+ *   bridge cn_N  pins guest ports: a port may send only from its MAC, and
+ *                IPv4/ARP only from addresses reserved for that MAC (or,
+ *                for guests carthage-net did not render, any address not
+ *                reserved for someone else); DHCP from 0.0.0.0 allowed;
+ *                guest IPv6 dropped on metadata networks; guest-to-guest
+ *                traffic dropped when the network isolates guests.
+ *   inet cn_N    metadata DNAT by (pinned) source MAC to each guest's own
+ *                handler, else the network's; host protection; 1:1 NAT.
+ * The rules are fixed per network; guests are only set and map elements,
+ * so adding one is a small batch whatever the number of guests.  Every
+ * change is one netlink batch: all of it applies or none does.
+ */
+#pragma once
+
+#include <glib.h>
+#include <stdint.h>
+
+#include "model.h"
+
+/* A network as the isolation engine sees it (built from the model by the
+ * helper, or from carthage-net's <metadata> by the hook). */
+typedef struct {
+    uint32_t address;
+    uint8_t mac[6];
+} CnIsoReservation;
+
+typedef struct {
+    uint8_t mac[6];
+    CnEndpoint handler;
+} CnIsoHandler;
+
+typedef struct {
+    uint32_t private_address;
+    uint32_t public_address;
+} CnIsoNat;
+
+typedef struct {
+    char *name;
+    char *bridge;
+    gboolean isolate_guests;
+    gboolean metadata;
+    uint32_t metadata_address;
+    uint16_t metadata_port;
+    CnEndpoint default_handler; /* set: FALSE when none */
+    uint32_t gateway;           /* 0 when the network has no IPv4 */
+    GArray *reservations;       /* CnIsoReservation: every reserved address */
+    GArray *handlers;           /* CnIsoHandler: machine handlers by MAC */
+    GArray *nat;                /* CnIsoNat: 1:1 NAT pairs */
+} CnIsoNetwork;
+
+/* One guest port. */
+typedef struct {
+    char tap[16];
+    uint8_t mac[6];
+    gboolean rendered;      /* carthage-net rendered it: addresses pinned */
+    GArray *addresses;      /* uint32_t: what it may use (primary, secondaries) */
+    CnEndpoint handler;     /* set: its own handler */
+} CnIsoGuest;
+
+CnIsoNetwork *cn_iso_network_new(const char *name, const char *bridge);
+void cn_iso_network_free(CnIsoNetwork *net);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CnIsoNetwork, cn_iso_network_free)
+CnIsoGuest *cn_iso_guest_new(const char *tap, const uint8_t mac[6]);
+void cn_iso_guest_free(CnIsoGuest *guest);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CnIsoGuest, cn_iso_guest_free)
+
+/* From the model (the helper's view). */
+CnIsoNetwork *cn_iso_network_from_model(const CnNetwork *net);
+
+/* The table name for network NAME ("cn_" and NAME, made safe). */
+char *cn_nft_table_name(const char *network);
+
+#define CN_NFT_ERROR (cn_nft_error_quark())
+GQuark cn_nft_error_quark(void);
+
+/* (Re)creates the network's tables, chains, rules and network-wide
+ * elements, plus GUESTS (CnIsoGuest*, may be NULL), in one batch that
+ * replaces whatever was there. */
+gboolean cn_nft_network_apply(const CnIsoNetwork *net, GPtrArray *guests, GError **error);
+/* Removes the network's tables (one batch); absent tables are fine. */
+gboolean cn_nft_network_remove(const char *network, GError **error);
+/* Adds one guest's elements (idempotent). */
+gboolean cn_nft_guest_add(const CnIsoNetwork *net, const CnIsoGuest *guest, GError **error);
+/* Removes one guest's elements (idempotent: absent elements are fine). */
+gboolean cn_nft_guest_remove(const CnIsoNetwork *net, const CnIsoGuest *guest, GError **error);
