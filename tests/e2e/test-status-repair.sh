@@ -55,6 +55,15 @@ is "repair: status in step afterwards" "$(status_rc)" 0
 out=$(cn repair 2>&1)
 is "repair twice: nothing to do" "$(printf '%s\n' "$out" | grep -v ': unchanged$' | grep -vc ': 0 TAP(s) made, 8 already there')" 0
 
+# --- a network restart makes a new bridge: pool TAPs fall off it
+virsh -q net-destroy ci >/dev/null && virsh -q net-start ci >/dev/null
+rc=$(status_rc)
+is "network restart: pool TAPs off the bridge are drift" "$rc" 5
+like "network restart: names the TAPs" "$(cat "$CN_E2E_RUN/status.out")" "drift: pool ci-taps: citap0: bridge none \(want cn-ci\)"
+out=$(cn repair 2>&1)
+like "network restart: repair puts them back" "$out" "pool ci-taps: citap0: differed \(bridge none \(want cn-ci\)"
+is "network restart: in step after repair" "$(status_rc)" 0
+
 # --- repair after a killed define
 virsh -q net-destroy lab >/dev/null && virsh -q net-undefine lab >/dev/null
 virsh -q net-destroy dev >/dev/null && virsh -q net-undefine dev >/dev/null
