@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "netaddr.h"
+#include "nft.h"
 #include "render.h"
 #include "templates.h"
 #include "virt.h"
@@ -25,6 +26,51 @@ static gboolean has_interface(xmlDocPtr doc, const char *mac)
             return TRUE;
     }
     return FALSE;
+}
+
+/* The target device of the live interface with MAC, or NULL. */
+static char *live_tap(const CnVirtDomain *domain, const char *mac)
+{
+    xmlNodePtr devices = domain->live ? cn_xml_child(xmlDocGetRootElement(domain->live), "devices") : NULL;
+    for (xmlNodePtr child = devices ? devices->children : NULL; child; child = child->next) {
+        if (child->type != XML_ELEMENT_NODE || strcmp((const char *)child->name, "interface") != 0)
+            continue;
+        xmlNodePtr mac_node = cn_xml_child(child, "mac");
+        xmlNodePtr target = cn_xml_child(child, "target");
+        g_autofree xmlChar *address = mac_node ? xmlGetProp(mac_node, (const xmlChar *)"address") : NULL;
+        if (target && address && g_ascii_strcasecmp((const char *)address, mac) == 0) {
+            g_autofree xmlChar *dev = xmlGetProp(target, (const xmlChar *)"dev");
+            return dev ? g_strdup((const char *)dev) : NULL;
+        }
+    }
+    return NULL;
+}
+
+/* libvirt runs no qemu hook for a hot-plug: apply what the hook would. */
+static gboolean isolate_hotplugged(CnVirt *virt, const CnMachine *machine, const CnLink *link,
+                                   const char *mac, GError **error)
+{
+    if (!link->net || link->net->technology == CN_TECH_OPENVSWITCH)
+        return TRUE;
+    g_auto(CnVirtDomain) domain = { 0 };
+    if (!cn_virt_domain_get(virt, machine->name, &domain, error))
+        return FALSE;
+    g_autofree char *tap = live_tap(&domain, mac);
+    if (!tap) {
+        g_set_error(error, CN_NFT_ERROR, 0, "domain %s: no tap for %s after the hot-plug", machine->name, mac);
+        return FALSE;
+    }
+    g_autoptr(CnIsoNetwork) iso = cn_iso_network_from_model(link->net);
+    g_autoptr(CnIsoGuest) guest = cn_iso_guest_new(tap, link->mac);
+    guest->rendered = TRUE;
+    if (link->v4_source != CN_V4_NONE && link->v4_address)
+        g_array_append_val(guest->addresses, link->v4_address);
+    for (guint i = 0; i < link->v4_secondary->len; i++)
+        g_array_append_val(guest->addresses,
+                           g_array_index(link->v4_secondary, CnSecondaryAddress, i).private_address);
+    if (link->net->metadata)
+        guest->handler = cn_link_metadata_handler(link);
+    return cn_nft_guest_add(iso, guest, error);
 }
 
 /* The definitions the flags touch: --live the running one, --config the
@@ -116,6 +162,19 @@ int cn_cmd_attach(CnCli *cli, int argc, char **argv)
         }
         printf("domain %s: attached %s (%s) to network %s\n", machine->name, link->iface, mac,
                link->net_name);
+        gboolean running = live || (affect == CN_VIRT_AFFECT_CURRENT && domain.active);
+        if (running && !isolate_hotplugged(virt, machine, link, mac, &error)) {
+            /* Without its isolation, a metadata network's guest must not
+             * keep the NIC (fail closed); elsewhere, say so and go on. */
+            if (link->net->metadata) {
+                cn_cli_error("domain %s: %s; the NIC was attached but cannot be isolated: detach it "
+                             "(virsh detach-interface %s network --mac %s --live)", machine->name,
+                             error->message, machine->name, mac);
+                return CN_EXIT_SYSTEM;
+            }
+            cn_cli_warning("domain %s: %s", machine->name, error->message);
+            g_clear_error(&error);
+        }
     }
     /* The hook reads a guest's links from its domain XML. */
     g_autoptr(xmlDoc) meta_doc = xmlNewDoc((const xmlChar *)"1.0");

@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "owned-bridges.h"
+#include "nft.h"
 #include "pool.h"
 #include "templates.h"
 #include "virt.h"
@@ -74,6 +75,21 @@ static int purge(CnSite *site, CnVirt *virt, CnState *state)
             return CN_EXIT_SYSTEM;
         }
         printf("pool %s: disposed\n", pool->name);
+    }
+    /* nftables tables of every network carthage-net knows of. */
+    g_autoptr(GHashTable) networks_seen = g_hash_table_new(g_str_hash, g_str_equal);
+    for (guint i = 0; i < site->networks->len; i++)
+        g_hash_table_add(networks_seen, ((CnNetwork *)site->networks->pdata[i])->name);
+    for (guint i = 0; i < ours->len; i++)
+        g_hash_table_add(networks_seen, ours->pdata[i]);
+    GHashTableIter names;
+    gpointer name;
+    g_hash_table_iter_init(&names, networks_seen);
+    while (g_hash_table_iter_next(&names, &name, NULL)) {
+        if (!cn_nft_network_remove(name, &error)) {
+            cn_cli_error("network %s: %s", (char *)name, error->message);
+            return CN_EXIT_SYSTEM;
+        }
     }
     g_autoptr(CnOwnedBridges) owned = cn_cli_read_owned_bridges(state, &exit_code);
     if (!owned)

@@ -106,10 +106,14 @@ printf '[link late-nic eth0]\nnet = lab\n' >"$CN_E2E_RUN/late.conf"
 cn2() { "$build/carthage-net" -d "$top/examples/site" -f "$CN_E2E_RUN/late.conf" --state-dir "$state" "$@"; }
 cn2 define lab >/dev/null
 virsh -q create "$CN_E2E_RUN/late.xml" >/dev/null
+cn2 isolation apply lab >/dev/null
 out=$(cn2 attach late-nic --live 2>&1); rc=$?
 is "attach --live: exit 0" "$rc" 0
 late_mac=$(cn2 render interface late-nic eth0 | sed -n 's/.*mac address="\([^"]*\)".*/\1/p')
 ok "attach --live: the running domain has the NIC" bash -c "virsh domiflist late-nic | grep -q '$late_mac'"
+late_tap=$(virsh domiflist late-nic | awk -v mac="$late_mac" '$5 == mac {print $1}')
+like "attach --live: the hot-plugged port is pinned to its MAC (no qemu hook runs for hot-plug)" \
+    "$(nft list set bridge cn_lab port_mac 2>&1)" "\"$late_tap\" \. $late_mac"
 out=$(cn2 attach nobody 2>&1); rc=$?
 is "attach of an unknown machine: exit 1" "$rc" 1
 virsh -q destroy late-nic >/dev/null 2>&1
@@ -124,5 +128,5 @@ is "purge: exit 0" "$rc" 0
 is "purge: no carthage-net network left" "$(virsh -q net-list --all --name | grep -c .)" 0
 is "purge: no bridge left" "$(ip -br link | grep -cE '^(cn-|br-office)')" 0
 ok "purge: state directory gone" test ! -e "$state"
-is "purge: no nftables table of ours" "$(nft list tables 2>/dev/null | grep -c carthage)" 0
+is "purge: no nftables table of ours" "$(nft list tables 2>/dev/null | grep -c ' cn_')" 0
 done_testing
