@@ -87,3 +87,17 @@ gboolean cn_nft_network_remove(const char *network, GError **error);
 gboolean cn_nft_guest_add(const CnIsoNetwork *net, const CnIsoGuest *guest, GError **error);
 /* Removes one guest's elements (idempotent: absent elements are fine). */
 gboolean cn_nft_guest_remove(const CnIsoNetwork *net, const CnIsoGuest *guest, GError **error);
+
+/* Reading back (isolation show, status). */
+typedef struct {
+    uint8_t key[64];
+    uint32_t key_len;
+    uint8_t data[16];
+    uint32_t data_len;
+} CnNftElement;
+
+/* The elements of SET in NETWORK's table of FAMILY (NFPROTO_BRIDGE or
+ * NFPROTO_INET); *EXISTS FALSE (and an empty array) when there is no such
+ * table or set. */
+gboolean cn_nft_set_elements(const char *network, uint32_t family, const char *set, GArray **elements,
+                             gboolean *exists, GError **error);

@@ -8,6 +8,8 @@
 #include "netaddr.h"
 #include "nft.h"
 
+#include <linux/netfilter.h>
+
 /* A guest on LINK's network through TAP, as carthage-net rendered it. */
 static CnIsoGuest *guest_from_link(const CnLink *link, const char *tap)
 {
@@ -42,10 +44,100 @@ static CnNetwork *find_isolated_network(CnSite *site, const char *name)
     return net;
 }
 
+/* "tap" from a 16-byte ifname key */
+static char *key_ifname(const uint8_t *key)
+{
+    return g_strndup((const char *)key, 16);
+}
+
+static void format_mac_at(const uint8_t *bytes, char out[CN_MAC_STR_MAX])
+{
+    cn_mac_format(bytes, out);
+}
+
+static uint32_t be32_at(const uint8_t *bytes)
+{
+    return (uint32_t)bytes[0] << 24 | (uint32_t)bytes[1] << 16 | (uint32_t)bytes[2] << 8 | bytes[3];
+}
+
+/* isolation show: what the kernel has, read back from the sets. */
+static int show(CnCli *cli, CnSite *site)
+{
+    g_autoptr(GError) error = NULL;
+    GString *json = g_string_new("{\"version\":1,\"networks\":[");
+    guint shown = 0;
+
+    if (!cli->json)
+        printf("%-16s %-22s %7s %9s %9s\n", "NETWORK", "TABLES", "GUESTS", "RESERVED", "HANDLERS");
+    for (guint i = 0; i < site->networks->len; i++) {
+        const CnNetwork *net = site->networks->pdata[i];
+        if (net->technology == CN_TECH_OPENVSWITCH)
+            continue;
+        g_autoptr(GArray) ports = NULL, pinned = NULL, reserved = NULL, handlers = NULL;
+        gboolean bridge_exists, inet_exists, unused;
+        if (!cn_nft_set_elements(net->name, NFPROTO_BRIDGE, "port_mac", &ports, &bridge_exists, &error) ||
+            !cn_nft_set_elements(net->name, NFPROTO_BRIDGE, "pinned_ip", &pinned, &unused, &error) ||
+            !cn_nft_set_elements(net->name, NFPROTO_BRIDGE, "reserved", &reserved, &unused, &error) ||
+            !cn_nft_set_elements(net->name, NFPROTO_INET, "handlers", &handlers, &inet_exists, &error)) {
+            g_string_free(json, TRUE);
+            return fail(error);
+        }
+        g_autofree char *table = cn_nft_table_name(net->name);
+        g_autofree char *tables = g_strdup_printf("%s%s%s", bridge_exists ? "bridge" : "",
+                                                  bridge_exists && inet_exists ? "+inet " : (bridge_exists ? " " : ""),
+                                                  bridge_exists || inet_exists ? table : "-");
+        if (!cli->json)
+            printf("%-16s %-22s %7u %9u %9u\n", net->name, tables, ports->len, reserved->len, handlers->len);
+        g_string_append_printf(json, "%s{\"name\":\"%s\",\"table\":\"%s\",\"bridge_table\":%s,"
+                               "\"inet_table\":%s,\"guests\":[", shown++ ? "," : "", net->name, table,
+                               bridge_exists ? "true" : "false", inet_exists ? "true" : "false");
+        for (guint j = 0; j < ports->len; j++) {
+            const CnNftElement *e = &g_array_index(ports, CnNftElement, j);
+            g_autofree char *port = key_ifname(e->key);
+            char mac[CN_MAC_STR_MAX];
+            format_mac_at(e->key + 16, mac);
+            gboolean is_pinned = FALSE;
+            for (guint k = 0; k < pinned->len; k++)
+                is_pinned |= memcmp(g_array_index(pinned, CnNftElement, k).key, e->key, 16) == 0;
+            GString *handler = g_string_new(NULL);
+            for (guint k = 0; k < handlers->len; k++) {
+                const CnNftElement *h = &g_array_index(handlers, CnNftElement, k);
+                if (memcmp(h->key, e->key + 16, 6) == 0) {
+                    char host[CN_V4_STR_MAX];
+                    cn_v4_format(be32_at(h->data), host);
+                    g_string_append_printf(handler, "%s:%u", host, (unsigned)(h->data[4] << 8 | h->data[5]));
+                }
+            }
+            if (!cli->json)
+                printf("  guest %-15s %s%s%s%s\n", port, mac, is_pinned ? " addresses pinned" : "",
+                       handler->len ? " handler " : "", handler->str);
+            g_string_append_printf(json, "%s{\"port\":\"%s\",\"mac\":\"%s\",\"addresses_pinned\":%s,"
+                                   "\"handler\":%s%s%s}", j ? "," : "", port, mac, is_pinned ? "true" : "false",
+                                   handler->len ? "\"" : "", handler->len ? handler->str : "null",
+                                   handler->len ? "\"" : "");
+            g_string_free(handler, TRUE);
+        }
+        g_string_append(json, "],\"reserved\":[");
+        for (guint j = 0; j < reserved->len; j++) {
+            const CnNftElement *e = &g_array_index(reserved, CnNftElement, j);
+            char address[CN_V4_STR_MAX], mac[CN_MAC_STR_MAX];
+            cn_v4_format(be32_at(e->key), address);
+            format_mac_at(e->key + 4, mac);
+            g_string_append_printf(json, "%s{\"address\":\"%s\",\"mac\":\"%s\"}", j ? "," : "", address, mac);
+        }
+        g_string_append(json, "]}");
+    }
+    g_string_append(json, "]}\n");
+    if (cli->json)
+        fputs(json->str, stdout);
+    g_string_free(json, TRUE);
+    return CN_EXIT_OK;
+}
+
 int cn_cmd_isolation(CnCli *cli, int argc, char **argv)
 {
     static const CnCommand self = {
-        "isolation", "apply [NETWORK…] | remove NETWORK… | attach NETWORK TAP MACHINE IFACE | "
+        "isolation", "show [--json] | apply [NETWORK…] | remove NETWORK… | attach NETWORK TAP MACHINE IFACE | "
                      "attach NETWORK TAP --mac MAC | detach NETWORK TAP MAC",
         "The nftables isolation of carthage-net networks (what the hook does).", NULL
     };
@@ -67,6 +159,8 @@ int cn_cmd_isolation(CnCli *cli, int argc, char **argv)
     g_autoptr(CnSite) site = cn_cli_load_site(cli, FALSE, &exit_code);
     if (!site)
         return exit_code;
+    if (strcmp(verb, "show") == 0)
+        return show(cli, site);
 
     if (strcmp(verb, "apply") == 0 || strcmp(verb, "remove") == 0) {
         gboolean apply = verb[0] == 'a';

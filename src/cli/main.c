@@ -25,7 +25,7 @@ static const CnCommand commands[] = {
       cn_cmd_repair },
     { "attach", "", "Plug a machine's interfaces into its existing libvirt domain.", cn_cmd_attach },
     { "pool", "", "TAP pool: create, list, acquire, release, dispose.", cn_cmd_pool },
-    { "isolation", "", "nftables isolation: apply, remove, attach, detach.", cn_cmd_isolation },
+    { "isolation", "", "nftables isolation: show, apply, remove, attach, detach.", cn_cmd_isolation },
 };
 
 static const CnCommand *find_command(const char *name)
