@@ -19,6 +19,7 @@ static void network_free(gpointer data)
     g_array_unref(net->v4_dns_servers);
     g_free(net->v4_domain);
     g_ptr_array_unref(net->links);
+    g_ptr_array_unref(net->pools);
     g_free(net);
 }
 
@@ -87,6 +88,7 @@ CnNetwork *cn_network_new(const char *name)
     net->v4_dhcp_ranges = g_array_new(FALSE, FALSE, sizeof(CnV4Range));
     net->v4_dns_servers = g_array_new(FALSE, FALSE, sizeof(uint32_t));
     net->links = g_ptr_array_new();
+    net->pools = g_ptr_array_new();
     return net;
 }
 
@@ -194,6 +196,8 @@ void cn_site_index(CnSite *site)
     for (guint i = 0; i < site->pools->len; i++) {
         CnPool *pool = site->pools->pdata[i];
         pool->net = pool->net_name ? cn_site_find_network(site, pool->net_name) : NULL;
+        if (pool->net)
+            g_ptr_array_add(pool->net->pools, pool);
     }
 }
 

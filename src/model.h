@@ -91,6 +91,7 @@ struct CnNetwork {
     CnV4Range v4_pool;
 
     GPtrArray *links; /* CnLink*, borrowed, sorted by machine then iface */
+    GPtrArray *pools; /* CnPool*, borrowed: pools whose TAPs join this network */
 };
 
 struct CnMachine {

@@ -77,6 +77,7 @@ static const struct {
     { "DHCP ranges", "/network/ip/dhcp/range/@start | /network/ip/dhcp/range/@end", "none" },
     { "virtualport", "/network/virtualport/@type", "none" },
     { "VLAN tag", "/network/vlan/tag/@id", "none" },
+    { "dnsmasq options", "/network/*[local-name()='options']/*[local-name()='option']/@value", "none" },
 };
 
 static void compare_restart_aspects(CnNetDiff *diff, xmlDocPtr current, xmlDocPtr wanted)

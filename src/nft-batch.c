@@ -21,8 +21,10 @@ struct CnNftBatch {
     GPtrArray *descriptions; /* by seq - first_seq */
 };
 
-/* One message at most this large (a rule or a chunk of elements). */
-#define MESSAGE_MAX (64 * 1024)
+/* Room for one message (a rule or a chunk of elements): libnftnl fills an
+ * element list up to 64 KiB and may write one element past that before
+ * trimming it, so leave slack. */
+#define MESSAGE_MAX (72 * 1024)
 
 CnNftBatch *cn_nft_batch_new(void)
 {
@@ -140,8 +142,9 @@ static gboolean read_errors(struct mnl_socket *socket, CnNftBatch *batch, GError
                         g_strerror(errno));
             return FALSE;
         }
-        for (struct nlmsghdr *header = (struct nlmsghdr *)buffer; mnl_nlmsg_ok(header, (int)n);
-             header = mnl_nlmsg_next(header, (int *)&n)) {
+        int left = (int)n;
+        for (struct nlmsghdr *header = (struct nlmsghdr *)buffer; mnl_nlmsg_ok(header, left);
+             header = mnl_nlmsg_next(header, &left)) {
             if (header->nlmsg_pid != portid || header->nlmsg_type != NLMSG_ERROR)
                 continue;
             const struct nlmsgerr *err = mnl_nlmsg_get_payload(header);

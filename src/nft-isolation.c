@@ -1,6 +1,7 @@
 /* nft-isolation.c - the per-network skeleton and the per-guest elements.
  * See nft.h for the policy and docs/isolation.md for the ruleset. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_conntrack_tuple_common.h>
@@ -8,6 +9,8 @@
 #include <linux/netfilter_bridge.h>
 #include <netinet/in.h>
 #include <string.h>
+
+#include <libnftnl/udata.h>
 
 #include "netaddr.h"
 #include "nft-batch.h"
@@ -28,6 +31,8 @@ enum {
     SET_HANDLERS,     /* ether_addr : ipv4_addr . inet_service */
     SET_PUB2PRIV,     /* ipv4_addr : ipv4_addr */
     SET_PRIV2PUB,     /* ipv4_addr : ipv4_addr */
+    SET_HANDLER_ENDPOINTS, /* ipv4_addr . inet_service: where handlers listen */
+    SET_LAST = SET_HANDLER_ENDPOINTS,
 };
 
 static const struct {
@@ -47,6 +52,8 @@ static const struct {
                        CN_NFT_IPV4_LEN + CN_NFT_PORT_LEN },
     [SET_PUB2PRIV] = { "pub2priv", NFPROTO_INET, TYPE_IPADDR, 4, TYPE_IPADDR, 4 },
     [SET_PRIV2PUB] = { "priv2pub", NFPROTO_INET, TYPE_IPADDR, 4, TYPE_IPADDR, 4 },
+    [SET_HANDLER_ENDPOINTS] = { "handler_endpoints", NFPROTO_INET, CONCAT(TYPE_IPADDR, TYPE_INET_SERVICE),
+                                CN_NFT_IPV4_LEN + CN_NFT_PORT_LEN },
 };
 
 #define R0 NFT_REG32_00
@@ -220,6 +227,14 @@ static void add_set(Builder *b, int id)
         nftnl_set_set_u32(set, NFTNL_SET_DATA_LEN, sets[id].data_len);
     }
     nftnl_set_set_u32(set, NFTNL_SET_FLAGS, flags);
+    if (sets[id].key_type == TYPE_IFNAME) {
+        /* Interface names are strings in host byte order; without this
+         * note `nft list` shows them as "". */
+        struct nftnl_udata_buf *udata = nftnl_udata_buf_alloc(64);
+        nftnl_udata_put_u32(udata, NFTNL_UDATA_SET_KEYBYTEORDER, 1 /* BYTEORDER_HOST_ENDIAN */);
+        nftnl_set_set_data(set, NFTNL_SET_USERDATA, nftnl_udata_buf_data(udata), nftnl_udata_buf_len(udata));
+        nftnl_udata_buf_free(udata);
+    }
     g_autofree char *what = g_strdup_printf("set %s %s", b->table, sets[id].name);
     cn_nft_batch_set(b->batch, NFT_MSG_NEWSET, NLM_F_CREATE, set, what);
     nftnl_set_free(set);
@@ -253,11 +268,19 @@ static void build_bridge(Builder *b, const CnIsoNetwork *net)
     add_chain(b, F, "pin_arp", -1, 0, NULL);
     add_chain(b, F, "pin_ip4", -1, 0, NULL);
 
+    /* Ports nobody attached: on a metadata network they get nothing (fail
+     * closed: a pool TAP between VMs, a NIC hot-plugged by hand); elsewhere
+     * they pass (a bridge network's uplink is such a port). */
     r = cn_nft_rule_new(F, b->table, "pin");
     cn_nft_meta(r, NFT_META_IIFNAME, R0);
     lookup(r, R0, SET_PORTS, 1);
-    cn_nft_verdict(r, NF_ACCEPT);
-    add_rule(b, r, "iifname != @ports accept");
+    if (net->metadata) {
+        cn_nft_verdict(r, NF_DROP);
+        add_rule(b, r, "iifname != @ports drop (metadata network)");
+    } else {
+        cn_nft_verdict(r, NF_ACCEPT);
+        add_rule(b, r, "iifname != @ports accept");
+    }
 
     r = cn_nft_rule_new(F, b->table, "pin");
     cn_nft_meta(r, NFT_META_IIFNAME, R0);
@@ -402,7 +425,6 @@ static void build_metadata(Builder *b, const CnIsoNetwork *net)
     }
 
     /* Not DNATed (no handler): a fast reset, never routed onwards. */
-    add_chain(b, F, "forward", NF_INET_FORWARD, 0, "filter");
     r = cn_nft_rule_new(F, b->table, "forward");
     match_metadata(r, net);
     cn_nft_reject_tcp_reset(r);
@@ -418,10 +440,6 @@ static void build_metadata(Builder *b, const CnIsoNetwork *net)
 
     /* The host: DHCP, DNS, ping, and handlers only through the DNAT. */
     add_chain(b, F, "host", NF_INET_LOCAL_IN, 0, "filter");
-    r = cn_nft_rule_new(F, b->table, "host");
-    match_from_bridge(r, net, NFT_CMP_NEQ);
-    cn_nft_verdict(r, NF_ACCEPT);
-    add_rule(b, r, "not from this network: accept");
 
     uint32_t state_mask = NF_CT_STATE_BIT(IP_CT_ESTABLISHED) | NF_CT_STATE_BIT(IP_CT_RELATED);
     uint32_t zero = 0;
@@ -431,6 +449,38 @@ static void build_metadata(Builder *b, const CnIsoNetwork *net)
     cn_nft_cmp(r, R0, NFT_CMP_NEQ, &zero, 4);
     cn_nft_verdict(r, NF_ACCEPT);
     add_rule(b, r, "ct state established,related accept");
+
+    uint32_t dnat_bit = IPS_DST_NAT;
+    r = cn_nft_rule_new(F, b->table, "host");
+    cn_nft_ct(r, NFT_CT_STATUS, -1, R0);
+    cn_nft_and(r, R0, &dnat_bit, 4);
+    cn_nft_cmp(r, R0, NFT_CMP_NEQ, &zero, 4);
+    cn_nft_ct(r, NFT_CT_DST_IP, IP_CT_DIR_ORIGINAL, R0);
+    cn_nft_cmp_ipv4(r, R0, NFT_CMP_EQ, net->metadata_address);
+    cn_nft_ct(r, NFT_CT_PROTO_DST, IP_CT_DIR_ORIGINAL, R0);
+    cn_nft_cmp_be16(r, R0, NFT_CMP_EQ, net->metadata_port);
+    cn_nft_verdict(r, NF_ACCEPT);
+    add_rule(b, r, "ct status dnat ct original ip daddr . proto-dst = metadata: accept");
+
+    /* Handlers are reached only through that DNAT: not from guests of
+     * other networks, not from elsewhere; only from the host itself. */
+    r = cn_nft_rule_new(F, b->table, "host");
+    cn_nft_meta(r, NFT_META_IIFNAME, R0);
+    cn_nft_cmp_ifname(r, R0, NFT_CMP_NEQ, "lo");
+    cn_nft_meta(r, NFT_META_NFPROTO, R0);
+    cn_nft_cmp_u8(r, R0, NFT_CMP_EQ, NFPROTO_IPV4);
+    cn_nft_meta(r, NFT_META_L4PROTO, R0);
+    cn_nft_cmp_u8(r, R0, NFT_CMP_EQ, IPPROTO_TCP);
+    cn_nft_payload(r, IP_DADDR, R0);
+    cn_nft_payload(r, TH_DPORT, r_port);
+    lookup(r, R0, SET_HANDLER_ENDPOINTS, 0);
+    cn_nft_reject_tcp_reset(r);
+    add_rule(b, r, "ip daddr . tcp dport @handler_endpoints reject with tcp reset");
+
+    r = cn_nft_rule_new(F, b->table, "host");
+    match_from_bridge(r, net, NFT_CMP_NEQ);
+    cn_nft_verdict(r, NF_ACCEPT);
+    add_rule(b, r, "not from this network: accept");
 
     const struct {
         uint8_t proto;
@@ -451,18 +501,6 @@ static void build_metadata(Builder *b, const CnIsoNetwork *net)
         add_rule(b, r, services[i].what);
     }
 
-    uint32_t dnat_bit = IPS_DST_NAT;
-    r = cn_nft_rule_new(F, b->table, "host");
-    cn_nft_ct(r, NFT_CT_STATUS, -1, R0);
-    cn_nft_and(r, R0, &dnat_bit, 4);
-    cn_nft_cmp(r, R0, NFT_CMP_NEQ, &zero, 4);
-    cn_nft_ct(r, NFT_CT_DST_IP, IP_CT_DIR_ORIGINAL, R0);
-    cn_nft_cmp_ipv4(r, R0, NFT_CMP_EQ, net->metadata_address);
-    cn_nft_ct(r, NFT_CT_PROTO_DST, IP_CT_DIR_ORIGINAL, R0);
-    cn_nft_cmp_be16(r, R0, NFT_CMP_EQ, net->metadata_port);
-    cn_nft_verdict(r, NF_ACCEPT);
-    add_rule(b, r, "ct status dnat ct original ip daddr . proto-dst = metadata: accept");
-
     r = cn_nft_rule_new(F, b->table, "host");
     cn_nft_meta(r, NFT_META_NFPROTO, R0);
     cn_nft_cmp_u8(r, R0, NFT_CMP_EQ, NFPROTO_IPV4);
@@ -482,6 +520,18 @@ static void build_metadata(Builder *b, const CnIsoNetwork *net)
     r = cn_nft_rule_new(F, b->table, "host");
     cn_nft_verdict(r, NF_DROP);
     add_rule(b, r, "everything else from guests: drop");
+}
+
+/* Guests that route through the host to each other (a /32 route via the
+ * gateway) would get around the bridge's isolation. */
+static void build_routed_isolation(Builder *b, const CnIsoNetwork *net)
+{
+    struct nftnl_rule *r = cn_nft_rule_new(NFPROTO_INET, b->table, "forward");
+    match_from_bridge(r, net, NFT_CMP_EQ);
+    cn_nft_meta(r, NFT_META_OIFNAME, R0);
+    cn_nft_cmp_ifname(r, R0, NFT_CMP_EQ, net->bridge);
+    cn_nft_verdict(r, NF_DROP);
+    add_rule(b, r, "iifname BRIDGE oifname BRIDGE drop (isolate_guests)");
 }
 
 static void build_nat(Builder *b, const CnIsoNetwork *net)
@@ -525,8 +575,8 @@ static void put_ipv4(uint8_t *out, uint32_t address)
 }
 
 typedef struct {
-    struct nftnl_set *sets[SET_PRIV2PUB + 1];
-    guint counts[SET_PRIV2PUB + 1];
+    struct nftnl_set *sets[SET_LAST + 1];
+    guint counts[SET_LAST + 1];
 } Elements;
 
 static void element(Elements *e, const char *table, int id, const void *key, uint32_t key_len,
@@ -551,13 +601,20 @@ static void reservation_elements(Elements *e, const char *table, uint32_t addres
     element(e, table, SET_RESERVED_ADDR, key, CN_NFT_IPV4_LEN, NULL, 0);
 }
 
+static void endpoint_bytes(uint8_t out[CN_NFT_IPV4_LEN + CN_NFT_PORT_LEN], CnEndpoint endpoint)
+{
+    uint16_t port = htons(endpoint.port);
+    memset(out, 0, CN_NFT_IPV4_LEN + CN_NFT_PORT_LEN);
+    put_ipv4(out, endpoint.host);
+    memcpy(out + CN_NFT_IPV4_LEN, &port, 2);
+}
+
 static void handler_element(Elements *e, const char *table, const uint8_t mac[6], CnEndpoint handler)
 {
-    uint8_t data[CN_NFT_IPV4_LEN + CN_NFT_PORT_LEN] = { 0 };
-    uint16_t port = htons(handler.port);
-    put_ipv4(data, handler.host);
-    memcpy(data + CN_NFT_IPV4_LEN, &port, 2);
+    uint8_t data[CN_NFT_IPV4_LEN + CN_NFT_PORT_LEN];
+    endpoint_bytes(data, handler);
     element(e, table, SET_HANDLERS, mac, 6, data, sizeof data);
+    element(e, table, SET_HANDLER_ENDPOINTS, data, sizeof data, NULL, 0);
 }
 
 static void guest_elements(Elements *e, const char *table, const CnIsoNetwork *net, const CnIsoGuest *guest,
@@ -570,7 +627,9 @@ static void guest_elements(Elements *e, const char *table, const CnIsoNetwork *n
     memcpy(port_mac + CN_NFT_IFNAME_LEN, guest->mac, 6);
     element(e, table, SET_PORTS, port, sizeof port, NULL, 0);
     element(e, table, SET_PORT_MAC, port_mac, sizeof port_mac, NULL, 0);
-    if (guest->rendered)
+    /* Removal takes the pinned flag whatever the guest says: the next
+     * user of the port may be another guest. */
+    if (guest->rendered || !with_network_wide)
         element(e, table, SET_PINNED_IP, port, sizeof port, NULL, 0);
     if (!with_network_wide)
         return;
@@ -587,6 +646,11 @@ static void network_elements(Elements *e, const char *table, const CnIsoNetwork 
     for (guint i = 0; i < net->reservations->len; i++) {
         const CnIsoReservation *reservation = &g_array_index(net->reservations, CnIsoReservation, i);
         reservation_elements(e, table, reservation->address, reservation->mac);
+    }
+    if (net->metadata && net->default_handler.set) {
+        uint8_t endpoint[CN_NFT_IPV4_LEN + CN_NFT_PORT_LEN];
+        endpoint_bytes(endpoint, net->default_handler);
+        element(e, table, SET_HANDLER_ENDPOINTS, endpoint, sizeof endpoint, NULL, 0);
     }
     if (net->metadata) {
         for (guint i = 0; i < net->handlers->len; i++) {
@@ -607,7 +671,7 @@ static void network_elements(Elements *e, const char *table, const CnIsoNetwork 
 /* Adds E's elements to the batch: COMMAND is NEWSETELEM or DELSETELEM. */
 static void flush_elements(Builder *b, Elements *e, uint16_t command)
 {
-    for (int id = SET_PORTS; id <= SET_PRIV2PUB; id++) {
+    for (int id = SET_PORTS; id <= SET_LAST; id++) {
         if (!e->sets[id])
             continue;
         g_autofree char *what = g_strdup_printf("%u element(s) of set %s %s", e->counts[id], b->table,
@@ -619,7 +683,7 @@ static void flush_elements(Builder *b, Elements *e, uint16_t command)
 
 static void elements_free(Elements *e)
 {
-    for (int id = SET_PORTS; id <= SET_PRIV2PUB; id++) {
+    for (int id = SET_PORTS; id <= SET_LAST; id++) {
         if (e->sets[id])
             nftnl_set_free(e->sets[id]);
     }
@@ -627,7 +691,7 @@ static void elements_free(Elements *e)
 
 static gboolean needs_inet(const CnIsoNetwork *net)
 {
-    return net->metadata || net->nat->len > 0;
+    return net->metadata || net->nat->len > 0 || net->isolate_guests;
 }
 
 gboolean cn_nft_network_apply(const CnIsoNetwork *net, GPtrArray *guests, GError **error)
@@ -640,9 +704,12 @@ gboolean cn_nft_network_apply(const CnIsoNetwork *net, GPtrArray *guests, GError
     build_bridge(&b, net);
     if (needs_inet(net)) {
         add_table(&b, NFPROTO_INET, TRUE);
-        for (int id = SET_HANDLERS; id <= SET_PRIV2PUB; id++)
+        for (int id = SET_HANDLERS; id <= SET_LAST; id++)
             add_set(&b, id);
         add_chain(&b, NFPROTO_INET, "dnat", NF_INET_PRE_ROUTING, -100, "nat");
+        add_chain(&b, NFPROTO_INET, "forward", NF_INET_FORWARD, 0, "filter");
+        if (net->isolate_guests)
+            build_routed_isolation(&b, net);
         if (net->metadata)
             build_metadata(&b, net);
         if (net->nat->len > 0)
@@ -668,16 +735,37 @@ gboolean cn_nft_network_remove(const char *network, GError **error)
     return cn_nft_batch_commit(batch, error);
 }
 
-gboolean cn_nft_guest_add(const CnIsoNetwork *net, const CnIsoGuest *guest, GError **error)
+static gboolean guest_add_batch(const CnIsoNetwork *net, const CnIsoGuest *guest, gboolean replace_handler,
+                                GError **error)
 {
     g_autoptr(CnNftBatch) batch = cn_nft_batch_new();
     g_autofree char *table = cn_nft_table_name(net->name);
     Builder b = { batch, table };
+    if (replace_handler) {
+        /* A map element's value changes by delete and add in one batch. */
+        Elements old = { 0 };
+        element(&old, table, SET_HANDLERS, guest->mac, 6, NULL, 0);
+        flush_elements(&b, &old, NFT_MSG_DELSETELEM);
+        elements_free(&old);
+    }
     Elements e = { 0 };
     guest_elements(&e, table, net, guest, TRUE);
     flush_elements(&b, &e, NFT_MSG_NEWSETELEM);
     elements_free(&e);
     return cn_nft_batch_commit(batch, error);
+}
+
+gboolean cn_nft_guest_add(const CnIsoNetwork *net, const CnIsoGuest *guest, GError **error)
+{
+    g_autoptr(GError) local = NULL;
+    if (guest_add_batch(net, guest, FALSE, &local))
+        return TRUE;
+    /* EEXIST: the guest's handler is in the map with another value (it
+     * changed while the network ran).  The failed batch changed nothing. */
+    if (net->metadata && guest->handler.set && g_error_matches(local, CN_NFT_ERROR, EEXIST))
+        return guest_add_batch(net, guest, TRUE, error);
+    g_propagate_error(error, g_steal_pointer(&local));
+    return FALSE;
 }
 
 gboolean cn_nft_guest_remove(const CnIsoNetwork *net, const CnIsoGuest *guest, GError **error)

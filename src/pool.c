@@ -18,15 +18,20 @@ char *cn_pool_tap_name(const CnPool *pool, guint index)
     return g_strdup_printf("%s%u", pool->prefix, index);
 }
 
-CnPoolState *cn_pool_load(CnState *state, const CnPool *pool, GError **error)
+static CnPoolState *load_by_name(CnState *state, const char *pool_name, GError **error)
 {
-    g_autofree char *name = cn_pool_state_file_name(pool->name);
+    g_autofree char *name = cn_pool_state_file_name(pool_name);
     g_autofree char *path = g_build_filename(cn_state_dir(state), name, NULL);
     g_autofree char *text = NULL;
     gsize length;
     if (!cn_state_read(state, name, &text, &length, error))
         return NULL;
     return text ? cn_pool_state_parse(path, text, length, error) : cn_pool_state_new();
+}
+
+CnPoolState *cn_pool_load(CnState *state, const CnPool *pool, GError **error)
+{
+    return load_by_name(state, pool->name, error);
 }
 
 gboolean cn_pool_save(CnState *state, const CnPool *pool, const CnPoolState *pool_state, GError **error)
@@ -189,16 +194,16 @@ gboolean cn_pool_create(CnState *state, const CnPool *pool, GPtrArray *report, G
     return TRUE;
 }
 
-gboolean cn_pool_reattach(CnState *state, const CnPool *pool, GPtrArray *report, GError **error)
+gboolean cn_pool_reattach_taps(CnState *state, const char *pool_name, const char *bridge,
+                               gboolean isolated, uint32_t mtu, GPtrArray *report, GError **error)
 {
-    CnTapConfig config;
-    if (!tap_config(pool, &config, error))
-        return FALSE;
-    if (!config.master)
-        return TRUE; /* no bridge to join */
-    g_autoptr(CnPoolState) pool_state = cn_pool_load(state, pool, error);
+    CnTapConfig config = { .mtu = mtu, .master = bridge, .isolated = isolated,
+                           .owner = (uid_t)-1, .group = (gid_t)-1 };
+    g_autoptr(CnPoolState) pool_state = load_by_name(state, pool_name, error);
     if (!pool_state)
         return FALSE;
+    if (pool_state->taps->len == 0)
+        return TRUE;
     g_autoptr(CnTapContext) context = cn_tap_context_new(error);
     if (!context)
         return FALSE;
@@ -217,6 +222,17 @@ gboolean cn_pool_reattach(CnState *state, const CnPool *pool, GPtrArray *report,
         g_ptr_array_add(report, g_strdup_printf("%s: %s; fixed", entry->tap, why));
     }
     return TRUE;
+}
+
+gboolean cn_pool_reattach(CnState *state, const CnPool *pool, GPtrArray *report, GError **error)
+{
+    CnTapConfig config;
+    if (!tap_config(pool, &config, error))
+        return FALSE;
+    if (!config.master)
+        return TRUE; /* no bridge to join */
+    return cn_pool_reattach_taps(state, pool->name, config.master, config.isolated, config.mtu, report,
+                                 error);
 }
 
 gboolean cn_pool_check(CnState *state, const CnPool *pool, GPtrArray *drift, GError **error)

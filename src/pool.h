@@ -35,6 +35,11 @@ gboolean cn_pool_create(CnState *state, const CnPool *pool, GPtrArray *report, G
  * recreated the bridge on a network restart).  Adds one line per TAP
  * moved to REPORT. */
 gboolean cn_pool_reattach(CnState *state, const CnPool *pool, GPtrArray *report, GError **error);
+/* The hook's view: puts the TAPs recorded for pool POOL_NAME back on
+ * BRIDGE (up, isolated when asked, with MTU when non-zero).  TAPs that do
+ * not exist are skipped.  One line per TAP moved goes to REPORT. */
+gboolean cn_pool_reattach_taps(CnState *state, const char *pool_name, const char *bridge,
+                               gboolean isolated, uint32_t mtu, GPtrArray *report, GError **error);
 /* What is out of step for the pool, one line each: recorded TAPs that do
  * not exist, TAPs off their bridge or configured otherwise.  Read-only. */
 gboolean cn_pool_check(CnState *state, const CnPool *pool, GPtrArray *drift, GError **error);

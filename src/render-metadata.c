@@ -92,6 +92,13 @@ xmlNodePtr cn_render_network_metadata(xmlDocPtr doc, const CnNetwork *net)
         if (link->pool)
             cn_xml_set(guest, "pool", link->pool->name);
     }
+    /* The hook puts these pools' TAPs back on a bridge libvirt remade. */
+    for (guint i = 0; i < net->pools->len; i++) {
+        const CnPool *pool = net->pools->pdata[i];
+        xmlNodePtr node = xmlNewChild(root, ns, (const xmlChar *)"pool", NULL);
+        cn_xml_set(node, "name", pool->name);
+        cn_xml_set(node, "prefix", pool->prefix);
+    }
     return root;
 }
 

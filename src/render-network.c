@@ -9,6 +9,8 @@
 #include "netaddr.h"
 #include "render.h"
 
+#define DNSMASQ_NS "http://libvirt.org/schemas/network/dnsmasq/1.0"
+
 /* The elements this renderer owns; a template's own copies are replaced. */
 static const char *const owned_elements[] = {
     "name", "forward", "bridge", "virtualport", "vlan", "mtu", "port", "domain", "dns", "ip",
@@ -80,6 +82,26 @@ static void render_ip(xmlNodePtr root, const CnNetwork *net)
     }
 }
 
+/* Guests must route the metadata address through the gateway, also on
+ * isolated networks, where libvirt's dnsmasq hands out no router: DHCP
+ * option 121 (classless static routes) carries it, with the default route
+ * too where there is one (clients that take option 121 ignore option 3). */
+static void render_metadata_route(xmlNodePtr root, const CnNetwork *net)
+{
+    char gateway[CN_V4_STR_MAX], address[CN_V4_STR_MAX];
+    cn_v4_format(net->v4_gateway, gateway);
+    cn_v4_format(net->metadata_address, address);
+    xmlNodePtr options = xmlNewChild(root, NULL, (const xmlChar *)"options", NULL);
+    xmlNsPtr ns = xmlNewNs(options, (const xmlChar *)DNSMASQ_NS, (const xmlChar *)"dnsmasq");
+    xmlSetNs(options, ns);
+    xmlNodePtr option = xmlNewChild(options, ns, (const xmlChar *)"option", NULL);
+    if (net->forward == CN_FORWARD_ISOLATED)
+        cn_xml_setf(option, "value", "dhcp-option=option:classless-static-route,%s/32,%s", address, gateway);
+    else
+        cn_xml_setf(option, "value", "dhcp-option=option:classless-static-route,%s/32,%s,0.0.0.0/0,%s",
+                    address, gateway, gateway);
+}
+
 static void render_libvirt(xmlNodePtr root, const CnNetwork *net)
 {
     if (net->forward != CN_FORWARD_ISOLATED)
@@ -100,6 +122,8 @@ static void render_libvirt(xmlNodePtr root, const CnNetwork *net)
     render_dns(root, net);
     if (net->has_v4)
         render_ip(root, net);
+    if (net->metadata && net->has_v4 && net->v4_dhcp)
+        render_metadata_route(root, net);
 }
 
 static void render_host_bridge(xmlNodePtr root, const CnNetwork *net)
@@ -140,6 +164,17 @@ xmlDocPtr cn_render_network(const CnNetwork *net, xmlDocPtr network_template)
 
     for (gsize i = 0; i < G_N_ELEMENTS(owned_elements); i++)
         cn_xml_remove_children(root, owned_elements[i]);
+    /* A template's own <dnsmasq:options> stay unless we write ours. */
+    if (net->metadata) {
+        for (xmlNodePtr child = root->children, next; child; child = next) {
+            next = child->next;
+            if (child->type == XML_ELEMENT_NODE && child->ns &&
+                xmlStrEqual(child->ns->href, (const xmlChar *)DNSMASQ_NS)) {
+                xmlUnlinkNode(child);
+                xmlFreeNode(child);
+            }
+        }
+    }
     /* <name> first, as libvirt writes it. */
     xmlNodePtr name = xmlNewDocNode(doc, NULL, (const xmlChar *)"name", NULL);
     cn_xml_set_text(name, net->name);

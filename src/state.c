@@ -199,3 +199,44 @@ gboolean cn_state_purge(CnState *state, GError **error)
         return set_errno_error(error, CN_STATE_ERROR_IO, "cannot remove", state->dir);
     return TRUE;
 }
+
+gboolean cn_runtime_write(const char *dir, const char *name, const char *contents, GError **error)
+{
+    g_autofree char *path = g_build_filename(dir, name, NULL);
+    g_autofree char *temp = g_strdup_printf("%s.tmp.%d", path, (int)getpid());
+    if (g_mkdir_with_parents(dir, 0755) < 0)
+        return set_errno_error(error, CN_STATE_ERROR_IO, "cannot create", dir);
+    int fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return set_errno_error(error, CN_STATE_ERROR_IO, "cannot create", temp);
+    gboolean ok = write_all(fd, contents, strlen(contents));
+    ok = (close(fd) == 0) && ok;
+    if (!ok || rename(temp, path) < 0) {
+        set_errno_error(error, CN_STATE_ERROR_IO, "cannot write", path);
+        unlink(temp);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+gboolean cn_runtime_read(const char *dir, const char *name, char **contents, gsize *length, GError **error)
+{
+    g_autofree char *path = g_build_filename(dir, name, NULL);
+    g_autoptr(GError) local = NULL;
+    *contents = NULL;
+    *length = 0;
+    if (g_file_get_contents(path, contents, length, &local))
+        return TRUE;
+    if (g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        return TRUE;
+    g_set_error(error, CN_STATE_ERROR, CN_STATE_ERROR_IO, "%s", local->message);
+    return FALSE;
+}
+
+gboolean cn_runtime_remove(const char *dir, const char *name, GError **error)
+{
+    g_autofree char *path = g_build_filename(dir, name, NULL);
+    if (unlink(path) < 0 && errno != ENOENT)
+        return set_errno_error(error, CN_STATE_ERROR_IO, "cannot remove", path);
+    return TRUE;
+}

@@ -38,3 +38,13 @@ gboolean cn_state_remove(CnState *state, const char *name, GError **error);
 /* Removes every file in the state directory and the directory itself
  * (repair --purge).  The lock is held until cn_state_close. */
 gboolean cn_state_purge(CnState *state, GError **error);
+
+/* Runtime files: state that lives as long as the kernel's (the hook's
+ * records of what it put in nftables), in a directory on tmpfs (/run).
+ * Written by atomic rename, without fsync and without the lock: a power
+ * loss takes the kernel state with it, and each file has one writer at a
+ * time (libvirt serialises a network's and a domain's events). */
+gboolean cn_runtime_write(const char *dir, const char *name, const char *contents, GError **error);
+/* A missing file is *CONTENTS = NULL and TRUE. */
+gboolean cn_runtime_read(const char *dir, const char *name, char **contents, gsize *length, GError **error);
+gboolean cn_runtime_remove(const char *dir, const char *name, GError **error);

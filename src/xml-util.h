@@ -6,9 +6,7 @@
 #include <libxml/tree.h>
 #include <stdint.h>
 
-/* carthage-net's namespace for the data it keeps in libvirt <metadata>. */
-#define CN_XML_NS "http://carthage-net.invalid/xmlns/1"
-#define CN_XML_PREFIX "cn"
+#include "xml-ns.h"
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlDoc, xmlFreeDoc)
 

@@ -64,7 +64,9 @@ gboolean cn_cli_read_pool_state(CnState *state, const char *pool, CnPoolState **
 GHashTable *cn_cli_held_taps(CnCli *cli, const CnMachine *machine, const CnLink *only,
                              int *exit_code);
 
-/* Shared by define, undefine, repair and attach (cmd-define.c). */
+/* Shared by define, undefine, repair and attach (cmd-define.c).  None of
+ * them holds the state lock while calling libvirt: libvirt runs the hook,
+ * which takes the lock, and waits for it. */
 typedef struct CnVirt CnVirt;
 typedef struct CnOwnedBridges CnOwnedBridges;
 typedef struct {
@@ -73,12 +75,12 @@ typedef struct {
 CnVirt *cn_cli_open_virt(CnCli *cli, int *exit_code);
 GPtrArray *cn_cli_select_networks(CnSite *site, char **names, int n_names);
 int cn_cli_define_network(CnVirt *virt, const CnNetwork *net, xmlDocPtr template,
-                          const CnDefineOptions *options, CnState *state);
+                          const CnDefineOptions *options, const char *state_dir);
 int cn_cli_undefine_network(CnVirt *virt, CnSite *site, const char *name, gboolean force,
-                            CnState *state);
+                            const char *state_dir);
 CnOwnedBridges *cn_cli_read_owned_bridges(CnState *state, int *exit_code);
 gboolean cn_cli_write_owned_bridges(CnState *state, const CnOwnedBridges *owned, int *exit_code);
-int cn_cli_delete_owned_bridge(const char *network, const char *bridge, CnState *state);
+int cn_cli_delete_owned_bridge(const char *network, const char *bridge, const char *state_dir);
 
 int cn_cmd_validate(CnCli *cli, int argc, char **argv);
 int cn_cmd_render(CnCli *cli, int argc, char **argv);

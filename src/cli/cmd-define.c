@@ -77,7 +77,7 @@ gboolean cn_cli_write_owned_bridges(CnState *state, const CnOwnedBridges *owned,
 
 /* Carthage's BridgeNetwork: a missing Linux bridge is made, and recorded as
  * ours before anything else can fail. */
-static gboolean ensure_host_bridge(const CnNetwork *net, const CnDefineOptions *options, CnState *state,
+static gboolean ensure_host_bridge(const CnNetwork *net, const CnDefineOptions *options, const char *state_dir,
                                    int *exit_code)
 {
     g_autoptr(GError) error = NULL;
@@ -92,6 +92,14 @@ static gboolean ensure_host_bridge(const CnNetwork *net, const CnDefineOptions *
     say(options, net->name, "create bridge %s", net->bridge_name);
     if (options->dry_run)
         return TRUE;
+    /* The lock only around our own file: libvirt runs our hook, which
+     * takes it too, while we call libvirt. */
+    g_autoptr(CnState) state = cn_state_open(state_dir, TRUE, &error);
+    if (!state) {
+        cn_cli_error("%s", error->message);
+        *exit_code = CN_EXIT_SYSTEM;
+        return FALSE;
+    }
     g_autoptr(CnOwnedBridges) owned = cn_cli_read_owned_bridges(state, exit_code);
     if (!owned)
         return FALSE;
@@ -128,13 +136,13 @@ static int fail_with(GError *error, const char *network)
 }
 
 int cn_cli_define_network(CnVirt *virt, const CnNetwork *net, xmlDocPtr template,
-                      const CnDefineOptions *options, CnState *state)
+                      const CnDefineOptions *options, const char *state_dir)
 {
     g_autoptr(GError) error = NULL;
     g_auto(CnVirtNetwork) current = { 0 };
     int exit_code = CN_EXIT_OK;
 
-    if (net->technology == CN_TECH_BRIDGE && !ensure_host_bridge(net, options, state, &exit_code))
+    if (net->technology == CN_TECH_BRIDGE && !ensure_host_bridge(net, options, state_dir, &exit_code))
         return exit_code;
     if (!cn_virt_network_get(virt, net->name, &current, &error))
         return fail_with(error, net->name);
@@ -232,13 +240,8 @@ int cn_cmd_define(CnCli *cli, int argc, char **argv)
     g_autoptr(CnVirt) virt = cn_cli_open_virt(cli, &exit_code);
     if (!virt)
         return exit_code;
-    g_autoptr(CnState) state = cn_state_open(cli->state_dir, !options.dry_run, &error);
-    if (!state) {
-        cn_cli_error("%s", error->message);
-        return CN_EXIT_SYSTEM;
-    }
     for (guint i = 0; i < selected->len; i++) {
-        exit_code = cn_cli_define_network(virt, selected->pdata[i], template, &options, state);
+        exit_code = cn_cli_define_network(virt, selected->pdata[i], template, &options, cli->state_dir);
         if (exit_code != CN_EXIT_OK)
             return exit_code;
     }
@@ -247,10 +250,13 @@ int cn_cmd_define(CnCli *cli, int argc, char **argv)
 
 /* undefine */
 
-int cn_cli_delete_owned_bridge(const char *network, const char *bridge, CnState *state)
+int cn_cli_delete_owned_bridge(const char *network, const char *bridge, const char *state_dir)
 {
     int exit_code = CN_EXIT_OK;
     g_autoptr(GError) error = NULL;
+    g_autoptr(CnState) state = cn_state_open(state_dir, TRUE, &error);
+    if (!state)
+        return fail_with(error, network);
     g_autoptr(CnOwnedBridges) owned = cn_cli_read_owned_bridges(state, &exit_code);
     if (!owned)
         return exit_code;
@@ -267,7 +273,8 @@ int cn_cli_delete_owned_bridge(const char *network, const char *bridge, CnState 
     return CN_EXIT_OK;
 }
 
-int cn_cli_undefine_network(CnVirt *virt, CnSite *site, const char *name, gboolean force, CnState *state)
+int cn_cli_undefine_network(CnVirt *virt, CnSite *site, const char *name, gboolean force,
+                            const char *state_dir)
 {
     g_autoptr(GError) error = NULL;
     g_auto(CnVirtNetwork) current = { 0 };
@@ -312,7 +319,7 @@ int cn_cli_undefine_network(CnVirt *virt, CnSite *site, const char *name, gboole
         printf("network %s: not defined in libvirt\n", name);
     }
     if (net && net->technology == CN_TECH_BRIDGE && net->delete_bridge)
-        return cn_cli_delete_owned_bridge(net->name, net->bridge_name, state);
+        return cn_cli_delete_owned_bridge(net->name, net->bridge_name, state_dir);
     return CN_EXIT_OK;
 }
 
@@ -342,13 +349,8 @@ int cn_cmd_undefine(CnCli *cli, int argc, char **argv)
     g_autoptr(CnVirt) virt = cn_cli_open_virt(cli, &exit_code);
     if (!virt)
         return exit_code;
-    g_autoptr(CnState) state = cn_state_open(cli->state_dir, TRUE, &error);
-    if (!state) {
-        cn_cli_error("%s", error->message);
-        return CN_EXIT_SYSTEM;
-    }
     for (int i = 1; i < argc; i++) {
-        exit_code = cn_cli_undefine_network(virt, site, argv[i], force, state);
+        exit_code = cn_cli_undefine_network(virt, site, argv[i], force, cli->state_dir);
         if (exit_code != CN_EXIT_OK)
             return exit_code;
     }

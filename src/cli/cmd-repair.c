@@ -5,13 +5,14 @@
 
 #include "cli.h"
 #include "owned-bridges.h"
+#include "link.h"
 #include "nft.h"
 #include "pool.h"
 #include "templates.h"
 #include "virt.h"
 
 /* Every network defined, up to date and running; bridges made. */
-static int repair(CnCli *cli, CnSite *site, CnVirt *virt, CnState *state)
+static int repair(CnCli *cli, CnSite *site, CnVirt *virt)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(xmlDoc) template = cn_template_load("network.xml", &error);
@@ -21,9 +22,14 @@ static int repair(CnCli *cli, CnSite *site, CnVirt *virt, CnState *state)
     }
     const CnDefineOptions options = { .start = TRUE };
     for (guint i = 0; i < site->networks->len; i++) {
-        int exit_code = cn_cli_define_network(virt, site->networks->pdata[i], template, &options, state);
+        int exit_code = cn_cli_define_network(virt, site->networks->pdata[i], template, &options, cli->state_dir);
         if (exit_code != CN_EXIT_OK)
             return exit_code;
+    }
+    g_autoptr(CnState) state = cn_state_open(cli->state_dir, TRUE, &error);
+    if (!state) {
+        cn_cli_error("%s", error->message);
+        return CN_EXIT_SYSTEM;
     }
     /* Pools made and converged: a network restart makes a new bridge and
      * pool TAPs fall off it; a crash may have left some unmade. */
@@ -37,6 +43,7 @@ static int repair(CnCli *cli, CnSite *site, CnVirt *virt, CnState *state)
         for (guint j = 0; j < report->len; j++)
             printf("pool %s: %s\n", pool->name, (char *)report->pdata[j]);
     }
+    g_clear_pointer(&state, cn_state_close);
     g_autoptr(GPtrArray) ours = cn_virt_our_networks(virt, &error);
     if (!ours) {
         cn_cli_error("%s", error->message);
@@ -54,7 +61,7 @@ static int repair(CnCli *cli, CnSite *site, CnVirt *virt, CnState *state)
 
 /* Everything carthage-net made: its libvirt networks (even in use), the
  * bridges it made, and the state directory. */
-static int purge(CnSite *site, CnVirt *virt, CnState *state)
+static int purge(CnCli *cli, CnSite *site, CnVirt *virt)
 {
     g_autoptr(GError) error = NULL;
     int exit_code = CN_EXIT_OK;
@@ -64,9 +71,15 @@ static int purge(CnSite *site, CnVirt *virt, CnState *state)
         return CN_EXIT_SYSTEM;
     }
     for (guint i = 0; i < ours->len; i++) {
-        exit_code = cn_cli_undefine_network(virt, site, ours->pdata[i], TRUE, state);
+        exit_code = cn_cli_undefine_network(virt, site, ours->pdata[i], TRUE, cli->state_dir);
         if (exit_code != CN_EXIT_OK)
             return exit_code;
+    }
+    /* libvirt is done with: from here the lock may be held throughout. */
+    g_autoptr(CnState) state = cn_state_open(cli->state_dir, TRUE, &error);
+    if (!state) {
+        cn_cli_error("%s", error->message);
+        return CN_EXIT_SYSTEM;
     }
     for (guint i = 0; i < site->pools->len; i++) {
         const CnPool *pool = site->pools->pdata[i];
@@ -94,19 +107,17 @@ static int purge(CnSite *site, CnVirt *virt, CnState *state)
     g_autoptr(CnOwnedBridges) owned = cn_cli_read_owned_bridges(state, &exit_code);
     if (!owned)
         return exit_code;
+    /* Every bridge we made goes, whatever delete_bridge says: this is
+     * the clean uninstall.  The record goes with the state directory. */
     GHashTableIter iter;
     gpointer bridge, network;
     g_hash_table_iter_init(&iter, owned->networks);
-    g_autoptr(GPtrArray) bridges = g_ptr_array_new_with_free_func(g_free);
-    g_autoptr(GPtrArray) networks = g_ptr_array_new_with_free_func(g_free);
     while (g_hash_table_iter_next(&iter, &bridge, &network)) {
-        g_ptr_array_add(bridges, g_strdup(bridge));
-        g_ptr_array_add(networks, g_strdup(network));
-    }
-    for (guint i = 0; i < bridges->len; i++) {
-        exit_code = cn_cli_delete_owned_bridge(networks->pdata[i], bridges->pdata[i], state);
-        if (exit_code != CN_EXIT_OK)
-            return exit_code;
+        if (!cn_link_delete(bridge, &error)) {
+            cn_cli_error("network %s: %s", (char *)network, error->message);
+            return CN_EXIT_SYSTEM;
+        }
+        printf("network %s: deleted bridge %s\n", (char *)network, (char *)bridge);
     }
     if (!cn_state_purge(state, &error)) {
         cn_cli_error("%s", error->message);
@@ -144,10 +155,5 @@ int cn_cmd_repair(CnCli *cli, int argc, char **argv)
     g_autoptr(CnVirt) virt = cn_cli_open_virt(cli, &exit_code);
     if (!virt)
         return exit_code;
-    g_autoptr(CnState) state = cn_state_open(cli->state_dir, TRUE, &error);
-    if (!state) {
-        cn_cli_error("%s", error->message);
-        return CN_EXIT_SYSTEM;
-    }
-    return purge_all ? purge(site, virt, state) : repair(cli, site, virt, state);
+    return purge_all ? purge(cli, site, virt) : repair(cli, site, virt);
 }

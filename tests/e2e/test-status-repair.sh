@@ -75,11 +75,7 @@ cn repair >/dev/null 2>&1
 is "killed define: repair brings status back in step" "$(status_rc)" 0
 
 # --- libvirtd restarted
-kill "$(cat /run/libvirt/libvirtd.pid)"
-for _ in $(seq 50); do [ -S /run/libvirt/libvirt-sock ] || break; sleep 0.1; done
-sleep 0.5
-libvirtd -d -p /run/libvirt/libvirtd.pid
-for _ in $(seq 100); do virsh version >/dev/null 2>&1 && break; sleep 0.1; done
+restart_libvirtd
 # libvirt keeps running networks across its restart, except the Open vSwitch
 # ones: there is no br-trunk in this namespace, so they come back stopped.
 rc=$(status_rc); out=$(cat "$CN_E2E_RUN/status.out")

@@ -31,4 +31,34 @@ boot_guest() {
 }
 
 # result LINES WHAT: the value of the "CN WHAT ..." line.
-result() { printf '%s\n' "$1" | sed -n "s/^CN $2 //p" | head -1; }
+result() { printf '%s\n' "$1" | awk -v p="CN $2 " 'index($0, p) == 1 { print substr($0, length(p) + 1); exit }'; }
+
+# Restarts the private libvirtd (as after an upgrade or a crash): waits for
+# the old one to be gone, by its PID, and for the new one to answer.
+restart_libvirtd() {
+    local pid
+    pid=$(cat /run/libvirt/libvirtd.pid)
+    kill "$pid"
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    libvirtd -d -p /run/libvirt/libvirtd.pid
+    for _ in $(seq 100); do virsh version >/dev/null 2>&1 && break; sleep 0.1; done
+}
+
+# e2e_enter_with_hook "$0" "$@": like e2e_enter, with carthage-net-hook
+# installed in the private libvirt's hooks directory and its compiled-in
+# state and runtime directories private to the test.
+e2e_enter_with_hook() {
+    [ "${CN_E2E_INSIDE:-}" != 1 ] || return 0
+    local hooks rc
+    hooks=$(mktemp -d)
+    mkdir -p "$hooks/network.d" "$hooks/qemu.d"
+    cp "$build/carthage-net-hook" "$hooks/network.d/carthage-net"
+    cp "$build/carthage-net-hook" "$hooks/qemu.d/carthage-net"
+    export CN_E2E_HOOKS_SRC=$hooks
+    CN_E2E_PRIVATE_DIRS=$("$build/carthage-net-hook" --paths | sed 's/^[a-z_]*=//' | tr '\n' ' ')
+    export CN_E2E_PRIVATE_DIRS
+    "$top/tests/e2e/lib/with-libvirtd.sh" "$@"
+    rc=$?
+    rm -rf "$hooks"
+    exit $rc
+}

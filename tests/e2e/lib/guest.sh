@@ -18,14 +18,17 @@
 #                        that interface and its address only)
 #   cn.neigh=ADDRESS     -> "CN neigh ADDRESS MAC" once ADDRESS has a complete
 #                        ARP entry (waits up to 30 s), else "CN neigh ADDRESS none"
-#   cn.http=ADDR:PORT/PATH -> "CN http ADDR:PORT/PATH <first body line>" (GET over nc)
+#   cn.http=HOST:PORT/PATH -> "CN http HOST:PORT/PATH <first body line>" (GET over nc;
+#                           a HOST name is resolved with nslookup first)
 #   cn.sleep=SECONDS
+#   cn.routes            -> one "CN route ..." line per route (for debugging)
 # The first line is "CN address A.B.C.D/N" (or "CN address none"), the
 # last "CN done".
 #
 #   guest_build              builds (once, cached) $CN_GUEST_KERNEL and $CN_GUEST_INITRD
 #   guest_base_xml NAME CMDLINE   a base domain XML (no NICs) on stdout
 #   guest_wait NAME [SECONDS]     waits for "CN done"; prints the CN lines
+#   guest_wait_for NAME PATTERN [SECONDS]  waits for one line, guest still running
 #   guest_console NAME            the console log path
 
 : "${CN_E2E_CACHE:=${top_builddir:-/tmp}/e2e-cache}"
@@ -81,7 +84,7 @@ ip link set eth0 up
 if [ -n "$static" ]; then
     ip addr add "$static" dev eth0
 else
-    udhcpc -i eth0 -n -q -t 8 -T 2 -s /udhcpc.script >/dev/null 2>&1
+    udhcpc -i eth0 -n -q -t 8 -T 2 -O staticroutes -s /udhcpc.script >/dev/null 2>&1
 fi
 addr=$(ip -4 -o addr show eth0 | awk '{print $4}')
 say address ${addr:-none}
@@ -127,10 +130,17 @@ for arg in $(cat /proc/cmdline); do
     cn.http=*)
         spec=${arg#cn.http=}
         hostport=${spec%%/*}; path=/${spec#*/}
-        body=$(printf 'GET %s HTTP/1.0\r\nHost: %s\r\n\r\n' "$path" "${hostport%%:*}" | nc -w 5 "${hostport%%:*}" "${hostport##*:}" 2>/dev/null | tr -d '\r' | sed '1,/^$/d' | head -1)
+        host=${hostport%%:*}
+        # busybox-static cannot resolve names itself (no NSS): nslookup can.
+        case $host in
+        *[!0-9.]*) addr=$(nslookup "$host" 2>/dev/null | awk '/^Address/ {a=$NF} END {print a}') ;;
+        *) addr=$host ;;
+        esac
+        body=$(printf 'GET %s HTTP/1.0\r\nHost: %s\r\n\r\n' "$path" "$host" | nc -w 5 "${addr:-$host}" "${hostport##*:}" 2>/dev/null | tr -d '\r' | sed '1,/^$/d' | head -1)
         say http "$spec" "${body:-fail}"
         ;;
     cn.sleep=*) sleep "${arg#cn.sleep=}" ;;
+    cn.routes) ip route | while read -r line; do say route "$line"; done ;;
     esac
 done
 say done
@@ -143,6 +153,9 @@ bound|renew)
     ip addr flush dev "$interface"
     ip addr add "$ip/${mask:-24}" dev "$interface"
     [ -n "$router" ] && ip route add default via ${router%% *} dev "$interface"
+    # option 121: "DEST/LEN GATEWAY ..." (carthage-net routes the metadata address so)
+    set -- $staticroutes
+    while [ $# -ge 2 ]; do ip route replace "$1" via "$2" dev "$interface"; shift 2; done
     : >/etc/resolv.conf
     for s in $dns; do echo "nameserver $s" >>/etc/resolv.conf; done
     [ -n "$domain" ] && echo "search $domain" >>/etc/resolv.conf
@@ -181,6 +194,18 @@ guest_base_xml() {
   </devices>
 </domain>
 XML
+}
+
+# guest_wait_for NAME PATTERN [SECONDS]: waits for a console line matching
+# PATTERN (an extended regex) while the guest goes on; prints the CN lines.
+guest_wait_for() {
+    local name=$1 pattern=$2 limit=${3:-90} console
+    console=$(guest_console "$name")
+    for _ in $(seq $((limit * 2))); do
+        grep -aEq "$pattern" "$console" 2>/dev/null && break
+        sleep 0.5
+    done
+    grep -a '^CN ' "$console" 2>/dev/null | tr -d '\r'
 }
 
 guest_wait() {

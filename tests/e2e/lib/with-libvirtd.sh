@@ -12,7 +12,7 @@
 # Inside, COMMAND sees: LIBVIRT_DEFAULT_URI=qemu:///system, CN_E2E_RUN (a
 # private scratch directory), and CN_E2E_HOOKS_DIR (=/etc/libvirt/hooks).
 # CN_E2E_HOOKS_SRC, when set, is copied into the hooks directory before
-# libvirtd starts.
+# libvirtd starts; CN_E2E_PRIVATE_DIRS get a tmpfs each.
 set -euo pipefail
 
 if [ "${CN_E2E_INSIDE:-}" != 1 ]; then
@@ -35,6 +35,12 @@ export CN_E2E_RUN=$run
 private_dirs=(/run/libvirt /var/lib/libvirt /var/cache/libvirt /var/log/libvirt /run/openvswitch
               /var/log/openvswitch /etc/openvswitch)
 for dir in "${private_dirs[@]}"; do
+    mkdir -p "$dir"
+    mount -t tmpfs -o mode=0755 tmpfs "$dir"
+done
+# carthage-net's state and runtime directories, private too (the hook's
+# compiled-in ones): CN_E2E_PRIVATE_DIRS, space-separated.
+for dir in ${CN_E2E_PRIVATE_DIRS:-}; do
     mkdir -p "$dir"
     mount -t tmpfs -o mode=0755 tmpfs "$dir"
 done

@@ -1,0 +1,106 @@
+/* hook-network.c - libvirt network events: a carthage-net network's
+ * isolation skeleton at start, its pool TAPs back on the new bridge once
+ * started, forged MACs refused at port-created, everything removed when
+ * it stops.  Networks without carthage-net's <metadata> are left alone. */
+#include <string.h>
+#include <syslog.h>
+
+#include "hook-record.h"
+#include "hook.h"
+#include "netaddr.h"
+#include "pool.h"
+#include "state.h"
+
+static gboolean save_record(const HookEvent *event, const HookNetwork *net, GError **error)
+{
+    CnHookRecord record = { net->iso->name, net->iso->bridge, net->iso->metadata };
+    g_autofree char *name = cn_hook_record_file_name(net->iso->name);
+    g_autofree char *text = cn_hook_record_format(&record);
+    return cn_runtime_write(event->run_dir, name, text, error);
+}
+
+static gboolean network_start(const HookEvent *event, const HookNetwork *net, GError **error)
+{
+    /* The bridge libvirt names may differ from ours if it was edited by
+     * hand: libvirt's is the one guests will be on. */
+    if (net->bridge && strcmp(net->bridge, net->iso->bridge) != 0) {
+        g_free(net->iso->bridge);
+        net->iso->bridge = g_strdup(net->bridge);
+    }
+    if (!cn_nft_network_apply(net->iso, NULL, error) || !save_record(event, net, error))
+        return FALSE;
+    hook_log(event, LOG_INFO, "isolation applied: %u reserved address(es), %u handler(s)",
+             net->iso->reservations->len, net->iso->handlers->len);
+    return TRUE;
+}
+
+static gboolean network_started(const HookEvent *event, const HookNetwork *net, GError **error)
+{
+    if (net->pools->len == 0)
+        return TRUE;
+    g_autoptr(GError) local = NULL;
+    g_autoptr(CnState) state = cn_state_open(event->state_dir, TRUE, &local);
+    for (guint i = 0; state && i < net->pools->len; i++) {
+        const HookPool *pool = net->pools->pdata[i];
+        g_autoptr(GPtrArray) report = g_ptr_array_new_with_free_func(g_free);
+        if (!cn_pool_reattach_taps(state, pool->name, net->iso->bridge, net->iso->isolate_guests, net->mtu,
+                                   report, &local))
+            break;
+        for (guint j = 0; j < report->len; j++)
+            hook_log(event, LOG_INFO, "pool %s: %s", pool->name, (char *)report->pdata[j]);
+    }
+    /* Not fatal: the network runs, `carthage-net repair` finishes the job,
+     * and guests on pool TAPs are isolated by nftables anyway. */
+    if (local)
+        hook_log(event, LOG_WARNING, "pool TAPs not re-attached: %s (run carthage-net repair)",
+                 local->message);
+    return TRUE;
+}
+
+/* A port whose MAC the definitions reserve for another machine does not
+ * come up: the guest cannot pass for that machine. */
+static gboolean port_created(const HookEvent *event, const HookInput *input, GError **error)
+{
+    if (!input->port.present || !input->port.has_mac)
+        return TRUE;
+    const char *owner = hook_network_mac_owner(&input->network, input->port.mac);
+    if (owner && input->port.owner && strcmp(owner, input->port.owner) != 0) {
+        char mac[CN_MAC_STR_MAX];
+        cn_mac_format(input->port.mac, mac);
+        g_set_error(error, HOOK_ERROR, 0,
+                    "carthage-net: MAC %s on network %s is reserved for machine %s; domain %s may not "
+                    "use it", mac, input->network.name, owner, input->port.owner);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static gboolean network_stopped(const HookEvent *event, const HookNetwork *net, GError **error)
+{
+    if (!cn_nft_network_remove(net->iso->name, error))
+        return FALSE;
+    g_autofree char *name = cn_hook_record_file_name(net->iso->name);
+    if (!cn_runtime_remove(event->run_dir, name, error))
+        return FALSE;
+    hook_log(event, LOG_INFO, "isolation removed");
+    return TRUE;
+}
+
+gboolean hook_network_event(const HookEvent *event, GError **error)
+{
+    HookInput *input = event->input;
+    if (!input->has_network || !input->network.ours)
+        return TRUE; /* not a carthage-net network */
+    HookNetwork *net = &input->network;
+    const char *op = event->operation;
+
+    if (strcmp(op, "start") == 0)
+        return network_start(event, net, error);
+    if (strcmp(op, "started") == 0)
+        return network_started(event, net, error);
+    if (strcmp(op, "port-created") == 0)
+        return port_created(event, input, error);
+    if (strcmp(op, "stopped") == 0)
+        return network_stopped(event, net, error);
+    return TRUE; /* port-deleted, updated: nothing to do */
+}

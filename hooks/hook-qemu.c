@@ -1,0 +1,134 @@
+/* hook-qemu.c - libvirt qemu events: each guest port's elements added
+ * when QEMU starts (the tap name is known from then on) or libvirtd
+ * reconnects, and removed when it stops. */
+#include <string.h>
+#include <syslog.h>
+
+#include "hook-record.h"
+#include "hook.h"
+#include "netaddr.h"
+#include "state.h"
+
+/* The network an interface is on: its <source network>, or for a pool TAP
+ * (type ethernet) the network of the carthage-net link with its MAC. */
+static const char *interface_network(const HookDomain *domain, const HookInterface *iface)
+{
+    if (iface->network)
+        return iface->network;
+    const HookLink *link = iface->has_mac ? hook_domain_link(domain, iface->mac) : NULL;
+    return link ? link->network : NULL;
+}
+
+static CnHookRecord *load_record(const HookEvent *event, const char *network)
+{
+    g_autofree char *name = cn_hook_record_file_name(network);
+    g_autofree char *text = NULL;
+    gsize length;
+    if (!cn_runtime_read(event->run_dir, name, &text, &length, NULL) || !text)
+        return NULL;
+    return cn_hook_record_parse(name, text, length, NULL);
+}
+
+static CnIsoGuest *make_guest(const HookDomain *domain, const HookInterface *iface)
+{
+    CnIsoGuest *guest = cn_iso_guest_new(iface->tap, iface->mac);
+    const HookLink *link = hook_domain_link(domain, iface->mac);
+    if (link) {
+        guest->rendered = TRUE;
+        g_array_append_vals(guest->addresses, link->addresses->data, link->addresses->len);
+        guest->handler = link->handler;
+    }
+    return guest;
+}
+
+/* start, reconnect: every port on a carthage-net network gets its
+ * elements; the ports are recorded for "stopped", whose XML has no tap
+ * names any more. */
+static gboolean add_ports(const HookEvent *event, GError **error)
+{
+    const HookDomain *domain = &event->input->domain;
+    g_autoptr(GPtrArray) ports = cn_hook_ports_new();
+
+    for (guint i = 0; i < domain->interfaces->len; i++) {
+        const HookInterface *iface = domain->interfaces->pdata[i];
+        const char *network = interface_network(domain, iface);
+        if (!network || !iface->tap || !iface->has_mac)
+            continue;
+        g_autoptr(CnHookRecord) record = load_record(event, network);
+        const HookLink *link = hook_domain_link(domain, iface->mac);
+        if (!record) {
+            /* A carthage-net metadata link on a network without our
+             * isolation (started before the hook was installed) must not
+             * come up unprotected. */
+            if (link && link->handler.set) {
+                g_set_error(error, HOOK_ERROR, 0,
+                            "carthage-net: network %s has no carthage-net isolation; restart it (virsh "
+                            "net-destroy/net-start) or run carthage-net repair", network);
+                return FALSE;
+            }
+            continue;
+        }
+        g_autoptr(CnIsoNetwork) net = cn_iso_network_new(record->name, record->bridge);
+        net->metadata = record->metadata;
+        g_autoptr(CnIsoGuest) guest = make_guest(domain, iface);
+        g_autoptr(GError) local = NULL;
+        char mac[CN_MAC_STR_MAX];
+        cn_mac_format(iface->mac, mac);
+        if (!cn_nft_guest_add(net, guest, &local)) {
+            if (record->metadata) {
+                g_set_error(error, HOOK_ERROR, 0, "carthage-net: cannot isolate %s (%s) on metadata network %s: %s",
+                            iface->tap, mac, network, local->message);
+                return FALSE;
+            }
+            hook_log(event, LOG_WARNING, "network %s port %s (%s): %s", network, iface->tap, mac, local->message);
+            continue;
+        }
+        cn_hook_ports_add(ports, network, iface->tap, iface->mac);
+        hook_log(event, LOG_INFO, "network %s port %s (%s): isolated%s", network, iface->tap, mac,
+                 guest->rendered ? "" : " (not rendered by carthage-net: MAC only)");
+    }
+    if (ports->len == 0)
+        return TRUE;
+    g_autofree char *name = cn_hook_ports_file_name(domain->name ? domain->name : event->name);
+    g_autofree char *text = cn_hook_ports_format(ports);
+    return cn_runtime_write(event->run_dir, name, text, error);
+}
+
+static gboolean remove_ports(const HookEvent *event, GError **error)
+{
+    g_autofree char *name = cn_hook_ports_file_name(event->name);
+    g_autofree char *text = NULL;
+    gsize length;
+    if (!cn_runtime_read(event->run_dir, name, &text, &length, error))
+        return FALSE;
+    if (!text)
+        return TRUE; /* nothing of ours */
+    g_autoptr(GPtrArray) ports = cn_hook_ports_parse(name, text, length, error);
+    if (!ports)
+        return FALSE;
+    for (guint i = 0; i < ports->len; i++) {
+        const CnHookPort *port = ports->pdata[i];
+        g_autoptr(CnIsoNetwork) net = cn_iso_network_new(port->network, "");
+        g_autoptr(CnIsoGuest) guest = cn_iso_guest_new(port->tap, port->mac);
+        g_autoptr(GError) local = NULL;
+        /* A network already stopped took its tables, and our elements,
+         * with it. */
+        if (!cn_nft_guest_remove(net, guest, &local))
+            hook_log(event, LOG_INFO, "network %s port %s: %s", port->network, port->tap, local->message);
+        else
+            hook_log(event, LOG_INFO, "network %s port %s: released", port->network, port->tap);
+    }
+    return cn_runtime_remove(event->run_dir, name, error);
+}
+
+gboolean hook_qemu_event(const HookEvent *event, GError **error)
+{
+    if (!event->input->has_domain)
+        return TRUE;
+    const char *op = event->operation;
+    if (strcmp(op, "start") == 0 || strcmp(op, "reconnect") == 0)
+        return add_ports(event, error);
+    if (strcmp(op, "stopped") == 0)
+        return remove_ports(event, error);
+    return TRUE; /* prepare, started, release, migrate, restore, attach: nothing */
+}

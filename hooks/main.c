@@ -1,0 +1,129 @@
+/* main.c - carthage-net-hook: the libvirt hook dispatcher.
+ *
+ * Installed as <hooks>/network.d/carthage-net and <hooks>/qemu.d/carthage-net;
+ * libvirt runs it as HOOK NAME OPERATION SUBOP EXTRA with XML on stdin.
+ * Exit 0 unless aborting the libvirt operation is right; then one line on
+ * stderr, which libvirt shows to the user.  Never calls libvirt, never
+ * starts a child, touches only the state the event needs.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "hook.h"
+
+#define STATE_DIR LOCALSTATEDIR "/lib/carthage-net"
+#define RUN_DIR RUNSTATEDIR "/carthage-net"
+#define STDIN_MAX (16 * 1024 * 1024) /* libvirt's XML is far smaller */
+
+void hook_log(const HookEvent *event, int priority, const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    g_autofree char *text = g_strdup_vprintf(format, args);
+    va_end(args);
+    syslog(priority, "%s %s %s: %s", event->object, event->name, event->operation, text);
+}
+
+static char *read_stdin(gsize *length, GError **error)
+{
+    GString *text = g_string_new(NULL);
+    char buffer[65536];
+    for (;;) {
+        ssize_t n = read(STDIN_FILENO, buffer, sizeof buffer);
+        if (n == 0)
+            break;
+        if (n < 0) {
+            g_set_error(error, HOOK_ERROR, 0, "cannot read stdin: %s", g_strerror(errno));
+            g_string_free(text, TRUE);
+            return NULL;
+        }
+        if (text->len + (gsize)n > STDIN_MAX) {
+            g_set_error(error, HOOK_ERROR, 0, "stdin larger than %d bytes", STDIN_MAX);
+            g_string_free(text, TRUE);
+            return NULL;
+        }
+        g_string_append_len(text, buffer, n);
+    }
+    *length = text->len;
+    return g_string_free(text, FALSE);
+}
+
+/* network or qemu: from the directory libvirt found the hook in. */
+static const char *hook_object(const char *argv0)
+{
+    g_autofree char *dir = g_path_get_dirname(argv0);
+    g_autofree char *base = g_path_get_basename(dir);
+    if (strcmp(base, "network.d") == 0 || strcmp(base, "network") == 0)
+        return "network";
+    if (strcmp(base, "qemu.d") == 0 || strcmp(base, "qemu") == 0)
+        return "qemu";
+    return NULL;
+}
+
+/* Operations whose failure libvirt heeds and where aborting is right. */
+static gboolean may_abort(const char *object, const char *operation)
+{
+    static const char *const network_ops[] = { "start", "started", "port-created", NULL };
+    static const char *const qemu_ops[] = { "prepare", "start", "started", "reconnect", NULL };
+    const char *const *ops = strcmp(object, "network") == 0 ? network_ops : qemu_ops;
+    for (int i = 0; ops[i]; i++) {
+        if (strcmp(ops[i], operation) == 0)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 2 && strcmp(argv[1], "--paths") == 0) {
+        printf("state_dir=%s\nrun_dir=%s\n", STATE_DIR, RUN_DIR);
+        return 0;
+    }
+    openlog("carthage-net-hook", LOG_PID, LOG_DAEMON);
+    const char *object = g_getenv("CARTHAGE_NET_HOOK_OBJECT");
+    if (!object)
+        object = hook_object(argv[0]);
+    if (argc < 3 || !object) {
+        fprintf(stderr, "carthage-net-hook: run by libvirt as <hooks>/{network,qemu}.d/carthage-net NAME "
+                        "OPERATION SUBOP EXTRA\n");
+        return 2;
+    }
+    /* libvirt passes no environment of ours; these are for tests. */
+    HookEvent event = { object, argv[2], argv[1], g_getenv("CARTHAGE_NET_STATE_DIR"),
+                        g_getenv("CARTHAGE_NET_RUN_DIR"), NULL };
+    if (!event.state_dir)
+        event.state_dir = STATE_DIR;
+    if (!event.run_dir)
+        event.run_dir = RUN_DIR;
+
+    g_autoptr(GError) error = NULL;
+    gsize length = 0;
+    g_autofree char *text = read_stdin(&length, &error);
+    g_autoptr(HookInput) input = text ? hook_input_parse(text, length, &error) : NULL;
+    if (!input) {
+        /* Unreadable input on an event that may abort: abort, since
+         * nothing can be checked; elsewhere, say so and let libvirt go on. */
+        hook_log(&event, LOG_ERR, "%s", error->message);
+        if (may_abort(object, event.operation)) {
+            fprintf(stderr, "carthage-net-hook: %s %s %s: %s\n", object, event.name, event.operation,
+                    error->message);
+            return 1;
+        }
+        return 0;
+    }
+    event.input = input;
+    gboolean ok = strcmp(object, "network") == 0 ? hook_network_event(&event, &error)
+                                                : hook_qemu_event(&event, &error);
+    if (ok)
+        return 0;
+    hook_log(&event, LOG_ERR, "%s", error->message);
+    if (!may_abort(object, event.operation))
+        return 0;
+    fprintf(stderr, "%s\n", error->message);
+    return 1;
+}

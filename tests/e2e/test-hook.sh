@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# carthage-net-hook in a real libvirtd: metadata isolation for booted
+# guests, forged MACs and addresses refused, elements removed on stop,
+# consistent across a libvirtd restart, tables gone with the network.
+set -u
+top=$(cd "${top_srcdir:-$(dirname "$0")/../..}" && pwd)
+build=${top_builddir:-$top/build}
+. "$top/tests/lib/tap.sh"
+. "$top/tests/e2e/lib/common.sh"
+e2e_require
+command -v python3 >/dev/null || skip_all "python3 not installed (handlers are python3 -m http.server)"
+e2e_enter_with_hook "$0" "$@"
+. "$top/tests/e2e/lib/guest.sh"
+guest_build || skip_all "cannot build the test guest"
+export CARTHAGE_NET_TEMPLATE_DIR=$top/xml-templates
+cn() { "$build/carthage-net" -f "$top/tests/e2e/defs/metadata.conf" "$@"; }
+
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done; }
+trap cleanup EXIT
+
+cn define --start >/dev/null
+ok "network start hook made the bridge table" nft list table bridge cn_md
+ok "network start hook made the inet table" nft list table inet cn_md
+
+# Handlers on the host, on the gateway address.
+for port in 8000 9001 9002; do
+    mkdir -p "$CN_E2E_RUN/h$port"
+    echo "handler-$port" >"$CN_E2E_RUN/h$port/index.html"
+    python3 -m http.server --bind 10.63.0.1 --directory "$CN_E2E_RUN/h$port" "$port" >/dev/null 2>&1 &
+    pids+=($!)
+done
+sleep 1
+
+checks="cn.sleep=3 cn.resolve=metadata cn.http=metadata:80/ cn.http=10.63.0.1:9001/ cn.http=10.63.0.1:9002/ cn.http=10.63.0.1:8000/"
+boot_guest m1 "$checks cn.sleep=40" && boot_guest m2 "$checks cn.sleep=40"
+# Both stay up (cn.sleep=40) for the stop and restart checks below.
+m1=$(guest_wait_for m1 '^CN http 10.63.0.1:8000/' 120)
+m2=$(guest_wait_for m2 '^CN http 10.63.0.1:8000/' 120)
+is "m1 gets its reserved address" "$(result "$m1" address)" "10.63.0.11/24"
+is "m1 resolves the metadata name" "$(result "$m1" "resolve metadata")" "169.254.169.254"
+is "m1 reaches its own handler at http://metadata/" "$(result "$m1" "http metadata:80/")" "handler-9001"
+is "m2 reaches its own handler at http://metadata/" "$(result "$m2" "http metadata:80/")" "handler-9002"
+is "m1 cannot reach its handler directly" "$(result "$m1" "http 10.63.0.1:9001/")" fail
+is "m1 cannot reach m2's handler directly" "$(result "$m1" "http 10.63.0.1:9002/")" fail
+is "m2 cannot reach the default handler directly" "$(result "$m2" "http 10.63.0.1:8000/")" fail
+out=$(cn isolation show)
+like "both ports are pinned with their handlers" "$out" "handler 10.63.0.1:9001"
+
+# A domain whose NIC was written by hand, claiming m1's MAC: refused at port-created.
+m1_mac=$(cn render interface m1 eth0 | sed -n 's/.*mac address="\([^"]*\)".*/\1/p')
+guest_base_xml m3 "cn.addr=10.63.0.11/24 cn.http=169.254.169.254:80/" |
+    sed "s|<devices>|<devices><interface type='network'><mac address='$m1_mac'/><source network='md'/><model type='virtio'/></interface>|" \
+    >"$CN_E2E_RUN/m3.xml"
+virsh -q define "$CN_E2E_RUN/m3.xml" >/dev/null
+out=$(virsh start m3 2>&1); rc=$?
+isnt_zero() { [ "$1" != 0 ]; }
+ok "forged MAC: the domain does not start" isnt_zero "$rc"
+like "forged MAC: libvirt shows why" "$out" "MAC $m1_mac on network md is reserved for machine m1"
+
+# A hand-written NIC with its own MAC, using m1's address: gets nothing.
+guest_base_xml m4 "cn.addr=10.63.0.11/24 cn.sleep=2 cn.http=169.254.169.254:80/ cn.ping=10.63.0.1" |
+    sed "s|<devices>|<devices><interface type='network'><mac address='52:54:00:63:00:44'/><source network='md'/><model type='virtio'/></interface>|" \
+    >"$CN_E2E_RUN/m4.xml"
+virsh -q define "$CN_E2E_RUN/m4.xml" >/dev/null && virsh -q start m4 >/dev/null
+m4=$(guest_wait m4 90)
+is "forged address: no metadata" "$(result "$m4" "http 169.254.169.254:80/")" fail
+is "forged address: not even the gateway" "$(result "$m4" "ping 10.63.0.1")" fail
+like "a NIC not rendered by carthage-net is pinned to its MAC" "$(cn isolation show)" "52:54:00:63:00:44"
+
+# Stop, libvirtd restart, network stop.
+m1_tap=$(virsh domiflist m1 | awk -v mac="$m1_mac" '$5 == mac {print $1}')
+like "m1 is still running before the destroy" "$(virsh domstate m1)" "running"
+virsh -q destroy m1 >/dev/null
+out=$(cn isolation show)
+if printf '%s\n' "$out" | grep -q "guest $m1_tap "; then r=1; else r=0; fi
+_tap_result $r "virsh destroy removes the port's elements"
+like "the reservation stays while m1 is down" "$(nft list set bridge cn_md reserved)" "10.63.0.11 . $m1_mac"
+
+restart_libvirtd
+sleep 1
+m2_mac=$(cn render interface m2 eth0 | sed -n 's/.*mac address="\([^"]*\)".*/\1/p')
+like "libvirtd restart: m2 still running" "$(virsh domstate m2)" "running"
+like "libvirtd restart: m2's port still pinned" "$(cn isolation show)" "$m2_mac addresses pinned handler 10.63.0.1:9002"
+
+virsh -q destroy m2 >/dev/null 2>&1; virsh -q destroy m4 >/dev/null 2>&1
+virsh -q net-destroy md >/dev/null
+is "net-destroy leaves no table of ours" "$(nft list tables | grep -c ' cn_md')" 0
+done_testing
