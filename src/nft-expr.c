@@ -93,15 +93,27 @@ void cn_nft_ct(struct nftnl_rule *rule, uint32_t key, int direction, uint32_t dr
     nftnl_expr_set_u32(expr, NFTNL_EXPR_CT_DREG, dreg);
 }
 
-void cn_nft_and(struct nftnl_rule *rule, uint32_t reg, const void *mask, uint32_t len)
+void cn_nft_bitwise(struct nftnl_rule *rule, uint32_t reg, const void *mask, const void *xor_value, uint32_t len)
 {
-    uint8_t zero[16] = { 0 };
     struct nftnl_expr *expr = add(rule, "bitwise");
     nftnl_expr_set_u32(expr, NFTNL_EXPR_BITWISE_SREG, reg);
     nftnl_expr_set_u32(expr, NFTNL_EXPR_BITWISE_DREG, reg);
     nftnl_expr_set_u32(expr, NFTNL_EXPR_BITWISE_LEN, len);
     nftnl_expr_set(expr, NFTNL_EXPR_BITWISE_MASK, mask, len);
-    nftnl_expr_set(expr, NFTNL_EXPR_BITWISE_XOR, zero, len);
+    nftnl_expr_set(expr, NFTNL_EXPR_BITWISE_XOR, xor_value, len);
+}
+
+void cn_nft_and(struct nftnl_rule *rule, uint32_t reg, const void *mask, uint32_t len)
+{
+    uint8_t zero[16] = { 0 };
+    cn_nft_bitwise(rule, reg, mask, zero, len);
+}
+
+void cn_nft_meta_set(struct nftnl_rule *rule, uint32_t key, uint32_t sreg)
+{
+    struct nftnl_expr *expr = add(rule, "meta");
+    nftnl_expr_set_u32(expr, NFTNL_EXPR_META_KEY, key);
+    nftnl_expr_set_u32(expr, NFTNL_EXPR_META_SREG, sreg);
 }
 
 void cn_nft_immediate(struct nftnl_rule *rule, uint32_t dreg, const void *data, uint32_t len)

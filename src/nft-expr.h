@@ -39,6 +39,10 @@ void cn_nft_lookup(struct nftnl_rule *rule, uint32_t sreg, const char *set, uint
 void cn_nft_ct(struct nftnl_rule *rule, uint32_t key, int direction, uint32_t dreg);
 /* REG = (REG & MASK) ^ 0, for LEN bytes. */
 void cn_nft_and(struct nftnl_rule *rule, uint32_t reg, const void *mask, uint32_t len);
+/* REG = (REG & MASK) ^ XOR, for LEN bytes. */
+void cn_nft_bitwise(struct nftnl_rule *rule, uint32_t reg, const void *mask, const void *xor_value, uint32_t len);
+/* meta KEY set REG */
+void cn_nft_meta_set(struct nftnl_rule *rule, uint32_t key, uint32_t sreg);
 void cn_nft_immediate(struct nftnl_rule *rule, uint32_t dreg, const void *data, uint32_t len);
 void cn_nft_verdict(struct nftnl_rule *rule, int verdict);
 void cn_nft_jump(struct nftnl_rule *rule, const char *chain);

@@ -268,19 +268,13 @@ static void build_bridge(Builder *b, const CnIsoNetwork *net)
     add_chain(b, F, "pin_arp", -1, 0, NULL);
     add_chain(b, F, "pin_ip4", -1, 0, NULL);
 
-    /* Ports nobody attached: on a metadata network they get nothing (fail
-     * closed: a pool TAP between VMs, a NIC hot-plugged by hand); elsewhere
-     * they pass (a bridge network's uplink is such a port). */
+    /* Bridge-family chains see every bridge of the host (and the kernel
+     * here refuses meta ibrname): only this network's ports are ours. */
     r = cn_nft_rule_new(F, b->table, "pin");
     cn_nft_meta(r, NFT_META_IIFNAME, R0);
     lookup(r, R0, SET_PORTS, 1);
-    if (net->metadata) {
-        cn_nft_verdict(r, NF_DROP);
-        add_rule(b, r, "iifname != @ports drop (metadata network)");
-    } else {
-        cn_nft_verdict(r, NF_ACCEPT);
-        add_rule(b, r, "iifname != @ports accept");
-    }
+    cn_nft_verdict(r, NF_ACCEPT);
+    add_rule(b, r, "iifname != @ports accept");
 
     r = cn_nft_rule_new(F, b->table, "pin");
     cn_nft_meta(r, NFT_META_IIFNAME, R0);
@@ -288,6 +282,17 @@ static void build_bridge(Builder *b, const CnIsoNetwork *net)
     lookup(r, R0, SET_PORT_MAC, 1);
     cn_nft_verdict(r, NF_DROP);
     add_rule(b, r, "iifname . ether saddr != @port_mac drop");
+
+    /* Marked: it came from an attached port with its own MAC.  The inet
+     * table serves only marked packets on metadata networks, so a port
+     * nobody attached (a pool TAP between VMs, a NIC hot-plugged by hand)
+     * gets nothing from the host. */
+    uint32_t keep = ~(uint32_t)CN_NFT_ATTACHED_MARK, set_bit = CN_NFT_ATTACHED_MARK;
+    r = cn_nft_rule_new(F, b->table, "pin");
+    cn_nft_meta(r, NFT_META_MARK, R0);
+    cn_nft_bitwise(r, R0, &keep, &set_bit, 4);
+    cn_nft_meta_set(r, NFT_META_MARK, R0);
+    add_rule(b, r, "meta mark set meta mark | attached");
 
     if (net->metadata) {
         r = cn_nft_rule_new(F, b->table, "pin");
@@ -379,6 +384,15 @@ static void build_bridge(Builder *b, const CnIsoNetwork *net)
     }
 }
 
+/* meta mark & attached == 0 (EQUAL FALSE) or != 0 (TRUE) */
+static void match_attached(struct nftnl_rule *r, gboolean attached)
+{
+    uint32_t bit = CN_NFT_ATTACHED_MARK, zero = 0;
+    cn_nft_meta(r, NFT_META_MARK, R0);
+    cn_nft_and(r, R0, &bit, 4);
+    cn_nft_cmp(r, R0, attached ? NFT_CMP_NEQ : NFT_CMP_EQ, &zero, 4);
+}
+
 /* Matches IPv4 packets from the bridge to METADATA_ADDRESS:PORT/tcp. */
 static void match_metadata(struct nftnl_rule *r, const CnIsoNetwork *net)
 {
@@ -408,6 +422,7 @@ static void build_metadata(Builder *b, const CnIsoNetwork *net)
 
     r = cn_nft_rule_new(F, b->table, "dnat");
     match_metadata(r, net);
+    match_attached(r, TRUE);
     cn_nft_payload(r, ETHER_SADDR, R0);
     cn_nft_lookup(r, R0, sets[SET_HANDLERS].name, SET_HANDLERS, 0, NFT_REG_1);
     cn_nft_nat(r, NFT_NAT_DNAT, NFT_REG_1, r_port);
@@ -418,11 +433,19 @@ static void build_metadata(Builder *b, const CnIsoNetwork *net)
         uint16_t port = htons(net->default_handler.port);
         r = cn_nft_rule_new(F, b->table, "dnat");
         match_metadata(r, net);
+        match_attached(r, TRUE);
         cn_nft_immediate(r, R0, &address, 4);
         cn_nft_immediate(r, r_port, &port, 2);
         cn_nft_nat(r, NFT_NAT_DNAT, R0, r_port);
         add_rule(b, r, "metadata: dnat to the network's handler");
     }
+
+    /* From a port nobody attached: nothing goes through the host. */
+    r = cn_nft_rule_new(F, b->table, "forward");
+    match_from_bridge(r, net, NFT_CMP_EQ);
+    match_attached(r, FALSE);
+    cn_nft_verdict(r, NF_DROP);
+    add_rule(b, r, "from an unattached port: drop");
 
     /* Not DNATed (no handler): a fast reset, never routed onwards. */
     r = cn_nft_rule_new(F, b->table, "forward");
@@ -449,6 +472,12 @@ static void build_metadata(Builder *b, const CnIsoNetwork *net)
     cn_nft_cmp(r, R0, NFT_CMP_NEQ, &zero, 4);
     cn_nft_verdict(r, NF_ACCEPT);
     add_rule(b, r, "ct state established,related accept");
+
+    r = cn_nft_rule_new(F, b->table, "host");
+    match_from_bridge(r, net, NFT_CMP_EQ);
+    match_attached(r, FALSE);
+    cn_nft_verdict(r, NF_DROP);
+    add_rule(b, r, "from an unattached port: drop");
 
     uint32_t dnat_bit = IPS_DST_NAT;
     r = cn_nft_rule_new(F, b->table, "host");

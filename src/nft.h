@@ -21,6 +21,10 @@
 
 #include "model.h"
 
+/* The packet mark bit the bridge table sets on frames from attached guest
+ * ports; the inet table serves only such packets on metadata networks. */
+#define CN_NFT_ATTACHED_MARK 0x01000000u
+
 /* A network as the isolation engine sees it (built from the model by the
  * helper, or from carthage-net's <metadata> by the hook). */
 typedef struct {
