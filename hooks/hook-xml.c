@@ -242,8 +242,18 @@ static gboolean domain_link(Parser *p, const char **names, const char **values, 
            parse_addresses(attr(names, values, "ipv4"), link->addresses, error);
 }
 
+/* Sets *SLOT to a copy of VALUE; an element repeated in the XML replaces
+ * the earlier value rather than leaking it. */
+static void replace(char **slot, const char *value)
+{
+    g_free(*slot);
+    *slot = g_strdup(value);
+}
+
 static void collect_text(Parser *p, char **target)
 {
+    if (p->text)
+        g_string_free(p->text, TRUE);
     p->text = g_string_new(NULL);
     p->text_target = target;
 }
@@ -273,9 +283,9 @@ static void on_start(GMarkupParseContext *context, const char *element, const ch
         if (strcmp(element, "mac") == 0)
             iface->has_mac = parse_mac_attr(attr(names, values, "address"), iface->mac, error);
         else if (strcmp(element, "source") == 0)
-            iface->network = g_strdup(attr(names, values, "network"));
+            replace(&iface->network, attr(names, values, "network"));
         else if (strcmp(element, "target") == 0)
-            iface->tap = g_strdup(attr(names, values, "dev"));
+            replace(&iface->tap, attr(names, values, "dev"));
     } else if (AT(p, "domain", "metadata", NULL, NULL) && is_ours(p, p->stack->pdata[2], "machine") &&
                is_ours(p, element, "link")) {
         domain_link(p, names, values, error);
@@ -284,7 +294,7 @@ static void on_start(GMarkupParseContext *context, const char *element, const ch
     } else if (AT(p, "hookData", "network", "name")) {
         collect_text(p, &in->network.name);
     } else if (AT(p, "hookData", "network", "bridge")) {
-        in->network.bridge = g_strdup(attr(names, values, "name"));
+        replace(&in->network.bridge, attr(names, values, "name"));
     } else if (AT(p, "hookData", "network", "mtu")) {
         const char *size = attr(names, values, "size");
         guint64 mtu;

@@ -67,10 +67,20 @@ for t in $targets; do
     bin="$work/fuzz-$t"
     log="$work/fuzz-$t.log"
 
+    # A target may name more sources (relative to the top) and pkg-config
+    # packages in its own comments: "/* fuzz-extra: a.c b.c */",
+    # "/* fuzz-pkgs: libnftnl libmnl */".
+    extra=
+    for f in $(sed -n 's|^/\* fuzz-extra: \(.*\) \*/$|\1|p' "$here/fuzz-$t.c"); do
+        extra="$extra $top/$f"
+    done
+    pkgs=$(sed -n 's|^/\* fuzz-pkgs: \(.*\) \*/$|\1|p' "$here/fuzz-$t.c")
+    pkg_flags=
+    [ -z "$pkgs" ] || pkg_flags=$(pkg-config --cflags --libs $pkgs)
     # shellcheck disable=SC2086 # word splitting of the source list is intended
     if ! "$cc" -g -O1 -fno-omit-frame-pointer \
             -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-            -I"$top/src" "$here/fuzz-$t.c" $sources $glib -o "$bin" >"$log" 2>&1; then
+            -I"$top/src" -I"$top/hooks" "$here/fuzz-$t.c" $sources $extra $glib $pkg_flags -o "$bin" >"$log" 2>&1; then
         echo "not ok $n - fuzz-$t builds"
         sed 's/^/# /' "$log" | head -40
         failed=1

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# carthage-net-hook as libvirt runs it: argv, stdin and exit codes, on XML
+# recorded from libvirt 9.0.  Needs no root: nothing here reaches nftables
+# (networks not ours, refusals, and events with nothing to do).
+set -u
+top=$(cd "${top_srcdir:-$(dirname "$0")/../..}" && pwd)
+build=${top_builddir:-$top/build}
+. "$top/tests/lib/tap.sh"
+
+hook=$build/carthage-net-hook
+data=$top/tests/data/hook
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export CARTHAGE_NET_RUN_DIR=$work/run CARTHAGE_NET_STATE_DIR=$work/state
+
+# run OBJECT NAME OP STDIN-FILE: sets rc, err
+run() {
+    CARTHAGE_NET_HOOK_OBJECT=$1 "$hook" "$2" "$3" begin - <"$4" >"$work/out" 2>"$work/err"
+    rc=$?
+    err=$(cat "$work/err")
+}
+
+"$hook" >/dev/null 2>&1
+is "no arguments: usage, exit 2" "$?" 2
+"$hook" --paths >"$work/paths"
+like "--paths names the state and run directories" "$(cat "$work/paths")" '^state_dir=/.*'
+
+mkdir -p "$work/network.d" "$work/qemu.d"
+cp "$hook" "$work/network.d/carthage-net"
+"$work/network.d/carthage-net" md stopped end - <"$data/network-start-foreign.xml"
+is "object found from the network.d directory" "$?" 0
+
+for op in start started port-created port-deleted stopped updated; do
+    run network other "$op" "$data/network-start-foreign.xml"
+    is "network $op on a network that is not ours: exit 0" "$rc" 0
+done
+ok "networks not ours leave no record" test ! -e "$work/run"
+
+: >"$work/empty"
+printf '<hookData><network><name>x' >"$work/truncated"
+for op in start started port-created; do
+    run network md "$op" "$work/truncated"
+    is "network $op, malformed XML: exit 1" "$rc" 1
+    is "network $op, malformed XML: one line" "$(printf '%s\n' "$err" | wc -l)" 1
+done
+for op in stopped port-deleted; do
+    run network md "$op" "$work/truncated"
+    is "network $op, malformed XML: libvirt ignores it, exit 0" "$rc" 0
+done
+for op in prepare start started reconnect; do
+    run qemu m1 "$op" "$work/empty"
+    is "qemu $op, empty stdin: exit 1" "$rc" 1
+done
+for op in stopped release migrate; do
+    run qemu m1 "$op" "$work/empty"
+    is "qemu $op, empty stdin: exit 0" "$rc" 0
+done
+
+run network md port-created "$data/network-port-created.xml"
+is "port-created by the machine the MAC is reserved for: exit 0" "$rc" 0
+run network md port-created "$data/network-port-created-forged.xml"
+is "port-created with another machine's MAC: exit 1" "$rc" 1
+like "port-created with another machine's MAC: says whose" "$err" "MAC 36:8a:c2:4f:45:44 on network md is reserved for machine m1; domain m3 may not use it"
+
+run network md frobnicate "$data/network-start.xml"
+is "an unknown network operation: exit 0" "$rc" 0
+run qemu m1 frobnicate "$data/qemu-start.xml"
+is "an unknown qemu operation: exit 0" "$rc" 0
+run qemu m1 prepare "$data/qemu-prepare.xml"
+is "qemu prepare: nothing to do, exit 0" "$rc" 0
+
+# The network was never started with the hook: a metadata guest must not
+# come up unprotected.
+run qemu m1 start "$data/qemu-start.xml"
+is "qemu start on a metadata network without our isolation: exit 1" "$rc" 1
+like "qemu start without isolation: says what to do" "$err" "network md has no carthage-net isolation"
+run qemu m1 stopped "$data/qemu-stopped.xml"
+is "qemu stopped with nothing recorded: exit 0" "$rc" 0
+done_testing

@@ -1,0 +1,35 @@
+/* fuzz-hook-xml.c - libFuzzer target: the hook's stdin (network hookData
+ * or domain XML), as libvirt hands it over for every event. */
+/* fuzz-extra: hooks/hook-xml.c src/nft-isolation.c src/nft-batch.c src/nft-expr.c */
+/* fuzz-pkgs: libnftnl libmnl */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "hook.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    GError *error = NULL;
+    HookInput *input = hook_input_parse((const char *)data, size, &error);
+    if (!input) {
+        if (!error) {
+            fprintf(stderr, "refused without an error\n");
+            abort();
+        }
+        g_error_free(error);
+        return 0;
+    }
+    /* What the handlers then read must be consistent. */
+    if (input->has_network && (!input->network.name || (input->network.ours && !input->network.iso)))
+        abort();
+    for (guint i = 0; i < input->domain.interfaces->len; i++) {
+        const HookInterface *iface = input->domain.interfaces->pdata[i];
+        if (iface->has_mac)
+            (void)hook_domain_link(&input->domain, iface->mac);
+    }
+    hook_input_free(input);
+    return 0;
+}
