@@ -82,6 +82,12 @@ CnOwnedBridges *cn_cli_read_owned_bridges(CnState *state, int *exit_code);
 gboolean cn_cli_write_owned_bridges(CnState *state, const CnOwnedBridges *owned, int *exit_code);
 int cn_cli_delete_owned_bridge(const char *network, const char *bridge, const char *state_dir);
 
+/* Isolation, shared by status and repair (cmd-isolation.c). */
+const char *cn_cli_run_dir(void);
+gboolean cn_cli_isolation_present(const CnNetwork *net, gboolean *present, GError **error);
+/* Re-applies NET's tables with the guests the hook recorded; *N_GUESTS. */
+gboolean cn_cli_isolation_restore(const CnNetwork *net, guint *n_guests, GError **error);
+
 int cn_cmd_validate(CnCli *cli, int argc, char **argv);
 int cn_cmd_render(CnCli *cli, int argc, char **argv);
 int cn_cmd_define(CnCli *cli, int argc, char **argv);

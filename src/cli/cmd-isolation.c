@@ -4,7 +4,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "config.h"
+
 #include "cli.h"
+#include "hook-record.h"
 #include "netaddr.h"
 #include "nft.h"
 
@@ -233,4 +236,63 @@ int cn_cmd_isolation(CnCli *cli, int argc, char **argv)
     if (!(attach ? cn_nft_guest_add(iso, guest, &error) : cn_nft_guest_remove(iso, guest, &error)))
         return fail(error);
     return CN_EXIT_OK;
+}
+
+/* Shared with status and repair. */
+
+const char *cn_cli_run_dir(void)
+{
+    const char *dir = g_getenv("CARTHAGE_NET_RUN_DIR");
+    return dir ? dir : RUNSTATEDIR "/carthage-net";
+}
+
+gboolean cn_cli_isolation_present(const CnNetwork *net, gboolean *present, GError **error)
+{
+    g_autoptr(GArray) elements = NULL;
+    return cn_nft_set_elements(net->name, NFPROTO_BRIDGE, "ports", &elements, present, error);
+}
+
+/* The guests the hook recorded on NET (runtime records), rebuilt from the
+ * definitions where their MAC is a link of NET. */
+static GPtrArray *recorded_guests(const CnNetwork *net)
+{
+    GPtrArray *guests = g_ptr_array_new_with_free_func((GDestroyNotify)cn_iso_guest_free);
+    const char *dir = cn_cli_run_dir();
+    g_autoptr(GDir) listing = g_dir_open(dir, 0, NULL);
+    for (const char *name; listing && (name = g_dir_read_name(listing));) {
+        if (!g_str_has_prefix(name, "hook-domain-") || strstr(name, ".tmp."))
+            continue;
+        g_autofree char *text = NULL;
+        gsize length;
+        if (!cn_runtime_read(dir, name, &text, &length, NULL) || !text)
+            continue;
+        g_autoptr(GPtrArray) ports = cn_hook_ports_parse(name, text, length, NULL);
+        for (guint i = 0; ports && i < ports->len; i++) {
+            const CnHookPort *port = ports->pdata[i];
+            if (strcmp(port->network, net->name) != 0)
+                continue;
+            const CnLink *link = NULL;
+            for (guint j = 0; j < net->links->len && !link; j++) {
+                const CnLink *candidate = net->links->pdata[j];
+                if (memcmp(candidate->mac, port->mac, 6) == 0)
+                    link = candidate;
+            }
+            g_ptr_array_add(guests, link ? guest_from_link(link, port->tap) : cn_iso_guest_new(port->tap, port->mac));
+        }
+    }
+    return guests;
+}
+
+gboolean cn_cli_isolation_restore(const CnNetwork *net, guint *n_guests, GError **error)
+{
+    g_autoptr(CnIsoNetwork) iso = cn_iso_network_from_model(net);
+    g_autoptr(GPtrArray) guests = recorded_guests(net);
+    if (!cn_nft_network_apply(iso, guests, error))
+        return FALSE;
+    /* What the network hook leaves for the qemu hook. */
+    CnHookRecord record = { net->name, net->bridge_name, net->metadata };
+    g_autofree char *name = cn_hook_record_file_name(net->name);
+    g_autofree char *text = cn_hook_record_format(&record);
+    *n_guests = guests->len;
+    return cn_runtime_write(cn_cli_run_dir(), name, text, error);
 }

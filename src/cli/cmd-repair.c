@@ -26,6 +26,27 @@ static int repair(CnCli *cli, CnSite *site, CnVirt *virt)
         if (exit_code != CN_EXIT_OK)
             return exit_code;
     }
+    /* Isolation of running networks whose tables are gone (the hook was
+     * installed after they started, or the ruleset was flushed), with the
+     * guests the hook had recorded. */
+    for (guint i = 0; i < site->networks->len; i++) {
+        const CnNetwork *net = site->networks->pdata[i];
+        gboolean present;
+        guint n_guests;
+        if (net->technology == CN_TECH_OPENVSWITCH)
+            continue;
+        if (!cn_cli_isolation_present(net, &present, &error)) {
+            cn_cli_error("network %s: %s", net->name, error->message);
+            return CN_EXIT_SYSTEM;
+        }
+        if (present)
+            continue;
+        if (!cn_cli_isolation_restore(net, &n_guests, &error)) {
+            cn_cli_error("network %s: %s", net->name, error->message);
+            return CN_EXIT_SYSTEM;
+        }
+        printf("network %s: isolation applied (%u recorded guest port(s))\n", net->name, n_guests);
+    }
     g_autoptr(CnState) state = cn_state_open(cli->state_dir, TRUE, &error);
     if (!state) {
         cn_cli_error("%s", error->message);
@@ -118,6 +139,15 @@ static int purge(CnCli *cli, CnSite *site, CnVirt *virt)
             return CN_EXIT_SYSTEM;
         }
         printf("network %s: deleted bridge %s\n", (char *)network, (char *)bridge);
+    }
+    /* The hook's records of what it put in nftables went with the tables. */
+    const char *run_dir = cn_cli_run_dir();
+    g_autoptr(GDir) runtime = g_dir_open(run_dir, 0, NULL);
+    for (const char *file; runtime && (file = g_dir_read_name(runtime));) {
+        if (g_str_has_prefix(file, "hook-") && !cn_runtime_remove(run_dir, file, &error)) {
+            cn_cli_error("%s", error->message);
+            return CN_EXIT_SYSTEM;
+        }
     }
     if (!cn_state_purge(state, &error)) {
         cn_cli_error("%s", error->message);

@@ -89,6 +89,15 @@ static gboolean examine(CnVirt *virt, const CnNetwork *net, xmlDocPtr template,
     } else {
         add_drift(status->drift, "stopped", "defined but not running");
     }
+    if (status->virt.active && net->technology != CN_TECH_OPENVSWITCH) {
+        gboolean present = FALSE;
+        if (!cn_cli_isolation_present(net, &present, error))
+            return FALSE;
+        if (!present)
+            add_drift(status->drift, "isolation",
+                      "no carthage-net nftables tables (the hook was not installed when the network "
+                      "started; carthage-net repair applies them)");
+    }
     if (net->technology == CN_TECH_BRIDGE) {
         gboolean exists = FALSE;
         if (!cn_link_exists(net->bridge_name, &exists, error))

@@ -14,11 +14,15 @@ state=$CN_E2E_RUN/state
 cn() { "$build/carthage-net" -d "$top/examples/site" --state-dir "$state" "$@"; }
 status_rc() { cn status >"$CN_E2E_RUN/status.out" 2>&1; echo $?; }
 
+export CARTHAGE_NET_RUN_DIR=$CN_E2E_RUN/run
 cn define --start >/dev/null
 is "status: a pool not yet created is drift" "$(status_rc)" 5
 like "status: names the pool" "$(cat "$CN_E2E_RUN/status.out")" "drift: pool ci-taps: not created"
-cn pool create ci-taps >/dev/null
-is "status: in step after define --start and pool create" "$(status_rc)" 0
+like "status: no isolation (no hook here) is drift" "$(cat "$CN_E2E_RUN/status.out")" "drift: network lab: isolation: no carthage-net nftables tables"
+out=$(cn repair 2>&1)
+like "repair applies the isolation the hook would have" "$out" "network lab: isolation applied"
+like "repair creates the pool" "$out" "pool ci-taps: 8 TAP\(s\) made"
+is "status: in step after repair" "$(status_rc)" 0
 like "status: lists every network" "$(cat "$CN_E2E_RUN/status.out")" "^lab +libvirt +active +no +cn-lab +yes"
 
 # --- drift: a reservation removed behind our back
@@ -102,7 +106,6 @@ printf '[link late-nic eth0]\nnet = lab\n' >"$CN_E2E_RUN/late.conf"
 cn2() { "$build/carthage-net" -d "$top/examples/site" -f "$CN_E2E_RUN/late.conf" --state-dir "$state" "$@"; }
 cn2 define lab >/dev/null
 virsh -q create "$CN_E2E_RUN/late.xml" >/dev/null
-cn2 isolation apply lab >/dev/null
 out=$(cn2 attach late-nic --live 2>&1); rc=$?
 is "attach --live: exit 0" "$rc" 0
 late_mac=$(cn2 render interface late-nic eth0 | sed -n 's/.*mac address="\([^"]*\)".*/\1/p')

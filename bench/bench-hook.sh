@@ -1,0 +1,306 @@
+#!/usr/bin/env bash
+# bench-hook.sh - what one libvirt hook call costs, process start
+# included: carthage-net-hook run as libvirt runs it (fork, exec, XML on
+# stdin, wait), next to an empty dynamically linked C program fed the
+# same stdin, with 1 and with 1000 guests on the network, inside a
+# network namespace of its own.  Run as root:
+#
+#   bash bench/bench-hook.sh
+#
+# The events: qemu `start` of a domain with four interfaces on the
+# metadata network "md" (alternating with its qemu `stopped`, so each
+# start really adds its four ports; both timed), and network
+# `port-created` (the recorded XML, and the same XML defining every
+# guest).  The guests are made by the hook itself: one qemu `start` call
+# per guest, with generated domain XML (a distinct domain, MAC, address,
+# handler and tap each).  bench/bench-hook-run.c times each call
+# (CLOCK_MONOTONIC from fork to wait4, and wait4's peak RSS).
+#
+# Environment: BENCH_CALLS (calls of each event per guest count, default
+# 1000), BENCH_GUESTS (guest counts, ascending, default "1 1000").  Exits
+# non-zero only when something failed, never because of the timings.
+set -u
+top=$(cd "${top_srcdir:-$(dirname "$0")/..}" && pwd)
+build=${top_builddir:-$top/build}
+calls=${BENCH_CALLS:-1000}
+guests=${BENCH_GUESTS:-1 1000}
+data=$top/tests/data/hook
+
+die() { echo "bench-hook: $*" >&2; exit 1; }
+positive() { case $1 in '' | *[!0-9]* | 0*) return 1 ;; esac; }
+positive "$calls" || die "BENCH_CALLS must be a positive number, not '$calls'"
+guests=${guests//,/ }
+[ -n "${guests// /}" ] || die "BENCH_GUESTS has no count"
+last=0
+for n in $guests; do
+    positive "$n" || die "BENCH_GUESTS must be positive numbers, not '$n'"
+    [ "$n" -gt "$last" ] || die "BENCH_GUESTS must be ascending (guests are only added): $guests"
+    last=$n
+done
+[ "$last" -le 60000 ] || die "BENCH_GUESTS: at most 60000 guests"
+max_guests=$last
+[ "$(id -u)" = 0 ] || die "needs root (network namespace, nftables)"
+hook=$build/carthage-net-hook
+[ -x "$hook" ] || die "no $hook (build first: make -C build, or set top_builddir)"
+for f in network-start.xml network-port-created.xml qemu-start.xml qemu-stopped.xml; do
+    [ -f "$data/$f" ] || die "no $data/$f"
+done
+for tool in ip nft cc awk; do command -v "$tool" >/dev/null || die "$tool not installed"; done
+
+# --- outside: make the namespace, run this script again inside it.
+if [ -z "${CN_BENCH_NETNS:-}" ]; then
+    ns=cn-bench-hook-$$
+    ip netns add "$ns" || die "cannot add network namespace $ns"
+    trap 'ip netns delete "$ns" 2>/dev/null' EXIT
+    CN_BENCH_NETNS=$ns ip netns exec "$ns" "${BASH:-bash}" "$0" "$@" &
+    child=$!
+    trap 'kill -TERM "$child" 2>/dev/null; exit 130' INT TERM HUP
+    wait "$child"
+    exit $?
+fi
+
+# --- inside the namespace (every command below sees only its netfilter)
+work=$(mktemp -d "${TMPDIR:-/tmp}/cn-bench-hook.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+trap 'exit 130' INT TERM HUP
+# The hook's directories: a private run dir (its records) and state dir.
+export CARTHAGE_NET_RUN_DIR=$work/run CARTHAGE_NET_STATE_DIR=$work/state
+run_dir=$CARTHAGE_NET_RUN_DIR
+bridge=cn-md # the bridge of tests/data/hook/network-*.xml
+{ ip link add "$bridge" type bridge && ip link set "$bridge" up; } || die "cannot make bridge $bridge"
+
+for prog in bench-hook-run bench-hook-empty; do
+    cc -O2 -std=gnu11 -Wall "$top/bench/$prog.c" -o "$work/$prog" >"$work/cc.log" 2>&1 ||
+        die "cannot build $prog.c: $(cat "$work/cc.log")"
+done
+driver=$work/bench-hook-run
+empty=$work/bench-hook-empty
+
+# --- the XML.
+# m1-start.xml / m1-stopped.xml: the recorded domain m1 with four
+# interfaces on md (MACs 36:8a:c2:4f:45:44..47, taps vnet0..vnet3) and a
+# carthage-net link for each (10.63.0.11, 10.63.0.22..24).
+four_interfaces() {
+    awk '
+        /<interface / { inside = 1; block = "" }
+        inside { block = block $0 "\n" }
+        inside && /<\/interface>/ {
+            inside = 0
+            for (k = 0; k < 4; k++) {
+                b = block
+                gsub(/36:8a:c2:4f:45:44/, sprintf("36:8a:c2:4f:45:%02x", 0x44 + k), b)
+                gsub(/vnet0/, "vnet" k, b)
+                gsub(/net0/, "net" k, b)
+                gsub(/slot=.0x02./, sprintf("slot=\0470x%02x\047", 2 + k), b)
+                gsub(/c11316b057dc/, sprintf("c11316b057d%x", k), b)
+                printf "%s", b
+            }
+            next
+        }
+        inside { next }
+        /<cn:link / {
+            print
+            for (k = 1; k < 4; k++) {
+                l = $0
+                sub(/iface="eth0"/, "iface=\"eth" k "\"", l)
+                sub(/36:8a:c2:4f:45:44/, sprintf("36:8a:c2:4f:45:%02x", 0x44 + k), l)
+                sub(/10\.63\.0\.11/, "10.63.0." (21 + k), l)
+                print l
+            }
+            next
+        }
+        { print }' "$1"
+}
+four_interfaces "$data/qemu-start.xml" >"$work/m1-start.xml"
+four_interfaces "$data/qemu-stopped.xml" >"$work/m1-stopped.xml"
+[ "$(grep -c "<target dev='vnet" "$work/m1-start.xml")" = 4 ] &&
+    [ "$(grep -c '<cn:link ' "$work/m1-start.xml")" = 4 ] &&
+    [ "$(grep -c '<interface ' "$work/m1-stopped.xml")" = 4 ] ||
+    die "cannot make the four-interface domain XML from $data/qemu-start.xml"
+
+# Guest I (0-based) of the prefill: domain gI, MAC 52:54:00:xx:xx:xx,
+# address 10.64.x.y, handler 10.63.0.1:(10000 + I), tap vnet(100 + I).
+# (The engine does not check addresses against the network's subnet.)
+guest_awk='
+    function mac(i) { return sprintf("52:54:00:%02x:%02x:%02x", int(i / 65536) % 256, int(i / 256) % 256, i % 256) }
+    function addr(i) { return "10." (64 + int(i / 65536)) "." (int(i / 256) % 256) "." (i % 256) }
+'
+mkdir -p "$work/guests"
+awk "$guest_awk"'
+    { line[NR] = $0 }
+    END {
+        for (i = 0; i < n; i++) {
+            file = dir "/g" i ".xml"
+            for (r = 1; r <= NR; r++) {
+                s = line[r]
+                gsub(/<name>m1<\/name>/, "<name>g" i "</name>", s)
+                gsub(/name="m1"/, "name=\"g" i "\"", s)
+                gsub(/36:8a:c2:4f:45:44/, mac(i), s)
+                gsub(/10\.63\.0\.11/, addr(i), s)
+                gsub(/10\.63\.0\.1:9001/, "10.63.0.1:" (10000 + i), s)
+                gsub(/vnet0/, "vnet" (100 + i), s)
+                gsub(/m1\.console/, "g" i ".console", s)
+                print s > file
+            }
+            close(file)
+        }
+    }' n="$max_guests" dir="$work/guests" "$data/qemu-start.xml" || die "cannot make the guests' domain XML"
+
+# port-created-N.xml: the recorded port-created XML with the N guests'
+# definitions added (as libvirt passes the network of N+2 machines).
+port_created_with() {
+    awk "$guest_awk"'
+        { print }
+        /<cn:guest machine="m2"/ {
+            for (i = 0; i < n; i++)
+                printf "        <cn:guest machine=\"g%d\" iface=\"eth0\" mac=\"%s\" ipv4=\"%s\" handler=\"10.63.0.1:%d\"/>\n", i, mac(i), addr(i), 10000 + i
+        }
+        /<host mac=.86:65:ed:ea:44:5f./ {
+            for (i = 0; i < n; i++)
+                printf "        <host mac=\047%s\047 name=\047g%d\047 ip=\047%s\047/>\n", mac(i), i, addr(i)
+        }' n="$1" "$data/network-port-created.xml"
+}
+
+# --- checks (outside the timed calls)
+# set_count SET: the elements of set SET of table bridge cn_md.
+# (every guest's tap is vnetN; port_mac elements are "vnetN" . MAC)
+set_count() {
+    local out
+    out=$(nft list set bridge cn_md "$1" 2>&1) || { echo "none ($out)"; return; }
+    grep -o '"vnet[0-9]*"' <<<"$out" | wc -l
+}
+expect_ports() { # N WHEN
+    local got
+    got=$(set_count ports)
+    [ "$got" = "$1" ] || die "$2: set ports has ${got:-no} elements, expected $1"
+    got=$(set_count port_mac)
+    [ "$got" = "$1" ] || die "$2: set port_mac has ${got:-no} elements, expected $1"
+}
+qemu_hook() { CARTHAGE_NET_HOOK_OBJECT=qemu "$hook" "$@"; }
+network_hook() { CARTHAGE_NET_HOOK_OBJECT=network "$hook" "$@"; }
+
+echo "carthage-net hook benchmark: metadata network md on bridge $bridge; guests: $guests;" \
+    "$calls calls of each event per count"
+echo "nproc: $(nproc); kernel: $(uname -r); hook: $hook ($(stat -c %s "$hook") bytes)"
+
+# --- 1. the network, by the hook's own network `start`
+network_hook md start begin - <"$data/network-start.xml" || die "network start: the hook failed"
+[ -f "$run_dir/hook-network-md" ] || die "network start: no record $run_dir/hook-network-md"
+nft list table bridge cn_md >/dev/null 2>&1 && nft list table inet cn_md >/dev/null 2>&1 ||
+    die "network start: no tables bridge/inet cn_md"
+expect_ports 0 "after network start"
+
+now_ns() { date +%s%N; }
+present=0
+: >"$work/results"
+for n in $guests; do
+    # --- prefill up to N guests: one qemu `start` call each.
+    t0=$(now_ns)
+    for ((i = present; i < n; i++)); do
+        qemu_hook "g$i" start begin - <"$work/guests/g$i.xml" || die "prefill: qemu start of g$i failed"
+    done
+    prefill_ms=$((($(now_ns) - t0) / 1000000))
+    echo "bench-hook: prefill $present -> $n guests: $((n - present)) qemu start calls, $prefill_ms ms" >&2
+    present=$n
+    expect_ports "$n" "after the prefill of $n guests"
+    files=$(find "$run_dir" -name 'hook-domain-g*' | wc -l)
+    [ "$files" = "$n" ] || die "after the prefill of $n guests: $files hook-domain-g* records"
+
+    # --- 2./3. qemu start + stopped of m1 (four ports), alternating, each
+    # next to the empty program with the same arguments and stdin.
+    q="CARTHAGE_NET_HOOK_OBJECT=qemu"
+    "$driver" "$calls" \
+        start "$work/m1-start.xml" "$q" "$hook" m1 start begin - ::: \
+        start-empty "$work/m1-start.xml" "$q" "$empty" m1 start begin - ::: \
+        stopped "$work/m1-stopped.xml" "$q" "$hook" m1 stopped end - ::: \
+        stopped-empty "$work/m1-stopped.xml" "$q" "$empty" m1 stopped end - \
+        >"$work/qemu-$n" || die "$n guests: qemu start/stopped failed"
+    expect_ports "$n" "$n guests, after $calls start/stopped pairs"
+    [ ! -e "$run_dir/hook-domain-m1" ] || die "$n guests: hook-domain-m1 left after stopped"
+    # One more pair, checked in between: start adds m1's four ports.
+    qemu_hook m1 start begin - <"$work/m1-start.xml" || die "$n guests: qemu start (check) failed"
+    expect_ports $((n + 4)) "$n guests, after qemu start of m1"
+    [ "$(grep -c '^port md vnet[0-3] ' "$run_dir/hook-domain-m1")" = 4 ] ||
+        die "$n guests: hook-domain-m1 does not list m1's four ports"
+    qemu_hook m1 stopped end - <"$work/m1-stopped.xml" || die "$n guests: qemu stopped (check) failed"
+    expect_ports "$n" "$n guests, after qemu stopped of m1"
+
+    # --- network port-created: the recorded XML, and with N guests defined.
+    port_created_with "$n" >"$work/port-created-$n.xml"
+    w="CARTHAGE_NET_HOOK_OBJECT=network"
+    "$driver" "$calls" \
+        port-created "$data/network-port-created.xml" "$w" "$hook" md port-created begin - ::: \
+        port-created-empty "$data/network-port-created.xml" "$w" "$empty" md port-created begin - ::: \
+        port-created-defs "$work/port-created-$n.xml" "$w" "$hook" md port-created begin - ::: \
+        port-created-defs-empty "$work/port-created-$n.xml" "$w" "$empty" md port-created begin - \
+        >"$work/network-$n" || die "$n guests: network port-created failed"
+    # A forged MAC is refused (the check that port-created does its job).
+    sed 's/<name>m1<\/name>/<name>m2<\/name>/' "$data/network-port-created.xml" >"$work/port-forged.xml"
+    if network_hook md port-created begin - <"$work/port-forged.xml" 2>/dev/null; then
+        die "$n guests: port-created let domain m2 use m1's MAC"
+    fi
+
+    for kind in qemu network; do
+        sed "s/^/$n /" "$work/$kind-$n" >>"$work/results"
+    done
+    echo "bench-hook: $n guests: done" >&2
+done
+
+# --- start-up alone: `carthage-net-hook --paths` (loads its libraries,
+# prints two lines, reads no XML), for reading the rows above.
+"$driver" "$calls" \
+    startup /dev/null "$hook" --paths ::: \
+    startup-empty /dev/null "$empty" --paths \
+    >"$work/startup" || die "carthage-net-hook --paths failed"
+sed 's/^/- /' "$work/startup" >>"$work/results"
+
+# --- the network goes (the hook's network `stopped`), and its tables.
+network_hook md stopped end - <"$data/network-start.xml" || die "network stopped: the hook failed"
+! nft list table bridge cn_md >/dev/null 2>&1 && ! nft list table inet cn_md >/dev/null 2>&1 ||
+    die "network stopped: tables cn_md left"
+
+# --- the table
+bytes() { stat -c %s "$1"; }
+echo
+echo "µs per call, fork to wait4 (median p50, nearest-rank p99); ours = carthage-net-hook, empty = an empty C program"
+printf '%-28s %6s %9s %9s %9s %9s %9s %9s %8s  %s\n' event guests "ours p50" "ours p99" "empty p50" \
+    "empty p99" "diff p50" "diff p99" "RSS KB" aims
+awk '
+    { key = $1 " " $2; p50[key] = $4; p99[key] = $5; rss[key] = $7; has[key] = 1
+      if (!($1 in seen_n)) { seen_n[$1] = 1; ns[++nn] = $1 }
+      if ($2 !~ /-empty$/ && !($2 in seen_e)) { seen_e[$2] = 1; es[++ne] = $2 } }
+    END {
+        name["start"] = "qemu start (4 ifaces)"
+        name["stopped"] = "qemu stopped (4 ifaces)"
+        name["port-created"] = "port-created (recorded)"
+        name["port-created-defs"] = "port-created (N+2 defined)"
+        name["startup"] = "start-up only (--paths)"
+        for (i = 1; i <= ne; i++) {
+            base = ""
+            for (j = 1; j <= nn; j++) {
+                e = es[i]; n = ns[j]; k = n " " e; ke = n " " e "-empty"
+                if (!(k in has)) continue
+                d50 = p50[k] - p50[ke]; d99 = p99[k] - p99[ke]
+                miss = ""
+                if (d50 > 2000) miss = miss " p50"
+                if (d99 > 8000) miss = miss " p99"
+                if (rss[k] >= 10240) miss = miss " rss"
+                printf "%-28s %6s %9d %9d %9d %9d %9d %9d %8d  %s\n", name[e], n, p50[k], p99[k], p50[ke], p99[ke],
+                    d50, d99, rss[k], miss == "" ? "met" : "missed:" miss
+                if (base == "") base = n
+                else flat[e] = flat[e] sprintf(" %+d µs p50, %+d µs p99 from %s to %s guests;",
+                                               p50[k] - p50[base " " e], p99[k] - p99[base " " e], base, n)
+            }
+        }
+        printf "\nflat in the number of guests? change of ours:\n"
+        for (i = 1; i <= ne; i++) if (flat[es[i]] != "") printf "  %-28s%s\n", name[es[i]], flat[es[i]]
+    }' "$work/results"
+rss_empty=$(awk '$2 ~ /-empty$/ && $7 > m { m = $7 } END { print m + 0 }' "$work/results")
+echo
+echo "peak RSS: the largest ru_maxrss of any call (the empty program: $rss_empty KB)"
+echo "port-created (N+2 defined): the recorded XML with the N guests' <cn:guest> and DHCP <host> added," \
+    "$(bytes "$work/port-created-$present.xml") bytes at $present guests (recorded: $(bytes "$data/network-port-created.xml"))"
+echo "guests: N domains started by the hook (qemu start, one port each) before the timed calls; m1's four ports come and go"
+echo
+echo "aims (the issue): p50 within 2 ms of the empty program, p99 within 8 ms, flat in the number of guests," \
+    "peak RSS under 10 MB (the aims column; informational, the exit status ignores it)"
