@@ -30,7 +30,13 @@ CnNftBatch *cn_nft_batch_new(void)
 {
     CnNftBatch *batch = g_new0(CnNftBatch, 1);
     batch->buffer = g_byte_array_sized_new(16 * 1024);
-    batch->first_seq = batch->seq = (uint32_t)time(NULL);
+    /* Sequence numbers unique within the process: replies to an earlier
+     * batch on the shared socket are told apart by them. */
+    static uint32_t next_seq;
+    if (next_seq == 0)
+        next_seq = (uint32_t)time(NULL);
+    batch->first_seq = batch->seq = next_seq;
+    next_seq += 1u << 20; /* room for a million messages a batch */
     batch->descriptions = g_ptr_array_new_with_free_func(g_free);
     char header[MNL_NLMSG_HDRLEN + 64];
     struct nlmsghdr *begin = nftnl_batch_begin(header, batch->seq++);
@@ -145,8 +151,9 @@ static gboolean read_errors(struct mnl_socket *socket, CnNftBatch *batch, GError
         int left = (int)n;
         for (struct nlmsghdr *header = (struct nlmsghdr *)buffer; mnl_nlmsg_ok(header, left);
              header = mnl_nlmsg_next(header, &left)) {
-            if (header->nlmsg_pid != portid || header->nlmsg_type != NLMSG_ERROR)
-                continue;
+            if (header->nlmsg_pid != portid || header->nlmsg_type != NLMSG_ERROR ||
+                header->nlmsg_seq - batch->first_seq > last_seq - batch->first_seq)
+                continue; /* not about this batch */
             const struct nlmsgerr *err = mnl_nlmsg_get_payload(header);
             if (err->error != 0) {
                 guint index = header->nlmsg_seq - batch->first_seq;
@@ -162,6 +169,26 @@ static gboolean read_errors(struct mnl_socket *socket, CnNftBatch *batch, GError
     }
 }
 
+/* One netfilter socket for the process.  Closing one waits for the
+ * kernel's deferred cleanup of what the batches deleted (about 10 ms here,
+ * an RCU grace period): paid once, when the process exits, rather than per
+ * batch. */
+static struct mnl_socket *shared_socket(GError **error)
+{
+    static struct mnl_socket *socket;
+    if (socket)
+        return socket;
+    socket = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+    if (!socket || mnl_socket_bind(socket, 0, MNL_SOCKET_AUTOPID) < 0) {
+        g_set_error(error, CN_NFT_ERROR, errno, "nftables: cannot open a netfilter socket: %s",
+                    g_strerror(errno));
+        if (socket)
+            mnl_socket_close(socket);
+        socket = NULL;
+    }
+    return socket;
+}
+
 gboolean cn_nft_batch_commit(CnNftBatch *batch, GError **error)
 {
     char header[MNL_NLMSG_HDRLEN + 64];
@@ -171,24 +198,15 @@ gboolean cn_nft_batch_commit(CnNftBatch *batch, GError **error)
     /* The end message is not acked; the last object's ack ends the read. */
     batch->seq--;
 
-    struct mnl_socket *socket = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
-    if (!socket || mnl_socket_bind(socket, 0, MNL_SOCKET_AUTOPID) < 0) {
-        g_set_error(error, CN_NFT_ERROR, errno, "nftables: cannot open a netfilter socket: %s",
-                    g_strerror(errno));
-        if (socket)
-            mnl_socket_close(socket);
+    struct mnl_socket *socket = shared_socket(error);
+    if (!socket)
         return FALSE;
-    }
     int size = (int)MAX(batch->buffer->len, 256 * 1024);
     setsockopt(mnl_socket_get_fd(socket), SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size);
     setsockopt(mnl_socket_get_fd(socket), SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size);
-    gboolean ok;
     if (mnl_socket_sendto(socket, batch->buffer->data, batch->buffer->len) < 0) {
         g_set_error(error, CN_NFT_ERROR, errno, "nftables: cannot send the batch: %s", g_strerror(errno));
-        ok = FALSE;
-    } else {
-        ok = batch->seq == batch->first_seq + 1 || read_errors(socket, batch, error);
+        return FALSE;
     }
-    mnl_socket_close(socket);
-    return ok;
+    return batch->seq == batch->first_seq + 1 || read_errors(socket, batch, error);
 }
