@@ -45,16 +45,18 @@ hook=$build/carthage-net-hook
 for f in network-start.xml network-port-created.xml qemu-start.xml qemu-stopped.xml; do
     [ -f "$data/$f" ] || die "no $data/$f"
 done
-for tool in ip nft cc awk; do command -v "$tool" >/dev/null || die "$tool not installed"; done
+for tool in ip nft cc awk setsid; do command -v "$tool" >/dev/null || die "$tool not installed"; done
 
 # --- outside: make the namespace, run this script again inside it.
 if [ -z "${CN_BENCH_NETNS:-}" ]; then
     ns=cn-bench-hook-$$
     ip netns add "$ns" || die "cannot add network namespace $ns"
     trap 'ip netns delete "$ns" 2>/dev/null' EXIT
-    CN_BENCH_NETNS=$ns ip netns exec "$ns" "${BASH:-bash}" "$0" "$@" &
+    # setsid: the run inside is a process group of its own, so that an
+    # interrupt stops all of it (the driver and the hook it runs too).
+    CN_BENCH_NETNS=$ns setsid ip netns exec "$ns" "${BASH:-bash}" "$0" "$@" &
     child=$!
-    trap 'kill -TERM "$child" 2>/dev/null; exit 130' INT TERM HUP
+    trap 'kill -TERM -- -"$child" 2>/dev/null; wait "$child"; exit 130' INT TERM HUP
     wait "$child"
     exit $?
 fi
@@ -63,8 +65,11 @@ fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/cn-bench-hook.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 trap 'exit 130' INT TERM HUP
-# The hook's directories: a private run dir (its records) and state dir.
-export CARTHAGE_NET_RUN_DIR=$work/run CARTHAGE_NET_STATE_DIR=$work/state
+# The hook's directories: a private run dir (its records) and state dir,
+# and an empty events.d (a hook that runs event subscribers finds none,
+# rather than the host's).
+export CARTHAGE_NET_RUN_DIR=$work/run CARTHAGE_NET_STATE_DIR=$work/state CARTHAGE_NET_EVENTS_DIR=$work/events.d
+mkdir "$CARTHAGE_NET_EVENTS_DIR" || die "cannot make $CARTHAGE_NET_EVENTS_DIR"
 run_dir=$CARTHAGE_NET_RUN_DIR
 bridge=cn-md # the bridge of tests/data/hook/network-*.xml
 { ip link add "$bridge" type bridge && ip link set "$bridge" up; } || die "cannot make bridge $bridge"
@@ -75,6 +80,10 @@ for prog in bench-hook-run bench-hook-empty; do
 done
 driver=$work/bench-hook-run
 empty=$work/bench-hook-empty
+# A copy, so that a rebuild during the run changes nothing.
+built_hook=$hook
+hook=$work/carthage-net-hook
+cp "$built_hook" "$hook" || die "cannot copy $built_hook"
 
 # --- the XML.
 # m1-start.xml / m1-stopped.xml: the recorded domain m1 with four
@@ -113,10 +122,11 @@ four_interfaces() {
 }
 four_interfaces "$data/qemu-start.xml" >"$work/m1-start.xml"
 four_interfaces "$data/qemu-stopped.xml" >"$work/m1-stopped.xml"
-[ "$(grep -c "<target dev='vnet" "$work/m1-start.xml")" = 4 ] &&
-    [ "$(grep -c '<cn:link ' "$work/m1-start.xml")" = 4 ] &&
-    [ "$(grep -c '<interface ' "$work/m1-stopped.xml")" = 4 ] ||
+if [ "$(grep -c "<target dev='vnet" "$work/m1-start.xml")" != 4 ] ||
+    [ "$(grep -c '<cn:link ' "$work/m1-start.xml")" != 4 ] ||
+    [ "$(grep -c '<interface ' "$work/m1-stopped.xml")" != 4 ]; then
     die "cannot make the four-interface domain XML from $data/qemu-start.xml"
+fi
 
 # Guest I (0-based) of the prefill: domain gI, MAC 52:54:00:xx:xx:xx,
 # address 10.64.x.y, handler 10.63.0.1:(10000 + I), tap vnet(100 + I).
@@ -181,13 +191,15 @@ network_hook() { CARTHAGE_NET_HOOK_OBJECT=network "$hook" "$@"; }
 
 echo "carthage-net hook benchmark: metadata network md on bridge $bridge; guests: $guests;" \
     "$calls calls of each event per count"
-echo "nproc: $(nproc); kernel: $(uname -r); hook: $hook ($(stat -c %s "$hook") bytes)"
+echo "nproc: $(nproc); kernel: $(uname -r); hook: a copy of $built_hook ($(stat -c '%s bytes, %y' "$built_hook"))"
+echo "state and run dirs under $work ($(stat -f -c %T "$work"); the hook may fsync there)"
 
 # --- 1. the network, by the hook's own network `start`
 network_hook md start begin - <"$data/network-start.xml" || die "network start: the hook failed"
 [ -f "$run_dir/hook-network-md" ] || die "network start: no record $run_dir/hook-network-md"
-nft list table bridge cn_md >/dev/null 2>&1 && nft list table inet cn_md >/dev/null 2>&1 ||
+if ! nft list table bridge cn_md >/dev/null 2>&1 || ! nft list table inet cn_md >/dev/null 2>&1; then
     die "network start: no tables bridge/inet cn_md"
+fi
 expect_ports 0 "after network start"
 
 now_ns() { date +%s%N; }
@@ -256,8 +268,9 @@ sed 's/^/- /' "$work/startup" >>"$work/results"
 
 # --- the network goes (the hook's network `stopped`), and its tables.
 network_hook md stopped end - <"$data/network-start.xml" || die "network stopped: the hook failed"
-! nft list table bridge cn_md >/dev/null 2>&1 && ! nft list table inet cn_md >/dev/null 2>&1 ||
+if nft list table bridge cn_md >/dev/null 2>&1 || nft list table inet cn_md >/dev/null 2>&1; then
     die "network stopped: tables cn_md left"
+fi
 
 # --- the table
 bytes() { stat -c %s "$1"; }

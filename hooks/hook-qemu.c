@@ -41,6 +41,66 @@ static CnIsoGuest *make_guest(const HookDomain *domain, const HookInterface *ifa
     return guest;
 }
 
+/* The interface with MAC, once libvirt made its tap. */
+static const HookInterface *interface_with_tap(const HookDomain *domain, const uint8_t mac[6])
+{
+    for (guint i = 0; i < domain->interfaces->len; i++) {
+        const HookInterface *iface = domain->interfaces->pdata[i];
+        if (iface->has_mac && iface->tap && memcmp(iface->mac, mac, 6) == 0)
+            return iface;
+    }
+    return NULL;
+}
+
+/* Carthage's "resolved": every link of the machine known on the host (tap,
+ * MAC, address, network); and "public_address" for its 1:1 NAT pairs. */
+static void emit_resolved(const HookEvent *event, const HookDomain *domain)
+{
+    const char *machine = domain->name ? domain->name : event->name;
+    if (domain->links->len == 0)
+        return;
+    GString *links = g_string_new("[");
+    for (guint i = 0; i < domain->links->len; i++) {
+        const HookLink *link = domain->links->pdata[i];
+        const HookInterface *iface = interface_with_tap(domain, link->mac);
+        if (!iface) {
+            g_string_free(links, TRUE);
+            return; /* not resolved yet */
+        }
+        char mac[CN_MAC_STR_MAX];
+        cn_mac_format(link->mac, mac);
+        g_autoptr(CnEvent) part = cn_event_new("");
+        cn_event_add_string(part, "iface", link->iface ? link->iface : "");
+        cn_event_add_string(part, "network", link->network ? link->network : "");
+        cn_event_add_string(part, "tap", iface->tap);
+        cn_event_add_string(part, "mac", mac);
+        hook_event_add_addresses(part, "ipv4", link->addresses);
+        g_string_append_printf(links, "%s{%s}", i ? "," : "", part->fields->str + 1);
+    }
+    g_string_append_c(links, ']');
+    g_autoptr(CnEvent) resolved = cn_event_new("resolved");
+    cn_event_add_string(resolved, "machine", machine);
+    cn_event_add_raw(resolved, "links", links->str);
+    g_string_free(links, TRUE);
+    hook_emit(event, resolved);
+
+    for (guint i = 0; i < domain->links->len; i++) {
+        const HookLink *link = domain->links->pdata[i];
+        for (guint j = 0; j < link->nat->len; j++) {
+            const CnIsoNat *pair = &g_array_index(link->nat, CnIsoNat, j);
+            char private_text[CN_V4_STR_MAX], public_text[CN_V4_STR_MAX];
+            cn_v4_format(pair->private_address, private_text);
+            cn_v4_format(pair->public_address, public_text);
+            g_autoptr(CnEvent) public_address = cn_event_new("public_address");
+            cn_event_add_string(public_address, "machine", machine);
+            cn_event_add_string(public_address, "network", link->network ? link->network : "");
+            cn_event_add_string(public_address, "address", private_text);
+            cn_event_add_string(public_address, "public_address", public_text);
+            hook_emit(event, public_address);
+        }
+    }
+}
+
 /* start, reconnect: every port on a carthage-net network gets its
  * elements; the ports are recorded for "stopped", whose XML has no tap
  * names any more. */
@@ -86,7 +146,15 @@ static gboolean add_ports(const HookEvent *event, GError **error)
         cn_hook_ports_add(ports, network, iface->tap, iface->mac);
         hook_log(event, LOG_INFO, "network %s port %s (%s): isolated%s", network, iface->tap, mac,
                  guest->rendered ? "" : " (not rendered by carthage-net: MAC only)");
+        g_autoptr(CnEvent) attached = cn_event_new("guest-attached");
+        cn_event_add_string(attached, "domain", domain->name ? domain->name : event->name);
+        cn_event_add_string(attached, "network", network);
+        cn_event_add_string(attached, "port", iface->tap);
+        cn_event_add_string(attached, "mac", mac);
+        hook_event_add_addresses(attached, "ipv4", guest->addresses);
+        hook_emit(event, attached);
     }
+    emit_resolved(event, domain);
     if (ports->len == 0)
         return TRUE;
     g_autofree char *name = cn_hook_ports_file_name(domain->name ? domain->name : event->name);
@@ -117,6 +185,14 @@ static gboolean remove_ports(const HookEvent *event, GError **error)
             hook_log(event, LOG_INFO, "network %s port %s: %s", port->network, port->tap, local->message);
         else
             hook_log(event, LOG_INFO, "network %s port %s: released", port->network, port->tap);
+        char mac[CN_MAC_STR_MAX];
+        cn_mac_format(port->mac, mac);
+        g_autoptr(CnEvent) detached = cn_event_new("guest-detached");
+        cn_event_add_string(detached, "domain", event->name);
+        cn_event_add_string(detached, "network", port->network);
+        cn_event_add_string(detached, "port", port->tap);
+        cn_event_add_string(detached, "mac", mac);
+        hook_emit(event, detached);
     }
     return cn_runtime_remove(event->run_dir, name, error);
 }

@@ -48,7 +48,9 @@ static void link_free(gpointer data)
 {
     HookLink *link = data;
     g_free(link->network);
+    g_free(link->iface);
     g_array_unref(link->addresses);
+    g_array_unref(link->nat);
     g_free(link->tap);
     g_free(link);
 }
@@ -142,6 +144,27 @@ static gboolean parse_addresses(const char *text, GArray *addresses, GError **er
     return TRUE;
 }
 
+/* "PRIVATE=PUBLIC ..." into PAIRS */
+static gboolean parse_nat(const char *text, GArray *pairs, GError **error)
+{
+    if (!text)
+        return TRUE;
+    g_auto(GStrv) words = g_strsplit(text, " ", -1);
+    for (char **pair = words; *pair; pair++) {
+        if (**pair == '\0')
+            continue;
+        g_auto(GStrv) halves = g_strsplit(*pair, "=", 2);
+        CnIsoNat entry;
+        if (g_strv_length(halves) != 2 || !cn_v4_parse(halves[0], &entry.private_address) ||
+            !cn_v4_parse(halves[1], &entry.public_address)) {
+            g_set_error(error, HOOK_ERROR, 0, "bad NAT pair '%s'", *pair);
+            return FALSE;
+        }
+        g_array_append_val(pairs, entry);
+    }
+    return TRUE;
+}
+
 static gboolean network_metadata(Parser *p, const char **names, const char **values, GError **error)
 {
     HookNetwork *net = &p->input->network;
@@ -209,29 +232,17 @@ static gboolean network_guest(Parser *p, const char **names, const char **values
         }
         g_array_append_val(net->iso->handlers, entry);
     }
-    const char *nat = attr(names, values, "nat");
-    if (nat) {
-        g_auto(GStrv) pairs = g_strsplit(nat, " ", -1);
-        for (char **pair = pairs; *pair; pair++) {
-            g_auto(GStrv) halves = g_strsplit(*pair, "=", 2);
-            CnIsoNat entry;
-            if (g_strv_length(halves) != 2 || !cn_v4_parse(halves[0], &entry.private_address) ||
-                !cn_v4_parse(halves[1], &entry.public_address)) {
-                g_set_error(error, HOOK_ERROR, 0, "bad NAT pair '%s'", *pair);
-                return FALSE;
-            }
-            g_array_append_val(net->iso->nat, entry);
-        }
-    }
-    return TRUE;
+    return parse_nat(attr(names, values, "nat"), net->iso->nat, error);
 }
 
 static gboolean domain_link(Parser *p, const char **names, const char **values, GError **error)
 {
     HookLink *link = g_new0(HookLink, 1);
     link->addresses = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+    link->nat = g_array_new(FALSE, FALSE, sizeof(CnIsoNat));
     g_ptr_array_add(p->input->domain.links, link);
     link->network = g_strdup(attr(names, values, "network"));
+    link->iface = g_strdup(attr(names, values, "iface"));
     link->tap = g_strdup(attr(names, values, "tap"));
     const char *handler = attr(names, values, "handler");
     if (handler && !parse_endpoint(handler, &link->handler)) {
@@ -239,7 +250,8 @@ static gboolean domain_link(Parser *p, const char **names, const char **values, 
         return FALSE;
     }
     return parse_mac_attr(attr(names, values, "mac"), link->mac, error) &&
-           parse_addresses(attr(names, values, "ipv4"), link->addresses, error);
+           parse_addresses(attr(names, values, "ipv4"), link->addresses, error) &&
+           parse_nat(attr(names, values, "nat"), link->nat, error);
 }
 
 /* Sets *SLOT to a copy of VALUE; an element repeated in the XML replaces

@@ -11,6 +11,7 @@
 #include <glib.h>
 #include <stdint.h>
 
+#include "events.h"
 #include "nft.h"
 
 /* One reserved guest link from the network's carthage-net metadata. */
@@ -55,8 +56,10 @@ typedef struct {
 /* One <cn:link> of the domain's carthage-net metadata. */
 typedef struct {
     char *network;
+    char *iface;
     uint8_t mac[6];
     GArray *addresses;      /* uint32_t */
+    GArray *nat;            /* CnIsoNat: 1:1 NAT pairs */
     CnEndpoint handler;
     char *tap;
 } HookLink;
@@ -93,6 +96,7 @@ typedef struct {
     const char *name;      /* argv[1]: network or domain name */
     const char *state_dir; /* pools */
     const char *run_dir;   /* the hook's own records (tmpfs) */
+    const char *events_dir; /* subscribers */
     HookInput *input;
 } HookEvent;
 
@@ -100,6 +104,12 @@ typedef struct {
  * ERROR's message (callers decide whether libvirt heeds it). */
 gboolean hook_network_event(const HookEvent *event, GError **error);
 gboolean hook_qemu_event(const HookEvent *event, GError **error);
+
+/* Appends a Carthage event to the log and starts the subscribers;
+ * failures are logged, never fatal. */
+void hook_emit(const HookEvent *event, const CnEvent *cn_event);
+/* KEY: ["A.B.C.D", ...] */
+void hook_event_add_addresses(CnEvent *cn_event, const char *key, GArray *addresses);
 
 /* syslog, with the event's object, name and operation. */
 void hook_log(const HookEvent *event, int priority, const char *format, ...) G_GNUC_PRINTF(3, 4);

@@ -18,6 +18,7 @@
 
 #define STATE_DIR LOCALSTATEDIR "/lib/carthage-net"
 #define RUN_DIR RUNSTATEDIR "/carthage-net"
+#define EVENTS_DIR SYSCONFDIR "/carthage-net/events.d"
 #define STDIN_MAX (16 * 1024 * 1024) /* libvirt's XML is far smaller */
 
 void hook_log(const HookEvent *event, int priority, const char *format, ...)
@@ -81,7 +82,7 @@ static gboolean may_abort(const char *object, const char *operation)
 int main(int argc, char **argv)
 {
     if (argc == 2 && strcmp(argv[1], "--paths") == 0) {
-        printf("state_dir=%s\nrun_dir=%s\n", STATE_DIR, RUN_DIR);
+        printf("state_dir=%s\nrun_dir=%s\nevents_dir=%s\n", STATE_DIR, RUN_DIR, EVENTS_DIR);
         return 0;
     }
     openlog("carthage-net-hook", LOG_PID, LOG_DAEMON);
@@ -95,11 +96,13 @@ int main(int argc, char **argv)
     }
     /* libvirt passes no environment of ours; these are for tests. */
     HookEvent event = { object, argv[2], argv[1], g_getenv("CARTHAGE_NET_STATE_DIR"),
-                        g_getenv("CARTHAGE_NET_RUN_DIR"), NULL };
+                        g_getenv("CARTHAGE_NET_RUN_DIR"), g_getenv("CARTHAGE_NET_EVENTS_DIR"), NULL };
     if (!event.state_dir)
         event.state_dir = STATE_DIR;
     if (!event.run_dir)
         event.run_dir = RUN_DIR;
+    if (!event.events_dir)
+        event.events_dir = EVENTS_DIR;
 
     g_autoptr(GError) error = NULL;
     gsize length = 0;

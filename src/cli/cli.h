@@ -97,3 +97,4 @@ int cn_cmd_repair(CnCli *cli, int argc, char **argv);
 int cn_cmd_attach(CnCli *cli, int argc, char **argv);
 int cn_cmd_pool(CnCli *cli, int argc, char **argv);
 int cn_cmd_isolation(CnCli *cli, int argc, char **argv);
+int cn_cmd_events(CnCli *cli, int argc, char **argv);

@@ -26,6 +26,7 @@ static const CnCommand commands[] = {
     { "attach", "", "Plug a machine's interfaces into its existing libvirt domain.", cn_cmd_attach },
     { "pool", "", "TAP pool: create, list, acquire, release, dispose.", cn_cmd_pool },
     { "isolation", "", "nftables isolation: show, apply, remove, attach, detach.", cn_cmd_isolation },
+    { "events", "", "The event log (resolved, public_address, guest-attached, ...); --follow.", cn_cmd_events },
 };
 
 static const CnCommand *find_command(const char *name)

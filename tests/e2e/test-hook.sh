@@ -19,6 +19,13 @@ pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done; }
 trap cleanup EXIT
 
+# Event subscribers: one records, one hangs (and must not delay libvirt).
+events_dir=$("$build/carthage-net-hook" --paths | sed -n 's/^events_dir=//p')
+mkdir -p "$events_dir"
+printf '#!/bin/sh\ncat >>%s/subscriber.log\n' "$CN_E2E_RUN" >"$events_dir/20-record"
+printf '#!/bin/sh\nexec sleep 120\n' >"$events_dir/90-hang"
+chmod +x "$events_dir/20-record" "$events_dir/90-hang"
+
 cn define --start >/dev/null
 ok "network start hook made the bridge table" nft list table bridge cn_md
 ok "network start hook made the inet table" nft list table inet cn_md
@@ -33,7 +40,10 @@ done
 sleep 1
 
 checks="cn.sleep=3 cn.resolve=metadata cn.http=metadata:80/ cn.http=10.63.0.1:9001/ cn.http=10.63.0.1:9002/ cn.http=10.63.0.1:8000/"
-boot_guest m1 "$checks cn.sleep=40" && boot_guest m2 "$checks cn.sleep=40"
+boot_guest m1 "$checks cn.sleep=40"
+started=$(date +%s)
+boot_guest m2 "$checks cn.sleep=40"
+is "a hanging event subscriber does not delay virsh start" "$(( $(date +%s) - started < 15 ))" 1
 # Both stay up (cn.sleep=40) for the stop and restart checks below.
 m1=$(guest_wait_for m1 '^CN http 10.63.0.1:8000/' 120)
 m2=$(guest_wait_for m2 '^CN http 10.63.0.1:8000/' 120)
@@ -46,6 +56,18 @@ is "m1 cannot reach m2's handler directly" "$(result "$m1" "http 10.63.0.1:9002/
 is "m2 cannot reach the default handler directly" "$(result "$m2" "http 10.63.0.1:8000/")" fail
 out=$(cn isolation show)
 like "both ports are pinned with their handlers" "$out" "handler 10.63.0.1:9001"
+
+# Events, in order, in the log and at the subscriber.
+events=$(cn events --json)
+order=$(printf '%s\n' "$events" | python3 -c '
+import json, sys
+for line in sys.stdin:
+    e = json.loads(line)
+    print(e["event"], e.get("machine") or e.get("domain") or e.get("network"), end=",")')
+like "events: network-started, then each guest attached and resolved" "$order" "^network-started md,guest-attached m1,resolved m1,guest-attached m2,resolved m2,"
+like "events: resolved lists the link's tap, MAC and address" "$events" '"event":"resolved","machine":"m1","links":\[\{"iface":"eth0","network":"md","tap":"vnet[0-9]+","mac":"[0-9a-f:]+","ipv4":\["10.63.0.11"\]\}\]'
+for _ in $(seq 50); do grep -q '"resolved","machine":"m2"' "$CN_E2E_RUN/subscriber.log" 2>/dev/null && break; sleep 0.2; done
+is "events: the subscriber got every event" "$(grep -c '"seq"' "$CN_E2E_RUN/subscriber.log")" "$(printf '%s\n' "$events" | grep -c '"seq"')"
 
 # A domain whose NIC was written by hand, claiming m1's MAC: refused at port-created.
 m1_mac=$(cn render interface m1 eth0 | sed -n 's/.*mac address="\([^"]*\)".*/\1/p')
@@ -86,4 +108,9 @@ like "libvirtd restart: m2's port still pinned" "$(cn isolation show)" "$m2_mac 
 virsh -q destroy m2 >/dev/null 2>&1; virsh -q destroy m4 >/dev/null 2>&1
 virsh -q net-destroy md >/dev/null
 is "net-destroy leaves no table of ours" "$(nft list tables | grep -c ' cn_md')" 0
+events=$(cn events --json)
+like "events: guest-detached for m1" "$events" '"event":"guest-detached","domain":"m1","network":"md"'
+like "events: network-stopped last" "$(printf '%s\n' "$events" | tail -1)" '"event":"network-stopped","network":"md"'
+like "events --since shows only newer ones" "$(cn events --since 4 | head -1)" '^5 '
+
 done_testing

@@ -1,0 +1,32 @@
+/* hook-events.c - the Carthage events the hook emits (see events.h). */
+#include <syslog.h>
+
+#include "events-notify.h"
+#include "hook.h"
+#include "netaddr.h"
+
+void hook_emit(const HookEvent *event, const CnEvent *cn_event)
+{
+    g_autoptr(GError) error = NULL;
+    guint64 seq;
+    g_autofree char *line = NULL;
+    if (!cn_events_append(event->state_dir, cn_event, 0, &seq, &line, &error)) {
+        hook_log(event, LOG_WARNING, "event %s not logged: %s", cn_event->name, error->message);
+        return;
+    }
+    if (!cn_events_notify(event->events_dir, line, CN_EVENTS_SUBSCRIBER_SECONDS, &error))
+        hook_log(event, LOG_WARNING, "event %s: %s", cn_event->name, error->message);
+}
+
+void hook_event_add_addresses(CnEvent *cn_event, const char *key, GArray *addresses)
+{
+    GString *json = g_string_new("[");
+    for (guint i = 0; addresses && i < addresses->len; i++) {
+        char text[CN_V4_STR_MAX];
+        cn_v4_format(g_array_index(addresses, uint32_t, i), text);
+        g_string_append_printf(json, "%s\"%s\"", i ? "," : "", text);
+    }
+    g_string_append_c(json, ']');
+    cn_event_add_raw(cn_event, key, json->str);
+    g_string_free(json, TRUE);
+}

@@ -1,0 +1,132 @@
+/* events-notify.c - see events-notify.h */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "events-notify.h"
+#include "state.h"
+
+/* In the detached process: stdin, stdout, stderr on /dev/null and every
+ * other descriptor closed, so nothing libvirt gave the hook stays open. */
+static void detach_descriptors(void)
+{
+    int null = open("/dev/null", O_RDWR);
+    if (null >= 0) {
+        dup2(null, STDIN_FILENO);
+        dup2(null, STDOUT_FILENO);
+        dup2(null, STDERR_FILENO);
+        if (null > STDERR_FILENO)
+            close(null);
+    }
+    long max = sysconf(_SC_OPEN_MAX);
+    for (int fd = 3; fd < (max > 0 ? max : 1024) && fd < 65536; fd++)
+        close(fd);
+}
+
+/* Runs one subscriber with LINE on stdin; kills its process group after
+ * TIMEOUT seconds. */
+static void run_subscriber(const char *path, const char *line, guint timeout)
+{
+    int input = memfd_create("carthage-net-event", MFD_CLOEXEC);
+    if (input < 0 || write(input, line, strlen(line)) < 0 || write(input, "\n", 1) < 0 ||
+        lseek(input, 0, SEEK_SET) < 0) {
+        syslog(LOG_WARNING, "event subscriber %s: cannot prepare its input: %s", path, g_strerror(errno));
+        if (input >= 0)
+            close(input);
+        return;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        syslog(LOG_WARNING, "event subscriber %s: cannot fork: %s", path, g_strerror(errno));
+        close(input);
+        return;
+    }
+    if (pid == 0) {
+        setpgid(0, 0);
+        dup2(input, STDIN_FILENO);
+        execl(path, path, (char *)NULL);
+        _exit(127);
+    }
+    close(input);
+    setpgid(pid, pid);
+    gint64 deadline = g_get_monotonic_time() + (gint64)timeout * G_USEC_PER_SEC;
+    int status = 0;
+    for (;;) {
+        pid_t done = waitpid(pid, &status, WNOHANG);
+        if (done == pid)
+            break;
+        if (done < 0 && errno != EINTR)
+            return;
+        if (g_get_monotonic_time() >= deadline) {
+            kill(-pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            syslog(LOG_WARNING, "event subscriber %s: killed after %u s", path, timeout);
+            return;
+        }
+        struct timespec pause = { 0, 20 * 1000 * 1000 };
+        nanosleep(&pause, NULL);
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        syslog(LOG_WARNING, "event subscriber %s: failed (status %d)", path, status);
+}
+
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+gboolean cn_events_notify(const char *dir, const char *line, guint timeout, GError **error)
+{
+    DIR *listing = opendir(dir);
+    if (!listing)
+        return TRUE; /* no subscribers */
+    GPtrArray *paths = g_ptr_array_new_with_free_func(g_free);
+    for (struct dirent *entry; (entry = readdir(listing));) {
+        if (entry->d_name[0] == '.')
+            continue;
+        char *path = g_build_filename(dir, entry->d_name, NULL);
+        struct stat st;
+        if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0)
+            g_ptr_array_add(paths, path);
+        else
+            g_free(path);
+    }
+    closedir(listing);
+    if (paths->len == 0) {
+        g_ptr_array_unref(paths);
+        return TRUE;
+    }
+    g_ptr_array_sort(paths, compare_names);
+
+    /* Two forks: the notifier is a grandchild in its own session, so the
+     * caller neither waits for it nor leaves a zombie behind. */
+    pid_t child = fork();
+    if (child < 0) {
+        g_ptr_array_unref(paths);
+        g_set_error(error, CN_STATE_ERROR, CN_STATE_ERROR_IO, "cannot start event subscribers: %s",
+                    g_strerror(errno));
+        return FALSE;
+    }
+    if (child == 0) {
+        if (fork() != 0)
+            _exit(0);
+        setsid();
+        detach_descriptors();
+        for (guint i = 0; i < paths->len; i++)
+            run_subscriber(paths->pdata[i], line, timeout);
+        _exit(0);
+    }
+    g_ptr_array_unref(paths);
+    int status;
+    waitpid(child, &status, 0); /* the intermediate child exits at once */
+    return TRUE;
+}

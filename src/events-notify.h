@@ -1,0 +1,14 @@
+/* events-notify.h - handing an event to the subscribers: every executable
+ * in a directory ($(sysconfdir)/carthage-net/events.d) gets the JSON line on
+ * stdin, in a process detached from the caller (new session, stdout and
+ * stderr on /dev/null, no inherited descriptors), each with a time limit
+ * after which it is killed and the failure logged.  The caller (the hook,
+ * which libvirt waits for) returns at once. */
+#pragma once
+
+#include <glib.h>
+
+#define CN_EVENTS_SUBSCRIBER_SECONDS 30
+
+/* Starts the detached notifier for LINE; FALSE only when fork failed. */
+gboolean cn_events_notify(const char *dir, const char *line, guint timeout_seconds, GError **error);

@@ -1,0 +1,204 @@
+/* events.c - see events.h */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "events.h"
+#include "state.h"
+
+void cn_json_append_string(GString *out, const char *text)
+{
+    g_string_append_c(out, '"');
+    for (const unsigned char *p = (const unsigned char *)(text ? text : ""); *p; p++) {
+        if (*p == '"' || *p == '\\')
+            g_string_append_printf(out, "\\%c", *p);
+        else if (*p < 0x20)
+            g_string_append_printf(out, "\\u%04x", *p);
+        else
+            g_string_append_c(out, (char)*p);
+    }
+    g_string_append_c(out, '"');
+}
+
+CnEvent *cn_event_new(const char *name)
+{
+    CnEvent *event = g_new0(CnEvent, 1);
+    event->name = g_strdup(name);
+    event->fields = g_string_new(NULL);
+    return event;
+}
+
+void cn_event_free(CnEvent *event)
+{
+    if (!event)
+        return;
+    g_string_free(event->fields, TRUE);
+    g_free(event->name);
+    g_free(event);
+}
+
+void cn_event_add_string(CnEvent *event, const char *key, const char *value)
+{
+    g_string_append_c(event->fields, ',');
+    cn_json_append_string(event->fields, key);
+    g_string_append_c(event->fields, ':');
+    cn_json_append_string(event->fields, value);
+}
+
+void cn_event_add_raw(CnEvent *event, const char *key, const char *json)
+{
+    g_string_append_c(event->fields, ',');
+    cn_json_append_string(event->fields, key);
+    g_string_append_printf(event->fields, ":%s", json);
+}
+
+char *cn_event_format(const CnEvent *event, guint64 seq, gint64 time_usec)
+{
+    g_autoptr(GDateTime) when = g_date_time_new_from_unix_utc(time_usec / G_USEC_PER_SEC);
+    g_autofree char *stamp = g_date_time_format(when, "%Y-%m-%dT%H:%M:%S");
+    GString *line = g_string_new(NULL);
+    g_string_append_printf(line, "{\"seq\":%" G_GUINT64_FORMAT ",\"time\":\"%s.%06dZ\",\"event\":", seq, stamp,
+                           (int)(time_usec % G_USEC_PER_SEC));
+    cn_json_append_string(line, event->name);
+    g_string_append(line, event->fields->str);
+    g_string_append_c(line, '}');
+    return g_string_free(line, FALSE);
+}
+
+guint64 cn_event_line_seq(const char *line)
+{
+    if (!g_str_has_prefix(line, "{\"seq\":"))
+        return 0;
+    return g_ascii_strtoull(line + 7, NULL, 10);
+}
+
+/* The seq of the last complete line of FD's file (0 when empty). */
+static guint64 last_seq(int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0 || st.st_size == 0)
+        return 0;
+    off_t start = st.st_size > 4096 ? st.st_size - 4096 : 0;
+    char buffer[4097];
+    ssize_t n = pread(fd, buffer, (size_t)(st.st_size - start), start);
+    if (n <= 0)
+        return 0;
+    buffer[n] = '\0';
+    /* the last line that starts with a record */
+    for (ssize_t i = n - 2; i >= 0; i--) {
+        if (i == 0 || buffer[i - 1] == '\n') {
+            guint64 seq = cn_event_line_seq(buffer + i);
+            if (seq)
+                return seq;
+        }
+    }
+    return 0;
+}
+
+static gboolean fail_errno(GError **error, const char *what, const char *path)
+{
+    int saved = errno;
+    g_set_error(error, CN_STATE_ERROR, CN_STATE_ERROR_IO, "%s %s: %s", what, path, g_strerror(saved));
+    return FALSE;
+}
+
+gboolean cn_events_append(const char *dir, const CnEvent *event, gsize rotate_bytes, guint64 *seq,
+                          char **line_out, GError **error)
+{
+    g_autofree char *path = g_build_filename(dir, CN_EVENTS_LOG, NULL);
+    g_autofree char *rotated = g_strconcat(path, ".1", NULL);
+    g_autofree char *lock_path = g_strconcat(path, ".lock", NULL);
+    if (rotate_bytes == 0)
+        rotate_bytes = CN_EVENTS_ROTATE_BYTES;
+    if (g_mkdir_with_parents(dir, 0755) < 0)
+        return fail_errno(error, "cannot create", dir);
+
+    /* A lock file of its own: the log itself is renamed on rotation. */
+    int lock = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lock < 0)
+        return fail_errno(error, "cannot open", lock_path);
+    while (flock(lock, LOCK_EX) < 0) {
+        if (errno != EINTR) {
+            close(lock);
+            return fail_errno(error, "cannot lock", lock_path);
+        }
+    }
+    gboolean ok = FALSE;
+    g_autofree char *text = NULL;
+    g_autofree char *line = NULL;
+    int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        fail_errno(error, "cannot open", path);
+        goto out;
+    }
+    guint64 previous = last_seq(fd);
+    if (previous == 0) {
+        /* just rotated (or new): continue from the rotated log */
+        int old = open(rotated, O_RDONLY | O_CLOEXEC);
+        if (old >= 0) {
+            previous = last_seq(old);
+            close(old);
+        }
+    }
+    *seq = previous + 1;
+    text = cn_event_format(event, *seq, g_get_real_time());
+    line = g_strconcat(text, "\n", NULL);
+    size_t length = strlen(line);
+    if (write(fd, line, length) != (ssize_t)length || fsync(fd) < 0) {
+        fail_errno(error, "cannot append to", path);
+        close(fd);
+        goto out;
+    }
+    struct stat st;
+    if (fstat(fd, &st) == 0 && (gsize)st.st_size >= rotate_bytes && rename(path, rotated) < 0) {
+        fail_errno(error, "cannot rotate", path);
+        close(fd);
+        goto out;
+    }
+    close(fd);
+    if (line_out)
+        *line_out = g_steal_pointer(&text);
+    ok = TRUE;
+out:
+    close(lock); /* releases the lock */
+    return ok;
+}
+
+static gboolean read_file(const char *path, guint64 since, CnEventFunc func, gpointer data, guint64 *last,
+                          GError **error)
+{
+    g_autofree char *text = NULL;
+    g_autoptr(GError) local = NULL;
+    if (!g_file_get_contents(path, &text, NULL, &local)) {
+        if (g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+            return TRUE;
+        g_propagate_error(error, g_steal_pointer(&local));
+        return FALSE;
+    }
+    char *line = text;
+    for (char *end; line && *line; line = end ? end + 1 : NULL) {
+        end = strchr(line, '\n');
+        if (!end)
+            break; /* a line still being written */
+        *end = '\0';
+        guint64 seq = cn_event_line_seq(line);
+        if (seq > since && seq > *last) {
+            func(line, seq, data);
+            *last = seq;
+        }
+    }
+    return TRUE;
+}
+
+gboolean cn_events_read(const char *dir, guint64 since, CnEventFunc func, gpointer data, guint64 *last,
+                        GError **error)
+{
+    g_autofree char *path = g_build_filename(dir, CN_EVENTS_LOG, NULL);
+    g_autofree char *rotated = g_strconcat(path, ".1", NULL);
+    *last = since;
+    return read_file(rotated, since, func, data, last, error) && read_file(path, since, func, data, last, error);
+}

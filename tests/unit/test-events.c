@@ -1,0 +1,175 @@
+/* test-events.c - the event log and its subscribers. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "events-notify.h"
+#include "events.h"
+
+static char *temp_dir(void)
+{
+    char *dir = g_dir_make_tmp("cn-events-XXXXXX", NULL);
+    assert_non_null(dir);
+    return dir;
+}
+
+static void remove_tree(const char *dir)
+{
+    g_autofree char *command = g_strdup_printf("rm -rf '%s'", dir);
+    assert_int_equal(system(command), 0);
+}
+
+static void collect(const char *line, guint64 seq, gpointer data)
+{
+    g_array_append_val((GArray *)data, seq);
+}
+
+static void test_format_is_json_with_escapes(void **state)
+{
+    g_autoptr(CnEvent) event = cn_event_new("guest-attached");
+    cn_event_add_string(event, "network", "a\"b\\c\n");
+    cn_event_add_raw(event, "ipv4", "[\"10.0.0.1\"]");
+    g_autofree char *line = cn_event_format(event, 7, 1700000000123456);
+    assert_string_equal(line, "{\"seq\":7,\"time\":\"2023-11-14T22:13:20.123456Z\",\"event\":\"guest-attached\","
+                              "\"network\":\"a\\\"b\\\\c\\u000a\",\"ipv4\":[\"10.0.0.1\"]}");
+    assert_int_equal(cn_event_line_seq(line), 7);
+}
+
+static void test_sequence_numbers_follow_on(void **state)
+{
+    g_autofree char *dir = temp_dir();
+    for (int i = 1; i <= 5; i++) {
+        g_autoptr(CnEvent) event = cn_event_new("network-started");
+        guint64 seq;
+        g_autofree char *line = NULL;
+        assert_true(cn_events_append(dir, event, 0, &seq, &line, NULL));
+        assert_int_equal(seq, (guint64)i);
+        assert_int_equal(cn_event_line_seq(line), (guint64)i);
+    }
+    g_autoptr(GArray) seen = g_array_new(FALSE, FALSE, sizeof(guint64));
+    guint64 last;
+    assert_true(cn_events_read(dir, 2, collect, seen, &last, NULL));
+    assert_int_equal(seen->len, 3);
+    assert_int_equal(g_array_index(seen, guint64, 0), 3);
+    assert_int_equal(last, 5);
+    remove_tree(dir);
+}
+
+static void test_rotation_keeps_numbering_and_unseen_events(void **state)
+{
+    g_autofree char *dir = temp_dir();
+    /* Rotate after every ~3 lines. */
+    for (int i = 1; i <= 10; i++) {
+        g_autoptr(CnEvent) event = cn_event_new("guest-detached");
+        cn_event_add_string(event, "port", "vnet0");
+        guint64 seq;
+        assert_true(cn_events_append(dir, event, 300, &seq, NULL, NULL));
+        assert_int_equal(seq, (guint64)i);
+    }
+    g_autofree char *rotated = g_build_filename(dir, CN_EVENTS_LOG ".1", NULL);
+    assert_true(g_file_test(rotated, G_FILE_TEST_EXISTS));
+    /* A reader that saw 8 finds 9 and 10, wherever they are. */
+    g_autoptr(GArray) seen = g_array_new(FALSE, FALSE, sizeof(guint64));
+    guint64 last;
+    assert_true(cn_events_read(dir, 8, collect, seen, &last, NULL));
+    assert_int_equal(seen->len, 2);
+    assert_int_equal(g_array_index(seen, guint64, 0), 9);
+    assert_int_equal(g_array_index(seen, guint64, 1), 10);
+    remove_tree(dir);
+}
+
+static void test_concurrent_writers_never_share_a_number(void **state)
+{
+    g_autofree char *dir = temp_dir();
+    const int writers = 8, each = 40;
+    for (int w = 0; w < writers; w++) {
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            for (int i = 0; i < each; i++) {
+                CnEvent *event = cn_event_new("guest-attached");
+                guint64 seq;
+                if (!cn_events_append(dir, event, 4096, &seq, NULL, NULL))
+                    _exit(1);
+                cn_event_free(event);
+            }
+            _exit(0);
+        }
+    }
+    for (int w = 0; w < writers; w++) {
+        int status;
+        wait(&status);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    /* The last rotation may have dropped the oldest; what remains is
+     * gapless and ends at writers*each. */
+    g_autoptr(GArray) seen = g_array_new(FALSE, FALSE, sizeof(guint64));
+    guint64 last;
+    assert_true(cn_events_read(dir, 0, collect, seen, &last, NULL));
+    assert_int_equal(last, (guint64)(writers * each));
+    for (guint i = 1; i < seen->len; i++)
+        assert_int_equal(g_array_index(seen, guint64, i), g_array_index(seen, guint64, i - 1) + 1);
+    remove_tree(dir);
+}
+
+static void write_script(const char *path, const char *body)
+{
+    g_autofree char *text = g_strdup_printf("#!/bin/sh\n%s\n", body);
+    assert_true(g_file_set_contents(path, text, -1, NULL));
+    assert_int_equal(chmod(path, 0755), 0);
+}
+
+static gboolean wait_for_file(const char *path, int tenths)
+{
+    for (int i = 0; i < tenths; i++) {
+        if (g_file_test(path, G_FILE_TEST_EXISTS))
+            return TRUE;
+        g_usleep(100 * 1000);
+    }
+    return FALSE;
+}
+
+static void test_subscribers_get_the_line_detached(void **state)
+{
+    g_autofree char *dir = temp_dir();
+    g_autofree char *subscribers = g_build_filename(dir, "events.d", NULL);
+    g_autofree char *got = g_build_filename(dir, "got", NULL);
+    g_autofree char *hung = g_build_filename(dir, "hung", NULL);
+    assert_int_equal(mkdir(subscribers, 0755), 0);
+    g_autofree char *hang = g_build_filename(subscribers, "10-hang", NULL);
+    g_autofree char *copy = g_build_filename(subscribers, "20-copy", NULL);
+    g_autofree char *hang_body = g_strdup_printf("touch '%s'; exec sleep 60", hung);
+    g_autofree char *copy_body = g_strdup_printf("cat >'%s.tmp' && mv '%s.tmp' '%s'", got, got, got);
+    write_script(hang, hang_body);
+    write_script(copy, copy_body);
+
+    gint64 start = g_get_monotonic_time();
+    assert_true(cn_events_notify(subscribers, "{\"seq\":1}", 1, NULL));
+    /* The caller (the hook) does not wait for any of them. */
+    assert_true(g_get_monotonic_time() - start < G_USEC_PER_SEC / 2);
+    assert_true(wait_for_file(hung, 30));
+    /* The hanging one is killed after 1 s, then the next one runs. */
+    assert_true(wait_for_file(got, 50));
+    g_autofree char *text = NULL;
+    assert_true(g_file_get_contents(got, &text, NULL, NULL));
+    assert_string_equal(text, "{\"seq\":1}\n");
+    remove_tree(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_format_is_json_with_escapes),
+        cmocka_unit_test(test_sequence_numbers_follow_on),
+        cmocka_unit_test(test_rotation_keeps_numbering_and_unseen_events),
+        cmocka_unit_test(test_concurrent_writers_never_share_a_number),
+        cmocka_unit_test(test_subscribers_get_the_line_detached),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
