@@ -396,15 +396,25 @@ typedef struct {
     GHashTable *key_locs;
 } ObjectHead;
 
+#define NAME_RULE "1-64 characters from [A-Za-z0-9_.-], not starting with '-' or '.'"
+#define DNS_NAME_RULE "a DNS name (labels of [A-Za-z0-9-] separated by dots)"
+#define IFNAME_RULE "1-15 characters from [A-Za-z0-9_.-], not starting with '-' or '.'"
+
+/* Checks the NAME in a group header; says what it must be when it is not. */
+static gboolean header_name_ok(CnDiagList *diags, const CnLoc *loc, const char *header, const char *what,
+                               const char *name, gboolean (*valid)(const char *), const char *rule)
+{
+    if (valid(name))
+        return TRUE;
+    cn_diag_add(diags, loc, header, NULL, "%s '%s' must be %s", what, name, rule);
+    return FALSE;
+}
+
 static gpointer create_network(CnSite *site, char **args, const CnLoc *loc, CnDiagList *diags,
                                const char *header)
 {
-    if (!cn_name_is_valid(args[0])) {
-        cn_diag_add(diags, loc, header, NULL,
-                    "network name '%s' must be 1-64 characters from [A-Za-z0-9_.-], not starting "
-                    "with '-' or '.'", args[0]);
+    if (!header_name_ok(diags, loc, header, "network name", args[0], cn_name_is_valid, NAME_RULE))
         return NULL;
-    }
     CnNetwork *net = cn_network_new(args[0]);
     net->loc = *loc;
     g_ptr_array_add(site->networks, net);
@@ -414,12 +424,8 @@ static gpointer create_network(CnSite *site, char **args, const CnLoc *loc, CnDi
 static gpointer create_machine(CnSite *site, char **args, const CnLoc *loc, CnDiagList *diags,
                                const char *header)
 {
-    if (!cn_dns_name_is_valid(args[0])) {
-        cn_diag_add(diags, loc, header, NULL,
-                    "machine name '%s' must be a DNS name (labels of [A-Za-z0-9-] separated by "
-                    "dots)", args[0]);
+    if (!header_name_ok(diags, loc, header, "machine name", args[0], cn_dns_name_is_valid, DNS_NAME_RULE))
         return NULL;
-    }
     CnMachine *machine = cn_machine_new(args[0]);
     machine->loc = *loc;
     g_ptr_array_add(site->machines, machine);
@@ -429,21 +435,12 @@ static gpointer create_machine(CnSite *site, char **args, const CnLoc *loc, CnDi
 static gpointer create_link(CnSite *site, char **args, const CnLoc *loc, CnDiagList *diags,
                             const char *header)
 {
-    gboolean ok = TRUE;
-    if (!cn_dns_name_is_valid(args[0])) {
-        cn_diag_add(diags, loc, header, NULL,
-                    "machine name '%s' must be a DNS name (labels of [A-Za-z0-9-] separated by "
-                    "dots)", args[0]);
-        ok = FALSE;
-    }
-    if (!cn_ifname_is_valid(args[1])) {
-        cn_diag_add(diags, loc, header, NULL,
-                    "interface name '%s' must be 1-%d characters from [A-Za-z0-9_.-], not "
-                    "starting with '-' or '.'",
-                    args[1], CN_IFNAME_MAX);
-        ok = FALSE;
-    }
-    if (!ok)
+    /* Both names are checked, so both problems are reported at once. */
+    gboolean machine_ok =
+        header_name_ok(diags, loc, header, "machine name", args[0], cn_dns_name_is_valid, DNS_NAME_RULE);
+    gboolean iface_ok =
+        header_name_ok(diags, loc, header, "interface name", args[1], cn_ifname_is_valid, IFNAME_RULE);
+    if (!machine_ok || !iface_ok)
         return NULL;
     CnLink *link = cn_link_new(args[0], args[1]);
     link->loc = *loc;
@@ -454,12 +451,8 @@ static gpointer create_link(CnSite *site, char **args, const CnLoc *loc, CnDiagL
 static gpointer create_pool(CnSite *site, char **args, const CnLoc *loc, CnDiagList *diags,
                             const char *header)
 {
-    if (!cn_name_is_valid(args[0])) {
-        cn_diag_add(diags, loc, header, NULL,
-                    "pool name '%s' must be 1-64 characters from [A-Za-z0-9_.-], not starting "
-                    "with '-' or '.'", args[0]);
+    if (!header_name_ok(diags, loc, header, "pool name", args[0], cn_name_is_valid, NAME_RULE))
         return NULL;
-    }
     CnPool *pool = cn_pool_new(args[0]);
     pool->loc = *loc;
     g_ptr_array_add(site->pools, pool);

@@ -411,7 +411,7 @@ network rt: applied tables cn_rt"
     fails "$T g1 cannot ping g2 through the host (route via $GW)" pingf "$G1" "$G2IP"
     py "$G1" udp-send "$G2IP" 6000 "hairpin-$mode"
     sleep 0.2
-    is "$T BUG nft-isolation.c cn_nft_network_apply (no inet forward rule for isolate_guests): g1's UDP routed through the host does not reach g2" \
+    is "$T regression: nft-isolation.c cn_nft_network_apply (no inet forward rule for isolate_guests): g1's UDP routed through the host does not reach g2" \
         "$(grep -c "hairpin-$mode" "$work/g2-udp.log")" 0
     nsx "$G1" ip route del "$G2IP/32"
     if [ -n "$HOSTLL" ]; then
@@ -483,7 +483,7 @@ network rt: applied tables cn_rt"
         is "$T real TAP: detach: exit 0" "$rc:$out" "0:"
         fails "$T real TAP: detach: gone from ports and port_mac" eval \
             "set_has bridge cn_md ports '{ \"cnitap0\" }' || set_has bridge cn_md port_mac '{ \"cnitap0\" . $G4MAC }'"
-        fails "$T BUG nft-isolation.c cn_nft_guest_remove (detach by MAC): real TAP: detach: gone from pinned_ip" \
+        fails "$T regression: nft-isolation.c cn_nft_guest_remove (detach by MAC): real TAP: detach: gone from pinned_ip" \
             set_has bridge cn_md pinned_ip '{ "cnitap0" }'
     else
         skip "$T real TAP" "no /dev/net/tun or ip tuntap failed"
@@ -495,7 +495,7 @@ network rt: applied tables cn_rt"
     is "$T detach g2: exit 0" "$rc:$out" "0:"
     ok "$T detach g2: vg2 gone from ports and port_mac (nft get element)" eval \
         "! set_has bridge cn_md ports '{ \"vg2\" }' && ! set_has bridge cn_md port_mac '{ \"vg2\" . $G2MAC }'"
-    fails "$T BUG nft-isolation.c cn_nft_guest_remove (detach by MAC): detach g2: vg2 gone from pinned_ip" \
+    fails "$T regression: nft-isolation.c cn_nft_guest_remove (detach by MAC): detach g2: vg2 gone from pinned_ip" \
         set_has bridge cn_md pinned_ip '{ "vg2" }'
     is "$T detach g2: nft list set port_mac no longer shows vg2" \
         "$(nsx "$H" nft list set bridge cn_md port_mac | grep -c '"vg2"')" 0
@@ -507,11 +507,11 @@ network rt: applied tables cn_rt"
     ok "$T detach g2: g2's reservation and handler stay" eval \
         "set_has bridge cn_md reserved '{ $G2IP . $G2MAC }' && set_has bridge cn_md reserved_addr '{ $G2IP }' &&
          set_has inet cn_md handlers '{ $G2MAC }'"
-    fails "$T BUG nft-isolation.c build_bridge: the detached g2 (port still on the bridge) gets nothing from $MDIP" \
+    fails "$T regression: nft-isolation.c build_bridge: the detached g2 (port still on the bridge) gets nothing from $MDIP" \
         metadata_page "$G2"
     set_guest "$G2" "$G1MAC" "$G1IP"
     nsx "$G1" ip link set eth0 down
-    fails "$T BUG nft-isolation.c build_bridge: the detached port forging g1's MAC and address does not get g1's page" \
+    fails "$T regression: nft-isolation.c build_bridge: the detached port forging g1's MAC and address does not get g1's page" \
         metadata_page "$G2"
     nsx "$G1" ip link set eth0 up
     nsx "$G1" ip route replace default via "$GW"
@@ -525,7 +525,7 @@ network rt: applied tables cn_rt"
     set_guest "$G2" 02:cc:00:00:00:98 10.77.0.61
     run isolation attach md vg2 02:cc:00:00:00:98
     is "$T port re-used by an unrendered guest: attach exit 0" "$rc:$out" "0:"
-    ok "$T BUG nft-isolation.c cn_nft_guest_remove (detach by MAC): the re-used port's guest (free address) pings the gateway" \
+    ok "$T regression: nft-isolation.c cn_nft_guest_remove (detach by MAC): the re-used port's guest (free address) pings the gateway" \
         pingf "$G2" "$GW"
     run isolation detach md vg2 02:cc:00:00:00:98
     set_guest "$G2" "$G2MAC" "$G2IP"
@@ -553,8 +553,8 @@ network rt: applied tables cn_rt"
     out=$(ip netns exec "$H" "$build/carthage-net" -f "$defs" -f "$work/handler-change.conf" --state-dir "$state" \
         isolation attach md vg1 g1 eth0 2>&1)
     rc=$?
-    is "$T BUG nft-isolation.c cn_nft_guest_add: attach after g1's handler changed (9001 -> 9005): exit 0" "$rc:$out" "0:"
-    like "$T BUG nft-isolation.c cn_nft_guest_add: ... and g1 then gets the new handler" \
+    is "$T regression: nft-isolation.c cn_nft_guest_add: attach after g1's handler changed (9001 -> 9005): exit 0" "$rc:$out" "0:"
+    like "$T regression: nft-isolation.c cn_nft_guest_add: ... and g1 then gets the new handler" \
         "$(metadata_page "$G1")" "^handler 9005$"
 
     # ---- remove
