@@ -17,8 +17,10 @@
 # (CLOCK_MONOTONIC from fork to wait4, and wait4's peak RSS).
 #
 # Environment: BENCH_CALLS (calls of each event per guest count, default
-# 1000), BENCH_GUESTS (guest counts, ascending, default "1 1000").  Exits
-# non-zero only when something failed, never because of the timings.
+# 1000), BENCH_GUESTS (guest counts, ascending, default "1 1000"), TMPDIR
+# (where the hook's private run and state directories go; it fsyncs its
+# events log there).  Exits non-zero only when something failed, never
+# because of the timings.
 set -u
 top=$(cd "${top_srcdir:-$(dirname "$0")/..}" && pwd)
 build=${top_builddir:-$top/build}
