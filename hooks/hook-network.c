@@ -36,7 +36,7 @@ static gboolean network_start(const HookEvent *event, const HookNetwork *net, GE
 
 static gboolean network_started(const HookEvent *event, const HookNetwork *net, GError **error)
 {
-    g_autoptr(CnEvent) started = cn_event_new("network-started");
+    CnEvent *started = cn_event_new("network-started");
     cn_event_add_string(started, "network", net->iso->name);
     cn_event_add_string(started, "bridge", net->iso->bridge);
     hook_emit(event, started);
@@ -87,7 +87,7 @@ static gboolean network_stopped(const HookEvent *event, const HookNetwork *net, 
     if (!cn_runtime_remove(event->run_dir, name, error))
         return FALSE;
     hook_log(event, LOG_INFO, "isolation removed");
-    g_autoptr(CnEvent) stopped = cn_event_new("network-stopped");
+    CnEvent *stopped = cn_event_new("network-stopped");
     cn_event_add_string(stopped, "network", net->iso->name);
     hook_emit(event, stopped);
     return TRUE;

@@ -78,7 +78,7 @@ static void emit_resolved(const HookEvent *event, const HookDomain *domain)
         g_string_append_printf(links, "%s{%s}", i ? "," : "", part->fields->str + 1);
     }
     g_string_append_c(links, ']');
-    g_autoptr(CnEvent) resolved = cn_event_new("resolved");
+    CnEvent *resolved = cn_event_new("resolved");
     cn_event_add_string(resolved, "machine", machine);
     cn_event_add_raw(resolved, "links", links->str);
     g_string_free(links, TRUE);
@@ -91,7 +91,7 @@ static void emit_resolved(const HookEvent *event, const HookDomain *domain)
             char private_text[CN_V4_STR_MAX], public_text[CN_V4_STR_MAX];
             cn_v4_format(pair->private_address, private_text);
             cn_v4_format(pair->public_address, public_text);
-            g_autoptr(CnEvent) public_address = cn_event_new("public_address");
+            CnEvent *public_address = cn_event_new("public_address");
             cn_event_add_string(public_address, "machine", machine);
             cn_event_add_string(public_address, "network", link->network ? link->network : "");
             cn_event_add_string(public_address, "address", private_text);
@@ -99,6 +99,25 @@ static void emit_resolved(const HookEvent *event, const HookDomain *domain)
             hook_emit(event, public_address);
         }
     }
+}
+
+/* Records the ports added so far, for "stopped": also when a later port
+ * failed (libvirt stops the domain then, and what was added must go).
+ * Returns OK, unless the record itself cannot be written. */
+static gboolean save_ports(const HookEvent *event, const HookDomain *domain, GPtrArray *ports, gboolean ok,
+                           GError **error)
+{
+    if (ports->len == 0)
+        return ok;
+    g_autoptr(GError) local = NULL;
+    g_autofree char *name = cn_hook_ports_file_name(domain->name ? domain->name : event->name);
+    g_autofree char *text = cn_hook_ports_format(ports);
+    if (cn_runtime_write(event->run_dir, name, text, &local))
+        return ok;
+    hook_log(event, LOG_ERR, "cannot record the ports: %s", local->message);
+    if (ok)
+        g_propagate_error(error, g_steal_pointer(&local));
+    return FALSE;
 }
 
 /* start, reconnect: every port on a carthage-net network gets its
@@ -124,7 +143,7 @@ static gboolean add_ports(const HookEvent *event, GError **error)
                 g_set_error(error, HOOK_ERROR, 0,
                             "carthage-net: network %s has no carthage-net isolation; restart it (virsh "
                             "net-destroy/net-start) or run carthage-net repair", network);
-                return FALSE;
+                return save_ports(event, domain, ports, FALSE, error);
             }
             continue;
         }
@@ -138,7 +157,7 @@ static gboolean add_ports(const HookEvent *event, GError **error)
             if (record->metadata) {
                 g_set_error(error, HOOK_ERROR, 0, "carthage-net: cannot isolate %s (%s) on metadata network %s: %s",
                             iface->tap, mac, network, local->message);
-                return FALSE;
+                return save_ports(event, domain, ports, FALSE, error);
             }
             hook_log(event, LOG_WARNING, "network %s port %s (%s): %s", network, iface->tap, mac, local->message);
             continue;
@@ -146,7 +165,7 @@ static gboolean add_ports(const HookEvent *event, GError **error)
         cn_hook_ports_add(ports, network, iface->tap, iface->mac);
         hook_log(event, LOG_INFO, "network %s port %s (%s): isolated%s", network, iface->tap, mac,
                  guest->rendered ? "" : " (not rendered by carthage-net: MAC only)");
-        g_autoptr(CnEvent) attached = cn_event_new("guest-attached");
+        CnEvent *attached = cn_event_new("guest-attached");
         cn_event_add_string(attached, "domain", domain->name ? domain->name : event->name);
         cn_event_add_string(attached, "network", network);
         cn_event_add_string(attached, "port", iface->tap);
@@ -155,11 +174,7 @@ static gboolean add_ports(const HookEvent *event, GError **error)
         hook_emit(event, attached);
     }
     emit_resolved(event, domain);
-    if (ports->len == 0)
-        return TRUE;
-    g_autofree char *name = cn_hook_ports_file_name(domain->name ? domain->name : event->name);
-    g_autofree char *text = cn_hook_ports_format(ports);
-    return cn_runtime_write(event->run_dir, name, text, error);
+    return save_ports(event, domain, ports, TRUE, error);
 }
 
 static gboolean remove_ports(const HookEvent *event, GError **error)
@@ -187,7 +202,7 @@ static gboolean remove_ports(const HookEvent *event, GError **error)
             hook_log(event, LOG_INFO, "network %s port %s: released", port->network, port->tap);
         char mac[CN_MAC_STR_MAX];
         cn_mac_format(port->mac, mac);
-        g_autoptr(CnEvent) detached = cn_event_new("guest-detached");
+        CnEvent *detached = cn_event_new("guest-detached");
         cn_event_add_string(detached, "domain", event->name);
         cn_event_add_string(detached, "network", port->network);
         cn_event_add_string(detached, "port", port->tap);

@@ -98,6 +98,7 @@ typedef struct {
     const char *run_dir;   /* the hook's own records (tmpfs) */
     const char *events_dir; /* subscribers */
     HookInput *input;
+    GPtrArray *events;     /* CnEvent* to log when the handler is done */
 } HookEvent;
 
 /* 0: done (or nothing to do); otherwise abort the libvirt operation with
@@ -105,9 +106,11 @@ typedef struct {
 gboolean hook_network_event(const HookEvent *event, GError **error);
 gboolean hook_qemu_event(const HookEvent *event, GError **error);
 
-/* Appends a Carthage event to the log and starts the subscribers;
- * failures are logged, never fatal. */
-void hook_emit(const HookEvent *event, const CnEvent *cn_event);
+/* Queues a Carthage event (taken over); hook_flush_events logs them all
+ * with one fsync and starts the subscribers.  Failures are logged, never
+ * fatal. */
+void hook_emit(const HookEvent *event, CnEvent *cn_event);
+void hook_flush_events(const HookEvent *event);
 /* KEY: ["A.B.C.D", ...] */
 void hook_event_add_addresses(CnEvent *cn_event, const char *key, GArray *addresses);
 

@@ -120,8 +120,11 @@ int main(int argc, char **argv)
         return 0;
     }
     event.input = input;
+    event.events = g_ptr_array_new_with_free_func((GDestroyNotify)cn_event_free);
     gboolean ok = strcmp(object, "network") == 0 ? hook_network_event(&event, &error)
                                                 : hook_qemu_event(&event, &error);
+    hook_flush_events(&event);
+    g_ptr_array_unref(event.events);
     if (ok)
         return 0;
     hook_log(&event, LOG_ERR, "%s", error->message);

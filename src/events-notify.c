@@ -84,11 +84,14 @@ static int compare_names(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-gboolean cn_events_notify(const char *dir, const char *line, guint timeout, GError **error)
+gboolean cn_events_notify(const char *dir, GPtrArray *lines, guint timeout, GError **error)
 {
     DIR *listing = opendir(dir);
-    if (!listing)
-        return TRUE; /* no subscribers */
+    if (!listing || lines->len == 0) {
+        if (listing)
+            closedir(listing);
+        return TRUE; /* no subscribers, or nothing to say */
+    }
     GPtrArray *paths = g_ptr_array_new_with_free_func(g_free);
     for (struct dirent *entry; (entry = readdir(listing));) {
         if (entry->d_name[0] == '.')
@@ -121,8 +124,15 @@ gboolean cn_events_notify(const char *dir, const char *line, guint timeout, GErr
             _exit(0);
         setsid();
         detach_descriptors();
-        for (guint i = 0; i < paths->len; i++)
-            run_subscriber(paths->pdata[i], line, timeout);
+        /* One worker per subscriber: each gets the lines in order, and a
+         * slow one delays nobody else. */
+        for (guint i = 0; i < paths->len; i++) {
+            if (fork() != 0)
+                continue;
+            for (guint l = 0; l < lines->len; l++)
+                run_subscriber(paths->pdata[i], lines->pdata[l], timeout);
+            _exit(0);
+        }
         _exit(0);
     }
     g_ptr_array_unref(paths);

@@ -10,5 +10,6 @@
 
 #define CN_EVENTS_SUBSCRIBER_SECONDS 30
 
-/* Starts the detached notifier for LINE; FALSE only when fork failed. */
-gboolean cn_events_notify(const char *dir, const char *line, guint timeout_seconds, GError **error);
+/* Starts the detached notifiers for LINES: one per subscriber, each
+ * running it once per line, in order; FALSE only when fork failed. */
+gboolean cn_events_notify(const char *dir, GPtrArray *lines, guint timeout_seconds, GError **error);

@@ -106,12 +106,14 @@ static gboolean fail_errno(GError **error, const char *what, const char *path)
     return FALSE;
 }
 
-gboolean cn_events_append(const char *dir, const CnEvent *event, gsize rotate_bytes, guint64 *seq,
-                          char **line_out, GError **error)
+gboolean cn_events_append_all(const char *dir, GPtrArray *events, gsize rotate_bytes, GPtrArray *lines,
+                              GError **error)
 {
     g_autofree char *path = g_build_filename(dir, CN_EVENTS_LOG, NULL);
     g_autofree char *rotated = g_strconcat(path, ".1", NULL);
     g_autofree char *lock_path = g_strconcat(path, ".lock", NULL);
+    if (events->len == 0)
+        return TRUE;
     if (rotate_bytes == 0)
         rotate_bytes = CN_EVENTS_ROTATE_BYTES;
     if (g_mkdir_with_parents(dir, 0755) < 0)
@@ -128,27 +130,29 @@ gboolean cn_events_append(const char *dir, const CnEvent *event, gsize rotate_by
         }
     }
     gboolean ok = FALSE;
-    g_autofree char *text = NULL;
-    g_autofree char *line = NULL;
+    g_autoptr(GString) text = g_string_new(NULL);
     int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0) {
         fail_errno(error, "cannot open", path);
         goto out;
     }
-    guint64 previous = last_seq(fd);
-    if (previous == 0) {
+    guint64 seq = last_seq(fd);
+    if (seq == 0) {
         /* just rotated (or new): continue from the rotated log */
         int old = open(rotated, O_RDONLY | O_CLOEXEC);
         if (old >= 0) {
-            previous = last_seq(old);
+            seq = last_seq(old);
             close(old);
         }
     }
-    *seq = previous + 1;
-    text = cn_event_format(event, *seq, g_get_real_time());
-    line = g_strconcat(text, "\n", NULL);
-    size_t length = strlen(line);
-    if (write(fd, line, length) != (ssize_t)length || fsync(fd) < 0) {
+    gint64 now = g_get_real_time();
+    for (guint i = 0; i < events->len; i++) {
+        g_autofree char *line = cn_event_format(events->pdata[i], ++seq, now);
+        g_string_append_printf(text, "%s\n", line);
+        if (lines)
+            g_ptr_array_add(lines, g_steal_pointer(&line));
+    }
+    if (write(fd, text->str, text->len) != (ssize_t)text->len || fsync(fd) < 0) {
         fail_errno(error, "cannot append to", path);
         close(fd);
         goto out;
@@ -160,12 +164,24 @@ gboolean cn_events_append(const char *dir, const CnEvent *event, gsize rotate_by
         goto out;
     }
     close(fd);
-    if (line_out)
-        *line_out = g_steal_pointer(&text);
     ok = TRUE;
 out:
     close(lock); /* releases the lock */
     return ok;
+}
+
+gboolean cn_events_append(const char *dir, const CnEvent *event, gsize rotate_bytes, guint64 *seq,
+                          char **line, GError **error)
+{
+    g_autoptr(GPtrArray) events = g_ptr_array_new();
+    g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func(g_free);
+    g_ptr_array_add(events, (gpointer)event);
+    if (!cn_events_append_all(dir, events, rotate_bytes, lines, error))
+        return FALSE;
+    *seq = cn_event_line_seq(lines->pdata[0]);
+    if (line)
+        *line = g_strdup(lines->pdata[0]);
+    return TRUE;
 }
 
 static gboolean read_file(const char *path, guint64 since, CnEventFunc func, gpointer data, guint64 *last,

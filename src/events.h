@@ -40,6 +40,10 @@ char *cn_event_format(const CnEvent *event, guint64 seq, gint64 time_usec);
  * NULL) the line written, without the newline. */
 gboolean cn_events_append(const char *dir, const CnEvent *event, gsize rotate_bytes, guint64 *seq,
                           char **line, GError **error);
+/* Appends EVENTS (CnEvent*) with one lock, one write and one fsync;
+ * LINES (when not NULL) gets the lines written. */
+gboolean cn_events_append_all(const char *dir, GPtrArray *events, gsize rotate_bytes, GPtrArray *lines,
+                              GError **error);
 
 /* The sequence number of a log line, or 0 when it has none. */
 guint64 cn_event_line_seq(const char *line);
