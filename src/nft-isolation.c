@@ -151,6 +151,20 @@ CnIsoNetwork *cn_iso_network_from_model(const CnNetwork *net)
     return iso;
 }
 
+CnIsoGuest *cn_iso_guest_from_link(const CnLink *link, const char *tap)
+{
+    CnIsoGuest *guest = cn_iso_guest_new(tap, link->mac);
+    guest->rendered = TRUE;
+    if (link->v4_source != CN_V4_NONE && link->v4_address)
+        g_array_append_val(guest->addresses, link->v4_address);
+    for (guint i = 0; i < link->v4_secondary->len; i++)
+        g_array_append_val(guest->addresses,
+                           g_array_index(link->v4_secondary, CnSecondaryAddress, i).private_address);
+    if (link->net && link->net->metadata)
+        guest->handler = cn_link_metadata_handler(link);
+    return guest;
+}
+
 char *cn_nft_table_name(const char *network)
 {
     GString *name = g_string_new("cn_");

@@ -74,6 +74,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(CnIsoGuest, cn_iso_guest_free)
 
 /* From the model (the helper's view). */
 CnIsoNetwork *cn_iso_network_from_model(const CnNetwork *net);
+/* LINK's guest on port TAP, as carthage-net rendered it: its addresses
+ * pinned, its handler on metadata networks. */
+CnIsoGuest *cn_iso_guest_from_link(const CnLink *link, const char *tap);
 
 /* The table name for network NAME ("cn_" and NAME, made safe). */
 char *cn_nft_table_name(const char *network);

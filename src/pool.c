@@ -224,17 +224,6 @@ gboolean cn_pool_reattach_taps(CnState *state, const char *pool_name, const char
     return TRUE;
 }
 
-gboolean cn_pool_reattach(CnState *state, const CnPool *pool, GPtrArray *report, GError **error)
-{
-    CnTapConfig config;
-    if (!tap_config(pool, &config, error))
-        return FALSE;
-    if (!config.master)
-        return TRUE; /* no bridge to join */
-    return cn_pool_reattach_taps(state, pool->name, config.master, config.isolated, config.mtu, report,
-                                 error);
-}
-
 gboolean cn_pool_check(CnState *state, const CnPool *pool, GPtrArray *drift, GError **error)
 {
     CnTapConfig config;

@@ -31,10 +31,6 @@ gboolean cn_pool_save(CnState *state, const CnPool *pool, const CnPoolState *poo
 /* Makes every TAP (adopting those that exist), fixes what differs, and
  * records them.  Each line of REPORT says what was done or found. */
 gboolean cn_pool_create(CnState *state, const CnPool *pool, GPtrArray *report, GError **error);
-/* Puts every existing TAP of the pool back on its bridge (after libvirt
- * recreated the bridge on a network restart).  Adds one line per TAP
- * moved to REPORT. */
-gboolean cn_pool_reattach(CnState *state, const CnPool *pool, GPtrArray *report, GError **error);
 /* The hook's view: puts the TAPs recorded for pool POOL_NAME back on
  * BRIDGE (up, isolated when asked, with MTU when non-zero).  TAPs that do
  * not exist are skipped.  One line per TAP moved goes to REPORT. */

@@ -61,15 +61,7 @@ static gboolean isolate_hotplugged(CnVirt *virt, const CnMachine *machine, const
         return FALSE;
     }
     g_autoptr(CnIsoNetwork) iso = cn_iso_network_from_model(link->net);
-    g_autoptr(CnIsoGuest) guest = cn_iso_guest_new(tap, link->mac);
-    guest->rendered = TRUE;
-    if (link->v4_source != CN_V4_NONE && link->v4_address)
-        g_array_append_val(guest->addresses, link->v4_address);
-    for (guint i = 0; i < link->v4_secondary->len; i++)
-        g_array_append_val(guest->addresses,
-                           g_array_index(link->v4_secondary, CnSecondaryAddress, i).private_address);
-    if (link->net->metadata)
-        guest->handler = cn_link_metadata_handler(link);
+    g_autoptr(CnIsoGuest) guest = cn_iso_guest_from_link(link, tap);
     return cn_nft_guest_add(iso, guest, error);
 }
 

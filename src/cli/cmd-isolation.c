@@ -13,21 +13,6 @@
 
 #include <linux/netfilter.h>
 
-/* A guest on LINK's network through TAP, as carthage-net rendered it. */
-static CnIsoGuest *guest_from_link(const CnLink *link, const char *tap)
-{
-    CnIsoGuest *guest = cn_iso_guest_new(tap, link->mac);
-    guest->rendered = TRUE;
-    if (link->v4_source != CN_V4_NONE && link->v4_address)
-        g_array_append_val(guest->addresses, link->v4_address);
-    for (guint i = 0; i < link->v4_secondary->len; i++)
-        g_array_append_val(guest->addresses,
-                           g_array_index(link->v4_secondary, CnSecondaryAddress, i).private_address);
-    if (link->net && link->net->metadata)
-        guest->handler = cn_link_metadata_handler(link);
-    return guest;
-}
-
 static int fail(GError *error)
 {
     cn_cli_error("%s", error->message);
@@ -220,7 +205,7 @@ int cn_cmd_isolation(CnCli *cli, int argc, char **argv)
             cn_cli_error("no link of machine '%s' interface '%s' on network %s", argv[4], argv[5], net->name);
             return CN_EXIT_INVALID;
         }
-        guest = guest_from_link(link, tap);
+        guest = cn_iso_guest_from_link(link, tap);
     } else if (argc == 5 || mac_text) {
         const char *text = argc == 5 ? argv[4] : mac_text;
         if (!cn_mac_parse(text, mac)) {
@@ -277,7 +262,7 @@ static GPtrArray *recorded_guests(const CnNetwork *net)
                 if (memcmp(candidate->mac, port->mac, 6) == 0)
                     link = candidate;
             }
-            g_ptr_array_add(guests, link ? guest_from_link(link, port->tap) : cn_iso_guest_new(port->tap, port->mac));
+            g_ptr_array_add(guests, link ? cn_iso_guest_from_link(link, port->tap) : cn_iso_guest_new(port->tap, port->mac));
         }
     }
     return guests;
