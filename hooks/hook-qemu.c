@@ -127,13 +127,18 @@ static gboolean add_ports(const HookEvent *event, GError **error)
 {
     const HookDomain *domain = &event->input->domain;
     g_autoptr(GPtrArray) ports = cn_hook_ports_new();
+    g_autoptr(GHashTable) records =
+        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)cn_hook_record_free);
 
     for (guint i = 0; i < domain->interfaces->len; i++) {
         const HookInterface *iface = domain->interfaces->pdata[i];
         const char *network = interface_network(domain, iface);
         if (!network || !iface->tap || !iface->has_mac)
             continue;
-        g_autoptr(CnHookRecord) record = load_record(event, network);
+        /* One read per network, however many ports the domain has on it. */
+        if (!g_hash_table_contains(records, network))
+            g_hash_table_insert(records, g_strdup(network), load_record(event, network));
+        const CnHookRecord *record = g_hash_table_lookup(records, network);
         const HookLink *link = hook_domain_link(domain, iface->mac);
         if (!record) {
             /* A carthage-net metadata link on a network without our

@@ -51,6 +51,23 @@ static CnPoolTap *find_tap(const CnPoolState *pool_state, const char *tap)
     return NULL;
 }
 
+/* ENTRY's holder becomes OLD's (machine, MAC, since). */
+static void copy_holder(CnPoolTap *entry, const CnPoolTap *old)
+{
+    g_free(entry->machine);
+    entry->machine = g_strdup(old->machine);
+    entry->has_mac = old->has_mac;
+    memcpy(entry->mac, old->mac, 6);
+    entry->since = old->since;
+}
+
+static void clear_holder(CnPoolTap *entry)
+{
+    g_clear_pointer(&entry->machine, g_free);
+    entry->has_mac = FALSE;
+    entry->since = 0;
+}
+
 static gboolean tap_config(const CnPool *pool, CnTapConfig *config, GError **error)
 {
     memset(config, 0, sizeof *config);
@@ -135,12 +152,8 @@ gboolean cn_pool_create(CnState *state, const CnPool *pool, GPtrArray *report, G
         g_autofree char *name = cn_pool_tap_name(pool, i);
         const CnPoolTap *old = find_tap(pool_state, name);
         CnPoolTap *entry = cn_pool_state_add(next, name);
-        if (old) {
-            entry->machine = g_strdup(old->machine);
-            entry->has_mac = old->has_mac;
-            memcpy(entry->mac, old->mac, 6);
-            entry->since = old->since;
-        }
+        if (old)
+            copy_holder(entry, old);
     }
     /* TAPs beyond a reduced size: held ones stay until released. */
     for (guint i = 0; i < pool_state->taps->len; i++) {
@@ -148,11 +161,7 @@ gboolean cn_pool_create(CnState *state, const CnPool *pool, GPtrArray *report, G
         if (find_tap(next, old->tap))
             continue;
         if (old->machine) {
-            CnPoolTap *entry = cn_pool_state_add(next, old->tap);
-            entry->machine = g_strdup(old->machine);
-            entry->has_mac = old->has_mac;
-            memcpy(entry->mac, old->mac, 6);
-            entry->since = old->since;
+            copy_holder(cn_pool_state_add(next, old->tap), old);
             g_ptr_array_add(report, g_strdup_printf("%s: beyond size %u but held by %s; kept until "
                                                     "released", old->tap, pool->size, old->machine));
         } else if (!cn_tap_delete(context, old->tap, error)) {
@@ -297,9 +306,7 @@ gboolean cn_pool_release(CnState *state, const CnPool *pool, const char *tap, gb
     *was_held = entry->machine != NULL;
     if (!*was_held)
         return TRUE;
-    g_clear_pointer(&entry->machine, g_free);
-    entry->has_mac = FALSE;
-    entry->since = 0;
+    clear_holder(entry);
     return cn_pool_save(state, pool, pool_state, error);
 }
 
@@ -314,9 +321,7 @@ gboolean cn_pool_release_stale(CnState *state, const CnPool *pool, const CnSite 
         if (!entry->machine || cn_site_find_machine(site, entry->machine))
             continue;
         g_ptr_array_add(released, g_strdup_printf("%s (held by %s)", entry->tap, entry->machine));
-        g_clear_pointer(&entry->machine, g_free);
-        entry->has_mac = FALSE;
-        entry->since = 0;
+        clear_holder(entry);
     }
     return released->len == 0 || cn_pool_save(state, pool, pool_state, error);
 }

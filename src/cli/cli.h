@@ -59,6 +59,10 @@ CnSite *cn_cli_load_site(CnCli *cli, gboolean save, int *exit_code);
 gboolean cn_cli_read_pool_state(CnState *state, const char *pool, CnPoolState **out,
                                 int *exit_code);
 
+/* An xml-templates/ document; prints the error and sets *EXIT_CODE when
+ * it cannot be had. */
+xmlDocPtr cn_cli_load_template(const char *name, int *exit_code);
+
 /* The TAPs MACHINE holds for its pool links (ONLY: just that link), as
  * CnLink* -> TAP name.  Exit 3 (BUSY) when a pool link holds none. */
 GHashTable *cn_cli_held_taps(CnCli *cli, const CnMachine *machine, const CnLink *only,

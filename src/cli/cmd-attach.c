@@ -112,11 +112,9 @@ int cn_cmd_attach(CnCli *cli, int argc, char **argv)
     g_autoptr(GHashTable) taps = cn_cli_held_taps(cli, machine, only, &exit_code);
     if (!taps)
         return exit_code;
-    g_autoptr(xmlDoc) template = cn_template_load("interface.xml", &error);
-    if (!template) {
-        cn_cli_error("%s", error->message);
-        return CN_EXIT_SYSTEM;
-    }
+    g_autoptr(xmlDoc) template = cn_cli_load_template("interface.xml", &exit_code);
+    if (!template)
+        return exit_code;
     g_autoptr(CnVirt) virt = cn_cli_open_virt(cli, &exit_code);
     if (!virt)
         return exit_code;

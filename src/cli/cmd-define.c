@@ -232,11 +232,9 @@ int cn_cmd_define(CnCli *cli, int argc, char **argv)
     g_autoptr(GPtrArray) selected = cn_cli_select_networks(site, argv + 1, argc - 1);
     if (!selected)
         return CN_EXIT_INVALID;
-    g_autoptr(xmlDoc) template = cn_template_load("network.xml", &error);
-    if (!template) {
-        cn_cli_error("%s", error->message);
-        return CN_EXIT_SYSTEM;
-    }
+    g_autoptr(xmlDoc) template = cn_cli_load_template("network.xml", &exit_code);
+    if (!template)
+        return exit_code;
     g_autoptr(CnVirt) virt = cn_cli_open_virt(cli, &exit_code);
     if (!virt)
         return exit_code;

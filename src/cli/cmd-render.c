@@ -25,17 +25,6 @@ static int print_and_free_doc(xmlDocPtr doc)
     return CN_EXIT_OK;
 }
 
-static xmlDocPtr load_template(const char *name, int *exit_code)
-{
-    g_autoptr(GError) error = NULL;
-    xmlDocPtr doc = cn_template_load(name, &error);
-    if (!doc) {
-        cn_cli_error("%s", error->message);
-        *exit_code = CN_EXIT_SYSTEM;
-    }
-    return doc;
-}
-
 static CnMachine *find_machine(CnSite *site, const char *name)
 {
     CnMachine *machine = cn_site_find_machine(site, name);
@@ -52,7 +41,7 @@ static int render_network(RenderContext *ctx, char **args)
         cn_cli_error("unknown network '%s'", args[0]);
         return CN_EXIT_INVALID;
     }
-    g_autoptr(xmlDoc) template = load_template("network.xml", &exit_code);
+    g_autoptr(xmlDoc) template = cn_cli_load_template("network.xml", &exit_code);
     if (!template)
         return exit_code;
     return print_and_free_doc(cn_render_network(net, template));
@@ -72,7 +61,7 @@ static int render_interface(RenderContext *ctx, char **args)
     g_autoptr(GHashTable) taps = cn_cli_held_taps(ctx->cli, machine, link, &exit_code);
     if (!taps)
         return exit_code;
-    g_autoptr(xmlDoc) template = load_template("interface.xml", &exit_code);
+    g_autoptr(xmlDoc) template = cn_cli_load_template("interface.xml", &exit_code);
     if (!template)
         return exit_code;
     if (!link)
@@ -119,7 +108,7 @@ static int render_domain(RenderContext *ctx, char **args)
     g_autoptr(GHashTable) taps = cn_cli_held_taps(ctx->cli, machine, NULL, &exit_code);
     if (!taps)
         return exit_code;
-    g_autoptr(xmlDoc) template = load_template("interface.xml", &exit_code);
+    g_autoptr(xmlDoc) template = cn_cli_load_template("interface.xml", &exit_code);
     if (!template)
         return exit_code;
     if (!cn_render_domain_merge(base, machine, taps, template, &error)) {

@@ -15,14 +15,13 @@
 static int repair(CnCli *cli, CnSite *site, CnVirt *virt)
 {
     g_autoptr(GError) error = NULL;
-    g_autoptr(xmlDoc) template = cn_template_load("network.xml", &error);
-    if (!template) {
-        cn_cli_error("%s", error->message);
-        return CN_EXIT_SYSTEM;
-    }
+    int exit_code = CN_EXIT_OK;
+    g_autoptr(xmlDoc) template = cn_cli_load_template("network.xml", &exit_code);
+    if (!template)
+        return exit_code;
     const CnDefineOptions options = { .start = TRUE };
     for (guint i = 0; i < site->networks->len; i++) {
-        int exit_code = cn_cli_define_network(virt, site->networks->pdata[i], template, &options, cli->state_dir);
+        exit_code = cn_cli_define_network(virt, site->networks->pdata[i], template, &options, cli->state_dir);
         if (exit_code != CN_EXIT_OK)
             return exit_code;
     }

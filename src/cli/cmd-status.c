@@ -213,11 +213,9 @@ int cn_cmd_status(CnCli *cli, int argc, char **argv)
     g_autoptr(CnSite) site = cn_cli_load_site(cli, FALSE, &exit_code);
     if (!site)
         return exit_code;
-    g_autoptr(xmlDoc) template = cn_template_load("network.xml", &error);
-    if (!template) {
-        cn_cli_error("%s", error->message);
-        return CN_EXIT_SYSTEM;
-    }
+    g_autoptr(xmlDoc) template = cn_cli_load_template("network.xml", &exit_code);
+    if (!template)
+        return exit_code;
     g_autoptr(CnVirt) virt = cn_cli_open_virt(cli, &exit_code);
     if (!virt)
         return exit_code;

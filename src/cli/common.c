@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "templates.h"
 #include "netaddr.h"
 #include "pool-state.h"
 #include "state.h"
@@ -187,3 +188,14 @@ GHashTable *cn_cli_held_taps(CnCli *cli, const CnMachine *machine, const CnLink 
     return g_steal_pointer(&taps);
 }
 
+
+xmlDocPtr cn_cli_load_template(const char *name, int *exit_code)
+{
+    g_autoptr(GError) error = NULL;
+    xmlDocPtr doc = cn_template_load(name, &error);
+    if (!doc) {
+        cn_cli_error("%s", error->message);
+        *exit_code = CN_EXIT_SYSTEM;
+    }
+    return doc;
+}
