@@ -13,15 +13,8 @@ void hook_emit(const HookEvent *event, CnEvent *cn_event)
 void hook_flush_events(const HookEvent *event)
 {
     g_autoptr(GError) error = NULL;
-    g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func(g_free);
-    if (event->events->len == 0)
-        return;
-    if (!cn_events_append_all(event->state_dir, event->events, 0, lines, &error)) {
-        hook_log(event, LOG_WARNING, "%u event(s) not logged: %s", event->events->len, error->message);
-        return;
-    }
-    if (!cn_events_notify(event->events_dir, lines, CN_EVENTS_SUBSCRIBER_SECONDS, &error))
-        hook_log(event, LOG_WARNING, "event subscribers: %s", error->message);
+    if (!cn_events_publish(event->state_dir, event->events_dir, event->events, &error))
+        hook_log(event, LOG_WARNING, "%s", error->message);
 }
 
 void hook_event_add_addresses(CnEvent *cn_event, const char *key, GArray *addresses)

@@ -7,6 +7,7 @@
 #include "hook-record.h"
 #include "hook.h"
 #include "netaddr.h"
+#include "outbound.h"
 #include "state.h"
 
 /* The network an interface is on: its <source network>, or for a pool TAP
@@ -96,6 +97,7 @@ static void emit_resolved(const HookEvent *event, const HookDomain *domain)
             cn_event_add_string(public_address, "network", link->network ? link->network : "");
             cn_event_add_string(public_address, "address", private_text);
             cn_event_add_string(public_address, "public_address", public_text);
+            cn_event_add_string(public_address, "nat", "one-to-one");
             hook_emit(event, public_address);
         }
     }
@@ -120,6 +122,18 @@ static gboolean save_ports(const HookEvent *event, const HookDomain *domain, GPt
     return FALSE;
 }
 
+/* public_address for the ports on masqueraded networks: the host's
+ * outbound address, for this domain, or for every running one when that
+ * address changed since it was last announced.  Not fatal: the guest runs
+ * either way, and `carthage-net events watch` announces it later. */
+static void emit_masquerade(const HookEvent *event, const HookDomain *domain)
+{
+    g_autoptr(GError) error = NULL;
+    if (!cn_outbound_refresh(event->run_dir, domain->name ? domain->name : event->name, event->events, NULL,
+                             &error))
+        hook_log(event, LOG_WARNING, "public address not announced: %s", error->message);
+}
+
 /* start, reconnect: every port on a carthage-net network gets its
  * elements; the ports are recorded for "stopped", whose XML has no tap
  * names any more. */
@@ -127,6 +141,7 @@ static gboolean add_ports(const HookEvent *event, GError **error)
 {
     const HookDomain *domain = &event->input->domain;
     g_autoptr(GPtrArray) ports = cn_hook_ports_new();
+    gboolean masquerade = FALSE;
     g_autoptr(GHashTable) records =
         g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)cn_hook_record_free);
 
@@ -167,7 +182,8 @@ static gboolean add_ports(const HookEvent *event, GError **error)
             hook_log(event, LOG_WARNING, "network %s port %s (%s): %s", network, iface->tap, mac, local->message);
             continue;
         }
-        cn_hook_ports_add(ports, network, iface->tap, iface->mac);
+        cn_hook_ports_add(ports, network, iface->tap, iface->mac, guest->addresses);
+        masquerade |= record->masquerade;
         hook_log(event, LOG_INFO, "network %s port %s (%s): isolated%s", network, iface->tap, mac,
                  guest->rendered ? "" : " (not rendered by carthage-net: MAC only)");
         CnEvent *attached = cn_event_new("guest-attached");
@@ -179,7 +195,11 @@ static gboolean add_ports(const HookEvent *event, GError **error)
         hook_emit(event, attached);
     }
     emit_resolved(event, domain);
-    return save_ports(event, domain, ports, TRUE, error);
+    if (!save_ports(event, domain, ports, TRUE, error))
+        return FALSE;
+    if (masquerade)
+        emit_masquerade(event, domain);
+    return TRUE;
 }
 
 static gboolean remove_ports(const HookEvent *event, GError **error)

@@ -307,6 +307,8 @@ static void on_start(GMarkupParseContext *context, const char *element, const ch
         collect_text(p, &in->network.name);
     } else if (AT(p, "hookData", "network", "bridge")) {
         replace(&in->network.bridge, attr(names, values, "name"));
+    } else if (AT(p, "hookData", "network", "forward")) {
+        in->network.masquerade = g_strcmp0(attr(names, values, "mode"), "nat") == 0;
     } else if (AT(p, "hookData", "network", "mtu")) {
         const char *size = attr(names, values, "size");
         guint64 mtu;

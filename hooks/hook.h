@@ -34,6 +34,7 @@ typedef struct {
     GPtrArray *macs;        /* HookReservedMac*: which machine owns which MAC */
     GPtrArray *pools;       /* HookPool* */
     uint32_t mtu;
+    gboolean masquerade;    /* <forward mode='nat'>: libvirt masquerades it */
 } HookNetwork;
 
 /* <networkport> (port-created / port-deleted). */

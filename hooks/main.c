@@ -14,11 +14,11 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "events-notify.h"
 #include "hook.h"
 
 #define STATE_DIR LOCALSTATEDIR "/lib/carthage-net"
 #define RUN_DIR RUNSTATEDIR "/carthage-net"
-#define EVENTS_DIR SYSCONFDIR "/carthage-net/events.d"
 #define STDIN_MAX (16 * 1024 * 1024) /* libvirt's XML is far smaller */
 
 void hook_log(const HookEvent *event, int priority, const char *format, ...)
@@ -82,7 +82,7 @@ static gboolean may_abort(const char *object, const char *operation)
 int main(int argc, char **argv)
 {
     if (argc == 2 && strcmp(argv[1], "--paths") == 0) {
-        printf("state_dir=%s\nrun_dir=%s\nevents_dir=%s\n", STATE_DIR, RUN_DIR, EVENTS_DIR);
+        printf("state_dir=%s\nrun_dir=%s\nevents_dir=%s\n", STATE_DIR, RUN_DIR, CN_EVENTS_DIR);
         return 0;
     }
     openlog("carthage-net-hook", LOG_PID, LOG_DAEMON);
@@ -102,7 +102,7 @@ int main(int argc, char **argv)
     if (!event.run_dir)
         event.run_dir = RUN_DIR;
     if (!event.events_dir)
-        event.events_dir = EVENTS_DIR;
+        event.events_dir = CN_EVENTS_DIR;
 
     g_autoptr(GError) error = NULL;
     gsize length = 0;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "events-notify.h"
+#include "events.h"
 #include "state.h"
 
 /* In the detached process: stdin, stdout, stderr on /dev/null and every
@@ -138,5 +139,23 @@ gboolean cn_events_notify(const char *dir, GPtrArray *lines, guint timeout, GErr
     g_ptr_array_unref(paths);
     int status;
     waitpid(child, &status, 0); /* the intermediate child exits at once */
+    return TRUE;
+}
+
+gboolean cn_events_publish(const char *state_dir, const char *events_dir, GPtrArray *events, GError **error)
+{
+    g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GError) local = NULL;
+    if (events->len == 0)
+        return TRUE;
+    if (!cn_events_append_all(state_dir, events, 0, lines, &local)) {
+        g_set_error(error, CN_STATE_ERROR, CN_STATE_ERROR_IO, "%u event(s) not logged: %s", events->len,
+                    local->message);
+        return FALSE;
+    }
+    if (!cn_events_notify(events_dir, lines, CN_EVENTS_SUBSCRIBER_SECONDS, &local)) {
+        g_set_error(error, CN_STATE_ERROR, CN_STATE_ERROR_IO, "event subscribers: %s", local->message);
+        return FALSE;
+    }
     return TRUE;
 }

@@ -9,7 +9,13 @@
 #include <glib.h>
 
 #define CN_EVENTS_SUBSCRIBER_SECONDS 30
+#define CN_EVENTS_DIR SYSCONFDIR "/carthage-net/events.d"
 
 /* Starts the detached notifiers for LINES: one per subscriber, each
  * running it once per line, in order; FALSE only when fork failed. */
 gboolean cn_events_notify(const char *dir, GPtrArray *lines, guint timeout_seconds, GError **error);
+
+/* Logs EVENTS (CnEvent*) in STATE_DIR's event log with one fsync, then
+ * hands the lines to the subscribers in EVENTS_DIR; the error says which
+ * of the two failed. */
+gboolean cn_events_publish(const char *state_dir, const char *events_dir, GPtrArray *events, GError **error);

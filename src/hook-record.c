@@ -6,7 +6,7 @@
 #include "records.h"
 
 #define HOOK_HEADER "carthage-net-hook-network 1"
-#define HOOK_USAGE "network NAME BRIDGE metadata|plain, once"
+#define HOOK_USAGE "network NAME BRIDGE metadata|plain [masquerade], once"
 
 void cn_hook_record_free(CnHookRecord *record)
 {
@@ -33,8 +33,10 @@ CnHookRecord *cn_hook_record_parse(const char *file, const char *text, gsize len
     }
     const CnRecord *record = records->pdata[0];
     char **words = record->words;
-    if (g_strv_length(words) != 4 || strcmp(words[0], "network") != 0 || !cn_name_is_valid(words[1]) ||
-        !cn_ifname_is_valid(words[2]) || (strcmp(words[3], "metadata") != 0 && strcmp(words[3], "plain") != 0)) {
+    guint count = g_strv_length(words);
+    if ((count != 4 && count != 5) || strcmp(words[0], "network") != 0 || !cn_name_is_valid(words[1]) ||
+        !cn_ifname_is_valid(words[2]) || (strcmp(words[3], "metadata") != 0 && strcmp(words[3], "plain") != 0) ||
+        (count == 5 && strcmp(words[4], "masquerade") != 0)) {
         cn_records_set_error(error, file, record, HOOK_USAGE);
         return NULL;
     }
@@ -42,22 +44,24 @@ CnHookRecord *cn_hook_record_parse(const char *file, const char *text, gsize len
     out->name = g_strdup(words[1]);
     out->bridge = g_strdup(words[2]);
     out->metadata = strcmp(words[3], "metadata") == 0;
+    out->masquerade = count == 5;
     return out;
 }
 
 char *cn_hook_record_format(const CnHookRecord *record)
 {
-    return g_strdup_printf(HOOK_HEADER "\nnetwork %s %s %s\n", record->name, record->bridge,
-                           record->metadata ? "metadata" : "plain");
+    return g_strdup_printf(HOOK_HEADER "\nnetwork %s %s %s%s\n", record->name, record->bridge,
+                           record->metadata ? "metadata" : "plain", record->masquerade ? " masquerade" : "");
 }
 
 #define PORTS_HEADER "carthage-net-hook-domain 1"
-#define PORTS_USAGE "port NETWORK TAP MAC"
+#define PORTS_USAGE "port NETWORK TAP MAC [A.B.C.D ...]"
 
 static void port_free(gpointer data)
 {
     CnHookPort *port = data;
     g_free(port->network);
+    g_array_unref(port->addresses);
     g_free(port);
 }
 
@@ -66,12 +70,16 @@ GPtrArray *cn_hook_ports_new(void)
     return g_ptr_array_new_with_free_func(port_free);
 }
 
-void cn_hook_ports_add(GPtrArray *ports, const char *network, const char *tap, const uint8_t mac[6])
+void cn_hook_ports_add(GPtrArray *ports, const char *network, const char *tap, const uint8_t mac[6],
+                       const GArray *addresses)
 {
     CnHookPort *port = g_new0(CnHookPort, 1);
     port->network = g_strdup(network);
     g_strlcpy(port->tap, tap, sizeof port->tap);
     memcpy(port->mac, mac, 6);
+    port->addresses = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+    if (addresses)
+        g_array_append_vals(port->addresses, addresses->data, addresses->len);
     g_ptr_array_add(ports, port);
 }
 
@@ -90,12 +98,19 @@ GPtrArray *cn_hook_ports_parse(const char *file, const char *text, gsize length,
         const CnRecord *record = records->pdata[i];
         char **words = record->words;
         uint8_t mac[6];
-        if (g_strv_length(words) != 4 || strcmp(words[0], "port") != 0 || !cn_name_is_valid(words[1]) ||
-            !cn_ifname_is_valid(words[2]) || !cn_mac_parse(words[3], mac)) {
+        g_autoptr(GArray) addresses = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+        gboolean ok = g_strv_length(words) >= 4 && strcmp(words[0], "port") == 0 && cn_name_is_valid(words[1]) &&
+                      cn_ifname_is_valid(words[2]) && cn_mac_parse(words[3], mac);
+        for (guint j = 4; ok && words[j]; j++) {
+            uint32_t address;
+            ok = cn_v4_parse(words[j], &address);
+            g_array_append_val(addresses, address);
+        }
+        if (!ok) {
             cn_records_set_error(error, file, record, PORTS_USAGE);
             return NULL;
         }
-        cn_hook_ports_add(ports, words[1], words[2], mac);
+        cn_hook_ports_add(ports, words[1], words[2], mac, addresses);
     }
     return g_steal_pointer(&ports);
 }
@@ -107,7 +122,13 @@ char *cn_hook_ports_format(GPtrArray *ports)
         const CnHookPort *port = ports->pdata[i];
         char mac[CN_MAC_STR_MAX];
         cn_mac_format(port->mac, mac);
-        g_string_append_printf(out, "port %s %s %s\n", port->network, port->tap, mac);
+        g_string_append_printf(out, "port %s %s %s", port->network, port->tap, mac);
+        for (guint j = 0; j < port->addresses->len; j++) {
+            char address[CN_V4_STR_MAX];
+            cn_v4_format(g_array_index(port->addresses, uint32_t, j), address);
+            g_string_append_printf(out, " %s", address);
+        }
+        g_string_append_c(out, '\n');
     }
     return g_string_free(out, FALSE);
 }

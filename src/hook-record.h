@@ -3,8 +3,9 @@
  * starts and removed when it stops:
  *
  *   carthage-net-hook-network 1
- *   network NAME BRIDGE metadata|plain
+ *   network NAME BRIDGE metadata|plain [masquerade]
  *
+ * "masquerade" when libvirt masquerades the network (forward mode nat).
  * The qemu hook sees only the domain XML; this tells it which networks
  * are carthage-net's and which of them must fail closed. */
 #pragma once
@@ -16,6 +17,7 @@ typedef struct {
     char *name;
     char *bridge;
     gboolean metadata;
+    gboolean masquerade;
 } CnHookRecord;
 
 CnHookRecord *cn_hook_record_parse(const char *file, const char *text, gsize length, GError **error);
@@ -27,18 +29,23 @@ char *cn_hook_record_file_name(const char *network);
 /* The ports the qemu hook isolated for one domain, "hook-domain-NAME":
  *
  *   carthage-net-hook-domain 1
- *   port NETWORK TAP MAC
+ *   port NETWORK TAP MAC [A.B.C.D ...]
  *
+ * with the port's IPv4 addresses when carthage-net knows them (for
+ * public_address events on masqueraded networks; see outbound.h).
  * libvirt drops the tap names from the domain XML before the "stopped"
  * event, so this is how the hook finds them again. */
 typedef struct {
     char *network;
     char tap[16];
     uint8_t mac[6];
+    GArray *addresses; /* uint32_t */
 } CnHookPort;
 
 GPtrArray *cn_hook_ports_parse(const char *file, const char *text, gsize length, GError **error);
 char *cn_hook_ports_format(GPtrArray *ports);
 GPtrArray *cn_hook_ports_new(void);
-void cn_hook_ports_add(GPtrArray *ports, const char *network, const char *tap, const uint8_t mac[6]);
+/* ADDRESSES (uint32_t) may be NULL. */
+void cn_hook_ports_add(GPtrArray *ports, const char *network, const char *tap, const uint8_t mac[6],
+                       const GArray *addresses);
 char *cn_hook_ports_file_name(const char *domain);

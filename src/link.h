@@ -15,3 +15,23 @@ gboolean cn_link_exists(const char *name, gboolean *exists, GError **error);
 gboolean cn_link_bridge_ensure(const char *name, uint32_t mtu, gboolean *created, GError **error);
 /* Deletes link NAME; one that does not exist is not an error. */
 gboolean cn_link_delete(const char *name, GError **error);
+
+/* The route toward the outside: the source address and device the kernel
+ * picks for a packet to CN_LINK_OUTSIDE_PROBE (RTM_GETROUTE, as `ip route
+ * get`), which is the address masquerade gives guests' traffic leaving by
+ * the default route.  No packet is sent.  *ADDRESS = 0 (and DEVICE "")
+ * when the host has no such route. */
+#define CN_LINK_OUTSIDE_PROBE "1.1.1.1"
+gboolean cn_link_outbound_address(uint32_t *address, char device[16], GError **error);
+
+/* A netlink socket told of every IPv4 address, IPv4 route and link change
+ * in this network namespace. */
+typedef struct CnRouteWatch CnRouteWatch;
+CnRouteWatch *cn_route_watch_new(GError **error);
+void cn_route_watch_free(CnRouteWatch *watch);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CnRouteWatch, cn_route_watch_free)
+/* The descriptor to poll for input. */
+int cn_route_watch_fd(const CnRouteWatch *watch);
+/* Reads every pending notification; *CHANGED when there was one (or when
+ * the kernel dropped some: the caller must look again). */
+gboolean cn_route_watch_drain(CnRouteWatch *watch, gboolean *changed, GError **error);

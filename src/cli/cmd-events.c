@@ -1,9 +1,15 @@
-/* cmd-events.c - carthage-net events [--follow] [--since SEQ] [--json] */
+/* cmd-events.c - carthage-net events [--follow] [--since SEQ] [--json];
+ * carthage-net events watch [--once] */
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
+#include "events-notify.h"
 #include "events.h"
+#include "link.h"
+#include "netaddr.h"
+#include "outbound.h"
 
 /* "SEQ TIME EVENT {other fields}" from a log line. */
 static void print_human(const char *line, guint64 seq, gpointer data)
@@ -35,28 +41,102 @@ static void print_json(const char *line, guint64 seq, gpointer data)
     fflush(stdout);
 }
 
+#define WATCH_SETTLE_MS 200          /* changes come in bursts */
+#define WATCH_SAFETY_MS (60 * 1000)  /* look anyway, now and then */
+
+/* Waits for a route, address or link change and for the burst to end;
+ * FALSE when the notifications cannot be read. */
+static gboolean wait_for_change(CnRouteWatch *watch, GError **error)
+{
+    struct pollfd fd = { .fd = cn_route_watch_fd(watch), .events = POLLIN };
+    int timeout = WATCH_SAFETY_MS;
+    for (;;) {
+        int ready = poll(&fd, 1, timeout);
+        if (ready <= 0)
+            return TRUE; /* quiet again (or the safety interval passed) */
+        gboolean changed = FALSE;
+        if (!cn_route_watch_drain(watch, &changed, error))
+            return FALSE;
+        if (changed)
+            timeout = WATCH_SETTLE_MS;
+    }
+}
+
+/* Announces public_address for masqueraded guests whenever the host's
+ * outbound address changes (see outbound.h); the hook announces it when
+ * a guest starts.  ONCE: look once and exit. */
+static int events_watch(CnCli *cli, gboolean once)
+{
+    const char *events_dir = g_getenv("CARTHAGE_NET_EVENTS_DIR");
+    g_autoptr(GError) error = NULL;
+    /* Subscribed before the first look, so no change falls in between. */
+    g_autoptr(CnRouteWatch) watch = once ? NULL : cn_route_watch_new(&error);
+    if (!once && !watch) {
+        cn_cli_error("%s", error->message);
+        return CN_EXIT_SYSTEM;
+    }
+    CnOutbound last = { .address = G_MAXUINT32 };
+    for (;;) {
+        g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func((GDestroyNotify)cn_event_free);
+        CnOutbound current;
+        if (!cn_outbound_refresh(cn_cli_run_dir(), NULL, events, &current, &error)) {
+            cn_cli_error("%s", error->message);
+            if (once)
+                return CN_EXIT_SYSTEM;
+            g_clear_error(&error);
+        } else {
+            if (current.address != last.address) {
+                char address[CN_V4_STR_MAX] = "none";
+                if (current.address)
+                    cn_v4_format(current.address, address);
+                printf("outbound address %s%s%s%s: %u public_address event(s)\n", address,
+                       current.device[0] ? " (" : "", current.device, current.device[0] ? ")" : "", events->len);
+                fflush(stdout);
+                last = current;
+            }
+            if (!cn_events_publish(cli->state_dir, events_dir ? events_dir : CN_EVENTS_DIR, events, &error)) {
+                cn_cli_error("%s", error->message);
+                if (once)
+                    return CN_EXIT_SYSTEM;
+                g_clear_error(&error);
+            }
+        }
+        if (once)
+            return CN_EXIT_OK;
+        if (!wait_for_change(watch, &error)) {
+            cn_cli_error("%s", error->message);
+            return CN_EXIT_SYSTEM;
+        }
+    }
+}
+
 int cn_cmd_events(CnCli *cli, int argc, char **argv)
 {
     static const CnCommand self = {
-        "events", "[--follow] [--since SEQ] [--json]",
+        "events", "[--follow] [--since SEQ] [--json] | watch [--once]",
         "The event log: resolved, public_address, network-started, network-stopped, guest-attached, "
-        "guest-detached.", NULL
+        "guest-detached.  'events watch' announces public_address again for guests on masqueraded "
+        "networks whenever the host's outbound address changes.", NULL
     };
-    gboolean follow = FALSE;
+    gboolean follow = FALSE, once = FALSE;
     gint64 since = 0;
     const GOptionEntry entries[] = {
         { "follow", 'F', 0, G_OPTION_ARG_NONE, &follow, "Wait for new events (across rotation)", NULL },
         { "since", 0, 0, G_OPTION_ARG_INT64, &since, "Only events after sequence number SEQ", "SEQ" },
+        { "once", 0, 0, G_OPTION_ARG_NONE, &once, "watch: look at the outbound address once and exit", NULL },
         { NULL },
     };
     g_autoptr(GError) error = NULL;
 
     if (!cn_cli_parse_options(&self, entries, &argc, &argv))
         return CN_EXIT_USAGE;
-    if (argc > 1 || since < 0) {
-        cn_cli_error("usage: carthage-net events [--follow] [--since SEQ] [--json]");
+    gboolean watch = argc == 2 && strcmp(argv[1], "watch") == 0;
+    if ((argc > 1 && !watch) || since < 0 || (watch && (follow || since)) || (once && !watch)) {
+        cn_cli_error("usage: carthage-net events [--follow] [--since SEQ] [--json] | events watch [--once]");
         return CN_EXIT_USAGE;
     }
+    if (watch)
+        return events_watch(cli, once);
     CnEventFunc print = cli->json ? print_json : print_human;
     guint64 last = (guint64)since;
     do {

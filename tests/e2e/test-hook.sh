@@ -26,6 +26,11 @@ printf '#!/bin/sh\ncat >>%s/subscriber.log\n' "$CN_E2E_RUN" >"$events_dir/20-rec
 printf '#!/bin/sh\nexec sleep 120\n' >"$events_dir/90-hang"
 chmod +x "$events_dir/20-record" "$events_dir/90-hang"
 
+# An uplink with the default route: masqueraded traffic leaves from 203.0.113.5.
+ip link add up0 type veth peer name up0p
+ip addr add 203.0.113.5/24 dev up0 && ip link set up0 up && ip link set up0p up
+ip route add default via 203.0.113.1
+
 cn define --start >/dev/null
 ok "network start hook made the bridge table" nft list table bridge cn_md
 ok "network start hook made the inet table" nft list table inet cn_md
@@ -64,10 +69,23 @@ import json, sys
 for line in sys.stdin:
     e = json.loads(line)
     print(e["event"], e.get("machine") or e.get("domain") or e.get("network"), end=",")')
-like "events: network-started, then each guest attached and resolved" "$order" "^network-started md,guest-attached m1,resolved m1,guest-attached m2,resolved m2,"
+like "events: network-started, then each guest attached, resolved and its public address" "$order" \
+    "^network-started md,guest-attached m1,resolved m1,public_address m1,guest-attached m2,resolved m2,public_address m2,"
+like "events: public_address is the uplink's address for the masqueraded network" "$events" \
+    '"event":"public_address","machine":"m1","network":"md","address":"10.63.0.11","public_address":"203.0.113.5","nat":"masquerade","device":"up0"'
 like "events: resolved lists the link's tap, MAC and address" "$events" '"event":"resolved","machine":"m1","links":\[\{"iface":"eth0","network":"md","tap":"vnet[0-9]+","mac":"[0-9a-f:]+","ipv4":\["10.63.0.11"\]\}\]'
 for _ in $(seq 50); do grep -q '"resolved","machine":"m2"' "$CN_E2E_RUN/subscriber.log" 2>/dev/null && break; sleep 0.2; done
 is "events: the subscriber got every event" "$(grep -c '"seq"' "$CN_E2E_RUN/subscriber.log")" "$(printf '%s\n' "$events" | grep -c '"seq"')"
+
+# The outbound address changes while both run: the watcher announces it for both.
+"$build/carthage-net" events watch >"$CN_E2E_RUN/watch.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do grep -q '^outbound address' "$CN_E2E_RUN/watch.log" && break; sleep 0.1; done
+ip addr add 203.0.113.6/24 dev up0
+ip route replace default via 203.0.113.1 src 203.0.113.6
+for _ in $(seq 100); do [ "$(cn events --json | grep -c '"public_address":"203.0.113.6"')" -ge 2 ] && break; sleep 0.1; done
+moved=$(cn events --json | sed -n 's/.*"event":"public_address","machine":"\([^"]*\)".*"public_address":"203.0.113.6".*/\1/p' | sort | tr '\n' ' ')
+is "events watch: a new outbound address is announced for both running guests" "$moved" "m1 m2 "
 
 # A domain whose NIC was written by hand, claiming m1's MAC: refused at port-created.
 m1_mac=$(cn render interface m1 eth0 | sed -n 's/.*mac address="\([^"]*\)".*/\1/p')

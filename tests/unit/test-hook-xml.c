@@ -158,6 +158,33 @@ static void test_foreign_namespace_is_not_ours(void **state)
     assert_false(in->network.ours);
 }
 
+/* libvirt masquerades forward mode nat (and only that): the qemu hook's
+ * public_address events for such networks depend on it. */
+static void test_forward_nat_is_masquerade(void **state)
+{
+    static const struct {
+        const char *forward;
+        gboolean masquerade;
+    } cases[] = {
+        { "<forward mode='nat'/>", TRUE },
+        { "<forward mode='nat'><nat><port start='1024' end='65535'/></nat></forward>", TRUE },
+        { "<forward mode='route'/>", FALSE },
+        { "<forward mode='open'/>", FALSE },
+        { "", FALSE },
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autoptr(GError) error = NULL;
+        g_autofree char *text = g_strdup_printf("<hookData><network><name>n</name>%s<bridge name='br'/>"
+                                                "</network></hookData>", cases[i].forward);
+        g_autoptr(HookInput) in = hook_input_parse(text, strlen(text), &error);
+        assert_non_null(in);
+        if (in->network.masquerade != cases[i].masquerade)
+            fail_msg("%s: masquerade %d", cases[i].forward, in->network.masquerade);
+    }
+    g_autoptr(HookInput) recorded = parse_file("network-start.xml"); /* isolated */
+    assert_false(recorded->network.masquerade);
+}
+
 /* Found by fuzz-hook-xml: a repeated element leaked the earlier value. */
 static void test_repeated_elements_keep_the_last(void **state)
 {
@@ -203,6 +230,7 @@ int main(void)
         cmocka_unit_test(test_qemu_pool_interface),
         cmocka_unit_test(test_every_recorded_event_parses),
         cmocka_unit_test(test_other_prefix_is_ours),
+        cmocka_unit_test(test_forward_nat_is_masquerade),
         cmocka_unit_test(test_foreign_namespace_is_not_ours),
         cmocka_unit_test(test_repeated_elements_keep_the_last),
         cmocka_unit_test(test_malformed),

@@ -1,0 +1,105 @@
+/* outbound-refresh.c - see outbound.h: the side of it that looks at the
+ * kernel's routes and the hook's records in the run directory. */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "hook-record.h"
+#include "link.h"
+#include "outbound.h"
+#include "state.h"
+
+/* Adds PORTS' networks to NETWORKS: name -> non-NULL when libvirt
+ * masquerades it, from the network hook's records. */
+static void look_up_networks(const char *run_dir, GPtrArray *ports, GHashTable *seen)
+{
+    for (guint i = 0; i < ports->len; i++) {
+        const CnHookPort *port = ports->pdata[i];
+        if (g_hash_table_contains(seen, port->network))
+            continue;
+        g_autofree char *name = cn_hook_record_file_name(port->network);
+        g_autofree char *text = NULL;
+        gsize length;
+        g_autoptr(CnHookRecord) record = NULL;
+        if (cn_runtime_read(run_dir, name, &text, &length, NULL) && text)
+            record = cn_hook_record_parse(name, text, length, NULL);
+        g_hash_table_insert(seen, g_strdup(port->network), GINT_TO_POINTER(record && record->masquerade));
+    }
+}
+
+static void domain_events(const char *run_dir, const char *domain, GHashTable *networks, const CnOutbound *outbound,
+                          GPtrArray *events)
+{
+    g_autofree char *name = cn_hook_ports_file_name(domain);
+    g_autofree char *text = NULL;
+    gsize length;
+    /* A record that cannot be read is the hook's to report (status,
+     * repair); it just has no events here. */
+    if (!cn_runtime_read(run_dir, name, &text, &length, NULL) || !text)
+        return;
+    g_autoptr(GPtrArray) ports = cn_hook_ports_parse(name, text, length, NULL);
+    if (!ports)
+        return;
+    look_up_networks(run_dir, ports, networks);
+    cn_outbound_port_events(events, domain, ports, networks, outbound);
+}
+
+static gint compare_names(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static gboolean same_address(const char *run_dir, const CnOutbound *current)
+{
+    g_autofree char *text = NULL;
+    gsize length;
+    CnOutbound recorded;
+    if (!cn_runtime_read(run_dir, CN_OUTBOUND_FILE, &text, &length, NULL) || !text ||
+        !cn_outbound_parse(CN_OUTBOUND_FILE, text, length, &recorded, NULL))
+        return FALSE;
+    return recorded.address == current->address;
+}
+
+gboolean cn_outbound_refresh(const char *run_dir, const char *domain, GPtrArray *events, CnOutbound *current,
+                             GError **error)
+{
+    if (g_mkdir_with_parents(run_dir, 0755) < 0) {
+        g_set_error(error, CN_STATE_ERROR, CN_STATE_ERROR_IO, "cannot create %s: %s", run_dir, g_strerror(errno));
+        return FALSE;
+    }
+    g_autofree char *lock_path = g_build_filename(run_dir, CN_OUTBOUND_FILE ".lock", NULL);
+    int lock = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lock < 0 || flock(lock, LOCK_EX) < 0) {
+        g_set_error(error, CN_STATE_ERROR, CN_STATE_ERROR_IO, "cannot lock %s: %s", lock_path, g_strerror(errno));
+        if (lock >= 0)
+            close(lock);
+        return FALSE;
+    }
+
+    CnOutbound outbound = { 0 };
+    gboolean ok = cn_link_outbound_address(&outbound.address, outbound.device, error);
+    gboolean changed = ok && !same_address(run_dir, &outbound);
+    if (changed) {
+        g_autofree char *text = cn_outbound_format(&outbound);
+        ok = cn_runtime_write(run_dir, CN_OUTBOUND_FILE, text, error);
+    }
+    if (ok && outbound.address) {
+        g_autoptr(GHashTable) networks = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        g_autoptr(GDir) listing = changed ? g_dir_open(run_dir, 0, NULL) : NULL;
+        g_autoptr(GPtrArray) domains = g_ptr_array_new_with_free_func(g_free);
+        for (const char *name; listing && (name = g_dir_read_name(listing));)
+            if (g_str_has_prefix(name, "hook-domain-") && !strstr(name, ".tmp."))
+                g_ptr_array_add(domains, g_strdup(name + strlen("hook-domain-")));
+        if (!changed && domain)
+            g_ptr_array_add(domains, g_strdup(domain));
+        g_ptr_array_sort(domains, compare_names);
+        for (guint i = 0; i < domains->len; i++)
+            domain_events(run_dir, domains->pdata[i], networks, &outbound, events);
+    }
+    close(lock); /* releases the lock */
+    if (ok && current)
+        *current = outbound;
+    return ok;
+}
