@@ -102,3 +102,4 @@ int cn_cmd_attach(CnCli *cli, int argc, char **argv);
 int cn_cmd_pool(CnCli *cli, int argc, char **argv);
 int cn_cmd_isolation(CnCli *cli, int argc, char **argv);
 int cn_cmd_events(CnCli *cli, int argc, char **argv);
+int cn_cmd_metadata(CnCli *cli, int argc, char **argv);

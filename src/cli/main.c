@@ -27,6 +27,8 @@ static const CnCommand commands[] = {
     { "pool", "", "TAP pool: create, list, acquire, release, dispose.", cn_cmd_pool },
     { "isolation", "", "nftables isolation: show, apply, remove, attach, detach.", cn_cmd_isolation },
     { "events", "", "The event log (resolved, public_address, guest-attached, ...); --follow.", cn_cmd_events },
+    { "metadata", "", "The built-in metadata handler (serve) and what it answers a machine (show).",
+      cn_cmd_metadata },
 };
 
 static const CnCommand *find_command(const char *name)

@@ -1,0 +1,224 @@
+/* cmd-metadata.c - carthage-net metadata serve|show: the built-in metadata
+ * handler (metadata-server.h) and what it would answer (metadata-docs.h). */
+#include <glib-unix.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "metadata-server.h"
+#include "netaddr.h"
+
+#define DEFAULT_DATA_DIR SYSCONFDIR "/carthage-net/metadata"
+
+typedef struct {
+    CnCli *cli;
+    const char *data_dir;
+    CnMetadataServer *server;
+    GMainLoop *loop;
+} ServeContext;
+
+/* The definitions and the machines' files; NULL (diagnostics printed)
+ * when the definitions do not load. */
+static CnMetadataSnapshot *load_snapshot(CnCli *cli, const char *data_dir, int *exit_code)
+{
+    CnSite *site = cn_cli_load_site(cli, FALSE, exit_code);
+    if (!site)
+        return NULL;
+    g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
+    CnMetadataSnapshot *snapshot = cn_metadata_snapshot_new(site, data_dir, cn_cli_run_dir(), warnings);
+    for (guint i = 0; i < warnings->len; i++)
+        cn_cli_warning("%s", (char *)warnings->pdata[i]);
+    return snapshot;
+}
+
+static gboolean parse_listen(const char *text, CnEndpoint *endpoint)
+{
+    const char *colon = strrchr(text, ':');
+    guint64 port;
+    if (!colon)
+        return FALSE;
+    g_autofree char *host = g_strndup(text, colon - text);
+    endpoint->set = TRUE;
+    return cn_v4_parse(host, &endpoint->host) &&
+           g_ascii_string_to_unsigned(colon + 1, 10, 1, 65535, &port, NULL) && (endpoint->port = (uint16_t)port);
+}
+
+static gboolean reload(gpointer data)
+{
+    ServeContext *ctx = data;
+    int exit_code;
+    CnMetadataSnapshot *snapshot = load_snapshot(ctx->cli, ctx->data_dir, &exit_code);
+    if (!snapshot) {
+        cn_cli_warning("reload failed: still answering from the previous definitions");
+        return G_SOURCE_CONTINUE;
+    }
+    cn_metadata_server_set_snapshot(ctx->server, snapshot);
+    printf("reloaded: %u machine(s); %u connection(s) open\n", cn_metadata_snapshot_site(snapshot)->machines->len,
+           cn_metadata_server_connections(ctx->server));
+    fflush(stdout);
+    return G_SOURCE_CONTINUE;
+}
+
+static gboolean quit(gpointer data)
+{
+    g_main_loop_quit(((ServeContext *)data)->loop);
+    return G_SOURCE_REMOVE;
+}
+
+static int metadata_serve(CnCli *cli, char **listen, const char *data_dir, const CnMetadataLimits *limits)
+{
+    int exit_code;
+    CnMetadataSnapshot *snapshot = load_snapshot(cli, data_dir, &exit_code);
+    if (!snapshot)
+        return exit_code;
+    g_autoptr(GArray) endpoints = NULL;
+    if (listen) {
+        endpoints = g_array_new(FALSE, FALSE, sizeof(CnEndpoint));
+        for (char **item = listen; *item; item++) {
+            CnEndpoint endpoint = { 0 };
+            if (!parse_listen(*item, &endpoint)) {
+                cn_cli_error("metadata serve: --listen '%s': expected IPv4-ADDRESS:PORT", *item);
+                cn_metadata_snapshot_unref(snapshot);
+                return CN_EXIT_USAGE;
+            }
+            g_array_append_val(endpoints, endpoint);
+        }
+    } else {
+        endpoints = cn_metadata_default_endpoints(cn_metadata_snapshot_site(snapshot));
+    }
+    if (endpoints->len == 0) {
+        cn_cli_error("metadata serve: no metadata network with a metadata.handler in the definitions; "
+                     "give --listen ADDRESS:PORT");
+        cn_metadata_snapshot_unref(snapshot);
+        return CN_EXIT_INVALID;
+    }
+
+    g_autoptr(CnMetadataServer) server = cn_metadata_server_new(limits, snapshot);
+    for (guint i = 0; i < endpoints->len; i++) {
+        const CnEndpoint *endpoint = &g_array_index(endpoints, CnEndpoint, i);
+        g_autoptr(GError) error = NULL;
+        char host[CN_V4_STR_MAX];
+        cn_v4_format(endpoint->host, host);
+        if (!cn_metadata_server_listen(server, endpoint->host, endpoint->port, &error)) {
+            cn_cli_error("%s", error->message);
+            return CN_EXIT_SYSTEM;
+        }
+        printf("listening on %s:%u\n", host, endpoint->port);
+    }
+    fflush(stdout);
+
+    g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
+    ServeContext ctx = { cli, data_dir, server, loop };
+    guint hup = g_unix_signal_add(SIGHUP, reload, &ctx);
+    guint term = g_unix_signal_add(SIGTERM, quit, &ctx);
+    guint interrupt = g_unix_signal_add(SIGINT, quit, &ctx);
+    g_main_loop_run(loop);
+    g_source_remove(hup);
+    g_source_remove(interrupt);
+    g_source_remove(term);
+    return CN_EXIT_OK;
+}
+
+/* The link MACHINE's documents are answered for: IFACE's, else its first
+ * link on a metadata network. */
+static const CnLink *show_link(const CnSite *site, const char *machine_name, const char *iface)
+{
+    const CnMachine *machine = cn_site_find_machine(site, machine_name);
+    if (!machine) {
+        cn_cli_error("metadata show: no machine '%s' in the definitions", machine_name);
+        return NULL;
+    }
+    for (guint i = 0; i < machine->links->len; i++) {
+        const CnLink *link = machine->links->pdata[i];
+        if (iface ? strcmp(link->iface, iface) == 0 : link->net && link->net->metadata)
+            return link;
+    }
+    if (iface)
+        cn_cli_error("metadata show: machine %s has no link '%s'", machine_name, iface);
+    else
+        cn_cli_error("metadata show: machine %s has no link on a metadata network (give --iface)", machine_name);
+    return NULL;
+}
+
+static int metadata_show(CnCli *cli, const char *machine, const char *iface, const char *path, const char *data_dir)
+{
+    int exit_code;
+    g_autoptr(CnMetadataSnapshot) snapshot = load_snapshot(cli, data_dir, &exit_code);
+    if (!snapshot)
+        return exit_code;
+    const CnLink *link = show_link(cn_metadata_snapshot_site(snapshot), machine, iface);
+    if (!link)
+        return CN_EXIT_INVALID;
+    static const char *const every[] = {
+        "/meta-data", "/user-data", "/vendor-data", "/network-config", "/latest/meta-data/",
+        "/latest/meta-data/instance-id", "/latest/meta-data/local-hostname", "/latest/meta-data/local-ipv4",
+        "/latest/meta-data/public-ipv4", "/latest/meta-data/mac", "/latest/user-data", NULL,
+    };
+    const char *one[] = { path, NULL };
+    const char *const *paths = path ? one : every;
+    for (const char *const *p = paths; *p; p++) {
+        g_autoptr(GBytes) body = NULL;
+        const char *content_type;
+        CnMetadataResult result =
+            cn_metadata_snapshot_answer(snapshot, link, link->v4_address, *p, &body, &content_type);
+        if (path && result != CN_METADATA_FOUND) {
+            cn_cli_error("metadata show: %s: 404 not found", path);
+            return CN_EXIT_INVALID;
+        }
+        if (!path)
+            printf("== %s: %s\n", *p, result == CN_METADATA_FOUND ? content_type : "404 not found");
+        if (body) {
+            gsize length;
+            const char *data = g_bytes_get_data(body, &length);
+            fwrite(data, 1, length, stdout);
+        }
+    }
+    return CN_EXIT_OK;
+}
+
+int cn_cmd_metadata(CnCli *cli, int argc, char **argv)
+{
+    static const CnCommand self = {
+        "metadata", "serve [--listen ADDR:PORT]... | show MACHINE [PATH]",
+        "The built-in metadata handler: cloud-init NoCloud and EC2-style documents for the guest that "
+        "calls, known by its pinned source address.", NULL
+    };
+    g_auto(GStrv) listen = NULL;
+    const char *data_dir = DEFAULT_DATA_DIR;
+    const char *iface = NULL;
+    CnMetadataLimits limits = CN_METADATA_LIMITS_DEFAULT;
+    gint max_connections = (gint)limits.max_connections, max_per_guest = (gint)limits.max_per_guest;
+    gint timeout = (gint)limits.timeout_seconds, max_request = (gint)limits.max_request_bytes;
+    const GOptionEntry entries[] = {
+        { "listen", 0, 0, G_OPTION_ARG_STRING_ARRAY, &listen,
+          "serve: listen on ADDR:PORT (repeatable; default: every metadata network's handler)", "ADDR:PORT" },
+        { "data-dir", 0, 0, G_OPTION_ARG_FILENAME, &data_dir,
+          "Per-machine files: DIR/MACHINE/{user-data,vendor-data,instance-id} (default " DEFAULT_DATA_DIR ")",
+          "DIR" },
+        { "iface", 0, 0, G_OPTION_ARG_STRING, &iface, "show: answer as the guest on this link", "IFACE" },
+        { "max-connections", 0, 0, G_OPTION_ARG_INT, &max_connections, "serve: open connections, all guests", "N" },
+        { "max-per-guest", 0, 0, G_OPTION_ARG_INT, &max_per_guest, "serve: open connections per guest", "N" },
+        { "timeout", 0, 0, G_OPTION_ARG_INT, &timeout,
+          "serve: seconds a connection has for each request, idle time included", "SECONDS" },
+        { "max-request-bytes", 0, 0, G_OPTION_ARG_INT, &max_request,
+          "serve: bytes a request may have (request line, headers, body)", "BYTES" },
+        { NULL },
+    };
+    if (!cn_cli_parse_options(&self, entries, &argc, &argv))
+        return CN_EXIT_USAGE;
+    if (max_connections < 1 || max_per_guest < 1 || timeout < 1 || max_request < 256) {
+        cn_cli_error("metadata: limits must be at least 1 (connections, seconds) and 256 (bytes)");
+        return CN_EXIT_USAGE;
+    }
+    limits.max_connections = (guint)max_connections;
+    limits.max_per_guest = (guint)max_per_guest;
+    limits.timeout_seconds = (guint)timeout;
+    limits.max_request_bytes = (gsize)max_request;
+    if (argc == 2 && strcmp(argv[1], "serve") == 0)
+        return metadata_serve(cli, listen, data_dir, &limits);
+    if ((argc == 3 || argc == 4) && strcmp(argv[1], "show") == 0 && !listen)
+        return metadata_show(cli, argv[2], iface, argc == 4 ? argv[3] : NULL, data_dir);
+    cn_cli_error("usage: carthage-net metadata serve [--listen ADDR:PORT]... | metadata show MACHINE [--iface "
+                 "IFACE] [PATH]");
+    return CN_EXIT_USAGE;
+}

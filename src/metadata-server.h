@@ -1,0 +1,66 @@
+/* metadata-server.h - the built-in metadata handler's HTTP side (libsoup 3).
+ *
+ * Connections are accepted in a GSocketService of our own and handed to a
+ * SoupServer with soup_server_accept_iostream, because libsoup 3.2 has no
+ * connection cap or idle timeout: here every connection counts against a
+ * total and a per-guest cap (excess ones are closed at once), must finish
+ * each request within a time limit counted from its accept or from its
+ * previous response (idle keep-alive and slow senders alike are cut off),
+ * and may send at most a fixed number of bytes per request (request line,
+ * headers and any body).  One request per connection ("Connection:
+ * close": libsoup 3.2 keeps connections alive only when it accepted them
+ * itself), so no guest holds idle connections.  Only GET and HEAD;
+ * unknown guest 403, unknown path 404.  The documents come from
+ * metadata-docs.h.
+ *
+ * What the server answers with is a snapshot of the definitions and the
+ * machines' metadata directories; a new one replaces it (SIGHUP) without
+ * touching open connections.
+ */
+#pragma once
+
+#include <glib.h>
+#include <stdint.h>
+
+#include "metadata-docs.h"
+#include "model.h"
+
+typedef struct {
+    guint max_connections;   /* all guests together */
+    guint max_per_guest;     /* per source address */
+    guint timeout_seconds;   /* per request, from accept or the previous response */
+    gsize max_request_bytes; /* request line, headers and body */
+} CnMetadataLimits;
+
+#define CN_METADATA_LIMITS_DEFAULT { 256, 8, 10, 16384 }
+#define CN_METADATA_FILE_MAX (1024 * 1024) /* user-data, vendor-data */
+
+/* The definitions and the machines' files, as one immutable unit. */
+typedef struct CnMetadataSnapshot CnMetadataSnapshot;
+/* Takes SITE.  Reads DATA_DIR/MACHINE/{user-data,vendor-data,instance-id}
+ * for every machine; a file that cannot be used is left out with a line
+ * in WARNINGS (char*).  RUN_DIR: where the outbound address is recorded. */
+CnMetadataSnapshot *cn_metadata_snapshot_new(CnSite *site, const char *data_dir, const char *run_dir,
+                                             GPtrArray *warnings);
+CnMetadataSnapshot *cn_metadata_snapshot_ref(CnMetadataSnapshot *snapshot);
+void cn_metadata_snapshot_unref(CnMetadataSnapshot *snapshot);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CnMetadataSnapshot, cn_metadata_snapshot_unref)
+const CnSite *cn_metadata_snapshot_site(const CnMetadataSnapshot *snapshot);
+
+/* What the guest calling from ADDRESS on LINK gets at PATH. */
+CnMetadataResult cn_metadata_snapshot_answer(const CnMetadataSnapshot *snapshot, const CnLink *link,
+                                             uint32_t address, const char *path, GBytes **body,
+                                             const char **content_type);
+
+typedef struct CnMetadataServer CnMetadataServer;
+/* Takes SNAPSHOT. */
+CnMetadataServer *cn_metadata_server_new(const CnMetadataLimits *limits, CnMetadataSnapshot *snapshot);
+void cn_metadata_server_free(CnMetadataServer *server);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CnMetadataServer, cn_metadata_server_free)
+/* Listens on HOST:PORT, with IP_FREEBIND: the address may come later
+ * (libvirt makes the bridge when the network starts). */
+gboolean cn_metadata_server_listen(CnMetadataServer *server, uint32_t host, uint16_t port, GError **error);
+/* Takes SNAPSHOT; requests from now on are answered from it. */
+void cn_metadata_server_set_snapshot(CnMetadataServer *server, CnMetadataSnapshot *snapshot);
+/* Connections open now. */
+guint cn_metadata_server_connections(const CnMetadataServer *server);
