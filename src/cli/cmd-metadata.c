@@ -184,16 +184,16 @@ int cn_cmd_metadata(CnCli *cli, int argc, char **argv)
         "calls, known by its pinned source address.", NULL
     };
     g_auto(GStrv) listen = NULL;
-    const char *data_dir = DEFAULT_DATA_DIR;
-    const char *iface = NULL;
+    g_autofree char *data_dir_option = NULL, *iface = NULL;
     CnMetadataLimits limits = CN_METADATA_LIMITS_DEFAULT;
     gint max_connections = (gint)limits.max_connections, max_per_guest = (gint)limits.max_per_guest;
     gint timeout = (gint)limits.timeout_seconds, max_request = (gint)limits.max_request_bytes;
     const GOptionEntry entries[] = {
         { "listen", 0, 0, G_OPTION_ARG_STRING_ARRAY, &listen,
           "serve: listen on ADDR:PORT (repeatable; default: every metadata network's handler)", "ADDR:PORT" },
-        { "data-dir", 0, 0, G_OPTION_ARG_FILENAME, &data_dir,
-          "Per-machine files: DIR/MACHINE/{user-data,vendor-data,instance-id} (default " DEFAULT_DATA_DIR ")",
+        { "data-dir", 0, 0, G_OPTION_ARG_FILENAME, &data_dir_option,
+          "Per-machine files: DIR/MACHINE/{user-data,vendor-data,instance-id} (default $CARTHAGE_NET_METADATA_DIR, "
+          "else " DEFAULT_DATA_DIR ")",
           "DIR" },
         { "iface", 0, 0, G_OPTION_ARG_STRING, &iface, "show: answer as the guest on this link", "IFACE" },
         { "max-connections", 0, 0, G_OPTION_ARG_INT, &max_connections, "serve: open connections, all guests", "N" },
@@ -206,6 +206,9 @@ int cn_cmd_metadata(CnCli *cli, int argc, char **argv)
     };
     if (!cn_cli_parse_options(&self, entries, &argc, &argv))
         return CN_EXIT_USAGE;
+    const char *data_dir = data_dir_option ? data_dir_option : g_getenv("CARTHAGE_NET_METADATA_DIR");
+    if (!data_dir)
+        data_dir = DEFAULT_DATA_DIR;
     if (max_connections < 1 || max_per_guest < 1 || timeout < 1 || max_request < 256) {
         cn_cli_error("metadata: limits must be at least 1 (connections, seconds) and 256 (bytes)");
         return CN_EXIT_USAGE;

@@ -6,6 +6,8 @@
 #                relative to the repository top)
 #   renders      one carthage-net command per line, e.g. "render network lan"
 #   state/       optional: copied into a fresh state directory first
+#   run/         optional: copied into a fresh run directory first
+#   metadata/    optional: the per-machine metadata files (metadata show)
 #   *.xml        optional: base domains for "render domain M --base FILE"
 #   expected/    one file per command: its stdout, then "--- stderr" and
 #                "--- exit N" sections when there is stderr or a non-zero exit
@@ -32,7 +34,7 @@ slug() {
     "render netdev "*) ext=txt ;;
     "render "*) ext=xml ;;
     esac
-    echo "$1" | sed -e 's/ --base [^ ]*//' -e 's/^render //' -e 's/ /-/g' -e "s/\$/.$ext/"
+    echo "$1" | sed -e 's/ --base [^ ]*//' -e 's/^render //' -e 's/ /-/g' -e 's|/|_|g' -e "s/\$/.$ext/"
 }
 
 # run_case CASE: runs every command, compares, validates.
@@ -42,10 +44,14 @@ run_case() {
     local state=$work/$name/state out=$work/$name/out
     mkdir -p "$state" "$out"
     [ -d "$case_dir/state" ] && cp -r "$case_dir/state/." "$state/"
+    export CARTHAGE_NET_RUN_DIR=$work/$name/run
+    mkdir -p "$CARTHAGE_NET_RUN_DIR"
+    [ -d "$case_dir/run" ] && cp -r "$case_dir/run/." "$CARTHAGE_NET_RUN_DIR/"
 
     # Commands run from the repository top with relative paths, so that
     # file names in messages are the same in every checkout.
     local rel=${case_dir#"$top"/}
+    export CARTHAGE_NET_METADATA_DIR=$rel/metadata
     local -a sources=()
     if [ -f "$case_dir/sources" ]; then
         read -r -a sources <"$case_dir/sources"
