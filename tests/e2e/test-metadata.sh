@@ -26,8 +26,11 @@ for m in a1 a2; do
     echo "i-$m-0001" >"$data/$m.lab.example/instance-id"
 done
 
-# Before the network (and its gateway address) exists.
-cn metadata serve --data-dir "$data" >"$CN_E2E_RUN/serve.log" 2>&1 &
+# Before the network (and its gateway address) exists.  Started directly
+# (not through the cn function, which would fork a subshell) so that $! is
+# the server itself, for the cleanup.
+"$build/carthage-net" -f "$top/tests/e2e/defs/metadata-serve.conf" metadata serve --data-dir "$data" \
+    >"$CN_E2E_RUN/serve.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 50); do grep -q '^listening' "$CN_E2E_RUN/serve.log" && break; sleep 0.1; done
 like "metadata serve listens on the network's handler before the network exists" \

@@ -1,0 +1,434 @@
+#!/usr/bin/env bash
+# test-metadata.sh - the built-in metadata handler (carthage-net metadata
+# serve) behind the real nftables isolation engine, with real packets: a
+# "host" namespace with the network's Linux bridge, the server on the
+# network's handler (GATEWAY:8000) and the engine applied; one namespace
+# per guest on a veth pair whose host end is the bridge port the engine
+# pins.  Guests ask http://169.254.169.254/ as a VM would: the engine
+# DNATs that to the server, which knows the guest by its (pinned) source
+# address only.  Covers the NoCloud and EC2 documents, unknown and forging
+# guests, methods and malformed requests, the limits (request size, time,
+# connections per guest and in all) and SIGHUP.  Runs as root; every
+# namespace and every process it starts goes on the way out, even on
+# failure.  Prints TAP.
+set -u
+top=$(cd "${top_srcdir:-$(dirname "$0")/../..}" && pwd)
+build=${top_builddir:-$top/build}
+. "$top/tests/lib/tap.sh"
+
+[ "$(id -u)" = 0 ] || skip_all "needs root (network namespaces, bridges, nftables)"
+# make distcheck makes the source tree read-only; root could still write
+# there, so look at the mode rather than asking test -w.
+[ -n "$(find "$top" -maxdepth 0 -perm -u+w)" ] ||
+    skip_all "read-only source tree (make distcheck): system tests run from a checkout"
+for tool in ip nft python3; do
+    command -v "$tool" >/dev/null || skip_all "$tool not installed"
+done
+[ -x "$build/carthage-net" ] || skip_all "no $build/carthage-net (build first)"
+python=$(command -v python3)
+export CARTHAGE_NET_TEMPLATE_DIR=$top/xml-templates
+
+id=$$
+H=cnm-$id-host G1=cnm-$id-g1 G2=cnm-$id-g2 GX=cnm-$id-gx
+NAMESPACES="$H $G1 $G2 $GX"
+work=$(mktemp -d "${TMPDIR:-/tmp}/cn-metadata-test.XXXXXX")
+pids=""
+cleanup() {
+    local p ns
+    for p in $pids; do kill "$p" 2>/dev/null; done
+    for p in $pids; do wait "$p" 2>/dev/null; done
+    for ns in $NAMESPACES; do ip netns delete "$ns" 2>/dev/null; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+bail() { echo "Bail out! $*"; exit 1; }
+
+defs=$work/defs.conf
+state=$work/state
+data=$work/data
+BR=cnmbr$id
+BR=${BR:0:15}
+GW=10.79.0.1 MDIP=169.254.169.254
+BRMAC=02:00:00:79:00:01
+G1IP=10.79.0.11 G2IP=10.79.0.12
+XMAC=02:cc:00:00:79:99 XIP=10.79.0.60
+cat >"$defs" <<EOF
+[network md]
+bridge_name = $BR
+isolate_guests = true
+metadata = true
+metadata.handler = 8000
+v4.network = 10.79.0.0/24
+v4.gateway = $GW
+
+[machine g1]
+[machine g2]
+
+[link g1 eth0]
+net = md
+v4.address = $G1IP
+[link g2 eth0]
+net = md
+v4.address = $G2IP
+EOF
+mkdir -p "$data/g1" "$data/g2"
+printf '#cloud-config\nhostname: first-guest\n' >"$data/g1/user-data"
+printf 'i-g1-0001\nthe rest of the file is ignored\n' >"$data/g1/instance-id"
+printf '#cloud-config\nhostname: second-guest\n' >"$data/g2/user-data"
+printf 'i-g2-0002\n' >"$data/g2/instance-id"
+printf '#cloud-config\npackages: [vim]\n' >"$data/g2/vendor-data"
+
+cn() { ip netns exec "$H" "$build/carthage-net" -f "$defs" --state-dir "$state" "$@"; }
+run() { out=$(cn "$@" 2>&1); rc=$?; }
+
+# --- the guests' HTTP client: raw sockets, to say exactly what is sent
+cli=$work/client.py
+cat >"$cli" <<'EOF'
+import os, select, socket, sys, time
+
+MD = ("169.254.169.254", 80)
+
+def connect(src=None, timeout=2.0):
+    s = socket.socket(); s.settimeout(timeout)
+    if src: s.bind((src, 0))
+    s.connect(MD)
+    return s
+
+def read_all(s):
+    """Everything until the server closes; (bytes, how it ended)."""
+    got = b""
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk: return got, "closed"
+            got += chunk
+    except socket.timeout: return got, "timeout"
+    except OSError as e: return got, "reset" if isinstance(e, ConnectionResetError) else str(e)
+
+def show(got, how):
+    """The response with LF line ends, or how the connection ended without one."""
+    if got: sys.stdout.write(got.decode(errors="replace").replace("\r\n", "\n"))
+    else: print("no response (%s)" % how)
+
+def request(method, path): return ("%s %s HTTP/1.1\r\nHost: 169.254.169.254\r\n\r\n" % (method, path)).encode()
+
+def exchange(data, src=None):
+    try: s = connect(src)
+    except OSError as e: print("error: %s" % e); return 1
+    try: s.sendall(data)
+    except OSError as e:
+        got, how = read_all(s); show(got, "send: %s" % e); return 0
+    show(*read_all(s)); return 0
+
+def wait_file(path, seconds):
+    end = time.time() + seconds
+    while not os.path.exists(path) and time.time() < end: time.sleep(0.02)
+
+def status_of(got): return got.split(b" ", 2)[1].decode() if got.startswith(b"HTTP/") else "none"
+
+def main(argv):
+    cmd = argv[0]
+    if cmd == "req":            # req METHOD PATH [SRC]: the whole response
+        return exchange(request(argv[1], argv[2]), argv[3] if len(argv) > 3 else None)
+    if cmd == "raw":            # raw TEXT: TEXT with \r\n escapes, as is
+        return exchange(argv[1].encode().decode("unicode_escape").encode("latin-1"))
+    if cmd == "big":            # big N: GET /meta-data with a header of N bytes
+        return exchange(b"GET /meta-data HTTP/1.1\r\nHost: 169.254.169.254\r\nX-Big: " + b"a" * int(argv[1]) + b"\r\n\r\n")
+    if cmd == "timed":          # timed PATH: status and seconds taken
+        start = time.time(); s = connect(); s.sendall(request("GET", argv[1]))
+        got, _ = read_all(s)
+        print("%s %.3f" % (status_of(got), time.time() - start)); return 0
+    if cmd == "slow":           # slow READYFILE: a request, one byte every 0.5 s
+        data = request("GET", "/meta-data")
+        s = connect(timeout=10); start = time.time()
+        open(argv[1], "w").close()
+        got, how = b"", "all sent"
+        for i in range(len(data)):
+            try: s.send(data[i:i + 1])
+            except OSError as e: how = "send: %s" % e; break
+            r, _, _ = select.select([s], [], [], 0.5)
+            if r:
+                chunk, how = read_all(s); got += chunk; break
+        print("closed after %.1f s, response: %r" % (time.time() - start, got)); return 0
+    if cmd == "hold":           # hold READYFILE GOFILE: the per-guest cap of 2
+        held = [connect(), connect()]
+        time.sleep(0.3)
+        third = connect()
+        try: third.sendall(request("GET", "/meta-data"))
+        except OSError: pass
+        got, how = read_all(third)
+        print("third: %s" % ("no response (%s)" % how if not got else got.split(b"\r\n")[0].decode()))
+        sys.stdout.flush()
+        open(argv[1], "w").close()
+        wait_file(argv[2], 1.0)
+        for i, s in enumerate(held):
+            s.sendall(request("GET", "/latest/meta-data/local-hostname"))
+            got, how = read_all(s)
+            print("held %d: %s" % (i + 1, status_of(got)))
+        return 0
+    if cmd == "pair":           # pair: two connections at once, then a request on each
+        both = [connect(), connect()]
+        time.sleep(0.2)
+        for s in both: s.sendall(request("GET", "/latest/meta-data/local-hostname"))
+        print(" ".join(status_of(read_all(s)[0]) for s in both)); return 0
+    if cmd == "half":           # half PATH READYFILE GOFILE: the request line, then (GOFILE) the rest
+        s = connect(timeout=3)
+        s.sendall(("GET %s HTTP/1.1\r\n" % argv[1]).encode())
+        open(argv[2], "w").close()
+        wait_file(argv[3], 1.5)
+        s.sendall(b"Host: 169.254.169.254\r\n\r\n")
+        show(*read_all(s)); return 0
+    if cmd == "direct":         # direct ADDR PORT N: N connections held, then a request on a new one
+        addr, port = argv[1], int(argv[2])
+        held = []
+        for _ in range(int(argv[3])):
+            s = socket.socket(); s.settimeout(2); s.connect((addr, port)); held.append(s)
+        time.sleep(0.2)
+        s = socket.socket(); s.settimeout(2); s.connect((addr, port))
+        s.sendall(request("GET", "/meta-data"))
+        got, how = read_all(s)
+        print("no response (%s)" % how if not got else got.split(b"\r\n")[0].decode()); return 0
+    return 2
+
+sys.exit(main(sys.argv[1:]))
+EOF
+py() { local ns=$1; shift; ip netns exec "$ns" "$python" "$cli" "$@"; }
+# The response's parts: status line, a header's value, the body.
+status_line() { printf '%s\n' "$1" | head -1; }
+header() { printf '%s\n' "$1" | sed '/^$/q' | sed -n "s/^$2: //Ip"; }
+body() { printf '%s\n' "$1" | sed '1,/^$/d'; }
+# get NS PATH: the body of a GET; "status: LINE" first when not 200.
+get() {
+    local r
+    r=$(py "$1" req GET "$2")
+    case $(status_line "$r") in
+        "HTTP/1.1 200 OK") ;;
+        *) echo "status: $(status_line "$r")" ;;
+    esac
+    body "$r"
+}
+# logged FILE REGEX: the matching lines of FILE, once one is there (up to 1 s).
+logged() {
+    local _
+    for _ in $(seq 20); do
+        grep -E -- "$2" "$1" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    return 1
+}
+wait_for() { # FILE: until it exists (up to 3 s)
+    local _
+    for _ in $(seq 60); do [ -e "$1" ] && return 0; sleep 0.05; done
+    return 1
+}
+
+# --------------------------------------------------------------- topology
+for ns in $NAMESPACES; do
+    ip netns add "$ns" || bail "cannot add network namespace $ns"
+    nsx "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+    nsx "$ns" ip link set lo up
+done
+run validate
+[ "$rc" = 0 ] || bail "the test's definitions are invalid: $out"
+link_mac() { cn render interface "$1" "$2" | sed -n 's/.*<mac address="\([^"]*\)".*/\1/p'; }
+G1MAC=$(link_mac g1 eth0) G2MAC=$(link_mac g2 eth0)
+[ -n "$G1MAC" ] && [ -n "$G2MAC" ] || bail "cannot read the links' MACs from carthage-net render interface"
+
+nsx "$H" ip link add "$BR" type bridge &&
+    nsx "$H" ip link set "$BR" address "$BRMAC" &&
+    nsx "$H" ip addr add "$GW/24" dev "$BR" &&
+    nsx "$H" ip link set "$BR" up || bail "cannot make the bridge"
+# guest NS PORT MAC ADDRESS: a veth pair, host end a port of the bridge.
+guest() {
+    ip link add "$2" netns "$H" type veth peer name eth0 netns "$1" &&
+        nsx "$H" ip link set "$2" master "$BR" up &&
+        nsx "$1" ip link set eth0 address "$3" &&
+        nsx "$1" ip link set eth0 up &&
+        nsx "$1" ip addr add "$4/24" dev eth0 &&
+        nsx "$1" ip route add default via "$GW"
+}
+guest "$G1" vg1 "$G1MAC" "$G1IP" &&
+    guest "$G2" vg2 "$G2MAC" "$G2IP" &&
+    guest "$GX" vgx "$XMAC" "$XIP" || bail "cannot make the guests"
+
+run isolation apply
+[ "$rc" = 0 ] || bail "isolation apply failed: $out"
+for args in "md vg1 g1 eth0" "md vg2 g2 eth0" "md vgx $XMAC"; do
+    # shellcheck disable=SC2086
+    run isolation attach $args
+    [ "$rc" = 0 ] || bail "isolation attach $args failed: $out"
+done
+
+# --------------------------------------------------------------- usage, show
+run metadata serve --timeout 0
+is "serve --timeout 0: usage error, exit 2" "$rc" 2
+run metadata show g1 /meta-data --data-dir "$data"
+is "show g1 /meta-data: g1's document" "$rc:$out" '0:instance-id: "i-g1-0001"
+local-hostname: "g1"'
+run metadata show g1 /no-such-path --data-dir "$data"
+is "show g1 with a path it does not have: exit 1" "$rc" 1
+
+# --------------------------------------------------------------- the server
+log=$work/server.log
+# Not through cn (a shell function: $! would be a subshell): ip netns exec
+# execs the server, so $! is the server itself, for SIGHUP and the trap.
+ip netns exec "$H" "$build/carthage-net" -f "$defs" --state-dir "$state" metadata serve --data-dir "$data" \
+    --timeout 2 --max-per-guest 2 >"$log" 2>"$work/server.err" &
+server=$!
+pids="$pids $server"
+logged "$log" "^listening on " >/dev/null
+is "serve without --listen: listens on the network's handler (gateway:8000)" "$(cat "$log")" "listening on $GW:8000"
+ready=false
+for _ in $(seq 50); do
+    case $(py "$G1" req GET /meta-data) in HTTP/1.1*) ready=true; break ;; esac
+    sleep 0.1
+done
+$ready || bail "the server does not answer through $MDIP: $(cat "$work/server.err")"
+
+# ---- each guest its own documents
+is "g1 /meta-data (NoCloud): its instance-id (first line of the file) and hostname" "$(get "$G1" /meta-data)" \
+    'instance-id: "i-g1-0001"
+local-hostname: "g1"'
+is "g2 /meta-data (NoCloud): its own" "$(get "$G2" /meta-data)" 'instance-id: "i-g2-0002"
+local-hostname: "g2"'
+is "g1 /user-data: its file" "$(get "$G1" /user-data)" "$(cat "$data/g1/user-data")"
+is "g2 /user-data: its file" "$(get "$G2" /user-data)" "$(cat "$data/g2/user-data")"
+is "g1 /vendor-data: none: empty 200" "$(get "$G1" /vendor-data)" ""
+is "g2 /vendor-data: its file" "$(get "$G2" /vendor-data)" "$(cat "$data/g2/vendor-data")"
+is "g1 /latest/meta-data/ (EC2): the listing, no public-ipv4" "$(get "$G1" /latest/meta-data/)" \
+    "instance-id
+local-hostname
+local-ipv4
+mac"
+is "g1 EC2 instance-id" "$(get "$G1" /latest/meta-data/instance-id)" i-g1-0001
+is "g2 EC2 instance-id" "$(get "$G2" /latest/meta-data/instance-id)" i-g2-0002
+is "g1 EC2 local-hostname" "$(get "$G1" /latest/meta-data/local-hostname)" g1
+is "g2 EC2 local-hostname" "$(get "$G2" /latest/meta-data/local-hostname)" g2
+is "g1 EC2 local-ipv4" "$(get "$G1" /latest/meta-data/local-ipv4)" "$G1IP"
+is "g2 EC2 local-ipv4" "$(get "$G2" /latest/meta-data/local-ipv4)" "$G2IP"
+is "g1 EC2 mac" "$(get "$G1" /latest/meta-data/mac)" "$G1MAC"
+is "g2 EC2 mac" "$(get "$G2" /latest/meta-data/mac)" "$G2MAC"
+is "g1 EC2 public-ipv4: none: 404" "$(get "$G1" /latest/meta-data/public-ipv4 | head -1)" "status: HTTP/1.1 404 Not Found"
+is "g1 EC2 /latest/user-data: its file" "$(get "$G1" /latest/user-data)" "$(cat "$data/g1/user-data")"
+netcfg=$(get "$G1" /network-config)
+like "g1 /network-config matches its MAC" "$netcfg" "^      macaddress: \"$G1MAC\"$"
+is "g1 /network-config: what metadata show g1 says" "$netcfg" \
+    "$(cn metadata show g1 /network-config --data-dir "$data")"
+like "g2 /network-config matches its own MAC" "$(get "$G2" /network-config)" "^      macaddress: \"$G2MAC\"$"
+like "the access log: g1's request with its address and machine" "$(cat "$log")" \
+    "^$G1IP g1 GET /meta-data 200$"
+like "the access log: g1's 404" "$(cat "$log")" "^$G1IP g1 GET /latest/meta-data/public-ipv4 404$"
+
+# ---- responses
+r=$(py "$G1" req GET /meta-data)
+is "every response says Connection: close" "$(header "$r" Connection)" close
+r=$(py "$G1" req GET /no-such-document)
+is "unknown path: 404" "$(status_line "$r")" "HTTP/1.1 404 Not Found"
+r=$(py "$G1" req POST /meta-data)
+is "POST: 405" "$(status_line "$r")" "HTTP/1.1 405 Method Not Allowed"
+is "POST: Allow: GET, HEAD" "$(header "$r" Allow)" "GET, HEAD"
+is "405 with Connection: close" "$(header "$r" Connection)" close
+r=$(py "$G1" req HEAD /meta-data)
+is "HEAD /meta-data: 200" "$(status_line "$r")" "HTTP/1.1 200 OK"
+is "HEAD: no body" "$(body "$r")" ""
+is "HEAD: the GET's Content-Length" "$(header "$r" Content-Length)" "$(get "$G1" /meta-data | wc -c)"
+r=$(py "$G1" raw 'THIS IS NOT HTTP\r\n\r\n')
+like "a malformed request line: 400" "$(status_line "$r")" "^HTTP/1\.[01] 400 Bad Request$"
+r=$(py "$G1" raw 'GET / HTTP/9.9\r\nHost: x\r\n\r\n')
+like "GET / HTTP/9.9: 505" "$(status_line "$r")" "^HTTP/1\.[01] 505 "
+
+# ---- unknown and forging guests
+r=$(py "$GX" req GET /meta-data)
+is "a guest not in the definitions (attached by MAC): 403" "$(status_line "$r")" "HTTP/1.1 403 Forbidden"
+r=$(py "$GX" req GET /latest/meta-data/instance-id)
+is "... 403 on EC2 paths too" "$(status_line "$r")" "HTTP/1.1 403 Forbidden"
+r=$(py "$GX" req GET /no-such-document)
+is "... and on unknown paths" "$(status_line "$r")" "HTTP/1.1 403 Forbidden"
+like "the access log: the unknown guest, no machine" "$(cat "$log")" "^$XIP - GET /meta-data 403$"
+# g2 sends from g1's address (added to its eth0): the engine drops it.
+before=$(grep -c "^$G1IP " "$log")
+nsx "$G2" ip addr add "$G1IP/24" dev eth0
+r=$(py "$G2" req GET /meta-data "$G1IP")
+nsx "$G2" ip addr del "$G1IP/24" dev eth0
+like "g2 forging g1's address gets nothing (no connection)" "$r" "^error: "
+is "... and the server never saw it (no new log line from g1's address)" "$(grep -c "^$G1IP " "$log")" "$before"
+is "g2 with its own address again: its document" "$(get "$G2" /latest/meta-data/instance-id)" i-g2-0002
+
+# ---- request size (default --max-request-bytes 16384).  20 KiB is the case
+# that tests the server's limit: libsoup refuses 64 KiB headers by itself.
+r=$(py "$G1" big 8000)
+is "an 8 KiB header (under the limit): 200" "$(status_line "$r")" "HTTP/1.1 200 OK"
+r=$(py "$G1" big 20000)
+like "a 20 KiB header (over 16384 bytes): cut off or refused, no 200" "$(status_line "$r")" \
+    "^(no response|HTTP/1\.1 4[0-9][0-9] )"
+r=$(py "$G1" big 65536)
+like "a 64 KiB header: cut off or refused, no 200" "$(status_line "$r")" "^(no response|HTTP/1\.1 4[0-9][0-9] )"
+is "served again after those" "$(get "$G1" /latest/meta-data/local-hostname)" g1
+
+# ---- time (--timeout 2): a slow sender is cut off; the others are served meanwhile
+rm -f "$work/slow.ready"
+ip netns exec "$G1" "$python" "$cli" slow "$work/slow.ready" >"$work/slow.out" 2>&1 &
+slow=$!
+pids="$pids $slow"
+wait_for "$work/slow.ready"
+sleep 0.5
+is "while g1 sends slowly, g2 is served at once (status, under 1 s)" \
+    "$(py "$G2" timed /latest/meta-data/local-hostname | awk '{ print $1, ($2 < 1 ? "fast" : "slow: " $2 " s") }')" \
+    "200 fast"
+wait "$slow"
+like "the slow sender (a byte every 0.5 s) is cut off after about 2 s, without a response" \
+    "$(cat "$work/slow.out")" "^closed after (1\.[5-9]|2\.[0-9]|3\.[0-4]) s, response: b''$"
+
+# ---- connections per guest (--max-per-guest 2)
+rm -f "$work/hold.ready" "$work/hold.go"
+ip netns exec "$G1" "$python" "$cli" hold "$work/hold.ready" "$work/hold.go" >"$work/hold.out" 2>&1 &
+hold=$!
+pids="$pids $hold"
+wait_for "$work/hold.ready"
+like "a third connection from g1 while it holds two: closed without a response" "$(cat "$work/hold.out")" \
+    "^third: no response \((closed|reset)\)$"
+is "... meanwhile g2 is served" "$(get "$G2" /latest/meta-data/local-hostname)" g2
+touch "$work/hold.go"
+wait "$hold"
+is "... and g1's two held connections are still served" "$(sed -n '/^held/p' "$work/hold.out")" "held 1: 200
+held 2: 200"
+like "the refusal is logged" "$(cat "$log")" "^$G1IP - - - refused: [0-9]+ connection\(s\) open, 2 from this guest$"
+is "once they are done, g1 has its two connections again (the count went down)" "$(py "$G1" pair)" "200 200"
+
+# ---- SIGHUP: new files, the open connection still answered
+rm -f "$work/half.ready" "$work/half.go"
+ip netns exec "$G1" "$python" "$cli" half /user-data "$work/half.ready" "$work/half.go" >"$work/half.out" 2>&1 &
+half=$!
+pids="$pids $half"
+wait_for "$work/half.ready"
+printf '#cloud-config\nhostname: first-guest-reloaded\n' >"$data/g1/user-data"
+rm "$data/g2/user-data"
+kill -HUP "$server"
+reloaded=$(logged "$log" "^reloaded: ")
+touch "$work/half.go"
+wait "$half"
+is "SIGHUP: reloaded, with the half-sent connection open" "$reloaded" "reloaded: 2 machine(s); 1 connection(s) open"
+r=$(cat "$work/half.out")
+is "the connection opened before SIGHUP gets its answer after it" "$(status_line "$r")" "HTTP/1.1 200 OK"
+is "after SIGHUP g1's /user-data is the new file" "$(get "$G1" /user-data)" "$(cat "$data/g1/user-data")"
+is "after SIGHUP g1's EC2 user-data is the new file" "$(get "$G1" /latest/user-data)" "$(cat "$data/g1/user-data")"
+is "after SIGHUP g2 (its user-data removed): /user-data empty" "$(get "$G2" /user-data)" ""
+is "after SIGHUP g2: /latest/user-data 404" "$(get "$G2" /latest/user-data | head -1)" "status: HTTP/1.1 404 Not Found"
+ok "the server is still running" kill -0 "$server"
+is "the server wrote nothing to stderr" "$(cat "$work/server.err")" ""
+
+# ---- all guests together (--max-connections 1), on a listener of its own
+ip netns exec "$H" "$build/carthage-net" -f "$defs" --state-dir "$state" metadata serve --data-dir "$data" \
+    --listen 127.0.0.1:8001 --max-connections 1 >"$work/server2.log" 2>&1 &
+pids="$pids $!"
+logged "$work/server2.log" "^listening on " >/dev/null
+is "--listen: listens there only" "$(cat "$work/server2.log")" "listening on 127.0.0.1:8001"
+like "--max-connections 1: a second connection is closed without a response" \
+    "$(nsx "$H" "$python" "$cli" direct 127.0.0.1 8001 1)" "^no response \((closed|reset)\)$"
+is "... and with none held, a request is answered (403: not a guest)" \
+    "$(nsx "$H" "$python" "$cli" direct 127.0.0.1 8001 0)" "HTTP/1.1 403 Forbidden"
+
+done_testing
