@@ -71,12 +71,27 @@ char *cn_event_format(const CnEvent *event, guint64 seq, gint64 time_usec)
 
 guint64 cn_event_line_seq(const char *line)
 {
-    if (!g_str_has_prefix(line, "{\"seq\":"))
+    if (!g_str_has_prefix(line, "{\"seq\":") || !g_ascii_isdigit(line[7]))
         return 0;
-    return g_ascii_strtoull(line + 7, NULL, 10);
+    char *end;
+    guint64 seq = g_ascii_strtoull(line + 7, &end, 10);
+    /* Not a record of ours: a number JSON readers cannot hold exactly,
+     * or one that does not end where a number must. */
+    if (seq > CN_EVENTS_SEQ_MAX || (*end != ',' && *end != '}'))
+        return 0;
+    return seq;
 }
 
-/* The seq of the last complete line of FD's file (0 when empty). */
+/* The seq of LINE (LENGTH bytes, no newline) when it is a whole record:
+ * one that a crash or a full disk did not cut short. */
+static guint64 record_seq(const char *line, gsize length)
+{
+    if (length == 0 || line[length - 1] != '}')
+        return 0;
+    return cn_event_line_seq(line);
+}
+
+/* The seq of the last record of FD's file (0 when none). */
 static guint64 last_seq(int fd)
 {
     struct stat st;
@@ -88,13 +103,20 @@ static guint64 last_seq(int fd)
     if (n <= 0)
         return 0;
     buffer[n] = '\0';
-    /* the last line that starts with a record */
-    for (ssize_t i = n - 2; i >= 0; i--) {
-        if (i == 0 || buffer[i - 1] == '\n') {
-            guint64 seq = cn_event_line_seq(buffer + i);
-            if (seq)
-                return seq;
-        }
+    /* Backwards over the lines.  A last line without its newline counts
+     * too: the append that asks is about to end it, and readers will then
+     * take it for a record if it looks like one. */
+    ssize_t end = buffer[n - 1] == '\n' ? n - 1 : n;
+    while (end > 0) {
+        ssize_t begin = end - 1;
+        while (begin >= 0 && buffer[begin] != '\n')
+            begin--;
+        if (begin < 0 && start > 0)
+            break; /* the first line in the buffer may be a tail only */
+        guint64 seq = record_seq(buffer + (begin + 1), (gsize)(end - begin - 1));
+        if (seq)
+            return seq;
+        end = begin;
     }
     return 0;
 }
@@ -137,6 +159,12 @@ gboolean cn_events_append_all(const char *dir, GPtrArray *events, gsize rotate_b
         goto out;
     }
     guint64 seq = last_seq(fd);
+    /* A line cut short (a crash, a full disk) must not swallow ours. */
+    struct stat before;
+    char last_byte;
+    if (fstat(fd, &before) == 0 && before.st_size > 0 && pread(fd, &last_byte, 1, before.st_size - 1) == 1 &&
+        last_byte != '\n')
+        g_string_append_c(text, '\n');
     if (seq == 0) {
         /* just rotated (or new): continue from the rotated log */
         int old = open(rotated, O_RDONLY | O_CLOEXEC);
@@ -144,6 +172,12 @@ gboolean cn_events_append_all(const char *dir, GPtrArray *events, gsize rotate_b
             seq = last_seq(old);
             close(old);
         }
+    }
+    if (seq + events->len > CN_EVENTS_SEQ_MAX) {
+        errno = EOVERFLOW;
+        fail_errno(error, "sequence numbers exhausted in", path);
+        close(fd);
+        goto out;
     }
     gint64 now = g_get_real_time();
     for (guint i = 0; i < events->len; i++) {
@@ -188,24 +222,29 @@ static gboolean read_file(const char *path, guint64 since, CnEventFunc func, gpo
                           GError **error)
 {
     g_autofree char *text = NULL;
+    gsize length;
     g_autoptr(GError) local = NULL;
-    if (!g_file_get_contents(path, &text, NULL, &local)) {
+    if (!g_file_get_contents(path, &text, &length, &local)) {
         if (g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
             return TRUE;
         g_propagate_error(error, g_steal_pointer(&local));
         return FALSE;
     }
-    char *line = text;
-    for (char *end; line && *line; line = end ? end + 1 : NULL) {
-        end = strchr(line, '\n');
+    /* By length: after a crash a file can hold NUL bytes (blocks never
+     * written), which must not hide the records after them. */
+    for (gsize start = 0; start < length;) {
+        char *end = memchr(text + start, '\n', length - start);
         if (!end)
             break; /* a line still being written */
         *end = '\0';
-        guint64 seq = cn_event_line_seq(line);
+        gsize line_length = (gsize)(end - (text + start));
+        const char *line = text + start;
+        guint64 seq = strlen(line) == line_length ? record_seq(line, line_length) : 0;
         if (seq > since && seq > *last) {
             func(line, seq, data);
             *last = seq;
         }
+        start += line_length + 1;
     }
     return TRUE;
 }

@@ -19,6 +19,8 @@
 
 #define CN_EVENTS_LOG "events.log"
 #define CN_EVENTS_ROTATE_BYTES (4 * 1024 * 1024)
+/* The largest sequence number: what a JSON reader holds exactly (2^53-1). */
+#define CN_EVENTS_SEQ_MAX ((guint64)9007199254740991)
 
 /* One event under construction: fields are added in order. */
 typedef struct {
@@ -45,7 +47,8 @@ gboolean cn_events_append(const char *dir, const CnEvent *event, gsize rotate_by
 gboolean cn_events_append_all(const char *dir, GPtrArray *events, gsize rotate_bytes, GPtrArray *lines,
                               GError **error);
 
-/* The sequence number of a log line, or 0 when it has none. */
+/* The sequence number of a log line, or 0 when it has none (or one
+ * above CN_EVENTS_SEQ_MAX). */
 guint64 cn_event_line_seq(const char *line);
 
 /* Calls FUNC for every line with seq > SINCE, oldest first, across the

@@ -135,6 +135,65 @@ static gboolean wait_for_file(const char *path, int tenths)
     return FALSE;
 }
 
+static void test_line_seq_is_strict(void **state)
+{
+    assert_int_equal(cn_event_line_seq("{\"seq\":12,\"time\":\"x\"}"), 12);
+    assert_int_equal(cn_event_line_seq("{\"seq\":12}"), 12);
+    assert_int_equal(cn_event_line_seq("{\"seq\":12"), 0);        /* cut short */
+    assert_int_equal(cn_event_line_seq("{\"seq\":12x,"), 0);
+    assert_int_equal(cn_event_line_seq("{\"seq\":-1,"), 0);
+    assert_int_equal(cn_event_line_seq("{\"seq\":,"), 0);
+    assert_int_equal(cn_event_line_seq("{\"seq\":9007199254740991,"), CN_EVENTS_SEQ_MAX);
+    assert_int_equal(cn_event_line_seq("{\"seq\":9007199254740992,"), 0); /* beyond what JSON holds */
+    assert_int_equal(cn_event_line_seq("{\"seq\":18446744073709551616,"), 0);
+    assert_int_equal(cn_event_line_seq(" {\"seq\":1,"), 0);
+}
+
+/* Found while writing fuzz-events: a log whose last line was cut short (no
+ * newline) took the next event into that line, a seq at the top of the
+ * range wrapped to 0; and (by the fuzzer) NUL bytes hid later records from
+ * readers, and a cut line that looked whole became a record with a higher
+ * number than the event appended after it. */
+static void test_append_after_damage(void **state)
+{
+    g_autofree char *dir = temp_dir();
+    g_autofree char *path = g_build_filename(dir, CN_EVENTS_LOG, NULL);
+    assert_true(g_file_set_contents(path, "{\"seq\":4,\"event\":\"a\"}\n{\"seq\":5,\"ev", -1, NULL));
+    g_autoptr(CnEvent) event = cn_event_new("b");
+    guint64 seq = 0;
+    g_autofree char *line = NULL;
+    assert_true(cn_events_append(dir, event, 0, &seq, &line, NULL));
+    assert_int_equal(seq, 5); /* the cut line is no record: its number is free */
+    g_autoptr(GArray) seqs = g_array_new(FALSE, FALSE, sizeof(guint64));
+    guint64 last = 0;
+    assert_true(cn_events_read(dir, 0, collect, seqs, &last, NULL));
+    assert_int_equal(seqs->len, 2);
+    assert_int_equal(last, 5);
+    g_autofree char *text = NULL;
+    assert_true(g_file_get_contents(path, &text, NULL, NULL));
+    assert_true(g_str_has_suffix(text, g_strconcat("\n", line, "\n", NULL)));
+
+    /* NUL bytes (blocks a crash never wrote) do not hide what follows. */
+    static const char nuls[] = "{\"seq\":1,\"event\":\"a\"}\n\0\0\0\n{\"seq\":2,\"event\":\"b\"}\n";
+    assert_true(g_file_set_contents(path, nuls, sizeof nuls - 1, NULL));
+    g_array_set_size(seqs, 0);
+    assert_true(cn_events_read(dir, 0, collect, seqs, &last, NULL));
+    assert_int_equal(seqs->len, 2);
+    assert_int_equal(last, 2);
+
+    /* A cut last line that looks whole counts, since the append ends it. */
+    assert_true(g_file_set_contents(path, "{\"seq\":7,\"event\":\"a\"}", -1, NULL));
+    assert_true(cn_events_append(dir, event, 0, &seq, NULL, NULL));
+    assert_int_equal(seq, 8);
+
+    g_autofree char *full = g_strdup_printf("{\"seq\":%" G_GUINT64_FORMAT ",\"event\":\"a\"}\n", CN_EVENTS_SEQ_MAX);
+    assert_true(g_file_set_contents(path, full, -1, NULL));
+    g_autoptr(GError) error = NULL;
+    assert_false(cn_events_append(dir, event, 0, &seq, NULL, &error));
+    assert_non_null(strstr(error->message, "sequence numbers exhausted"));
+    remove_tree(dir);
+}
+
 static void test_subscribers_get_the_line_detached(void **state)
 {
     g_autofree char *dir = temp_dir();
@@ -171,6 +230,8 @@ int main(void)
         cmocka_unit_test(test_sequence_numbers_follow_on),
         cmocka_unit_test(test_rotation_keeps_numbering_and_unseen_events),
         cmocka_unit_test(test_concurrent_writers_never_share_a_number),
+        cmocka_unit_test(test_line_seq_is_strict),
+        cmocka_unit_test(test_append_after_damage),
         cmocka_unit_test(test_subscribers_get_the_line_detached),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
