@@ -15,6 +15,7 @@ void hook_flush_events(const HookEvent *event)
     g_autoptr(GError) error = NULL;
     if (!cn_events_publish(event->state_dir, event->events_dir, event->events, &error))
         hook_log(event, LOG_WARNING, "%s", error->message);
+    g_ptr_array_set_size(event->events, 0);
 }
 
 void hook_event_add_addresses(CnEvent *cn_event, const char *key, GArray *addresses)

@@ -89,16 +89,8 @@ static void emit_resolved(const HookEvent *event, const HookDomain *domain)
         const HookLink *link = domain->links->pdata[i];
         for (guint j = 0; j < link->nat->len; j++) {
             const CnIsoNat *pair = &g_array_index(link->nat, CnIsoNat, j);
-            char private_text[CN_V4_STR_MAX], public_text[CN_V4_STR_MAX];
-            cn_v4_format(pair->private_address, private_text);
-            cn_v4_format(pair->public_address, public_text);
-            CnEvent *public_address = cn_event_new("public_address");
-            cn_event_add_string(public_address, "machine", machine);
-            cn_event_add_string(public_address, "network", link->network ? link->network : "");
-            cn_event_add_string(public_address, "address", private_text);
-            cn_event_add_string(public_address, "public_address", public_text);
-            cn_event_add_string(public_address, "nat", "one-to-one");
-            hook_emit(event, public_address);
+            hook_emit(event, cn_event_public_address(machine, link->network, pair->private_address,
+                                                     pair->public_address, "one-to-one", NULL));
         }
     }
 }
@@ -124,13 +116,18 @@ static gboolean save_ports(const HookEvent *event, const HookDomain *domain, GPt
 
 /* public_address for the ports on masqueraded networks: the host's
  * outbound address, for this domain, or for every running one when that
- * address changed since it was last announced.  Not fatal: the guest runs
- * either way, and `carthage-net events watch` announces it later. */
+ * address changed since it was last announced.  The events so far go
+ * first, so that these follow the guest's resolved.  Not fatal, and never
+ * a long wait: the guest runs either way, and `carthage-net events watch`
+ * announces it later. */
+#define HOOK_OUTBOUND_LOCK_MS 2000
+
 static void emit_masquerade(const HookEvent *event, const HookDomain *domain)
 {
     g_autoptr(GError) error = NULL;
-    if (!cn_outbound_refresh(event->run_dir, domain->name ? domain->name : event->name, event->events, NULL,
-                             &error))
+    CnOutboundPlaces places = { event->run_dir, event->state_dir, event->events_dir, HOOK_OUTBOUND_LOCK_MS };
+    hook_flush_events(event);
+    if (!cn_outbound_refresh(&places, domain->name ? domain->name : event->name, NULL, NULL, &error))
         hook_log(event, LOG_WARNING, "public address not announced: %s", error->message);
 }
 

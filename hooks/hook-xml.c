@@ -308,7 +308,12 @@ static void on_start(GMarkupParseContext *context, const char *element, const ch
     } else if (AT(p, "hookData", "network", "bridge")) {
         replace(&in->network.bridge, attr(names, values, "name"));
     } else if (AT(p, "hookData", "network", "forward")) {
-        in->network.masquerade = g_strcmp0(attr(names, values, "mode"), "nat") == 0;
+        /* Announced only where the host's outbound address is what guests
+         * leave with: not when libvirt masquerades to an address range of
+         * its own (<nat><address>) or only out of one device (dev=). */
+        in->network.masquerade = g_strcmp0(attr(names, values, "mode"), "nat") == 0 && !attr(names, values, "dev");
+    } else if (AT(p, "hookData", "network", "forward", "nat", "address")) {
+        in->network.masquerade = FALSE;
     } else if (AT(p, "hookData", "network", "mtu")) {
         const char *size = attr(names, values, "size");
         guint64 mtu;

@@ -34,7 +34,7 @@ typedef struct {
     GPtrArray *macs;        /* HookReservedMac*: which machine owns which MAC */
     GPtrArray *pools;       /* HookPool* */
     uint32_t mtu;
-    gboolean masquerade;    /* <forward mode='nat'>: libvirt masquerades it */
+    gboolean masquerade;    /* <forward mode='nat'> to the host's own address */
 } HookNetwork;
 
 /* <networkport> (port-created / port-deleted). */
@@ -107,9 +107,9 @@ typedef struct {
 gboolean hook_network_event(const HookEvent *event, GError **error);
 gboolean hook_qemu_event(const HookEvent *event, GError **error);
 
-/* Queues a Carthage event (taken over); hook_flush_events logs them all
- * with one fsync and starts the subscribers.  Failures are logged, never
- * fatal. */
+/* Queues a Carthage event (taken over); hook_flush_events logs the queue
+ * with one fsync, starts the subscribers and empties it.  Failures are
+ * logged, never fatal. */
 void hook_emit(const HookEvent *event, CnEvent *cn_event);
 void hook_flush_events(const HookEvent *event);
 /* KEY: ["A.B.C.D", ...] */

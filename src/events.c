@@ -142,15 +142,9 @@ gboolean cn_events_append_all(const char *dir, GPtrArray *events, gsize rotate_b
         return fail_errno(error, "cannot create", dir);
 
     /* A lock file of its own: the log itself is renamed on rotation. */
-    int lock = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    int lock = cn_lock_file(lock_path, -1, error);
     if (lock < 0)
-        return fail_errno(error, "cannot open", lock_path);
-    while (flock(lock, LOCK_EX) < 0) {
-        if (errno != EINTR) {
-            close(lock);
-            return fail_errno(error, "cannot lock", lock_path);
-        }
-    }
+        return FALSE;
     gboolean ok = FALSE;
     g_autoptr(GString) text = g_string_new(NULL);
     int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);

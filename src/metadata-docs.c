@@ -256,24 +256,9 @@ void cn_metadata_index_free(CnMetadataIndex *index)
     g_free(index);
 }
 
-const CnLink *cn_metadata_index_lookup(const CnMetadataIndex *index, uint32_t source, uint32_t local)
+GPtrArray *cn_metadata_index_lookup(const CnMetadataIndex *index, uint32_t source)
 {
-    GPtrArray *links = g_hash_table_lookup(index->by_address, GUINT_TO_POINTER(source));
-    if (!links)
-        return NULL;
-    if (links->len == 1)
-        return links->pdata[0];
-    const CnLink *found = NULL;
-    for (guint i = 0; i < links->len; i++) {
-        const CnLink *link = links->pdata[i];
-        const CnV4Subnet *subnet = &link->net->v4_subnet;
-        if (cn_v4_in_network(local, subnet->network, subnet->prefix)) {
-            if (found)
-                return NULL; /* still ambiguous: nobody */
-            found = link;
-        }
-    }
-    return found;
+    return g_hash_table_lookup(index->by_address, GUINT_TO_POINTER(source));
 }
 
 GArray *cn_metadata_default_endpoints(const CnSite *site)

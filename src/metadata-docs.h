@@ -57,17 +57,16 @@ CnMetadataResult cn_metadata_document(const CnMetadataGuest *guest, const char *
  * else 0. */
 uint32_t cn_metadata_public_address(const CnLink *link, uint32_t address, uint32_t outbound);
 
-/* Which link a source address belongs to.  Only links on metadata
- * networks are indexed (their guests are the ones the isolation engine
- * pins).  Built once per definitions load. */
+/* Which links a source address belongs to, by the definitions.  Only
+ * links on metadata networks are indexed (their guests are the ones the
+ * isolation engine pins).  Built once per definitions load; the server
+ * decides among them with what the kernel enforces. */
 typedef struct CnMetadataIndex CnMetadataIndex;
 CnMetadataIndex *cn_metadata_index_new(const CnSite *site);
 void cn_metadata_index_free(CnMetadataIndex *index);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CnMetadataIndex, cn_metadata_index_free)
-/* The link with SOURCE as an address; when several networks share the
- * address, the one whose subnet holds LOCAL (the address the request
- * came to).  NULL: unknown guest. */
-const CnLink *cn_metadata_index_lookup(const CnMetadataIndex *index, uint32_t source, uint32_t local);
+/* The links (CnLink*, borrowed) with SOURCE as an address, or NULL. */
+GPtrArray *cn_metadata_index_lookup(const CnMetadataIndex *index, uint32_t source);
 
 /* The endpoints the built-in handler listens on by default: every
  * metadata network's own handler (machines with a handler of their own

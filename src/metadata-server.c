@@ -1,13 +1,20 @@
 /* metadata-server.c - see metadata-server.h */
+#include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <gio/gio.h>
 #include <libsoup/soup.h>
 
 #include "metadata-server.h"
 #include "netaddr.h"
+#include "nft.h"
 #include "outbound.h"
 #include "state.h"
 
@@ -21,23 +28,41 @@ struct CnMetadataSnapshot {
     char *run_dir;
 };
 
-/* DIR/NAME, at most CN_METADATA_FILE_MAX bytes; NULL when missing or
- * unusable (then WARNINGS says why). */
+/* DIR/NAME, a regular file of at most CN_METADATA_FILE_MAX bytes; NULL
+ * when missing or unusable (then WARNINGS says why). */
 static GBytes *read_data_file(const char *dir, const char *name, GPtrArray *warnings)
 {
     g_autofree char *path = g_build_filename(dir, name, NULL);
-    g_autoptr(GError) error = NULL;
-    char *contents;
-    gsize length;
-    if (!g_file_test(path, G_FILE_TEST_EXISTS))
-        return NULL;
-    if (!g_file_get_contents(path, &contents, &length, &error)) {
-        g_ptr_array_add(warnings, g_strdup_printf("%s: %s (left out)", path, error->message));
+    /* O_NONBLOCK: a FIFO put there must not hang the server. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) {
+        if (errno != ENOENT)
+            g_ptr_array_add(warnings, g_strdup_printf("%s: %s (left out)", path, g_strerror(errno)));
         return NULL;
     }
-    if (length > CN_METADATA_FILE_MAX) {
-        g_ptr_array_add(warnings, g_strdup_printf("%s: %zu bytes, more than %d (left out)", path, (size_t)length,
-                                                  CN_METADATA_FILE_MAX));
+    struct stat st;
+    const char *problem = NULL;
+    if (fstat(fd, &st) < 0)
+        problem = g_strerror(errno);
+    else if (!S_ISREG(st.st_mode))
+        problem = "not a regular file";
+    else if (st.st_size > CN_METADATA_FILE_MAX)
+        problem = "larger than " G_STRINGIFY(CN_METADATA_FILE_MAX) " bytes";
+    char *contents = problem ? NULL : g_malloc(st.st_size ? (gsize)st.st_size : 1);
+    gsize length = 0;
+    while (!problem && length < (gsize)st.st_size) {
+        ssize_t n = read(fd, contents + length, (gsize)st.st_size - length);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            problem = n < 0 ? g_strerror(errno) : "changed while read";
+            break;
+        }
+        length += (gsize)n;
+    }
+    close(fd);
+    if (problem) {
+        g_ptr_array_add(warnings, g_strdup_printf("%s: %s (left out)", path, problem));
         g_free(contents);
         return NULL;
     }
@@ -203,21 +228,41 @@ static void cn_request_limit_init(CnRequestLimit *self)
 
 /* --- the server ---------------------------------------------------------------- */
 
+#define LOG_WINDOW_USEC (10 * G_USEC_PER_SEC)
+#define LOG_LINES_PER_WINDOW 20 /* per guest: a guest cannot flood the journal */
+#define LOG_PATH_MAX 200
+
 struct CnMetadataServer {
     CnMetadataLimits limits;
     CnMetadataSnapshot *snapshot;
     SoupServer *soup;
     GSocketService *service;
-    GHashTable *connections; /* "ip:port" -> Connection* */
-    GHashTable *per_guest;   /* "ip" -> count */
+    GHashTable *connections; /* "local remote" (ip:port each) -> Connection*, while libsoup has it */
+    GHashTable *per_guest;   /* "local-ip remote-ip" -> open connections */
+    GHashTable *log_budget;  /* "remote-ip" -> LogBudget* */
+    guint open;              /* connections from accept to finish */
 };
 
 typedef struct {
+    gint64 window_start;
+    guint lines, suppressed;
+} LogBudget;
+
+/* A connection lives from accept until the guest has closed its side after
+ * the response, or the time limit: libsoup lets go of it as soon as the
+ * response is in the kernel's buffer, and counting it only until then would
+ * let a guest that never reads hold any number of connections (and their
+ * buffered responses). */
+typedef struct {
     CnMetadataServer *server;
     GSocketConnection *socket_connection;
+    GSocket *socket; /* borrowed from socket_connection */
     CnRequestLimit *limit;
     char *key, *guest;
     guint timer;
+    GSource *drain;      /* after libsoup: waiting for the guest to close */
+    gboolean soup_done;  /* libsoup let go of it */
+    gboolean timed_out;
 } Connection;
 
 static char *address_text(GSocketAddress *address, gboolean with_port)
@@ -231,53 +276,162 @@ static char *address_text(GSocketAddress *address, gboolean with_port)
     return g_strdup_printf("%s:%u", ip, g_inet_socket_address_get_port(inet));
 }
 
-/* The IPv4 address of ADDRESS in host order; 0 when it has none. */
-static uint32_t address_v4(GSocketAddress *address)
+/* The IPv4 address (host order) and port of ADDRESS; 0 when not IPv4. */
+static uint32_t address_v4(GSocketAddress *address, uint16_t *port)
 {
-    g_autofree char *ip = address_text(address, FALSE);
-    uint32_t v4 = 0;
-    if (!cn_v4_parse(ip, &v4) && g_str_has_prefix(ip, "::ffff:"))
-        cn_v4_parse(ip + 7, &v4);
-    return v4;
+    if (port)
+        *port = 0;
+    if (!G_IS_INET_SOCKET_ADDRESS(address))
+        return 0;
+    GInetSocketAddress *inet = G_INET_SOCKET_ADDRESS(address);
+    GInetAddress *ip = g_inet_socket_address_get_address(inet);
+    if (g_inet_address_get_family(ip) != G_SOCKET_FAMILY_IPV4)
+        return 0;
+    const guint8 *bytes = g_inet_address_to_bytes(ip);
+    if (port)
+        *port = g_inet_socket_address_get_port(inet);
+    return (uint32_t)bytes[0] << 24 | (uint32_t)bytes[1] << 16 | (uint32_t)bytes[2] << 8 | bytes[3];
 }
 
-/* Out of time: shut the socket down; libsoup sees the connection end and
- * lets go of it, which ends ours (connection_gone). */
-static gboolean connection_timeout(gpointer data)
+static char *connection_key(GSocketAddress *local, GSocketAddress *remote, gboolean with_ports)
 {
-    Connection *connection = data;
-    connection->timer = 0;
-    g_socket_shutdown(g_socket_connection_get_socket(connection->socket_connection), TRUE, TRUE, NULL);
-    return G_SOURCE_REMOVE;
+    g_autofree char *local_text = address_text(local, with_ports);
+    g_autofree char *remote_text = address_text(remote, with_ports);
+    return g_strconcat(local_text, " ", remote_text, NULL);
 }
 
-static void connection_arm(Connection *connection)
+/* A log line about GUEST, unless it has had its share of this window. */
+static void G_GNUC_PRINTF(3, 4) log_guest(CnMetadataServer *server, const char *guest, const char *format, ...)
 {
-    if (connection->timer)
-        g_source_remove(connection->timer);
-    connection->timer = g_timeout_add_seconds(connection->server->limits.timeout_seconds, connection_timeout,
-                                              connection);
+    gint64 now = g_get_monotonic_time();
+    if (g_hash_table_size(server->log_budget) > 4096) {
+        GHashTableIter iter;
+        gpointer value;
+        g_hash_table_iter_init(&iter, server->log_budget);
+        while (g_hash_table_iter_next(&iter, NULL, &value))
+            if (now - ((LogBudget *)value)->window_start > LOG_WINDOW_USEC && !((LogBudget *)value)->suppressed)
+                g_hash_table_iter_remove(&iter);
+    }
+    LogBudget *budget = g_hash_table_lookup(server->log_budget, guest);
+    if (!budget) {
+        budget = g_new0(LogBudget, 1);
+        budget->window_start = now;
+        g_hash_table_insert(server->log_budget, g_strdup(guest), budget);
+    }
+    if (now - budget->window_start > LOG_WINDOW_USEC) {
+        if (budget->suppressed)
+            printf("%s - - - %u more line(s) not logged\n", guest, budget->suppressed);
+        budget->window_start = now;
+        budget->lines = budget->suppressed = 0;
+    }
+    if (++budget->lines > LOG_LINES_PER_WINDOW) {
+        budget->suppressed++;
+        return;
+    }
+    va_list args;
+    va_start(args, format);
+    vprintf(format, args);
+    va_end(args);
+    fflush(stdout);
 }
 
-/* libsoup dropped the stream we gave it. */
-static void connection_gone(gpointer data, GObject *stream)
+/* PATH as the log shows it: printable ASCII, everything else \xNN, so
+ * that a guest cannot write lines of its own into the log. */
+static char *path_for_log(const char *path)
 {
-    Connection *connection = data;
+    GString *out = g_string_new(NULL);
+    for (const unsigned char *c = (const unsigned char *)path; *c && out->len < LOG_PATH_MAX; c++) {
+        if (*c > 0x20 && *c < 0x7f && *c != '\\')
+            g_string_append_c(out, (char)*c);
+        else
+            g_string_append_printf(out, "\\x%02x", *c);
+    }
+    if (out->len >= LOG_PATH_MAX)
+        g_string_append(out, "...");
+    return g_string_free(out, FALSE);
+}
+
+static void connection_finish(Connection *connection, gboolean discard)
+{
     CnMetadataServer *server = connection->server;
     if (connection->timer)
         g_source_remove(connection->timer);
+    if (connection->drain) {
+        g_source_destroy(connection->drain);
+        g_source_unref(connection->drain);
+    }
+    if (discard) {
+        /* What the guest did not read goes, with a reset, not a FIN queued
+         * behind it. */
+        struct linger linger = { 1, 0 };
+        setsockopt(g_socket_get_fd(connection->socket), SOL_SOCKET, SO_LINGER, &linger, sizeof linger);
+    }
+    server->open--;
     guint count = GPOINTER_TO_UINT(g_hash_table_lookup(server->per_guest, connection->guest));
     if (count > 1)
         g_hash_table_insert(server->per_guest, g_strdup(connection->guest), GUINT_TO_POINTER(count - 1));
     else
         g_hash_table_remove(server->per_guest, connection->guest);
-    g_hash_table_remove(server->connections, connection->key);
     g_io_stream_close(G_IO_STREAM(connection->socket_connection), NULL, NULL);
     g_object_unref(connection->socket_connection);
     g_object_unref(connection->limit);
     g_free(connection->key);
     g_free(connection->guest);
     g_free(connection);
+}
+
+/* Out of time: while libsoup has the connection, shut the socket down
+ * (libsoup sees it end and lets go: connection_gone finishes); after, drop
+ * it and what is still unsent. */
+static gboolean connection_timeout(gpointer data)
+{
+    Connection *connection = data;
+    connection->timer = 0;
+    connection->timed_out = TRUE;
+    if (connection->soup_done)
+        connection_finish(connection, TRUE);
+    else
+        g_socket_shutdown(connection->socket, TRUE, TRUE, NULL);
+    return G_SOURCE_REMOVE;
+}
+
+/* After the response: read (and drop) until the guest closes. */
+static gboolean connection_drain(GSocket *socket, GIOCondition condition, gpointer data)
+{
+    Connection *connection = data;
+    char scratch[4096];
+    for (;;) {
+        g_autoptr(GError) error = NULL;
+        gssize n = g_socket_receive(socket, scratch, sizeof scratch, NULL, &error);
+        if (n > 0)
+            continue;
+        if (n < 0 && g_error_matches(error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+            return G_SOURCE_CONTINUE;
+        /* The guest closed (n == 0), or the connection failed. */
+        g_source_unref(connection->drain);
+        connection->drain = NULL;
+        connection_finish(connection, n < 0);
+        return G_SOURCE_REMOVE;
+    }
+}
+
+/* libsoup let go of the stream we gave it. */
+static void connection_gone(gpointer data, GObject *stream)
+{
+    Connection *connection = data;
+    connection->soup_done = TRUE;
+    g_hash_table_remove(connection->server->connections, connection->key);
+    if (connection->timed_out) {
+        connection_finish(connection, TRUE);
+        return;
+    }
+    /* The response is on its way: no more to send, wait for the guest's
+     * end (within the same time limit). */
+    g_socket_shutdown(connection->socket, FALSE, TRUE, NULL);
+    g_socket_set_blocking(connection->socket, FALSE);
+    connection->drain = g_socket_create_source(connection->socket, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
+    g_source_set_callback(connection->drain, G_SOURCE_FUNC(connection_drain), connection, NULL);
+    g_source_attach(connection->drain, NULL);
 }
 
 static gboolean incoming(GSocketService *service, GSocketConnection *socket_connection, GObject *source,
@@ -288,13 +442,12 @@ static gboolean incoming(GSocketService *service, GSocketConnection *socket_conn
     g_autoptr(GSocketAddress) local = g_socket_connection_get_local_address(socket_connection, NULL);
     if (!remote || !local)
         return TRUE; /* gone already; the service closes it */
-    g_autofree char *guest = address_text(remote, FALSE);
+    g_autofree char *guest = connection_key(local, remote, FALSE);
+    g_autofree char *peer = address_text(remote, FALSE);
     guint count = GPOINTER_TO_UINT(g_hash_table_lookup(server->per_guest, guest));
-    if (g_hash_table_size(server->connections) >= server->limits.max_connections ||
-        count >= server->limits.max_per_guest) {
-        printf("%s - - - refused: %u connection(s) open, %u from this guest\n", guest,
-               g_hash_table_size(server->connections), count);
-        fflush(stdout);
+    guint total = server->open;
+    if (total >= server->limits.max_connections || count >= server->limits.max_per_guest) {
+        log_guest(server, peer, "%s - - - refused: %u connection(s) open, %u from this guest\n", peer, total, count);
         g_io_stream_close(G_IO_STREAM(socket_connection), NULL, NULL);
         return TRUE;
     }
@@ -302,41 +455,70 @@ static gboolean incoming(GSocketService *service, GSocketConnection *socket_conn
     Connection *connection = g_new0(Connection, 1);
     connection->server = server;
     connection->socket_connection = g_object_ref(socket_connection);
+    connection->socket = g_socket_connection_get_socket(socket_connection);
     connection->limit = g_object_new(CN_TYPE_REQUEST_LIMIT, NULL);
     connection->limit->limit = server->limits.max_request_bytes;
-    connection->key = address_text(remote, TRUE);
+    connection->key = connection_key(local, remote, TRUE);
     connection->guest = g_steal_pointer(&guest);
     g_autoptr(GInputStream) input = g_converter_input_stream_new(
         g_io_stream_get_input_stream(G_IO_STREAM(socket_connection)), G_CONVERTER(connection->limit));
     g_autoptr(GIOStream) stream =
         g_simple_io_stream_new(input, g_io_stream_get_output_stream(G_IO_STREAM(socket_connection)));
     g_hash_table_insert(server->connections, connection->key, connection);
+    server->open++;
     g_hash_table_insert(server->per_guest, g_strdup(connection->guest), GUINT_TO_POINTER(count + 1));
     g_object_weak_ref(G_OBJECT(stream), connection_gone, connection);
-    connection_arm(connection);
-    g_autoptr(GError) error = NULL;
-    if (!soup_server_accept_iostream(server->soup, stream, local, remote, &error)) {
-        printf("%s - - - not accepted: %s\n", connection->guest, error->message);
-        fflush(stdout);
-    }
+    connection->timer = g_timeout_add_seconds(server->limits.timeout_seconds, connection_timeout, connection);
+    /* libsoup may answer (and let go) before this returns: CONNECTION is
+     * not touched after it. */
+    soup_server_accept_iostream(server->soup, stream, local, remote, NULL);
     return TRUE;
 }
 
-static Connection *message_connection(CnMetadataServer *server, SoupServerMessage *msg)
+/* The link of the guest calling from REMOTE to LOCAL, or NULL: one whose
+ * address it is (by the definitions), whose metadata handler is where the
+ * request came to (the isolation engine sent it here), and whose address
+ * the kernel's isolation reserves for that link's MAC, so that only the
+ * port pinned to that MAC can send from it.  The last check makes the
+ * firewall, not the definitions alone, the judge: an address of a machine
+ * not defined yet, or of a network not running here, is nobody's. */
+static const CnLink *identify(CnMetadataServer *server, GSocketAddress *remote, GSocketAddress *local)
 {
-    g_autofree char *key = address_text(soup_server_message_get_remote_address(msg), TRUE);
-    return g_hash_table_lookup(server->connections, key);
+    uint16_t local_port;
+    uint32_t source = address_v4(remote, NULL), local_address = address_v4(local, &local_port);
+    GPtrArray *candidates = source ? cn_metadata_index_lookup(server->snapshot->index, source) : NULL;
+    const CnLink *found = NULL;
+    for (guint i = 0; candidates && i < candidates->len; i++) {
+        const CnLink *link = candidates->pdata[i];
+        CnEndpoint handler = cn_link_metadata_handler(link);
+        if (!handler.set || handler.host != local_address || handler.port != local_port)
+            continue;
+        gboolean reserved = FALSE;
+        g_autoptr(GError) error = NULL;
+        if (!cn_nft_address_reserved(link->net->name, source, link->mac, &reserved, &error)) {
+            printf("- - - - cannot read network %s's isolation: %s\n", link->net->name, error->message);
+            fflush(stdout);
+            return NULL;
+        }
+        if (!reserved)
+            continue;
+        if (found)
+            return NULL; /* two links at once: nobody */
+        found = link;
+    }
+    return found;
 }
 
-/* A response went out (or the request failed): the next request starts
- * with a fresh byte count and time limit. */
+/* A response went out (or the request failed): the byte limit starts
+ * again for a request that follows in the same packets. */
 static void request_done(SoupServer *soup, SoupServerMessage *msg, gpointer data)
 {
-    Connection *connection = message_connection(data, msg);
-    if (!connection)
-        return;
-    request_limit_reset(G_CONVERTER(connection->limit));
-    connection_arm(connection);
+    CnMetadataServer *server = data;
+    g_autofree char *key = connection_key(soup_server_message_get_local_address(msg),
+                                          soup_server_message_get_remote_address(msg), TRUE);
+    Connection *connection = g_hash_table_lookup(server->connections, key);
+    if (connection)
+        request_limit_reset(G_CONVERTER(connection->limit));
 }
 
 static void respond(SoupServerMessage *msg, guint status, const char *content_type, GBytes *body)
@@ -347,17 +529,20 @@ static void respond(SoupServerMessage *msg, guint status, const char *content_ty
     /* libsoup 3.2 keeps a connection it did not accept itself for one
      * request only (keep-alive needs listeners of its own); say so. */
     soup_message_headers_replace(headers, "Connection", "close");
+    soup_server_message_set_status(msg, status, NULL);
     if (!body) {
         const char *reason = soup_status_get_phrase(status);
         g_autofree char *text = g_strdup_printf("%u %s\n", status, reason ? reason : "");
-        soup_server_message_set_status(msg, status, NULL);
         soup_server_message_set_response(msg, "text/plain; charset=utf-8", SOUP_MEMORY_COPY, text, strlen(text));
         return;
     }
-    gsize length;
-    const char *data = g_bytes_get_data(body, &length);
-    soup_server_message_set_status(msg, status, NULL);
-    soup_server_message_set_response(msg, content_type, SOUP_MEMORY_COPY, data, length);
+    /* The snapshot's bytes, shared rather than copied (libsoup takes no
+     * empty ones). */
+    soup_message_headers_set_content_type(headers, content_type, NULL);
+    if (g_bytes_get_size(body) > 0)
+        soup_message_body_append_bytes(soup_server_message_get_response_body(msg), body);
+    else
+        soup_message_headers_set_content_length(headers, 0);
 }
 
 static void handle(SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable *query, gpointer data)
@@ -366,30 +551,31 @@ static void handle(SoupServer *soup, SoupServerMessage *msg, const char *path, G
     const char *method = soup_server_message_get_method(msg);
     GSocketAddress *remote = soup_server_message_get_remote_address(msg);
     g_autofree char *peer = address_text(remote, FALSE);
-    const CnLink *link = NULL;
+    const CnLink *link = identify(server, remote, soup_server_message_get_local_address(msg));
     guint status;
 
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
         soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Allow", "GET, HEAD");
         status = SOUP_STATUS_METHOD_NOT_ALLOWED;
         respond(msg, status, NULL, NULL);
-    } else if (!(link = cn_metadata_index_lookup(server->snapshot->index, address_v4(remote),
-                                                 address_v4(soup_server_message_get_local_address(msg))))) {
-        status = SOUP_STATUS_FORBIDDEN; /* not a guest carthage-net knows */
+    } else if (!link) {
+        status = SOUP_STATUS_FORBIDDEN; /* not a guest carthage-net knows here */
         respond(msg, status, NULL, NULL);
     } else {
         g_autoptr(GBytes) body = NULL;
         const char *content_type = NULL;
-        if (cn_metadata_snapshot_answer(server->snapshot, link, address_v4(remote), path, &body, &content_type) ==
-            CN_METADATA_FOUND)
+        if (cn_metadata_snapshot_answer(server->snapshot, link, address_v4(remote, NULL), path, &body,
+                                        &content_type) == CN_METADATA_FOUND)
             status = SOUP_STATUS_OK;
         else
             status = SOUP_STATUS_NOT_FOUND;
         respond(msg, status, content_type, body);
     }
     /* One line per request: guest, machine, method, path, status. */
-    printf("%s %s %s %s %u\n", peer, link ? link->machine_name : "-", method, path, status);
-    fflush(stdout);
+    g_autofree char *shown_method = path_for_log(method);
+    g_autofree char *shown_path = path_for_log(path);
+    log_guest(server, peer, "%s %s %s %s %u\n", peer, link ? link->machine_name : "-", shown_method, shown_path,
+              status);
 }
 
 CnMetadataServer *cn_metadata_server_new(const CnMetadataLimits *limits, CnMetadataSnapshot *snapshot)
@@ -400,6 +586,7 @@ CnMetadataServer *cn_metadata_server_new(const CnMetadataLimits *limits, CnMetad
     server->soup = soup_server_new("server-header", NULL, NULL);
     server->connections = g_hash_table_new(g_str_hash, g_str_equal);
     server->per_guest = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    server->log_budget = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     soup_server_add_handler(server->soup, NULL, handle, server, NULL);
     g_signal_connect(server->soup, "request-finished", G_CALLBACK(request_done), server);
     g_signal_connect(server->soup, "request-aborted", G_CALLBACK(request_done), server);
@@ -419,6 +606,7 @@ void cn_metadata_server_free(CnMetadataServer *server)
     g_object_unref(server->soup);
     g_hash_table_unref(server->connections);
     g_hash_table_unref(server->per_guest);
+    g_hash_table_unref(server->log_budget);
     cn_metadata_snapshot_unref(server->snapshot);
     g_free(server);
 }
@@ -450,5 +638,5 @@ void cn_metadata_server_set_snapshot(CnMetadataServer *server, CnMetadataSnapsho
 
 guint cn_metadata_server_connections(const CnMetadataServer *server)
 {
-    return g_hash_table_size(server->connections);
+    return server->open;
 }

@@ -33,7 +33,7 @@ typedef struct {
 } CnMetadataLimits;
 
 #define CN_METADATA_LIMITS_DEFAULT { 256, 8, 10, 16384 }
-#define CN_METADATA_FILE_MAX (1024 * 1024) /* user-data, vendor-data */
+#define CN_METADATA_FILE_MAX 1048576 /* bytes: user-data, vendor-data */
 
 /* The definitions and the machines' files, as one immutable unit. */
 typedef struct CnMetadataSnapshot CnMetadataSnapshot;

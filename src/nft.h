@@ -108,3 +108,8 @@ typedef struct {
  * table or set. */
 gboolean cn_nft_set_elements(const char *network, uint32_t family, const char *set, GArray **elements,
                              gboolean *exists, GError **error);
+/* Does NETWORK's isolation reserve ADDRESS for MAC (only the port pinned
+ * to MAC may send from it)?  One element lookup, not a dump.  FALSE in
+ * *RESERVED when the network has no isolation here. */
+gboolean cn_nft_address_reserved(const char *network, uint32_t address, const uint8_t mac[6], gboolean *reserved,
+                                 GError **error);

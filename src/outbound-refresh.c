@@ -1,11 +1,10 @@
 /* outbound-refresh.c - see outbound.h: the side of it that looks at the
  * kernel's routes and the hook's records in the run directory. */
 #include <errno.h>
-#include <fcntl.h>
 #include <string.h>
-#include <sys/file.h>
 #include <unistd.h>
 
+#include "events-notify.h"
 #include "hook-record.h"
 #include "link.h"
 #include "outbound.h"
@@ -29,6 +28,11 @@ static void look_up_networks(const char *run_dir, GPtrArray *ports, GHashTable *
     }
 }
 
+static gint compare_names(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 static void domain_events(const char *run_dir, const char *domain, GHashTable *networks, const CnOutbound *outbound,
                           GPtrArray *events)
 {
@@ -46,12 +50,7 @@ static void domain_events(const char *run_dir, const char *domain, GHashTable *n
     cn_outbound_port_events(events, domain, ports, networks, outbound);
 }
 
-static gint compare_names(gconstpointer a, gconstpointer b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static gboolean same_address(const char *run_dir, const CnOutbound *current)
+static gboolean same_outbound(const char *run_dir, const CnOutbound *current)
 {
     g_autofree char *text = NULL;
     gsize length;
@@ -59,47 +58,60 @@ static gboolean same_address(const char *run_dir, const CnOutbound *current)
     if (!cn_runtime_read(run_dir, CN_OUTBOUND_FILE, &text, &length, NULL) || !text ||
         !cn_outbound_parse(CN_OUTBOUND_FILE, text, length, &recorded, NULL))
         return FALSE;
-    return recorded.address == current->address;
+    return recorded.address == current->address && strcmp(recorded.device, current->device) == 0;
 }
 
-gboolean cn_outbound_refresh(const char *run_dir, const char *domain, GPtrArray *events, CnOutbound *current,
-                             GError **error)
+/* The domains to announce for: every one the hook recorded, or ONLY. */
+static GPtrArray *domains_to_announce(const char *run_dir, const char *only)
 {
-    if (g_mkdir_with_parents(run_dir, 0755) < 0) {
-        g_set_error(error, CN_STATE_ERROR, CN_STATE_ERROR_IO, "cannot create %s: %s", run_dir, g_strerror(errno));
+    GPtrArray *domains = g_ptr_array_new_with_free_func(g_free);
+    if (only) {
+        g_ptr_array_add(domains, g_strdup(only));
+        return domains;
+    }
+    g_autoptr(GDir) listing = g_dir_open(run_dir, 0, NULL);
+    for (const char *name; listing && (name = g_dir_read_name(listing));)
+        if (g_str_has_prefix(name, "hook-domain-") && !strstr(name, ".tmp."))
+            g_ptr_array_add(domains, g_strdup(name + strlen("hook-domain-")));
+    g_ptr_array_sort(domains, compare_names);
+    return domains;
+}
+
+gboolean cn_outbound_refresh(const CnOutboundPlaces *places, const char *domain, CnOutbound *current,
+                             guint *announced, GError **error)
+{
+    if (announced)
+        *announced = 0;
+    if (g_mkdir_with_parents(places->run_dir, 0755) < 0) {
+        g_set_error(error, CN_STATE_ERROR, CN_STATE_ERROR_IO, "cannot create %s: %s", places->run_dir,
+                    g_strerror(errno));
         return FALSE;
     }
-    g_autofree char *lock_path = g_build_filename(run_dir, CN_OUTBOUND_FILE ".lock", NULL);
-    int lock = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (lock < 0 || flock(lock, LOCK_EX) < 0) {
-        g_set_error(error, CN_STATE_ERROR, CN_STATE_ERROR_IO, "cannot lock %s: %s", lock_path, g_strerror(errno));
-        if (lock >= 0)
-            close(lock);
+    g_autofree char *lock_path = g_build_filename(places->run_dir, CN_OUTBOUND_FILE ".lock", NULL);
+    int lock = cn_lock_file(lock_path, places->lock_timeout_ms, error);
+    if (lock < 0)
         return FALSE;
-    }
 
     CnOutbound outbound = { 0 };
     gboolean ok = cn_link_outbound_address(&outbound.address, outbound.device, error);
-    gboolean changed = ok && !same_address(run_dir, &outbound);
-    if (changed) {
-        g_autofree char *text = cn_outbound_format(&outbound);
-        ok = cn_runtime_write(run_dir, CN_OUTBOUND_FILE, text, error);
-    }
-    if (ok && outbound.address) {
+    gboolean changed = ok && !same_outbound(places->run_dir, &outbound);
+    g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func((GDestroyNotify)cn_event_free);
+    if (ok && outbound.address && (changed || domain)) {
         g_autoptr(GHashTable) networks = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-        g_autoptr(GDir) listing = changed ? g_dir_open(run_dir, 0, NULL) : NULL;
-        g_autoptr(GPtrArray) domains = g_ptr_array_new_with_free_func(g_free);
-        for (const char *name; listing && (name = g_dir_read_name(listing));)
-            if (g_str_has_prefix(name, "hook-domain-") && !strstr(name, ".tmp."))
-                g_ptr_array_add(domains, g_strdup(name + strlen("hook-domain-")));
-        if (!changed && domain)
-            g_ptr_array_add(domains, g_strdup(domain));
-        g_ptr_array_sort(domains, compare_names);
+        g_autoptr(GPtrArray) domains = domains_to_announce(places->run_dir, changed ? NULL : domain);
         for (guint i = 0; i < domains->len; i++)
-            domain_events(run_dir, domains->pdata[i], networks, &outbound, events);
+            domain_events(places->run_dir, domains->pdata[i], networks, &outbound, events);
+    }
+    /* Logged before the record says so: a failure is announced again. */
+    ok = ok && cn_events_publish(places->state_dir, places->events_dir, events, error);
+    if (ok && changed) {
+        g_autofree char *text = cn_outbound_format(&outbound);
+        ok = cn_runtime_write(places->run_dir, CN_OUTBOUND_FILE, text, error);
     }
     close(lock); /* releases the lock */
     if (ok && current)
         *current = outbound;
+    if (ok && announced)
+        *announced = events->len;
     return ok;
 }

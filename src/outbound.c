@@ -1,7 +1,6 @@
 /* outbound.c - see outbound.h: the record and the events (pure). */
 #include <string.h>
 
-#include "events.h"
 #include "hook-record.h"
 #include "netaddr.h"
 #include "outbound.h"
@@ -48,29 +47,35 @@ char *cn_outbound_format(const CnOutbound *outbound)
                            outbound->device);
 }
 
+CnEvent *cn_event_public_address(const char *machine, const char *network, uint32_t address,
+                                 uint32_t public_address, const char *nat, const char *device)
+{
+    char private_text[CN_V4_STR_MAX], public_text[CN_V4_STR_MAX];
+    cn_v4_format(address, private_text);
+    cn_v4_format(public_address, public_text);
+    CnEvent *event = cn_event_new("public_address");
+    cn_event_add_string(event, "machine", machine);
+    cn_event_add_string(event, "network", network ? network : "");
+    cn_event_add_string(event, "address", private_text);
+    cn_event_add_string(event, "public_address", public_text);
+    cn_event_add_string(event, "nat", nat);
+    if (device && device[0])
+        cn_event_add_string(event, "device", device);
+    return event;
+}
+
 void cn_outbound_port_events(GPtrArray *events, const char *domain, GPtrArray *ports, GHashTable *masquerading,
                              const CnOutbound *outbound)
 {
     if (!outbound->address)
         return;
-    char public_text[CN_V4_STR_MAX];
-    cn_v4_format(outbound->address, public_text);
     for (guint i = 0; i < ports->len; i++) {
         const CnHookPort *port = ports->pdata[i];
         if (!g_hash_table_lookup(masquerading, port->network))
             continue;
-        for (guint j = 0; j < port->addresses->len; j++) {
-            char private_text[CN_V4_STR_MAX];
-            cn_v4_format(g_array_index(port->addresses, uint32_t, j), private_text);
-            CnEvent *event = cn_event_new("public_address");
-            cn_event_add_string(event, "machine", domain);
-            cn_event_add_string(event, "network", port->network);
-            cn_event_add_string(event, "address", private_text);
-            cn_event_add_string(event, "public_address", public_text);
-            cn_event_add_string(event, "nat", "masquerade");
-            if (outbound->device[0])
-                cn_event_add_string(event, "device", outbound->device);
-            g_ptr_array_add(events, event);
-        }
+        for (guint j = 0; j < port->addresses->len; j++)
+            g_ptr_array_add(events, cn_event_public_address(domain, port->network,
+                                                            g_array_index(port->addresses, uint32_t, j),
+                                                            outbound->address, "masquerade", outbound->device));
     }
 }

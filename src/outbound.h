@@ -17,6 +17,8 @@
 #include <glib.h>
 #include <stdint.h>
 
+#include "events.h"
+
 #define CN_OUTBOUND_FILE "outbound-address"
 
 typedef struct {
@@ -36,9 +38,26 @@ char *cn_outbound_format(const CnOutbound *outbound);
 void cn_outbound_port_events(GPtrArray *events, const char *domain, GPtrArray *ports, GHashTable *masquerading,
                              const CnOutbound *outbound);
 
-/* Looks up the outbound address (libcn-host) and compares it with the one
- * last announced in RUN_DIR.  Changed: records it and appends events for
- * every domain the hook recorded.  Unchanged: events for DOMAIN only (NULL:
- * none).  *CURRENT (when not NULL) gets the address. */
-gboolean cn_outbound_refresh(const char *run_dir, const char *domain, GPtrArray *events, CnOutbound *current,
-                             GError **error);
+/* A public_address event: NAT is "one-to-one" or "masquerade"; DEVICE may
+ * be NULL or "". */
+CnEvent *cn_event_public_address(const char *machine, const char *network, uint32_t address,
+                                 uint32_t public_address, const char *nat, const char *device);
+
+/* Where refreshing reads and writes (libcn-host). */
+typedef struct {
+    const char *run_dir;    /* the hook's records and outbound-address */
+    const char *state_dir;  /* the event log */
+    const char *events_dir; /* subscribers */
+    int lock_timeout_ms;    /* negative: wait as long as it takes */
+} CnOutboundPlaces;
+
+/* Looks up the outbound address and compares it (address and device)
+ * with the one last announced.  Changed: announces it for every domain the
+ * hook recorded.  Unchanged: for DOMAIN only (NULL: nobody).  The events
+ * are logged and handed to subscribers under the record's lock, and the
+ * record is written only once they are logged: whoever notices a change
+ * announces it, in order, and a failure leaves it to be announced again.
+ * *CURRENT and *ANNOUNCED (when not NULL) get the address and the number
+ * of events. */
+gboolean cn_outbound_refresh(const CnOutboundPlaces *places, const char *domain, CnOutbound *current,
+                             guint *announced, GError **error);

@@ -71,12 +71,10 @@ CnState *cn_state_open(const char *dir, gboolean writable, GError **error)
         return NULL;
     }
     state->exists = TRUE;
-    while (flock(state->lock_fd, writable ? LOCK_EX : LOCK_SH) < 0) {
-        if (errno != EINTR) {
-            set_errno_error(error, CN_STATE_ERROR_IO, "cannot lock", lock_path);
-            cn_state_close(state);
-            return NULL;
-        }
+    if (cn_flock_wait(state->lock_fd, writable ? LOCK_EX : LOCK_SH, -1) < 0) {
+        set_errno_error(error, CN_STATE_ERROR_IO, "cannot lock", lock_path);
+        cn_state_close(state);
+        return NULL;
     }
     if (writable)
         remove_stale_temporaries(dir);
@@ -239,4 +237,37 @@ gboolean cn_runtime_remove(const char *dir, const char *name, GError **error)
     if (unlink(path) < 0 && errno != ENOENT)
         return set_errno_error(error, CN_STATE_ERROR_IO, "cannot remove", path);
     return TRUE;
+}
+
+int cn_flock_wait(int fd, int operation, int timeout_ms)
+{
+    gint64 deadline = timeout_ms < 0 ? 0 : g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+    for (;;) {
+        if (flock(fd, operation | (timeout_ms < 0 ? 0 : LOCK_NB)) == 0)
+            return 0;
+        if (errno == EINTR)
+            continue;
+        if (errno != EWOULDBLOCK || g_get_monotonic_time() >= deadline)
+            return -1;
+        g_usleep(10 * 1000);
+    }
+}
+
+int cn_lock_file(const char *path, int timeout_ms, GError **error)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        set_errno_error(error, CN_STATE_ERROR_IO, "cannot open", path);
+        return -1;
+    }
+    if (cn_flock_wait(fd, LOCK_EX, timeout_ms) < 0) {
+        if (errno == EWOULDBLOCK)
+            g_set_error(error, CN_STATE_ERROR, CN_STATE_ERROR_BUSY, "%s: still locked after %d ms", path,
+                        timeout_ms);
+        else
+            set_errno_error(error, CN_STATE_ERROR_IO, "cannot lock", path);
+        close(fd);
+        return -1;
+    }
+    return fd;
 }

@@ -14,7 +14,17 @@ GQuark cn_state_error_quark(void);
 typedef enum {
     CN_STATE_ERROR_IO,       /* message carries strerror */
     CN_STATE_ERROR_READONLY, /* directory missing or not writable */
+    CN_STATE_ERROR_BUSY,     /* a lock not had in time */
 } CnStateError;
+
+/* flock(FD, OPERATION) (LOCK_EX or LOCK_SH), retried on EINTR, waiting at
+ * most TIMEOUT_MS (negative: as long as it takes).  0, or -1 with errno
+ * (EWOULDBLOCK when the time ran out). */
+int cn_flock_wait(int fd, int operation, int timeout_ms);
+/* Opens PATH (creating it) and takes an exclusive lock on it as
+ * cn_flock_wait does: the descriptor (close it to release the lock), or
+ * -1 with ERROR (CN_STATE_ERROR_BUSY when the time ran out). */
+int cn_lock_file(const char *path, int timeout_ms, GError **error);
 
 typedef struct CnState CnState;
 

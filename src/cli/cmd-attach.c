@@ -5,8 +5,11 @@
 #include <string.h>
 
 #include "cli.h"
+#include "events-notify.h"
+#include "hook-record.h"
 #include "netaddr.h"
 #include "nft.h"
+#include "outbound.h"
 #include "render.h"
 #include "templates.h"
 #include "virt.h"
@@ -46,8 +49,38 @@ static char *live_tap(const CnVirtDomain *domain, const char *mac)
     return NULL;
 }
 
+/* Adds the port to the hook's record of MACHINE's ports, as the qemu hook
+ * does at start: so that its elements go when the domain stops, and the
+ * outbound watcher announces its public address. */
+static gboolean record_hotplugged(CnCli *cli, const char *machine, const CnLink *link, const char *tap,
+                                  const CnIsoGuest *guest, GError **error)
+{
+    const char *run_dir = cn_cli_run_dir();
+    g_autofree char *name = cn_hook_ports_file_name(machine);
+    g_autofree char *text = NULL;
+    gsize length;
+    if (!cn_runtime_read(run_dir, name, &text, &length, error))
+        return FALSE;
+    g_autoptr(GPtrArray) ports = text ? cn_hook_ports_parse(name, text, length, error) : cn_hook_ports_new();
+    if (!ports)
+        return FALSE;
+    cn_hook_ports_add(ports, link->net->name, tap, link->mac, guest->addresses);
+    g_autofree char *updated = cn_hook_ports_format(ports);
+    if (!cn_runtime_write(run_dir, name, updated, error))
+        return FALSE;
+    if (link->net->forward != CN_FORWARD_NAT)
+        return TRUE;
+    /* The domain's public address, as the hook announces it at start. */
+    const char *events_dir = g_getenv("CARTHAGE_NET_EVENTS_DIR");
+    CnOutboundPlaces places = { run_dir, cli->state_dir, events_dir ? events_dir : CN_EVENTS_DIR, 2000 };
+    g_autoptr(GError) local = NULL;
+    if (!cn_outbound_refresh(&places, machine, NULL, NULL, &local))
+        cn_cli_warning("domain %s: public address not announced: %s", machine, local->message);
+    return TRUE;
+}
+
 /* libvirt runs no qemu hook for a hot-plug: apply what the hook would. */
-static gboolean isolate_hotplugged(CnVirt *virt, const CnMachine *machine, const CnLink *link,
+static gboolean isolate_hotplugged(CnCli *cli, CnVirt *virt, const CnMachine *machine, const CnLink *link,
                                    const char *mac, GError **error)
 {
     if (!link->net || link->net->technology == CN_TECH_OPENVSWITCH)
@@ -62,7 +95,7 @@ static gboolean isolate_hotplugged(CnVirt *virt, const CnMachine *machine, const
     }
     g_autoptr(CnIsoNetwork) iso = cn_iso_network_from_model(link->net);
     g_autoptr(CnIsoGuest) guest = cn_iso_guest_from_link(link, tap);
-    return cn_nft_guest_add(iso, guest, error);
+    return cn_nft_guest_add(iso, guest, error) && record_hotplugged(cli, machine->name, link, tap, guest, error);
 }
 
 /* The definitions the flags touch: --live the running one, --config the
@@ -153,7 +186,7 @@ int cn_cmd_attach(CnCli *cli, int argc, char **argv)
         printf("domain %s: attached %s (%s) to network %s\n", machine->name, link->iface, mac,
                link->net_name);
         gboolean running = live || (affect == CN_VIRT_AFFECT_CURRENT && domain.active);
-        if (running && !isolate_hotplugged(virt, machine, link, mac, &error)) {
+        if (running && !isolate_hotplugged(cli, virt, machine, link, mac, &error)) {
             /* Without its isolation, a metadata network's guest must not
              * keep the NIC (fail closed); elsewhere, say so and go on. */
             if (link->net->metadata) {

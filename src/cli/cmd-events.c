@@ -1,5 +1,6 @@
 /* cmd-events.c - carthage-net events [--follow] [--since SEQ] [--json];
  * carthage-net events watch [--once] */
+#include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -42,23 +43,44 @@ static void print_json(const char *line, guint64 seq, gpointer data)
 }
 
 #define WATCH_SETTLE_MS 200          /* changes come in bursts */
+#define WATCH_BURST_MS 2000          /* but a burst is not waited out longer */
 #define WATCH_SAFETY_MS (60 * 1000)  /* look anyway, now and then */
 
-/* Waits for a route, address or link change and for the burst to end;
- * FALSE when the notifications cannot be read. */
+static int ms_until(gint64 deadline)
+{
+    gint64 left = (deadline - g_get_monotonic_time()) / 1000;
+    return left < 0 ? 0 : (int)left;
+}
+
+/* Waits for a route, address or link change and for its burst to settle
+ * (at most WATCH_BURST_MS), or for the safety interval; FALSE when the
+ * notifications cannot be read. */
 static gboolean wait_for_change(CnRouteWatch *watch, GError **error)
 {
     struct pollfd fd = { .fd = cn_route_watch_fd(watch), .events = POLLIN };
-    int timeout = WATCH_SAFETY_MS;
+    gint64 now = g_get_monotonic_time();
+    gint64 safety = now + (gint64)WATCH_SAFETY_MS * 1000, burst_end = 0, settle = 0;
     for (;;) {
-        int ready = poll(&fd, 1, timeout);
-        if (ready <= 0)
-            return TRUE; /* quiet again (or the safety interval passed) */
+        gint64 deadline = burst_end ? MIN(settle, burst_end) : safety;
+        int ready = poll(&fd, 1, ms_until(deadline));
+        if (ready < 0 && errno != EINTR) {
+            g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno), "poll: %s", g_strerror(errno));
+            return FALSE;
+        }
+        if (ready <= 0) {
+            if (g_get_monotonic_time() >= deadline)
+                return TRUE;
+            continue;
+        }
         gboolean changed = FALSE;
         if (!cn_route_watch_drain(watch, &changed, error))
             return FALSE;
-        if (changed)
-            timeout = WATCH_SETTLE_MS;
+        if (changed) {
+            now = g_get_monotonic_time();
+            if (!burst_end)
+                burst_end = now + (gint64)WATCH_BURST_MS * 1000;
+            settle = now + (gint64)WATCH_SETTLE_MS * 1000;
+        }
     }
 }
 
@@ -68,6 +90,7 @@ static gboolean wait_for_change(CnRouteWatch *watch, GError **error)
 static int events_watch(CnCli *cli, gboolean once)
 {
     const char *events_dir = g_getenv("CARTHAGE_NET_EVENTS_DIR");
+    CnOutboundPlaces places = { cn_cli_run_dir(), cli->state_dir, events_dir ? events_dir : CN_EVENTS_DIR, -1 };
     g_autoptr(GError) error = NULL;
     /* Subscribed before the first look, so no change falls in between. */
     g_autoptr(CnRouteWatch) watch = once ? NULL : cn_route_watch_new(&error);
@@ -77,29 +100,21 @@ static int events_watch(CnCli *cli, gboolean once)
     }
     CnOutbound last = { .address = G_MAXUINT32 };
     for (;;) {
-        g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func((GDestroyNotify)cn_event_free);
         CnOutbound current;
-        if (!cn_outbound_refresh(cn_cli_run_dir(), NULL, events, &current, &error)) {
+        guint announced;
+        if (!cn_outbound_refresh(&places, NULL, &current, &announced, &error)) {
             cn_cli_error("%s", error->message);
             if (once)
                 return CN_EXIT_SYSTEM;
             g_clear_error(&error);
-        } else {
-            if (current.address != last.address) {
-                char address[CN_V4_STR_MAX] = "none";
-                if (current.address)
-                    cn_v4_format(current.address, address);
-                printf("outbound address %s%s%s%s: %u public_address event(s)\n", address,
-                       current.device[0] ? " (" : "", current.device, current.device[0] ? ")" : "", events->len);
-                fflush(stdout);
-                last = current;
-            }
-            if (!cn_events_publish(cli->state_dir, events_dir ? events_dir : CN_EVENTS_DIR, events, &error)) {
-                cn_cli_error("%s", error->message);
-                if (once)
-                    return CN_EXIT_SYSTEM;
-                g_clear_error(&error);
-            }
+        } else if (current.address != last.address || strcmp(current.device, last.device) != 0) {
+            char address[CN_V4_STR_MAX] = "none";
+            if (current.address)
+                cn_v4_format(current.address, address);
+            printf("outbound address %s%s%s%s: %u public_address event(s)\n", address,
+                   current.device[0] ? " (" : "", current.device, current.device[0] ? ")" : "", announced);
+            fflush(stdout);
+            last = current;
         }
         if (once)
             return CN_EXIT_OK;

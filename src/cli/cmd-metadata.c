@@ -47,6 +47,8 @@ static gboolean reload(gpointer data)
 {
     ServeContext *ctx = data;
     int exit_code;
+    if (!ctx->server)
+        return G_SOURCE_CONTINUE; /* still starting: it loads what is there now */
     CnMetadataSnapshot *snapshot = load_snapshot(ctx->cli, ctx->data_dir, &exit_code);
     if (!snapshot) {
         cn_cli_warning("reload failed: still answering from the previous definitions");
@@ -59,16 +61,34 @@ static gboolean reload(gpointer data)
     return G_SOURCE_CONTINUE;
 }
 
+static int serve(ServeContext *ctx, char **listen, const CnMetadataLimits *limits);
+
 static gboolean quit(gpointer data)
 {
     g_main_loop_quit(((ServeContext *)data)->loop);
-    return G_SOURCE_REMOVE;
+    return G_SOURCE_CONTINUE; /* removed by metadata_serve */
 }
 
 static int metadata_serve(CnCli *cli, char **listen, const char *data_dir, const CnMetadataLimits *limits)
 {
+    /* Signals first: a reload asked for during start-up (systemctl reload
+     * right after start) must not kill the server. */
+    g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
+    ServeContext ctx = { cli, data_dir, NULL, loop };
+    guint hup = g_unix_signal_add(SIGHUP, reload, &ctx);
+    guint term = g_unix_signal_add(SIGTERM, quit, &ctx);
+    guint interrupt = g_unix_signal_add(SIGINT, quit, &ctx);
+    int exit_code = serve(&ctx, listen, limits);
+    g_source_remove(hup);
+    g_source_remove(interrupt);
+    g_source_remove(term);
+    return exit_code;
+}
+
+static int serve(ServeContext *ctx, char **listen, const CnMetadataLimits *limits)
+{
     int exit_code;
-    CnMetadataSnapshot *snapshot = load_snapshot(cli, data_dir, &exit_code);
+    CnMetadataSnapshot *snapshot = load_snapshot(ctx->cli, ctx->data_dir, &exit_code);
     if (!snapshot)
         return exit_code;
     g_autoptr(GArray) endpoints = NULL;
@@ -94,6 +114,7 @@ static int metadata_serve(CnCli *cli, char **listen, const char *data_dir, const
     }
 
     g_autoptr(CnMetadataServer) server = cn_metadata_server_new(limits, snapshot);
+    ctx->server = server;
     for (guint i = 0; i < endpoints->len; i++) {
         const CnEndpoint *endpoint = &g_array_index(endpoints, CnEndpoint, i);
         g_autoptr(GError) error = NULL;
@@ -106,16 +127,8 @@ static int metadata_serve(CnCli *cli, char **listen, const char *data_dir, const
         printf("listening on %s:%u\n", host, endpoint->port);
     }
     fflush(stdout);
-
-    g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
-    ServeContext ctx = { cli, data_dir, server, loop };
-    guint hup = g_unix_signal_add(SIGHUP, reload, &ctx);
-    guint term = g_unix_signal_add(SIGTERM, quit, &ctx);
-    guint interrupt = g_unix_signal_add(SIGINT, quit, &ctx);
-    g_main_loop_run(loop);
-    g_source_remove(hup);
-    g_source_remove(interrupt);
-    g_source_remove(term);
+    g_main_loop_run(ctx->loop);
+    ctx->server = NULL;
     return CN_EXIT_OK;
 }
 
@@ -149,6 +162,11 @@ static int metadata_show(CnCli *cli, const char *machine, const char *iface, con
     const CnLink *link = show_link(cn_metadata_snapshot_site(snapshot), machine, iface);
     if (!link)
         return CN_EXIT_INVALID;
+    if (link->v4_source == CN_V4_NONE) {
+        cn_cli_error("metadata show: %s %s has no IPv4 address carthage-net knows: metadata serve answers its "
+                     "guest 403", machine, link->iface);
+        return CN_EXIT_INVALID;
+    }
     static const char *const every[] = {
         "/meta-data", "/user-data", "/vendor-data", "/network-config", "/latest/meta-data/",
         "/latest/meta-data/instance-id", "/latest/meta-data/local-hostname", "/latest/meta-data/local-ipv4",

@@ -113,6 +113,9 @@ ok "attach --live: the running domain has the NIC" bash -c "virsh domiflist late
 late_tap=$(virsh domiflist late-nic | awk -v mac="$late_mac" '$5 == mac {print $1}')
 like "attach --live: the hot-plugged port is pinned to its MAC (no qemu hook runs for hot-plug)" \
     "$(nft list set bridge cn_lab port_mac 2>&1)" "\"$late_tap\" \. $late_mac"
+run_dir=${CARTHAGE_NET_RUN_DIR:-$("$build/carthage-net-hook" --paths | sed -n "s/^run_dir=//p")}
+like "attach --live: the port is in the hook's record of the domain, for its stop" \
+    "$(cat "$run_dir/hook-domain-late-nic" 2>&1)" "port lab $late_tap $late_mac [0-9.]+"
 out=$(cn2 attach nobody 2>&1); rc=$?
 is "attach of an unknown machine: exit 1" "$rc" 1
 virsh -q destroy late-nic >/dev/null 2>&1

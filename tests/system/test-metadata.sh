@@ -169,6 +169,18 @@ def main(argv):
             got, how = read_all(s)
             print("held %d: %s" % (i + 1, status_of(got)))
         return 0
+    if cmd == "noread":         # noread SECONDS: two requests whose answers are never read nor closed
+        held = []
+        for _ in range(2):
+            s = connect(); s.sendall(request("GET", "/meta-data")); held.append(s)
+        time.sleep(0.5)
+        s = connect(); s.sendall(request("GET", "/meta-data"))
+        got, how = read_all(s)
+        print("while held: %s" % ("no response (%s)" % how if not got else status_of(got)))
+        time.sleep(float(argv[1]))
+        s = connect(); s.sendall(request("GET", "/meta-data"))
+        print("after the time limit: %s" % status_of(read_all(s)[0]))
+        return 0
     if cmd == "pair":           # pair: two connections at once, then a request on each
         both = [connect(), connect()]
         time.sleep(0.2)
@@ -398,6 +410,14 @@ held 2: 200"
 like "the refusal is logged" "$(cat "$log")" "^$G1IP - - - refused: [0-9]+ connection\(s\) open, 2 from this guest$"
 is "once they are done, g1 has its two connections again (the count went down)" "$(py "$G1" pair)" "200 200"
 
+# Connections whose answer is sent but which the guest neither reads nor
+# closes still count (libsoup is done with them, the kernel is not): the
+# cap holds, and the time limit drops them, unsent data and all.
+r=$(py "$G1" noread 2.5)
+like "answered but unread connections still count against the per-guest cap" \
+    "$(printf '%s\n' "$r" | sed -n 's/^while held: //p')" "^no response \((closed|reset)\)$"
+is "... until the time limit drops them" "$(printf '%s\n' "$r" | sed -n 's/^after the time limit: //p')" 200
+
 # ---- SIGHUP: new files, the open connection still answered
 rm -f "$work/half.ready" "$work/half.go"
 ip netns exec "$G1" "$python" "$cli" half /user-data "$work/half.ready" "$work/half.go" >"$work/half.out" 2>&1 &
@@ -406,17 +426,32 @@ pids="$pids $half"
 wait_for "$work/half.ready"
 printf '#cloud-config\nhostname: first-guest-reloaded\n' >"$data/g1/user-data"
 rm "$data/g2/user-data"
+# A machine defined but not applied: nothing reserves its address yet.
+G3IP=10.79.0.13
+printf '\n[link g3 eth0]\nnet = md\nv4.address = %s\n' "$G3IP" >>"$defs"
+mkdir -p "$data/g3" && echo "g3 secret" >"$data/g3/user-data"
 kill -HUP "$server"
 reloaded=$(logged "$log" "^reloaded: ")
 touch "$work/half.go"
 wait "$half"
-is "SIGHUP: reloaded, with the half-sent connection open" "$reloaded" "reloaded: 2 machine(s); 1 connection(s) open"
+is "SIGHUP: reloaded, with the half-sent connection open" "$reloaded" "reloaded: 3 machine(s); 1 connection(s) open"
 r=$(cat "$work/half.out")
 is "the connection opened before SIGHUP gets its answer after it" "$(status_line "$r")" "HTTP/1.1 200 OK"
 is "after SIGHUP g1's /user-data is the new file" "$(get "$G1" /user-data)" "$(cat "$data/g1/user-data")"
 is "after SIGHUP g1's EC2 user-data is the new file" "$(get "$G1" /latest/user-data)" "$(cat "$data/g1/user-data")"
 is "after SIGHUP g2 (its user-data removed): /user-data empty" "$(get "$G2" /user-data)" ""
 is "after SIGHUP g2: /latest/user-data 404" "$(get "$G2" /latest/user-data | head -1)" "status: HTTP/1.1 404 Not Found"
+# The hand-made guest takes the new machine's address (no port has it
+# reserved, so anti-spoofing lets it): the server asks the kernel, not
+# just the definitions, and answers nobody.
+nsx "$GX" ip addr del "$XIP/24" dev eth0
+nsx "$GX" ip addr add "$G3IP/24" dev eth0 && nsx "$GX" ip route add default via "$GW"
+r=$(py "$GX" req GET /user-data)
+is "an address defined but not reserved by the isolation here: 403, not that machine's data" \
+    "$(status_line "$r")" "HTTP/1.1 403 Forbidden"
+like "... logged as nobody" "$(cat "$log")" "^$G3IP - GET /user-data 403$"
+nsx "$GX" ip addr del "$G3IP/24" dev eth0
+nsx "$GX" ip addr add "$XIP/24" dev eth0 && nsx "$GX" ip route add default via "$GW"
 ok "the server is still running" kill -0 "$server"
 is "the server wrote nothing to stderr" "$(cat "$work/server.err")" ""
 

@@ -118,7 +118,9 @@ hook qemu m1 reconnect "$top/tests/data/hook/qemu-start.xml"
 is "a hook run with nothing changed announces its own guest only" "$(announced "$seq0")" "m1 10.63.0.11 203.0.113.5 up0"
 
 # --- the watcher announces every change for every guest -----------------------
-nsx "$build/carthage-net" --state-dir "$work/state" events watch >"$work/watch.log" 2>&1 &
+# Not through nsx (a function: $! would be a subshell): ip netns exec execs
+# the command, so $! is the watcher itself.
+ip netns exec "$NS" "$build/carthage-net" --state-dir "$work/state" events watch >"$work/watch.log" 2>&1 &
 watcher=$!
 pids="$pids $watcher"
 for i in $(seq 50); do grep -q '^outbound address' "$work/watch.log" && break; sleep 0.1; done
@@ -162,6 +164,7 @@ ok "the watcher is still running" kill -0 "$watcher"
 kill "$watcher"
 wait "$watcher" 2>/dev/null
 is "the watcher stops on SIGTERM" "$?" 143
+is "no watcher is left running" "$(kill -0 "$watcher" 2>/dev/null && echo running || echo gone)" gone
 like "the watcher logged each change" "$(cat "$work/watch.log")" "outbound address 198.51.100.7 \(up2\): 3 public_address"
 
 # --- subscribers got what the log has -----------------------------------------

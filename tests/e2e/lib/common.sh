@@ -14,9 +14,13 @@ e2e_require() {
     [ -x /bin/busybox ] || skip_all "no busybox (busybox-static)"
 }
 
-# e2e_enter "$0" "$@": the rest of the script runs with its own libvirtd.
+# e2e_enter "$0" "$@": the rest of the script runs with its own libvirtd,
+# and with carthage-net's compiled-in state, runtime and events directories
+# private to it (the helper writes the runtime one on attach --live).
 e2e_enter() {
     if [ "${CN_E2E_INSIDE:-}" != 1 ]; then
+        CN_E2E_PRIVATE_DIRS=$("$build/carthage-net-hook" --paths | sed 's/^[a-z_]*=//' | tr '\n' ' ')
+        export CN_E2E_PRIVATE_DIRS
         exec "$top/tests/e2e/lib/with-libvirtd.sh" "$@"
     fi
 }
