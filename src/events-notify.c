@@ -85,24 +85,40 @@ static int compare_names(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Subscribers run as the caller (root, for the hook): only what root (or
+ * the caller) owns and nobody else may change. */
+static gboolean trusted(const struct stat *st)
+{
+    return (st->st_uid == 0 || st->st_uid == geteuid()) && !(st->st_mode & (S_IWGRP | S_IWOTH));
+}
+
 gboolean cn_events_notify(const char *dir, GPtrArray *lines, guint timeout, GError **error)
 {
-    DIR *listing = opendir(dir);
-    if (!listing || lines->len == 0) {
-        if (listing)
-            closedir(listing);
-        return TRUE; /* no subscribers, or nothing to say */
+    struct stat dir_stat;
+    if (lines->len == 0 || stat(dir, &dir_stat) < 0)
+        return TRUE; /* nothing to say, or no subscribers */
+    if (!trusted(&dir_stat)) {
+        syslog(LOG_WARNING, "carthage-net: event subscribers in %s not run: the directory is writable by "
+                            "others or not owned by root", dir);
+        return TRUE;
     }
+    DIR *listing = opendir(dir);
+    if (!listing)
+        return TRUE;
     GPtrArray *paths = g_ptr_array_new_with_free_func(g_free);
     for (struct dirent *entry; (entry = readdir(listing));) {
         if (entry->d_name[0] == '.')
             continue;
         char *path = g_build_filename(dir, entry->d_name, NULL);
         struct stat st;
-        if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0)
+        if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0 && trusted(&st)) {
             g_ptr_array_add(paths, path);
-        else
-            g_free(path);
+            continue;
+        }
+        if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && !trusted(&st))
+            syslog(LOG_WARNING, "carthage-net: event subscriber %s not run: writable by others or not owned "
+                                "by root", path);
+        g_free(path);
     }
     closedir(listing);
     if (paths->len == 0) {

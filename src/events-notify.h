@@ -3,7 +3,9 @@
  * stdin, in a process detached from the caller (new session, stdout and
  * stderr on /dev/null, no inherited descriptors), each with a time limit
  * after which it is killed and the failure logged.  The caller (the hook,
- * which libvirt waits for) returns at once. */
+ * which libvirt waits for) returns at once.  Subscribers run as the caller
+ * (root): a subscriber, or the directory, that someone other than root (or
+ * the caller) owns or may write is not run, and that is logged. */
 #pragma once
 
 #include <glib.h>

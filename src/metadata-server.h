@@ -19,6 +19,7 @@
  */
 #pragma once
 
+#include <gio/gio.h>
 #include <glib.h>
 #include <stdint.h>
 
@@ -60,6 +61,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(CnMetadataServer, cn_metadata_server_free)
 /* Listens on HOST:PORT, with IP_FREEBIND: the address may come later
  * (libvirt makes the bridge when the network starts). */
 gboolean cn_metadata_server_listen(CnMetadataServer *server, uint32_t host, uint16_t port, GError **error);
+/* Serves one accepted connection, as for one from a listener (the fuzz
+ * target hands it socket pairs). */
+void cn_metadata_server_take(CnMetadataServer *server, GSocketConnection *connection);
 /* Takes SNAPSHOT; requests from now on are answered from it. */
 void cn_metadata_server_set_snapshot(CnMetadataServer *server, CnMetadataSnapshot *snapshot);
 /* Connections open now. */

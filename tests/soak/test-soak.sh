@@ -14,11 +14,12 @@
 # says.  At the end everything is detached and nothing is left: no guest
 # set elements, records, holders, TAPs.  Two long-lived carthage-net
 # processes (events watch, metadata serve) run throughout, kept busy each
-# round; their descriptors must not grow, nor their memory beyond a
-# small tolerance.
+# round (the network is masqueraded and the namespace's outbound address
+# moves every round; metadata serve gets requests and a SIGHUP); their
+# descriptors must not grow, nor their memory beyond a small tolerance.
 #
 # SOAK_SEED (default 11) makes the schedule (which guests, which order);
-# SOAK_GUESTS (2..500), SOAK_ROUNDS and SOAK_JOBS (hooks at once, 16)
+# SOAK_GUESTS (3..500), SOAK_ROUNDS and SOAK_JOBS (hooks at once, 16)
 # change the size.  Runs as root; everything it starts is stopped by PID
 # and its namespaces are removed, even on failure.  Prints TAP.
 set -u
@@ -44,8 +45,8 @@ rounds=${SOAK_ROUNDS:-20}
 seed=${SOAK_SEED:-11}
 jobs=${SOAK_JOBS:-16}
 case "$guests$rounds$jobs" in *[!0-9]*) echo "Bail out! SOAK_GUESTS, SOAK_ROUNDS, SOAK_JOBS: numbers"; exit 1 ;; esac
-[ "$guests" -ge 2 ] && [ "$guests" -le 500 ] && [ "$rounds" -ge 2 ] ||
-    { echo "Bail out! SOAK_GUESTS must be 2..500 and SOAK_ROUNDS at least 2"; exit 1; }
+[ "$guests" -ge 3 ] && [ "$guests" -le 500 ] && [ "$rounds" -ge 2 ] && [ "$jobs" -ge 1 ] ||
+    { echo "Bail out! SOAK_GUESTS must be 3..500, SOAK_ROUNDS at least 2, SOAK_JOBS at least 1"; exit 1; }
 # An AddressSanitizer build keeps freed memory in quarantine: its RSS says
 # nothing about leaks (its leak checker, at exit, does: the hook would
 # then fail).
@@ -76,8 +77,8 @@ net=sk pool=skp prefix=cnsk BR=cnskbr0 GW=10.90.0.1
 mkdir -p "$work/bin"
 cp "$build/carthage-net" "$build/carthage-net-hook" "$work/bin/" || { echo "Bail out! cannot copy the binaries"; exit 1; }
 bin=$work/bin
-mkdir -p "$work/events.d" "$work/tap" "$work/xml" "$work/raw" "$work/plan" "$work/metadata/sg000"
-printf '#cloud-config\n' >"$work/metadata/sg000/user-data"
+mkdir -p "$work/events.d" "$work/tap" "$work/xml" "$work/raw" "$work/plan" "$work/metadata/sg002"
+printf '#cloud-config\n' >"$work/metadata/sg002/user-data"
 
 nsx() { ip netns exec "$NS" "$@"; }
 cn() { nsx "$bin/carthage-net" -f "$defs" --state-dir "$state" "$@"; }
@@ -269,7 +270,7 @@ def check(work, attached_file, pool_json, n, extra_links):
         problems.append("links that should not be there: %s" % sorted(others))
     open(os.path.join(out, "taps.txt"), "w").write("".join(p + "\n" for p in problems))
 
-def events(since, attached_file_before, attached_file_after, jobs_file):
+def events(since, jobs_file):
     """The event log after SEQ (stdin, JSON lines): numbered without gaps,
     a guest-attached for each guest that attached and a guest-detached
     for each that detached.  Prints the problems, then LAST=seq."""
@@ -305,7 +306,8 @@ def http(gw, probes):
         method, src, path = probe.split(",")
         c = http.client.HTTPConnection(gw, 8000, timeout=5, source_address=(src, 0))
         try:
-            c.request(method, path)
+            c.putrequest(method, path)  # no Content-Length: the server refuses bodies
+            c.endheaders()
             r = c.getresponse()
             body = r.read().decode(errors="replace").strip()
             out.append("%d%s" % (r.status, ":" + body if path.endswith("local-ipv4") and r.status == 200 else ""))
@@ -429,7 +431,7 @@ read -r _ _ G0IP _ < <(grep '^sg002 ' "$work/machines")
 nsx ip addr add "$G0IP/32" dev lo
 nsx ip addr add "$G1IP/32" dev lo
 up=""
-for i in $(seq 50); do
+for _ in $(seq 50); do
     up=$(nsx python3 "$py" http "$GW" "GET,$GW,/meta-data" 2>/dev/null)
     [ "$up" = 403 ] && break
     sleep 0.1
@@ -438,7 +440,7 @@ is "metadata serve answers (403 for an unknown source)" "$up" 403
 is "long-lived processes are carthage-net itself" \
     "$(readlink "/proc/$watch_pid/exe") $(readlink "/proc/$serve_pid/exe")" \
     "$bin/carthage-net $bin/carthage-net"
-probes="GET,$GW,/meta-data GET,$G0IP,/meta-data GET,$G1IP,/latest/meta-data/local-ipv4 GET,$G0IP,/nope POST,$G0IP,/"
+probes="GET,$GW,/meta-data GET,$G0IP,/user-data GET,$G1IP,/latest/meta-data/local-ipv4 GET,$G0IP,/nope POST,$G0IP,/"
 want_http="403 200 200:$G1IP 404 405"
 
 # fds PID, rss PID (kB)
@@ -454,7 +456,7 @@ others() {
 }
 
 # ---------------------------------------------------------------- the reference
-# ref TAG ATTACHED-FILE: in the clean namespace, the tables from scratch:
+# ref ATTACHED-FILE: in the clean namespace, the tables from scratch:
 # an empty ruleset, a fresh state directory, isolation apply, then
 # isolation attach for each attached guest (on the TAP it holds), serially.
 cat >"$work/ref.sh" <<'EOF'
@@ -466,7 +468,7 @@ while read -r m; do
     cnf isolation attach sk "$(cat "$WORK/tap/$m")" "$m" eth0 || echo "isolation attach $m failed"
 done
 EOF
-ref() { ip netns exec "$REF" bash "$work/ref.sh" <"$2" 2>&1; }
+ref() { ip netns exec "$REF" bash "$work/ref.sh" <"$1" 2>&1; }
 # ruleset NS [x]: its nftables, normalized (x: without the handlers map's
 # elements that point at the network's own handler).
 ruleset() { ip netns exec "$1" nft -j list ruleset | python3 "$py" norm ${2:+"$2"}; }
@@ -478,7 +480,6 @@ python3 "$py" plan "$seed" "$rounds" "$work/machines" "$work/plan"
 echo "# seed $seed (SOAK_SEED to change or replay), $guests guests, $rounds rounds, $jobs hooks at once"
 last_seq=$(cn events --json | tail -1 | sed -n 's/^{"seq":\([0-9]*\),.*/\1/p')
 last_seq=${last_seq:-0}
-prev=/dev/null
 # run_round TAG: the round's jobs, concurrently, in the plan's order; then
 # every check.
 run_round() {
@@ -509,12 +510,11 @@ run_round() {
     is "$T pool list: exactly the attached guests hold a TAP (theirs, with their MAC)" \
         "$(cat "$work/check/pool.txt")" ""
     is "$T all $guests TAPs there, up, on $BR, isolated; no other link" "$(cat "$work/check/taps.txt")" ""
-    out=$(cn events --json --since "$last_seq" | python3 "$py" events "$last_seq" "$prev" \
-        "$work/plan/$tag.attached" "$work/plan/$tag.jobs")
+    out=$(cn events --json --since "$last_seq" | python3 "$py" events "$last_seq" "$work/plan/$tag.jobs")
     is "$T event log: numbered without gaps, one guest-attached/-detached per guest" "$(printf '%s\n' "$out" | grep -v '^LAST=')" ""
     last_seq=$(printf '%s\n' "$out" | sed -n 's/^LAST=//p')
 
-    is "$T reference namespace built (isolation apply, attach each)" "$(ref "$tag" "$work/plan/$tag.attached")" ""
+    is "$T reference namespace built (isolation apply, attach each)" "$(ref "$work/plan/$tag.attached")" ""
     # Elements of the handlers map that point at the network's own handler
     # are compared on their own (the second check), so that what they do
     # does not hide the rest.
@@ -529,7 +529,6 @@ run_round() {
     echo "# round $tag: $na attached, $nd detached, $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s" \
         "(hooks), $(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }') s (with checks);" \
         "events watch: $(fds "$watch_pid") fds, $(rss "$watch_pid") kB; metadata serve: $(fds "$serve_pid") fds, $(rss "$serve_pid") kB"
-    prev=$work/plan/$tag.attached
 }
 
 start=$(now)
@@ -566,7 +565,7 @@ is "after: no guest left in ports, port_mac, pinned_ip" \
     "0 0 0 "
 is "after: the handlers map holds what the network itself has (as a fresh isolation apply)" \
     "$(handlers "$NS")" "$(handlers "$REF")"
-is "after: no hook-domain record" "$(ls "$work/run" | grep -c '^hook-domain-')" 0
+is "after: no hook-domain record" "$(find "$work/run" -name 'hook-domain-*' | wc -l)" 0
 out=$(cn pool list "$pool" --json | python3 -c '
 import json, sys
 print(sum(1 for t in json.load(sys.stdin)["taps"] if t["holder"] is None))')
@@ -576,12 +575,12 @@ is "after: all $guests TAPs of the pool free" "$out" "$guests"
 nethook stopped
 is "network hook stopped: exit 0" "$?" 0
 is "network hook stopped: no table left" "$(nsx nft list tables)" ""
-is "network hook stopped: no hook record left (run directory)" "$(ls "$work/run" | grep -v '^outbound-address')" ""
+is "network hook stopped: no hook record left (run directory)" "$(find "$work/run" -mindepth 1 ! -name 'outbound-address*')" ""
 out=$(cn pool dispose "$pool" 2>&1)
 is "pool dispose (all free, no --force): exit 0" "$?:$out" "0:pool $pool: disposed"
-is "pool dispose: no TAP left" "$(nsx ip -o link show | awk -F': ' '{print $2}' | grep -c "^$prefix[0-9]")" 0
+is "pool dispose: no TAP left" "$(nsx ip -o link show | awk -F': ' '{print $2}' | grep -c "^${prefix}[0-9]")" 0
 is "pool dispose: its state file is gone, no temporary file anywhere" \
-    "$(ls "$state" | grep -E "^pool-|\.tmp\." ; ls "$work/run" | grep '\.tmp\.')" ""
+    "$(find "$state" "$work/run" -name 'pool-*' -o -name '*.tmp.*')" ""
 is "no process in the namespace but the two long-lived ones" "$(others)" ""
 
 # ---------------------------------------------------------------- descriptors, memory

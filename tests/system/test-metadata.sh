@@ -418,6 +418,19 @@ like "answered but unread connections still count against the per-guest cap" \
     "$(printf '%s\n' "$r" | sed -n 's/^while held: //p')" "^no response \((closed|reset)\)$"
 is "... until the time limit drops them" "$(printf '%s\n' "$r" | sed -n 's/^after the time limit: //p')" 200
 
+# A process on the host (a local user: IP_FREEBIND needs no privilege)
+# binding g1's address: the answer is routed to g1's network, so no
+# handshake completes and nothing is served.
+r=$(nsx "$H" "$python" -c '
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.IPPROTO_IP, 15, 1)  # IP_FREEBIND
+s.bind((sys.argv[1], 0)); s.settimeout(3)
+try:
+    s.connect((sys.argv[2], 8000)); s.sendall(b"GET /user-data HTTP/1.0\r\n\r\n"); print(s.recv(100)[:12])
+except OSError as e: print("no connection")' "$G1IP" "$GW")
+is "a host process sending from g1's address gets no connection" "$r" "no connection"
+
 # ---- SIGHUP: new files, the open connection still answered
 rm -f "$work/half.ready" "$work/half.go"
 ip netns exec "$G1" "$python" "$cli" half /user-data "$work/half.ready" "$work/half.go" >"$work/half.out" 2>&1 &

@@ -135,6 +135,37 @@ static gboolean wait_for_file(const char *path, int tenths)
     return FALSE;
 }
 
+/* Subscribers run as root: one that others may change is not run, nor
+ * anything in a directory that others may change. */
+static void test_untrusted_subscribers_are_not_run(void **state)
+{
+    g_autofree char *dir = temp_dir();
+    g_autofree char *subscribers = g_build_filename(dir, "events.d", NULL);
+    g_autofree char *ran = g_build_filename(dir, "ran", NULL);
+    g_autofree char *trusted_ran = g_build_filename(dir, "trusted-ran", NULL);
+    assert_int_equal(mkdir(subscribers, 0755), 0);
+    g_autofree char *open_one = g_build_filename(subscribers, "10-open", NULL);
+    g_autofree char *body = g_strdup_printf("touch '%s'", ran);
+    write_script(open_one, body);
+    assert_int_equal(chmod(open_one, 0777), 0);
+    g_autofree char *good = g_build_filename(subscribers, "20-good", NULL);
+    g_autofree char *good_body = g_strdup_printf("touch '%s'", trusted_ran);
+    write_script(good, good_body);
+    g_autoptr(GPtrArray) lines = g_ptr_array_new();
+    g_ptr_array_add(lines, "{\"seq\":1}");
+    assert_true(cn_events_notify(subscribers, lines, 5, NULL));
+    assert_true(wait_for_file(trusted_ran, 10)); /* the trusted one ran ... */
+    g_usleep(200 * 1000);
+    assert_false(g_file_test(ran, G_FILE_TEST_EXISTS)); /* ... the world-writable one did not */
+
+    assert_int_equal(unlink(trusted_ran), 0);
+    assert_int_equal(chmod(subscribers, 0777), 0);
+    assert_true(cn_events_notify(subscribers, lines, 5, NULL));
+    g_usleep(500 * 1000);
+    assert_false(g_file_test(trusted_ran, G_FILE_TEST_EXISTS)); /* a world-writable directory: none */
+    remove_tree(dir);
+}
+
 static void test_line_seq_is_strict(void **state)
 {
     assert_int_equal(cn_event_line_seq("{\"seq\":12,\"time\":\"x\"}"), 12);
@@ -230,6 +261,7 @@ int main(void)
         cmocka_unit_test(test_sequence_numbers_follow_on),
         cmocka_unit_test(test_rotation_keeps_numbering_and_unseen_events),
         cmocka_unit_test(test_concurrent_writers_never_share_a_number),
+        cmocka_unit_test(test_untrusted_subscribers_are_not_run),
         cmocka_unit_test(test_line_seq_is_strict),
         cmocka_unit_test(test_append_after_damage),
         cmocka_unit_test(test_subscribers_get_the_line_detached),

@@ -1,0 +1,397 @@
+#!/usr/bin/env bash
+# test-faults-libvirt.sh - faults against a real libvirtd (private, in
+# private namespaces, with carthage-net-hook installed):
+#
+#  1. kill -9 of `carthage-net define --start` at random points, from a
+#     fresh host, with networks stopped, or with a reservation removed
+#     behind carthage-net's back; then define again and repair: every
+#     network defined and running, the same UUID kept by the re-define,
+#     status exit 0;
+#  2. a burst of domain starts (6 small guests, `virsh start` in parallel
+#     in the background) with libvirtd restarted in the middle (stopped
+#     with SIGTERM in odd bursts, killed with SIGKILL in even ones); then
+#     repair: status exit 0, every running domain's ports in the isolation
+#     sets (isolation show), no elements of domains that are not running.
+#
+# Environment: FAULT_ROUNDS (define kills, default 4), FAULT_BURSTS (bursts
+# with a restart, default 2), FAULT_SEED (printed; repeats the choices,
+# not the machine's timing), FAULT_STRACE=0 (timers only), FAULT_VERBOSE=1
+# (one line per kill).  Prints TAP.
+set -u
+top=$(cd "${top_srcdir:-$(dirname "$0")/../..}" && pwd)
+build=${top_builddir:-$top/build}
+. "$top/tests/lib/tap.sh"
+. "$top/tests/e2e/lib/common.sh"
+e2e_require
+for tool in python3 mkfifo; do
+    command -v "$tool" >/dev/null || skip_all "$tool not installed"
+done
+[ -x "$build/carthage-net" ] && [ -x "$build/carthage-net-hook" ] || skip_all "no $build/carthage-net (build first)"
+[ -n "${EPOCHREALTIME:-}" ] || skip_all "bash without EPOCHREALTIME (bash 5 needed)"
+e2e_enter_with_hook "$0" "$@"
+. "$top/tests/e2e/lib/guest.sh"
+guest_build || skip_all "cannot build the test guest"
+export CARTHAGE_NET_TEMPLATE_DIR=$top/xml-templates
+
+work=$CN_E2E_RUN/faults
+mkdir -p "$work/bin"
+bgpids=""
+cleanup() {
+    local p
+    for p in $bgpids; do kill -9 "$p" 2>/dev/null; done
+    for p in $bgpids; do wait "$p" 2>/dev/null; done
+}
+trap cleanup EXIT
+bail() { echo "Bail out! $*"; exit 1; }
+
+rounds=${FAULT_ROUNDS:-4}
+bursts=${FAULT_BURSTS:-2}
+seed=${FAULT_SEED:-$(( (${EPOCHREALTIME/./} + $$) % 1000000 ))}
+RANDOM=$seed
+echo "# seed $seed (FAULT_SEED=$seed repeats the choices), $rounds define kill(s), $bursts burst(s)"
+
+# A copy of the CLI: a rebuild meanwhile must not swap it under the test.
+cp "$build/carthage-net" "$work/bin/" || bail "cannot copy carthage-net"
+defs=$work/defs.conf
+cat >"$defs" <<'EOF'
+# A metadata network whose guests cannot reach each other, a NAT network,
+# and a host bridge carthage-net makes.
+[network fa]
+v4.network = 10.81.0.0/24
+v4.dhcp = true
+v4.pool = 10.81.0.10-10.81.0.50
+v4.masquerade = true
+isolate_guests = true
+metadata = true
+metadata.handler = 8000
+
+[network fb]
+v4.network = 10.82.0.0/24
+v4.dhcp = true
+v4.pool = 10.82.0.10-10.82.0.50
+v4.masquerade = true
+
+[network fc]
+technology = bridge
+bridge_name = br-fault
+
+[machine f1]
+metadata.handler = 9001
+[link f1 eth0]
+net = fa
+v4.address = 10.81.0.11
+[link f1 eth1]
+net = fb
+[link f2 eth0]
+net = fa
+v4.address = 10.81.0.12
+[link f3 eth0]
+net = fa
+[link f4 eth0]
+net = fa
+[link f4 eth1]
+net = fc
+[link f5 eth0]
+net = fb
+[link f6 eth0]
+net = fb
+EOF
+NETS="fa fb fc"
+DOMS="f1 f2 f3 f4 f5 f6"
+CN=("$work/bin/carthage-net" -f "$defs")
+cn() { "${CN[@]}" "$@"; }
+out=$(cn validate 2>&1) || bail "the test's definitions are invalid: $out"
+state_dir=$("$build/carthage-net-hook" --paths | sed -n 's/^state_dir=//p')
+run_dir=$("$build/carthage-net-hook" --paths | sed -n 's/^run_dir=//p')
+status_rc() { cn status >"$work/status.out" 2>&1; echo $?; }
+status_says() { grep -v '^NETWORK \|^f[abc]  ' "$work/status.out" | head -5; }
+
+# ---------------------------------------------------------------- killing
+# (as in test-faults-host.sh) by timer (kill -9 from here, a random delay
+# after the start, calibrated by an uninterrupted run) or, half the time
+# with strace, on entering a random system call of a traced uninterrupted run.
+mkfifo "$work/never"
+exec {never}<>"$work/never"
+pause_us() {
+    local t
+    [ "$1" -gt 0 ] || return 0
+    printf -v t '%d.%06d' $(($1 / 1000000)) $(($1 % 1000000))
+    read -r -t "$t" -u "$never" _
+}
+have_strace=""
+[ "${FAULT_STRACE:-1}" != 0 ] && command -v strace >/dev/null &&
+    strace -qq -o /dev/null -e trace=write true 2>/dev/null && have_strace=1
+launch_kill() { # MODE AIM IN OUT ERR CMD...: see test-faults-host.sh
+    local mode=$1 aim=$2 in=$3 out=$4 err=$5 pid t0
+    shift 5
+    t0=${EPOCHREALTIME/./}
+    kat=-1
+    if [ "$mode" = s ]; then
+        strace -f -qq -o /dev/null -e trace="${aim%:*}" -e inject="${aim%:*}:signal=KILL:when=${aim#*:}" \
+            "$@" <"$in" >"$out" 2>"$err" &
+    else
+        "$@" <"$in" >"$out" 2>"$err" &
+    fi
+    pid=$!
+    bgpids="$bgpids $pid"
+    if [ "$mode" = t ] && [ "$aim" -ge 0 ]; then
+        pause_us "$aim"
+        kat=$(( ${EPOCHREALTIME/./} - t0 ))
+        kill -9 "$pid" 2>/dev/null
+    fi
+    wait "$pid" 2>/dev/null
+    krc=$?
+    kus=$(( ${EPOCHREALTIME/./} - t0 ))
+    bgpids=${bgpids% "$pid"}
+}
+# calibrate SETUP CMD...: T (median µs of 3 uninterrupted runs after SETUP),
+# N and $work/calls (the system calls of a traced one).
+calibrate() {
+    local setup=$1 times="" i
+    shift
+    for i in 1 2 3; do
+        "$setup"
+        launch_kill t -1 /dev/null "$work/cal.out" "$work/cal.err" "$@"
+        [ "$krc" = 0 ] || bail "calibration run of '$*' failed ($krc): $(cat "$work/cal.err")"
+        times="$times $kus"
+    done
+    T=$(printf '%s\n' $times | sort -n | sed -n 2p)
+    : >"$work/calls"
+    if [ -n "$have_strace" ]; then
+        "$setup"
+        strace -f -qq -o "$work/trace" "$@" </dev/null >/dev/null 2>&1 || bail "traced calibration run of '$*' failed"
+        sed -n 's/^[0-9]* *\([a-z0-9_]*\)(.*/\1/p' "$work/trace" >"$work/calls"
+    fi
+    N=$(wc -l <"$work/calls")
+}
+aim() { # see test-faults-host.sh; sets dmode and d
+    local k=$((RANDOM % 8)) lo hi i name count w
+    if [ -n "$have_strace" ] && [ "$N" -gt 0 ] && [ "$k" -lt 7 ] && [ $((RANDOM % 2)) = 0 ]; then
+        if [ "$k" -lt 2 ]; then lo=1 hi=$NB; else hi=$N lo=$((NB - (N - NB) / 4)); fi
+        [ "$lo" -ge 1 ] || lo=1
+        [ "$hi" -ge "$lo" ] || hi=$lo
+        i=$((lo + RANDOM * (hi - lo + 1) / 32768))
+        read -r name count < <(awk -v i="$i" '{ c[$1]++ } NR == i { print $1, c[$1]; exit }' "$work/calls.op")
+        dmode=s d=$name:$count
+        return
+    fi
+    w=$((T - B))
+    [ "$w" -ge 1000 ] || w=1000
+    dmode=t
+    if [ "$k" -lt 2 ]; then d=$((RANDOM * B / 32768))
+    elif [ "$k" -lt 7 ]; then d=$((B - w / 4 + RANDOM * (w + w / 4) / 32768))
+    else d=$((T + RANDOM * (w / 2 + 2000) / 32768)); fi
+    [ "$d" -ge 0 ] || d=0
+}
+killed_at() {
+    if [ "$dmode" = s ]; then printf 'at %s (call %s of this name)' "${d%:*}" "${d#*:}"
+    else printf '%d µs after the start (sent after %d)' "$d" "$kat"; fi
+}
+note() { [ -z "${FAULT_VERBOSE:-}" ] || echo "# $*"; }
+fail_in() { printf -v "$1" '%s r%s(%s)' "${!1}" "$2" "$3"; }
+verdict() { is "$1" "${!2# }" ""; }
+
+# ================================================================ define --start
+uuids() { local n; for n in $NETS; do printf '%s=%s ' "$n" "$(virsh net-uuid "$n" 2>/dev/null)"; done; }
+# kept_uuids BEFORE AFTER: the networks whose UUID was set in BEFORE and
+# differs in AFTER.
+changed_uuids() {
+    local pair n u out=""
+    for pair in $1; do
+        n=${pair%%=*} u=${pair#*=}
+        [ -n "$u" ] || continue
+        case " $2 " in *" $n=$u "*) ;; *) out="$out $n" ;; esac
+    done
+    echo "${out# }"
+}
+net_fresh() {
+    local n
+    for n in $NETS; do virsh -q net-destroy "$n"; virsh -q net-undefine "$n"; done >/dev/null 2>&1
+    ip link del br-fault 2>/dev/null
+}
+# A reservation removed behind carthage-net's back (as in test-status-repair.sh).
+f1_mac=$(cn render interface f1 eth0 | sed -n 's/.*mac address="\([^"]*\)".*/\1/p')
+drop_reservation() {
+    virsh -q net-update fa delete ip-dhcp-host "<host mac='$f1_mac' name='f1' ip='10.81.0.11'/>" --live --config \
+        >/dev/null 2>&1
+}
+all_active() {
+    local n bad=""
+    for n in $NETS; do [ "$(virsh net-info "$n" 2>/dev/null | awk '$1 == "Active:" {print $2}')" = yes ] || bad="$bad $n"; done
+    echo "${bad# }"
+}
+BRIDGES_FILE=$(printf 'carthage-net-bridges 1\nbridge br-fault fc')
+
+net_fresh
+calibrate net_fresh "${CN[@]}" define --start
+mv "$work/calls" "$work/calls.op"
+NOP=$N TOP=$T
+calibrate true "${CN[@]}" validate
+B=$T NB=$N T=$TOP N=$NOP
+echo "# define --start (3 networks from nothing): $T µs uninterrupted ($N system calls), $B µs to start up ($NB)"
+[ "$(all_active)" = "" ] || bail "define --start did not start every network"
+f_alive="" f_bridges="" f_redefine="" f_uuid="" f_repair="" f_status="" f_active="" f_tables=""
+n_kill=0 n_done=0
+for r in $(seq 1 "$rounds"); do
+    cn define --start >/dev/null 2>&1
+    case $((RANDOM % 3)) in
+        0) variant=fresh; net_fresh ;;
+        1) variant=stopped; for n in $NETS; do [ $((RANDOM % 2)) = 0 ] && virsh -q net-destroy "$n" >/dev/null 2>&1; done ;;
+        2) variant=drifted; drop_reservation ;;
+    esac
+    before=$(uuids)
+    aim; launch_kill "$dmode" "$d" /dev/null "$work/define.out" "$work/define.err" "${CN[@]}" define --start
+    if [ "$krc" = 0 ]; then n_done=$((n_done + 1)); else n_kill=$((n_kill + 1)); fi
+    note "define r$r ($variant): kill aimed $(killed_at), reaped after $kus µs: exit $krc: $(tr '\n' ' ' <"$work/define.out" | head -c 200)"
+    virsh -q version >/dev/null 2>&1 || fail_in f_alive "$r" "libvirtd does not answer"
+    after_kill=$(uuids)
+    [ -z "$(changed_uuids "$before" "$after_kill")" ] || fail_in f_uuid "$r" "changed by the killed define: $(changed_uuids "$before" "$after_kill")"
+    bf=$(cat "$state_dir/bridges" 2>/dev/null)
+    [ -z "$bf" ] || [ "$bf" = "$BRIDGES_FILE" ] || fail_in f_bridges "$r" "$(printf '%s' "$bf" | tr '\n' '|')"
+    out=$(cn define --start 2>&1)
+    rc=$?
+    [ "$rc" = 0 ] || fail_in f_redefine "$r" "$variant, exit $rc: $(printf '%s' "$out" | tail -1)"
+    again=$(uuids)
+    [ -z "$(changed_uuids "$after_kill" "$again")" ] || fail_in f_uuid "$r" "changed by the re-define: $(changed_uuids "$after_kill" "$again")"
+    out=$(cn repair 2>&1)
+    rc=$?
+    [ "$rc" = 0 ] || fail_in f_repair "$r" "exit $rc: $(printf '%s' "$out" | tail -1)"
+    rc=$(status_rc)
+    [ "$rc" = 0 ] || fail_in f_status "$r" "$variant, exit $rc: $(status_says | tr '\n' '|')"
+    [ -z "$(all_active)" ] || fail_in f_active "$r" "not running: $(all_active)"
+    for n in $NETS; do
+        [ -e "$run_dir/hook-network-$n" ] && nft list table bridge "cn_$n" >/dev/null 2>&1 ||
+            fail_in f_tables "$r" "$n"
+    done
+done
+echo "# define --start: $rounds kill(s): $n_kill before it exited, $n_done after"
+verdict "define killed: libvirtd still answers" f_alive
+verdict "define killed: the bridges state file is absent or whole" f_bridges
+verdict "define killed: define --start again exits 0" f_redefine
+verdict "define killed: no UUID changes (neither by the killed define nor by the re-define)" f_uuid
+verdict "define killed: repair exits 0" f_repair
+verdict "define killed: then status exits 0" f_status
+verdict "define killed: then every network is running" f_active
+verdict "define killed: then every network has its tables and the hook's record" f_tables
+
+# ================================================================ burst
+# Six guests (cn.sleep keeps them up; they need not finish booting), one
+# or two links each, on all three networks.
+for m in $DOMS; do
+    guest_base_xml "$m" "cn.sleep=600" | cn render domain "$m" --base - >"$work/$m.xml" || bail "cannot render $m"
+    virsh -q define "$work/$m.xml" >/dev/null || bail "cannot define $m"
+done
+all_down() {
+    local m
+    for m in $DOMS; do virsh -q destroy "$m" >/dev/null 2>&1; done
+    for _ in $(seq 50); do
+        [ -z "$(virsh -q list --name | grep -x 'f[1-6]')" ] && return 0
+        sleep 0.2
+    done
+    return 1
+}
+# burst: virsh start of every guest in the background; pids in $starting.
+burst() {
+    local m
+    starting=""
+    for m in $DOMS; do
+        virsh start "$m" >"$work/start.$m" 2>&1 &
+        starting="$starting $!"
+        bgpids="$bgpids $!"
+    done
+}
+burst_wait() {
+    local p
+    for p in $starting; do wait "$p" 2>/dev/null; bgpids=${bgpids/ $p/}; done
+}
+# ports: "NETWORK TAP MAC" for every interface of every running guest.
+ports() {
+    local m
+    for m in $DOMS; do
+        [ "$(virsh domstate "$m" 2>/dev/null)" = running ] || continue
+        # Type "bridge" on a network of forward mode bridge (fc); Source is the network.
+        virsh -q domiflist "$m" | awk '$2 == "network" || $2 == "bridge" {print $3, $1, $5}'
+    done | sort
+}
+# elements: "NETWORK TAP MAC" for every guest port in the isolation sets.
+elements() {
+    cn isolation show --json | python3 -c '
+import json, sys
+for n in json.load(sys.stdin)["networks"]:
+    for g in n["guests"]:
+        print(n["name"], g["port"], g["mac"])' | sort
+}
+
+# An uninterrupted burst first: how long six starts take.
+all_down || bail "cannot stop the guests"
+t0=${EPOCHREALTIME/./}
+burst
+burst_wait
+TB=$(( ${EPOCHREALTIME/./} - t0 ))
+started=$(virsh -q list --name | grep -cx 'f[1-6]')
+echo "# burst: $started of 6 guests started in $TB µs without a restart"
+is "burst without a restart: every guest starts" "$started" 6
+is "burst without a restart: every running guest's ports are in the isolation sets, nothing else" \
+    "$(elements)" "$(ports)"
+
+# crash_libvirtd: like restart_libvirtd (common.sh), with SIGKILL: as after
+# a crash, nothing finished on the way out.
+crash_libvirtd() {
+    local pid
+    pid=$(cat /run/libvirt/libvirtd.pid)
+    kill -9 "$pid"
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    libvirtd -d -p /run/libvirt/libvirtd.pid
+    for _ in $(seq 100); do virsh version >/dev/null 2>&1 && break; sleep 0.1; done
+}
+
+f_repair="" f_status="" f_missing="" f_extra="" f_records="" f_restart=""
+for b in $(seq 1 "$bursts"); do
+    all_down || bail "cannot stop the guests"
+    cn repair >/dev/null 2>&1
+    delay=$(( RANDOM * TB / 32768 + TB / 8 ))
+    burst
+    pause_us "$delay"
+    # Odd bursts: libvirtd stopped (SIGTERM) and started; even ones: killed.
+    if [ $((b % 2)) = 1 ]; then how=restarted; restart_libvirtd; else how="killed (-9) and started"; crash_libvirtd; fi
+    virsh -q version >/dev/null 2>&1 || fail_in f_restart "$b" "libvirtd did not come back"
+    burst_wait
+    # Starts that were cut off are finished or cleaned up by libvirtd: wait
+    # until no guest is in between.
+    for _ in $(seq 50); do
+        virsh -q list --all | awk '$1 ~ /^f[1-6]$/ || $2 ~ /^f[1-6]$/' | grep -qvE ' (running|shut off)$' || break
+        sleep 0.2
+    done
+    ok_starts=$(grep -l "^Domain '\?f[1-6]'\? started" "$work"/start.f* 2>/dev/null | wc -l)
+    for m in $DOMS; do note "burst $b: virsh start $m: $(grep -v '^$' "$work/start.$m" | tr '\n' ' ' | head -c 160)"; done
+    running=$(virsh -q list --name | grep -cx 'f[1-6]')
+    echo "# burst $b: libvirtd $how $((delay / 1000)) ms in; $ok_starts virsh start(s) reported success, $running guest(s) running"
+    out=$(cn repair 2>&1)
+    rc=$?
+    [ "$rc" = 0 ] || fail_in f_repair "$b" "exit $rc: $(printf '%s' "$out" | tail -1)"
+    rc=$(status_rc)
+    [ "$rc" = 0 ] || fail_in f_status "$b" "exit $rc: $(status_says | tr '\n' '|')"
+    want=$(ports) have=$(elements)
+    missing=$(comm -23 <(echo "$want") <(echo "$have") | tr '\n' ',')
+    extra=$(comm -13 <(echo "$want") <(echo "$have") | tr '\n' ',')
+    [ -z "${missing//,/}" ] || fail_in f_missing "$b" "$missing"
+    [ -z "${extra//,/}" ] || fail_in f_extra "$b" "$extra"
+    for m in $DOMS; do
+        if [ "$(virsh domstate "$m" 2>/dev/null)" = running ]; then
+            [ -e "$run_dir/hook-domain-$m" ] || fail_in f_records "$b" "$m running, no record"
+        else
+            [ ! -e "$run_dir/hook-domain-$m" ] || fail_in f_records "$b" "$m not running, record left"
+        fi
+    done
+    note "burst $b: running ports: $(echo $want)"
+done
+all_down
+verdict "burst with libvirtd restarted: libvirtd comes back" f_restart
+verdict "burst with libvirtd restarted: repair exits 0" f_repair
+verdict "burst with libvirtd restarted: then status exits 0" f_status
+verdict "burst with libvirtd restarted: every running guest's ports are in the isolation sets (network, tap, MAC)" f_missing
+verdict "burst with libvirtd restarted: no elements of guests that are not running" f_extra
+verdict "burst with libvirtd restarted: the hook's records are those of the running guests" f_records
+is "in the end, all guests stopped: no guest port left in the isolation sets" "$(elements)" ""
+is "in the end: status exits 0" "$(status_rc)" 0
+done_testing
