@@ -202,7 +202,8 @@ static void test_append_after_damage(void **state)
     assert_int_equal(last, 5);
     g_autofree char *text = NULL;
     assert_true(g_file_get_contents(path, &text, NULL, NULL));
-    assert_true(g_str_has_suffix(text, g_strconcat("\n", line, "\n", NULL)));
+    g_autofree char *tail = g_strconcat("\n", line, "\n", NULL);
+    assert_true(g_str_has_suffix(text, tail));
 
     /* NUL bytes (blocks a crash never wrote) do not hide what follows. */
     static const char nuls[] = "{\"seq\":1,\"event\":\"a\"}\n\0\0\0\n{\"seq\":2,\"event\":\"b\"}\n";
