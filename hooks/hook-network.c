@@ -13,7 +13,8 @@
 
 static gboolean save_record(const HookEvent *event, const HookNetwork *net, GError **error)
 {
-    CnHookRecord record = { net->iso->name, net->iso->bridge, net->iso->metadata, net->masquerade };
+    CnHookRecord record = { net->iso->name, net->iso->bridge, net->iso->metadata, net->masquerade,
+                            net->iso->default_handler };
     g_autofree char *name = cn_hook_record_file_name(net->iso->name);
     g_autofree char *text = cn_hook_record_format(&record);
     return cn_runtime_write(event->run_dir, name, text, error);

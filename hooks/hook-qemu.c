@@ -166,6 +166,7 @@ static gboolean add_ports(const HookEvent *event, GError **error)
         }
         g_autoptr(CnIsoNetwork) net = cn_iso_network_new(record->name, record->bridge);
         net->metadata = record->metadata;
+        net->default_handler = record->default_handler;
         g_autoptr(CnIsoGuest) guest = make_guest(domain, iface);
         g_autoptr(GError) local = NULL;
         char mac[CN_MAC_STR_MAX];

@@ -103,19 +103,6 @@ static gboolean at(Parser *p, int depth, const char *const *path)
 
 #define AT(p, ...) at((p), G_N_ELEMENTS(((const char *const[]){ __VA_ARGS__ })), (const char *const[]){ __VA_ARGS__ })
 
-static gboolean parse_endpoint(const char *text, CnEndpoint *out)
-{
-    const char *colon = text ? strrchr(text, ':') : NULL;
-    if (!colon)
-        return FALSE;
-    g_autofree char *host = g_strndup(text, (gsize)(colon - text));
-    guint64 port;
-    if (!cn_v4_parse(host, &out->host) || !g_ascii_string_to_unsigned(colon + 1, 10, 1, 65535, &port, NULL))
-        return FALSE;
-    out->port = (uint16_t)port;
-    out->set = TRUE;
-    return TRUE;
-}
 
 static gboolean parse_mac_attr(const char *text, uint8_t mac[6], GError **error)
 {
@@ -181,7 +168,7 @@ static gboolean network_metadata(Parser *p, const char **names, const char **val
     const char *metadata = attr(names, values, "metadata");
     if (metadata) {
         CnEndpoint endpoint = { 0 };
-        if (!parse_endpoint(metadata, &endpoint)) {
+        if (!cn_endpoint_parse(metadata, FALSE, &endpoint)) {
             g_set_error(error, HOOK_ERROR, 0, "bad metadata endpoint '%s'", metadata);
             return FALSE;
         }
@@ -190,7 +177,7 @@ static gboolean network_metadata(Parser *p, const char **names, const char **val
         net->iso->metadata_port = endpoint.port;
     }
     const char *handler = attr(names, values, "handler");
-    if (handler && !parse_endpoint(handler, &net->iso->default_handler)) {
+    if (handler && !cn_endpoint_parse(handler, FALSE, &net->iso->default_handler)) {
         g_set_error(error, HOOK_ERROR, 0, "bad handler endpoint '%s'", handler);
         return FALSE;
     }
@@ -226,7 +213,7 @@ static gboolean network_guest(Parser *p, const char **names, const char **values
     if (handler) {
         CnIsoHandler entry = { { 0 }, { 0 } };
         memcpy(entry.mac, mac, 6);
-        if (!parse_endpoint(handler, &entry.handler)) {
+        if (!cn_endpoint_parse(handler, FALSE, &entry.handler)) {
             g_set_error(error, HOOK_ERROR, 0, "bad handler endpoint '%s'", handler);
             return FALSE;
         }
@@ -245,7 +232,7 @@ static gboolean domain_link(Parser *p, const char **names, const char **values, 
     link->iface = g_strdup(attr(names, values, "iface"));
     link->tap = g_strdup(attr(names, values, "tap"));
     const char *handler = attr(names, values, "handler");
-    if (handler && !parse_endpoint(handler, &link->handler)) {
+    if (handler && !cn_endpoint_parse(handler, FALSE, &link->handler)) {
         g_set_error(error, HOOK_ERROR, 0, "bad handler endpoint '%s'", handler);
         return FALSE;
     }

@@ -120,25 +120,6 @@ static gboolean parse_choice(const char *text, const char *const *names, int *ou
     return FALSE;
 }
 
-static gboolean parse_endpoint(const char *text, CnEndpoint *out)
-{
-    const char *colon = strrchr(text, ':');
-    uint32_t port;
-    uint32_t host = 0;
-
-    if (colon) {
-        g_autofree char *host_text = g_strndup(text, (gsize)(colon - text));
-        if (!cn_v4_parse(host_text, &host))
-            return FALSE;
-        text = colon + 1;
-    }
-    if (!parse_uint(text, 1, 65535, &port))
-        return FALSE;
-    out->set = TRUE;
-    out->host = host;
-    out->port = (uint16_t)port;
-    return TRUE;
-}
 
 static gboolean parse_vlan_ranges(GPtrArray *items, GArray *out, char **why)
 {
@@ -314,7 +295,7 @@ static gboolean parse_value(const KeySpec *spec, const char *raw, void *object, 
         return TRUE;
     }
     case V_ENDPOINT:
-        if (!parse_endpoint(text, field))
+        if (!cn_endpoint_parse(text, TRUE, field))
             goto bad;
         return TRUE;
     case V_MAC:

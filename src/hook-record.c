@@ -6,7 +6,7 @@
 #include "records.h"
 
 #define HOOK_HEADER "carthage-net-hook-network 1"
-#define HOOK_USAGE "network NAME BRIDGE metadata|plain [masquerade], once"
+#define HOOK_USAGE "network NAME BRIDGE metadata|plain [masquerade] [handler=ADDRESS:PORT], once"
 
 void cn_hook_record_free(CnHookRecord *record)
 {
@@ -34,9 +34,21 @@ CnHookRecord *cn_hook_record_parse(const char *file, const char *text, gsize len
     const CnRecord *record = records->pdata[0];
     char **words = record->words;
     guint count = g_strv_length(words);
-    if ((count != 4 && count != 5) || strcmp(words[0], "network") != 0 || !cn_name_is_valid(words[1]) ||
-        !cn_ifname_is_valid(words[2]) || (strcmp(words[3], "metadata") != 0 && strcmp(words[3], "plain") != 0) ||
-        (count == 5 && strcmp(words[4], "masquerade") != 0)) {
+    gboolean masquerade = FALSE;
+    CnEndpoint handler = { 0 };
+    gboolean ok = count >= 4 && count <= 6 && strcmp(words[0], "network") == 0 && cn_name_is_valid(words[1]) &&
+                  cn_ifname_is_valid(words[2]) &&
+                  (strcmp(words[3], "metadata") == 0 || strcmp(words[3], "plain") == 0);
+    /* The optional words, each at most once, in this order. */
+    guint i = 4;
+    if (ok && i < count && strcmp(words[i], "masquerade") == 0) {
+        masquerade = TRUE;
+        i++;
+    }
+    if (ok && i < count && g_str_has_prefix(words[i], "handler=") &&
+        cn_endpoint_parse(words[i] + strlen("handler="), FALSE, &handler))
+        i++;
+    if (!ok || i != count) {
         cn_records_set_error(error, file, record, HOOK_USAGE);
         return NULL;
     }
@@ -44,14 +56,19 @@ CnHookRecord *cn_hook_record_parse(const char *file, const char *text, gsize len
     out->name = g_strdup(words[1]);
     out->bridge = g_strdup(words[2]);
     out->metadata = strcmp(words[3], "metadata") == 0;
-    out->masquerade = count == 5;
+    out->masquerade = masquerade;
+    out->default_handler = handler;
     return out;
 }
 
 char *cn_hook_record_format(const CnHookRecord *record)
 {
-    return g_strdup_printf(HOOK_HEADER "\nnetwork %s %s %s%s\n", record->name, record->bridge,
-                           record->metadata ? "metadata" : "plain", record->masquerade ? " masquerade" : "");
+    char handler[CN_ENDPOINT_STR_MAX] = "";
+    if (record->default_handler.set)
+        cn_endpoint_format(record->default_handler, handler);
+    return g_strdup_printf(HOOK_HEADER "\nnetwork %s %s %s%s%s%s\n", record->name, record->bridge,
+                           record->metadata ? "metadata" : "plain", record->masquerade ? " masquerade" : "",
+                           handler[0] ? " handler=" : "", handler);
 }
 
 #define PORTS_HEADER "carthage-net-hook-domain 1"

@@ -3,9 +3,10 @@
  * starts and removed when it stops:
  *
  *   carthage-net-hook-network 1
- *   network NAME BRIDGE metadata|plain [masquerade]
+ *   network NAME BRIDGE metadata|plain [masquerade] [handler=A.B.C.D:PORT]
  *
- * "masquerade" when libvirt masquerades the network (forward mode nat).
+ * "masquerade" when libvirt masquerades the network (forward mode nat);
+ * "handler=" the network's own metadata handler.
  * The qemu hook sees only the domain XML; this tells it which networks
  * are carthage-net's and which of them must fail closed. */
 #pragma once
@@ -13,11 +14,14 @@
 #include <glib.h>
 #include <stdint.h>
 
+#include "model.h"
+
 typedef struct {
     char *name;
     char *bridge;
     gboolean metadata;
     gboolean masquerade;
+    CnEndpoint default_handler; /* set: FALSE when none */
 } CnHookRecord;
 
 CnHookRecord *cn_hook_record_parse(const char *file, const char *text, gsize length, GError **error);

@@ -164,9 +164,9 @@ CnMetadataResult cn_metadata_snapshot_answer(const CnMetadataSnapshot *snapshot,
 
 /* --- a byte limit per request: a pass-through GConverter ------------------- */
 
-/* It also refuses requests that announce a body (Content-Length or
- * Transfer-Encoding): a metadata request has none, and libsoup 3.2.3 leaks
- * the request path when such a header is malformed (found by
+/* It also refuses requests that announce a body (Transfer-Encoding, or a
+ * Content-Length other than 0): a metadata request has none, and libsoup
+ * 3.2.3 leaks the request path when such a header is malformed (found by
  * fuzz-metadata-http), which a guest could repeat without end. */
 
 #define CN_TYPE_REQUEST_LIMIT (cn_request_limit_get_type())
@@ -179,6 +179,7 @@ struct _CnRequestLimit {
      * the name so far, and whether the header block has ended. */
     guint line;
     gboolean in_name, line_empty, headers_done;
+    gboolean in_length; /* reading a Content-Length value: only 0 passes */
     char name[24];
     guint name_length;
 };
@@ -190,6 +191,7 @@ static void request_limit_restart(CnRequestLimit *self)
     self->in_name = FALSE;
     self->line_empty = TRUE;
     self->headers_done = FALSE;
+    self->in_length = FALSE;
     self->name_length = 0;
 }
 
@@ -205,18 +207,24 @@ static gboolean scan_headers(CnRequestLimit *self, const char *bytes, gsize leng
             }
             self->line++;
             self->in_name = TRUE;
+            self->in_length = FALSE;
             self->line_empty = TRUE;
             self->name_length = 0;
             continue;
         }
         if (c != '\r')
             self->line_empty = FALSE;
+        if (self->in_length && c != '0' && c != ' ' && c != '\t' && c != '\r') {
+            g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "a request with a body (content-length)");
+            return FALSE;
+        }
         if (!self->in_name || self->line == 0 || c == '\r')
             continue;
         if (c == ':') {
             self->name[self->name_length] = '\0';
             self->in_name = FALSE;
-            if (strcmp(self->name, "content-length") == 0 || strcmp(self->name, "transfer-encoding") == 0) {
+            self->in_length = strcmp(self->name, "content-length") == 0;
+            if (strcmp(self->name, "transfer-encoding") == 0) {
                 g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "a request with a body (%s)", self->name);
                 return FALSE;
             }

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "model.h"
+#include "netaddr.h"
 
 static GHashTable *key_locs_new(void)
 {
@@ -247,4 +248,38 @@ CnEndpoint cn_link_metadata_handler(const CnLink *link)
     if (endpoint.set && endpoint.host == 0 && link->net)
         endpoint.host = link->net->v4_gateway;
     return endpoint;
+}
+
+gboolean cn_endpoint_parse(const char *text, gboolean host_optional, CnEndpoint *out)
+{
+    const char *colon = text ? strrchr(text, ':') : NULL;
+    uint32_t host = 0;
+    guint64 port;
+    if (!text || (!colon && !host_optional))
+        return FALSE;
+    if (colon) {
+        g_autofree char *host_text = g_strndup(text, (gsize)(colon - text));
+        if (!cn_v4_parse(host_text, &host))
+            return FALSE;
+        text = colon + 1;
+    }
+    /* Digits only: g_ascii_string_to_unsigned takes no sign or spaces. */
+    if (!g_ascii_string_to_unsigned(text, 10, 1, 65535, &port, NULL))
+        return FALSE;
+    out->set = TRUE;
+    out->host = host;
+    out->port = (uint16_t)port;
+    return TRUE;
+}
+
+void cn_endpoint_format(CnEndpoint endpoint, char out[CN_ENDPOINT_STR_MAX])
+{
+    char host[CN_V4_STR_MAX];
+    cn_v4_format(endpoint.host, host);
+    g_snprintf(out, CN_ENDPOINT_STR_MAX, "%s:%u", host, endpoint.port);
+}
+
+gboolean cn_endpoint_equal(CnEndpoint a, CnEndpoint b)
+{
+    return a.set == b.set && (!a.set || (a.host == b.host && a.port == b.port));
 }

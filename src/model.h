@@ -185,5 +185,13 @@ gboolean cn_object_is_invalid(GHashTable *key_locs);
 
 /* The MTU a link really uses: its own, else its network's, else 0. */
 uint32_t cn_link_effective_mtu(const CnLink *link);
+/* "HOST:PORT", or with HOST_OPTIONAL also "PORT" (host 0); FALSE when
+ * TEXT is neither. */
+gboolean cn_endpoint_parse(const char *text, gboolean host_optional, CnEndpoint *out);
+/* "A.B.C.D:PORT" into OUT (at least 22 bytes). */
+#define CN_ENDPOINT_STR_MAX 22
+void cn_endpoint_format(CnEndpoint endpoint, char out[CN_ENDPOINT_STR_MAX]);
+gboolean cn_endpoint_equal(CnEndpoint a, CnEndpoint b);
+
 /* The handler a link's guest reaches: machine's, else network's. */
 CnEndpoint cn_link_metadata_handler(const CnLink *link);

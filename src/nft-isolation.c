@@ -680,7 +680,10 @@ static void guest_elements(Elements *e, const char *table, const CnIsoNetwork *n
      * network may not know yet (a machine added while it runs). */
     for (guint i = 0; i < guest->addresses->len; i++)
         reservation_elements(e, table, g_array_index(guest->addresses, uint32_t, i), guest->mac);
-    if (net->metadata && guest->handler.set)
+    /* Only a handler of the guest's own: the network's is where guests
+     * without an element go anyway, and an element for it would outlive
+     * the guest (removal leaves handlers, network-wide facts, alone). */
+    if (net->metadata && guest->handler.set && !cn_endpoint_equal(guest->handler, net->default_handler))
         handler_element(e, table, guest->mac, guest->handler);
 }
 

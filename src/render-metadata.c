@@ -19,11 +19,11 @@ static xmlNodePtr new_cn_element(xmlDocPtr doc, const char *name, xmlNsPtr *ns)
 
 static void set_endpoint(xmlNodePtr node, const char *name, CnEndpoint endpoint)
 {
-    char host[CN_V4_STR_MAX];
+    char text[CN_ENDPOINT_STR_MAX];
     if (!endpoint.set)
         return;
-    cn_v4_format(endpoint.host, host);
-    cn_xml_setf(node, name, "%s:%u", host, endpoint.port);
+    cn_endpoint_format(endpoint, text);
+    cn_xml_set(node, name, text);
 }
 
 /* Every IPv4 address the guest may use on this link, primary first. */

@@ -275,7 +275,8 @@ gboolean cn_cli_isolation_restore(const CnNetwork *net, guint *n_guests, GError 
     if (!cn_nft_network_apply(iso, guests, error))
         return FALSE;
     /* What the network hook leaves for the qemu hook. */
-    CnHookRecord record = { net->name, net->bridge_name, net->metadata, net->forward == CN_FORWARD_NAT };
+    CnHookRecord record = { net->name, net->bridge_name, net->metadata, net->forward == CN_FORWARD_NAT,
+                            iso->default_handler };
     g_autofree char *name = cn_hook_record_file_name(net->name);
     g_autofree char *text = cn_hook_record_format(&record);
     *n_guests = guests->len;

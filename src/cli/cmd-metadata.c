@@ -31,17 +31,6 @@ static CnMetadataSnapshot *load_snapshot(CnCli *cli, const char *data_dir, int *
     return snapshot;
 }
 
-static gboolean parse_listen(const char *text, CnEndpoint *endpoint)
-{
-    const char *colon = strrchr(text, ':');
-    guint64 port;
-    if (!colon)
-        return FALSE;
-    g_autofree char *host = g_strndup(text, colon - text);
-    endpoint->set = TRUE;
-    return cn_v4_parse(host, &endpoint->host) &&
-           g_ascii_string_to_unsigned(colon + 1, 10, 1, 65535, &port, NULL) && (endpoint->port = (uint16_t)port);
-}
 
 static gboolean reload(gpointer data)
 {
@@ -96,7 +85,7 @@ static int serve(ServeContext *ctx, char **listen, const CnMetadataLimits *limit
         endpoints = g_array_new(FALSE, FALSE, sizeof(CnEndpoint));
         for (char **item = listen; *item; item++) {
             CnEndpoint endpoint = { 0 };
-            if (!parse_listen(*item, &endpoint)) {
+            if (!cn_endpoint_parse(*item, FALSE, &endpoint)) {
                 cn_cli_error("metadata serve: --listen '%s': expected IPv4-ADDRESS:PORT", *item);
                 cn_metadata_snapshot_unref(snapshot);
                 return CN_EXIT_USAGE;

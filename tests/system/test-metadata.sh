@@ -343,6 +343,16 @@ r=$(py "$G1" req POST /meta-data)
 is "POST: 405" "$(status_line "$r")" "HTTP/1.1 405 Method Not Allowed"
 is "POST: Allow: GET, HEAD" "$(header "$r" Allow)" "GET, HEAD"
 is "405 with Connection: close" "$(header "$r" Connection)" close
+# As clients send them (python requests, cloud-init's IMDSv2 token PUT):
+# an empty body announced is still a plain 405.
+r=$(py "$G1" raw 'PUT /latest/api/token HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n')
+is "PUT with Content-Length: 0: 405" "$(status_line "$r")" "HTTP/1.1 405 Method Not Allowed"
+# A body (a metadata request has none; libsoup 3.2.3 leaks on malformed
+# body headers): cut off before libsoup reads it.
+r=$(py "$G1" raw 'POST /meta-data HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello')
+like "a request with a body is cut off" "$r" "^no response"
+r=$(py "$G1" raw 'GET /meta-data HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunkel\r\n\r\n')
+like "a request with Transfer-Encoding is cut off" "$r" "^no response"
 r=$(py "$G1" req HEAD /meta-data)
 is "HEAD /meta-data: 200" "$(status_line "$r")" "HTTP/1.1 200 OK"
 is "HEAD: no body" "$(body "$r")" ""
