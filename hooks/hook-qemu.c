@@ -95,18 +95,17 @@ static void emit_resolved(const HookEvent *event, const HookDomain *domain)
     }
 }
 
-/* Records the ports added so far, for "stopped": also when a later port
+/* Records PORTS (none: no record), for "stopped": also when a later port
  * failed (libvirt stops the domain then, and what was added must go).
  * Returns OK, unless the record itself cannot be written. */
 static gboolean save_ports(const HookEvent *event, const HookDomain *domain, GPtrArray *ports, gboolean ok,
                            GError **error)
 {
-    if (ports->len == 0)
-        return ok;
     g_autoptr(GError) local = NULL;
     g_autofree char *name = cn_hook_ports_file_name(domain->name ? domain->name : event->name);
-    g_autofree char *text = cn_hook_ports_format(ports);
-    if (cn_runtime_write(event->run_dir, name, text, &local))
+    g_autofree char *text = ports->len ? cn_hook_ports_format(ports) : NULL;
+    if (text ? cn_runtime_write(event->run_dir, name, text, &local)
+             : cn_runtime_remove(event->run_dir, name, &local))
         return ok;
     hook_log(event, LOG_ERR, "cannot record the ports: %s", local->message);
     if (ok)
@@ -171,16 +170,24 @@ static gboolean add_ports(const HookEvent *event, GError **error)
         g_autoptr(GError) local = NULL;
         char mac[CN_MAC_STR_MAX];
         cn_mac_format(iface->mac, mac);
+        /* Recorded before its elements go in: a hook killed in between
+         * leaves a record that "stopped" (or repair) acts on, never
+         * elements nobody knows of. */
+        cn_hook_ports_add(ports, network, iface->tap, iface->mac, guest->addresses);
+        if (!save_ports(event, domain, ports, TRUE, error))
+            return FALSE;
         if (!cn_nft_guest_add(net, guest, &local)) {
+            g_ptr_array_remove_index(ports, ports->len - 1);
             if (record->metadata) {
                 g_set_error(error, HOOK_ERROR, 0, "carthage-net: cannot isolate %s (%s) on metadata network %s: %s",
                             iface->tap, mac, network, local->message);
                 return save_ports(event, domain, ports, FALSE, error);
             }
             hook_log(event, LOG_WARNING, "network %s port %s (%s): %s", network, iface->tap, mac, local->message);
+            if (!save_ports(event, domain, ports, TRUE, error))
+                return FALSE;
             continue;
         }
-        cn_hook_ports_add(ports, network, iface->tap, iface->mac, guest->addresses);
         masquerade |= record->masquerade;
         hook_log(event, LOG_INFO, "network %s port %s (%s): isolated%s", network, iface->tap, mac,
                  guest->rendered ? "" : " (not rendered by carthage-net: MAC only)");
@@ -193,8 +200,6 @@ static gboolean add_ports(const HookEvent *event, GError **error)
         hook_emit(event, attached);
     }
     emit_resolved(event, domain);
-    if (!save_ports(event, domain, ports, TRUE, error))
-        return FALSE;
     if (masquerade)
         emit_masquerade(event, domain);
     return TRUE;

@@ -271,6 +271,17 @@ gboolean cn_pool_acquire(CnState *state, const CnPool *pool, const char *machine
                     "pool %s has no TAP devices (carthage-net pool create %s)", pool->name, pool->name);
         return FALSE;
     }
+    /* Asked again for the same machine and MAC (the first answer was lost,
+     * say to a kill after the state was saved): the same TAP, not a second
+     * one the caller would never learn of. */
+    for (guint i = 0; mac && i < pool_state->taps->len; i++) {
+        const CnPoolTap *entry = pool_state->taps->pdata[i];
+        if (entry->machine && strcmp(entry->machine, machine) == 0 && entry->has_mac &&
+            memcmp(entry->mac, mac, 6) == 0) {
+            *tap = g_strdup(entry->tap);
+            return TRUE;
+        }
+    }
     for (guint i = 0; i < pool_state->taps->len; i++) {
         CnPoolTap *entry = pool_state->taps->pdata[i];
         /* Recorded but not made (create was interrupted): not handed out. */

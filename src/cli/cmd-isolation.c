@@ -10,6 +10,7 @@
 #include "hook-record.h"
 #include "netaddr.h"
 #include "nft.h"
+#include "virt.h"
 
 #include <linux/netfilter.h>
 
@@ -268,17 +269,89 @@ static GPtrArray *recorded_guests(const CnNetwork *net)
     return guests;
 }
 
+/* What the network hook leaves for the qemu hook, as NET's should be. */
+static char *expected_hook_record(const CnNetwork *net, const CnIsoNetwork *iso)
+{
+    CnHookRecord record = { net->name, net->bridge_name, net->metadata, net->forward == CN_FORWARD_NAT,
+                            iso->default_handler };
+    return cn_hook_record_format(&record);
+}
+
 gboolean cn_cli_isolation_restore(const CnNetwork *net, guint *n_guests, GError **error)
 {
     g_autoptr(CnIsoNetwork) iso = cn_iso_network_from_model(net);
     g_autoptr(GPtrArray) guests = recorded_guests(net);
     if (!cn_nft_network_apply(iso, guests, error))
         return FALSE;
-    /* What the network hook leaves for the qemu hook. */
-    CnHookRecord record = { net->name, net->bridge_name, net->metadata, net->forward == CN_FORWARD_NAT,
-                            iso->default_handler };
     g_autofree char *name = cn_hook_record_file_name(net->name);
-    g_autofree char *text = cn_hook_record_format(&record);
+    g_autofree char *text = expected_hook_record(net, iso);
     *n_guests = guests->len;
     return cn_runtime_write(cn_cli_run_dir(), name, text, error);
+}
+
+gboolean cn_cli_isolation_drift(const CnNetwork *net, GPtrArray *drift, GError **error)
+{
+    gboolean present = FALSE;
+    if (!cn_cli_isolation_present(net, &present, error))
+        return FALSE;
+    if (!present) {
+        g_ptr_array_add(drift, g_strdup("no carthage-net nftables tables (the hook was not installed when the "
+                                        "network started, or they were flushed)"));
+        return TRUE;
+    }
+    g_autoptr(CnIsoNetwork) iso = cn_iso_network_from_model(net);
+    g_autofree char *name = cn_hook_record_file_name(net->name);
+    g_autofree char *wanted = expected_hook_record(net, iso);
+    g_autofree char *text = NULL;
+    gsize length;
+    if (!cn_runtime_read(cn_cli_run_dir(), name, &text, &length, error))
+        return FALSE;
+    if (!text)
+        g_ptr_array_add(drift, g_strdup("no hook record of the network (the qemu hook refuses its metadata "
+                                        "guests)"));
+    else if (strcmp(text, wanted) != 0)
+        g_ptr_array_add(drift, g_strdup("the hook's record of the network differs from the definitions"));
+
+    /* Guest ports: the kernel's against the hook's records. */
+    g_autoptr(GArray) elements = NULL;
+    if (!cn_nft_set_elements(net->name, NFPROTO_BRIDGE, "ports", &elements, &present, error))
+        return FALSE;
+    g_autoptr(GHashTable) isolated = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    for (guint i = 0; i < elements->len; i++) {
+        const CnNftElement *element = &g_array_index(elements, CnNftElement, i);
+        g_hash_table_add(isolated, g_strndup((const char *)element->key, element->key_len));
+    }
+    g_autoptr(GPtrArray) guests = recorded_guests(net);
+    g_autoptr(GHashTable) recorded = g_hash_table_new(g_str_hash, g_str_equal);
+    for (guint i = 0; i < guests->len; i++) {
+        const CnIsoGuest *guest = guests->pdata[i];
+        g_hash_table_add(recorded, (gpointer)guest->tap);
+        if (!g_hash_table_contains(isolated, guest->tap))
+            g_ptr_array_add(drift, g_strdup_printf("guest port %s recorded by the hook but not isolated", guest->tap));
+    }
+    GHashTableIter iter;
+    gpointer tap;
+    g_hash_table_iter_init(&iter, isolated);
+    while (g_hash_table_iter_next(&iter, &tap, NULL))
+        if (!g_hash_table_contains(recorded, tap))
+            g_ptr_array_add(drift, g_strdup_printf("port %s isolated but recorded for no guest", (char *)tap));
+    return TRUE;
+}
+
+gboolean cn_cli_stale_domain_records(CnVirt *virt, GPtrArray *stale, GError **error)
+{
+    const char *dir = cn_cli_run_dir();
+    g_autoptr(GDir) listing = g_dir_open(dir, 0, NULL);
+    for (const char *name; listing && (name = g_dir_read_name(listing));) {
+        if (!g_str_has_prefix(name, "hook-domain-") || strstr(name, ".tmp."))
+            continue;
+        const char *domain_name = name + strlen("hook-domain-");
+        g_auto(CnVirtDomain) domain = { 0 };
+        if (!cn_virt_domain_get(virt, domain_name, &domain, error))
+            return FALSE;
+        if (!domain.exists || !domain.active)
+            g_ptr_array_add(stale, g_strdup(domain_name));
+    }
+    g_ptr_array_sort(stale, (GCompareFunc)g_strcmp0);
+    return TRUE;
 }

@@ -25,21 +25,39 @@ static int repair(CnCli *cli, CnSite *site, CnVirt *virt)
         if (exit_code != CN_EXIT_OK)
             return exit_code;
     }
-    /* Isolation of running networks whose tables are gone (the hook was
-     * installed after they started, or the ruleset was flushed), with the
-     * guests the hook had recorded. */
+    /* The hook's records of domains that are not running: their "stopped"
+     * never ran to the end (a kill, a crash); their ports go below. */
+    g_autoptr(GPtrArray) stale = g_ptr_array_new_with_free_func(g_free);
+    if (!cn_cli_stale_domain_records(virt, stale, &error)) {
+        cn_cli_error("%s", error->message);
+        return CN_EXIT_SYSTEM;
+    }
+    for (guint i = 0; i < stale->len; i++) {
+        g_autofree char *name = g_strconcat("hook-domain-", (char *)stale->pdata[i], NULL);
+        if (!cn_runtime_remove(cn_cli_run_dir(), name, &error)) {
+            cn_cli_error("%s", error->message);
+            return CN_EXIT_SYSTEM;
+        }
+        printf("domain %s: not running; the hook's record of its ports forgotten\n", (char *)stale->pdata[i]);
+    }
+    /* Isolation of running networks out of step (tables gone after a flush
+     * or before the hook was installed; a hook killed half-way; guests
+     * isolated that no record names, or recorded and not isolated): applied
+     * again, in one batch, from the definitions and the hook's records. */
     for (guint i = 0; i < site->networks->len; i++) {
         const CnNetwork *net = site->networks->pdata[i];
-        gboolean present;
         guint n_guests;
         if (net->technology == CN_TECH_OPENVSWITCH)
             continue;
-        if (!cn_cli_isolation_present(net, &present, &error)) {
+        g_autoptr(GPtrArray) drift = g_ptr_array_new_with_free_func(g_free);
+        if (!cn_cli_isolation_drift(net, drift, &error)) {
             cn_cli_error("network %s: %s", net->name, error->message);
             return CN_EXIT_SYSTEM;
         }
-        if (present)
+        if (drift->len == 0)
             continue;
+        for (guint j = 0; j < drift->len; j++)
+            printf("network %s: isolation: %s\n", net->name, (char *)drift->pdata[j]);
         if (!cn_cli_isolation_restore(net, &n_guests, &error)) {
             cn_cli_error("network %s: %s", net->name, error->message);
             return CN_EXIT_SYSTEM;

@@ -90,13 +90,11 @@ static gboolean examine(CnVirt *virt, const CnNetwork *net, xmlDocPtr template,
         add_drift(status->drift, "stopped", "defined but not running");
     }
     if (status->virt.active && net->technology != CN_TECH_OPENVSWITCH) {
-        gboolean present = FALSE;
-        if (!cn_cli_isolation_present(net, &present, error))
+        g_autoptr(GPtrArray) isolation = g_ptr_array_new_with_free_func(g_free);
+        if (!cn_cli_isolation_drift(net, isolation, error))
             return FALSE;
-        if (!present)
-            add_drift(status->drift, "isolation",
-                      "no carthage-net nftables tables (the hook was not installed when the network "
-                      "started; carthage-net repair applies them)");
+        for (guint i = 0; i < isolation->len; i++)
+            add_drift(status->drift, "isolation", "%s", (char *)isolation->pdata[i]);
     }
     if (net->technology == CN_TECH_BRIDGE) {
         gboolean exists = FALSE;
@@ -122,7 +120,8 @@ static void json_string(GString *out, const char *text)
     g_string_append_c(out, '"');
 }
 
-static void print_json(GPtrArray *statuses, GPtrArray *extra, GPtrArray *pool_drift, gboolean drifted)
+static void print_json(GPtrArray *statuses, GPtrArray *extra, GPtrArray *pool_drift, GPtrArray *stale,
+                       gboolean drifted)
 {
     GString *out = g_string_new("{\"version\":1,\"networks\":[");
     for (guint i = 0; i < statuses->len; i++) {
@@ -165,12 +164,18 @@ static void print_json(GPtrArray *statuses, GPtrArray *extra, GPtrArray *pool_dr
             g_string_append_c(out, ',');
         json_string(out, pool_drift->pdata[i]);
     }
+    g_string_append(out, "],\"stale_domain_records\":[");
+    for (guint i = 0; i < stale->len; i++) {
+        if (i)
+            g_string_append_c(out, ',');
+        json_string(out, stale->pdata[i]);
+    }
     g_string_append_printf(out, "],\"drift\":%s}\n", drifted ? "true" : "false");
     fputs(out->str, stdout);
     g_string_free(out, TRUE);
 }
 
-static void print_text(GPtrArray *statuses, GPtrArray *extra, GPtrArray *pool_drift)
+static void print_text(GPtrArray *statuses, GPtrArray *extra, GPtrArray *pool_drift, GPtrArray *stale)
 {
     printf("%-16s %-12s %-9s %-9s %-15s %s\n", "NETWORK", "TECHNOLOGY", "STATE", "AUTOSTART",
            "BRIDGE", "IN STEP");
@@ -193,6 +198,9 @@ static void print_text(GPtrArray *statuses, GPtrArray *extra, GPtrArray *pool_dr
                (char *)extra->pdata[i]);
     for (guint i = 0; i < pool_drift->len; i++)
         printf("drift: %s\n", (char *)pool_drift->pdata[i]);
+    for (guint i = 0; i < stale->len; i++)
+        printf("drift: domain %s: the hook recorded ports for it but it is not running (carthage-net repair "
+               "forgets them)\n", (char *)stale->pdata[i]);
 }
 
 int cn_cmd_status(CnCli *cli, int argc, char **argv)
@@ -262,10 +270,16 @@ int cn_cmd_status(CnCli *cli, int argc, char **argv)
             g_ptr_array_add(pool_drift, g_strdup_printf("pool %s: %s", pool->name, (char *)lines->pdata[j]));
     }
     drifted |= pool_drift->len > 0;
+    g_autoptr(GPtrArray) stale = g_ptr_array_new_with_free_func(g_free);
+    if (!cn_cli_stale_domain_records(virt, stale, &error)) {
+        cn_cli_error("%s", error->message);
+        return CN_EXIT_SYSTEM;
+    }
+    drifted |= stale->len > 0;
 
     if (cli->json)
-        print_json(statuses, extra, pool_drift, drifted);
+        print_json(statuses, extra, pool_drift, stale, drifted);
     else
-        print_text(statuses, extra, pool_drift);
+        print_text(statuses, extra, pool_drift, stale);
     return drifted ? CN_EXIT_DRIFT : CN_EXIT_OK;
 }

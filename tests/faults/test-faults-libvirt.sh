@@ -16,7 +16,11 @@
 # Environment: FAULT_ROUNDS (define kills, default 4), FAULT_BURSTS (bursts
 # with a restart, default 2), FAULT_SEED (printed; repeats the choices,
 # not the machine's timing), FAULT_STRACE=0 (timers only), FAULT_VERBOSE=1
-# (one line per kill).  Prints TAP.
+# (one line per kill), FAULT_INJECT (for checking the checks: nft-element
+# or nft-stale change the isolation sets by hand after the first burst, and
+# the checks that look at them must fail).  Prints TAP.
+# The f_* lists are read through verdict's ${!2}.
+# shellcheck disable=SC2034
 set -u
 top=$(cd "${top_srcdir:-$(dirname "$0")/../..}" && pwd)
 build=${top_builddir:-$top/build}
@@ -48,7 +52,7 @@ rounds=${FAULT_ROUNDS:-4}
 bursts=${FAULT_BURSTS:-2}
 seed=${FAULT_SEED:-$(( (${EPOCHREALTIME/./} + $$) % 1000000 ))}
 RANDOM=$seed
-echo "# seed $seed (FAULT_SEED=$seed repeats the choices), $rounds define kill(s), $bursts burst(s)"
+echo "# seed $seed (FAULT_SEED=$seed repeats the choices), $rounds define kill(s), $bursts burst(s)${FAULT_INJECT:+, injecting $FAULT_INJECT}"
 
 # A copy of the CLI: a rebuild meanwhile must not swap it under the test.
 cp "$build/carthage-net" "$work/bin/" || bail "cannot copy carthage-net"
@@ -124,10 +128,16 @@ have_strace=""
 launch_kill() { # MODE AIM IN OUT ERR CMD...: see test-faults-host.sh
     local mode=$1 aim=$2 in=$3 out=$4 err=$5 pid t0
     shift 5
+    # Emptied here: a kill before the child's redirections would leave the
+    # last round's output in place.
+    : >"$out"
+    : >"$err"
     t0=${EPOCHREALTIME/./}
     kat=-1
     if [ "$mode" = s ]; then
-        strace -f -qq -o /dev/null -e trace="${aim%:*}" -e inject="${aim%:*}:signal=KILL:when=${aim#*:}" \
+        # LeakSanitizer refuses to run under ptrace (sanitizer builds).
+        ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+            strace -f -qq -o /dev/null -e trace="${aim%:*}" -e inject="${aim%:*}:signal=KILL:when=${aim#*:}" \
             "$@" <"$in" >"$out" 2>"$err" &
     else
         "$@" <"$in" >"$out" 2>"$err" &
@@ -159,7 +169,7 @@ calibrate() {
     : >"$work/calls"
     if [ -n "$have_strace" ]; then
         "$setup"
-        strace -f -qq -o "$work/trace" "$@" </dev/null >/dev/null 2>&1 || bail "traced calibration run of '$*' failed"
+        ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 strace -f -qq -o "$work/trace" "$@" </dev/null >/dev/null 2>&1 || bail "traced calibration run of '$*' failed"
         sed -n 's/^[0-9]* *\([a-z0-9_]*\)(.*/\1/p' "$work/trace" >"$work/calls"
     fi
     N=$(wc -l <"$work/calls")
@@ -172,7 +182,7 @@ aim() { # see test-faults-host.sh; sets dmode and d
         [ "$hi" -ge "$lo" ] || hi=$lo
         i=$((lo + RANDOM * (hi - lo + 1) / 32768))
         read -r name count < <(awk -v i="$i" '{ c[$1]++ } NR == i { print $1, c[$1]; exit }' "$work/calls.op")
-        dmode=s d=$name:$count
+        dmode=s d=$name:$count dpos=$i
         return
     fi
     w=$((T - B))
@@ -184,7 +194,7 @@ aim() { # see test-faults-host.sh; sets dmode and d
     [ "$d" -ge 0 ] || d=0
 }
 killed_at() {
-    if [ "$dmode" = s ]; then printf 'at %s (call %s of this name)' "${d%:*}" "${d#*:}"
+    if [ "$dmode" = s ]; then printf 'at system call %d of %d (%s, number %s of that name)' "$dpos" "$N" "${d%:*}" "${d#*:}"
     else printf '%d µs after the start (sent after %d)' "$d" "$kat"; fi
 }
 note() { [ -z "${FAULT_VERBOSE:-}" ] || echo "# $*"; }
@@ -193,7 +203,7 @@ verdict() { is "$1" "${!2# }" ""; }
 
 # ================================================================ define --start
 uuids() { local n; for n in $NETS; do printf '%s=%s ' "$n" "$(virsh net-uuid "$n" 2>/dev/null)"; done; }
-# kept_uuids BEFORE AFTER: the networks whose UUID was set in BEFORE and
+# changed_uuids BEFORE AFTER: the networks whose UUID was set in BEFORE and
 # differs in AFTER.
 changed_uuids() {
     local pair n u out=""
@@ -221,6 +231,16 @@ all_active() {
     echo "${bad# }"
 }
 BRIDGES_FILE=$(printf 'carthage-net-bridges 1\nbridge br-fault fc')
+# sig: what define changes (each network running or not, the host bridge,
+# f1's reservation there or not), to tell where a kill landed.
+sig() {
+    local n out=""
+    for n in $NETS; do
+        out="$out $n:$(virsh net-info "$n" 2>/dev/null | awk '$1 == "Active:" {print $2}')"
+    done
+    [ -e /sys/class/net/br-fault ] && out="$out br-fault" || out="$out no-br-fault"
+    echo "$out res:$(virsh net-dumpxml --inactive fa 2>/dev/null | grep -c "$f1_mac")"
+}
 
 net_fresh
 calibrate net_fresh "${CN[@]}" define --start
@@ -231,18 +251,24 @@ B=$T NB=$N T=$TOP N=$NOP
 echo "# define --start (3 networks from nothing): $T µs uninterrupted ($N system calls), $B µs to start up ($NB)"
 [ "$(all_active)" = "" ] || bail "define --start did not start every network"
 f_alive="" f_bridges="" f_redefine="" f_uuid="" f_repair="" f_status="" f_active="" f_tables=""
-n_kill=0 n_done=0
+n_before=0 n_mid=0 n_late=0 n_exited=0
+final=$(sig)
 for r in $(seq 1 "$rounds"); do
     cn define --start >/dev/null 2>&1
-    case $((RANDOM % 3)) in
-        0) variant=fresh; net_fresh ;;
-        1) variant=stopped; for n in $NETS; do [ $((RANDOM % 2)) = 0 ] && virsh -q net-destroy "$n" >/dev/null 2>&1; done ;;
-        2) variant=drifted; drop_reservation ;;
+    # Half the rounds from nothing (the most steps to interrupt).
+    case $((RANDOM % 4)) in
+        0 | 1) variant=fresh; net_fresh ;;
+        2) variant=stopped; for n in $NETS; do [ $((RANDOM % 2)) = 0 ] && virsh -q net-destroy "$n" >/dev/null 2>&1; done ;;
+        3) variant=drifted; drop_reservation ;;
     esac
-    before=$(uuids)
+    before=$(uuids) pre=$(sig)
     aim; launch_kill "$dmode" "$d" /dev/null "$work/define.out" "$work/define.err" "${CN[@]}" define --start
-    if [ "$krc" = 0 ]; then n_done=$((n_done + 1)); else n_kill=$((n_kill + 1)); fi
-    note "define r$r ($variant): kill aimed $(killed_at), reaped after $kus µs: exit $krc: $(tr '\n' ' ' <"$work/define.out" | head -c 200)"
+    now=$(sig)
+    if [ "$krc" = 0 ]; then n_exited=$((n_exited + 1)) where=exited
+    elif [ "$now" = "$pre" ]; then n_before=$((n_before + 1)) where="before any change"
+    elif [ "$now" = "$final" ]; then n_late=$((n_late + 1)) where="after every change"
+    else n_mid=$((n_mid + 1)) where=mid-way; fi
+    note "define r$r ($variant): kill aimed $(killed_at), reaped after $kus µs: $where ($now); printed: $(tr '\n' ' ' <"$work/define.out" | head -c 160)"
     virsh -q version >/dev/null 2>&1 || fail_in f_alive "$r" "libvirtd does not answer"
     after_kill=$(uuids)
     [ -z "$(changed_uuids "$before" "$after_kill")" ] || fail_in f_uuid "$r" "changed by the killed define: $(changed_uuids "$before" "$after_kill")"
@@ -264,7 +290,8 @@ for r in $(seq 1 "$rounds"); do
             fail_in f_tables "$r" "$n"
     done
 done
-echo "# define --start: $rounds kill(s): $n_kill before it exited, $n_done after"
+echo "# define --start: $rounds kill(s): $n_before before any change, $n_mid mid-way, $n_late after every change," \
+     "$n_exited after exit"
 verdict "define killed: libvirtd still answers" f_alive
 verdict "define killed: the bridges state file is absent or whole" f_bridges
 verdict "define killed: define --start again exits 0" f_redefine
@@ -371,6 +398,15 @@ for b in $(seq 1 "$bursts"); do
     [ "$rc" = 0 ] || fail_in f_repair "$b" "exit $rc: $(printf '%s' "$out" | tail -1)"
     rc=$(status_rc)
     [ "$rc" = 0 ] || fail_in f_status "$b" "exit $rc: $(status_says | tr '\n' '|')"
+    if [ "$b" = 1 ]; then
+        case ${FAULT_INJECT:-} in
+            nft-element) # a running guest's port taken out by hand
+                read -r -a port <<<"$(ports | head -1)"
+                set -- "${port[@]}"
+                [ $# = 3 ] && nft delete element bridge "cn_$1" port_mac "{ \"$2\" . $3 }" ;;
+            nft-stale) cn isolation attach fa vnet99 02:00:00:00:00:99 ;; # a port nobody runs
+        esac
+    fi
     want=$(ports) have=$(elements)
     missing=$(comm -23 <(echo "$want") <(echo "$have") | tr '\n' ',')
     extra=$(comm -13 <(echo "$want") <(echo "$have") | tr '\n' ',')
