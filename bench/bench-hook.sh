@@ -19,18 +19,22 @@
 # Environment: BENCH_CALLS (calls of each event per guest count, default
 # 1000), BENCH_GUESTS (guest counts, ascending, default "1 1000"), TMPDIR
 # (where the hook's private run and state directories go; it fsyncs its
-# events log there).  Exits non-zero only when something failed, never
-# because of the timings.
+# events log there), BENCH_FORMAT=tsv (results as tab-separated lines on
+# stdout, for bench/run-all.sh; the human output goes to stderr then).
+# Exits non-zero only when something failed, never because of the
+# timings.
 set -u
 top=$(cd "${top_srcdir:-$(dirname "$0")/..}" && pwd)
 build=${top_builddir:-$top/build}
 calls=${BENCH_CALLS:-1000}
 guests=${BENCH_GUESTS:-1 1000}
+format=${BENCH_FORMAT:-text}
 data=$top/tests/data/hook
 
 die() { echo "bench-hook: $*" >&2; exit 1; }
 positive() { case $1 in '' | *[!0-9]* | 0*) return 1 ;; esac; }
 positive "$calls" || die "BENCH_CALLS must be a positive number, not '$calls'"
+case $format in text | tsv) ;; *) die "BENCH_FORMAT must be text or tsv, not '$format'" ;; esac
 guests=${guests//,/ }
 [ -n "${guests// /}" ] || die "BENCH_GUESTS has no count"
 last=0
@@ -64,6 +68,9 @@ if [ -z "${CN_BENCH_NETNS:-}" ]; then
 fi
 
 # --- inside the namespace (every command below sees only its netfilter)
+# BENCH_FORMAT=tsv: the result lines go to fd 3 (stdout), everything else
+# to stderr; otherwise fd 3 goes nowhere.
+if [ "$format" = tsv ]; then exec 3>&1 1>&2; else exec 3>/dev/null; fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/cn-bench-hook.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 trap 'exit 130' INT TERM HUP
@@ -319,3 +326,33 @@ echo "guests: N domains started by the hook (qemu start, one port each) before t
 echo
 echo "aims (the issue): p50 within 2 ms of the empty program, p99 within 8 ms, flat in the number of guests," \
     "peak RSS under 10 MB (the aims column; informational, the exit status ignores it)"
+
+# The result lines (BENCH_FORMAT=tsv): measure, ours, baseline, unit,
+# repetitions; and one "#<TAB>repetitions<TAB>text" line.  Per event and
+# guest count, the hook's p50 and p99 next to the empty program's; then
+# the peak RSS of any call of each.
+{
+    awk -v calls="$calls" '
+        { key = $1 " " $2; p50[key] = $4; p99[key] = $5; has[key] = 1
+          if (!($1 in seen_n)) { seen_n[$1] = 1; ns[++nn] = $1 }
+          if ($2 ~ /-empty$/) { if ($7 > rss_empty) rss_empty = $7 }
+          else { if ($7 > rss_hook) rss_hook = $7; if (!($2 in seen_e)) { seen_e[$2] = 1; es[++ne] = $2 } } }
+        END {
+            name["start"] = "qemu start (4 ifaces)"
+            name["stopped"] = "qemu stopped (4 ifaces)"
+            name["port-created"] = "port-created (recorded)"
+            name["port-created-defs"] = "port-created (N+2 defined)"
+            name["startup"] = "start-up only (--paths)"
+            for (i = 1; i <= ne; i++)
+                for (j = 1; j <= nn; j++) {
+                    e = es[i]; n = ns[j]; k = n " " e; ke = n " " e "-empty"
+                    if (!(k in has)) continue
+                    what = "hook: " (e in name ? name[e] : e) (n == "-" ? "" : ", " n (n == 1 ? " guest" : " guests"))
+                    printf "%s, p50\t%d\t%d\tµs\t%d\n", what, p50[k], p50[ke], calls
+                    printf "%s, p99\t%d\t%d\tµs\t%d\n", what, p99[k], p99[ke], calls
+                }
+            printf "hook: peak RSS, any call\t%d\t%d\tKB\t%d\n", rss_hook, rss_empty, calls
+        }' "$work/results"
+    printf '#\trepetitions\thook: %s calls of each event per guest count (%s), each next to the empty program\n' \
+        "$calls" "$guests"
+} >&3

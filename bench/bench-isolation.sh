@@ -11,19 +11,23 @@
 # Environment: BENCH_COUNTS (the counts N, default "1 100 1000 4000"),
 # BENCH_SAMPLES (guests added and removed one at a time per count, ours,
 # default 200), BENCH_BASELINE_SAMPLES (TAPs added one at a time per
-# count, baseline, default 5).  Exits non-zero only when something
-# failed, never because of the timings.
+# count, baseline, default 5), BENCH_FORMAT=tsv (results as tab-separated
+# lines on stdout, for bench/run-all.sh; the human output goes to stderr
+# then).  Exits non-zero only when something failed, never because of
+# the timings.
 set -u
 top=$(cd "${top_srcdir:-$(dirname "$0")/..}" && pwd)
 build=${top_builddir:-$top/build}
 counts=${BENCH_COUNTS:-1 100 1000 4000}
 samples=${BENCH_SAMPLES:-200}
 bsamples=${BENCH_BASELINE_SAMPLES:-5}
+format=${BENCH_FORMAT:-text}
 
 die() { echo "bench-isolation: $*" >&2; exit 1; }
 positive() { case $1 in '' | *[!0-9]* | 0*) return 1 ;; esac; }
 positive "$samples" || die "BENCH_SAMPLES must be a positive number, not '$samples'"
 positive "$bsamples" || die "BENCH_BASELINE_SAMPLES must be a positive number, not '$bsamples'"
+case $format in text | tsv) ;; *) die "BENCH_FORMAT must be text or tsv, not '$format'" ;; esac
 counts=${counts//,/ }
 [ -n "${counts// /}" ] || die "BENCH_COUNTS has no count"
 for n in $counts; do
@@ -53,6 +57,9 @@ if [ -z "${CN_BENCH_NETNS:-}" ]; then
 fi
 
 # --- inside the namespace (every command below sees only its netfilter)
+# BENCH_FORMAT=tsv: the result lines go to fd 3 (stdout), everything else
+# to stderr; otherwise fd 3 goes nowhere.
+if [ "$format" = tsv ]; then exec 3>&1 1>&2; else exec 3>/dev/null; fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/cn-bench-iso.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 trap 'exit 130' INT TERM HUP
@@ -262,3 +269,23 @@ done <"$work/ours"
 echo "(ours: one cn_nft_network_apply batch; baseline: one iptables-restore --noflush of N TAPs' 35 rules)"
 echo
 echo "goal (the issue): well under 1 ms per guest at 4000 guests, flat as the count grows"
+
+# The result lines (BENCH_FORMAT=tsv): measure, ours, baseline, unit,
+# repetitions; and one "#<TAB>repetitions<TAB>text" line.  Per count:
+# adding a guest (ours µs per call; the baseline's ms per TAP in µs),
+# removing one (ours only: the baseline has no removal here), the prefill.
+{
+    while read -r n am ap rm rp pre; do
+        b=$(awk -v n="$n" '$1 == n { printf "%.0f", $3 * 1000; exit }' "$work/baseline")
+        printf 'isolation: add a guest, %s present\t%s\t%s\tµs\t%s/%s\n' "$n" "$am" "${b:--}" "$samples" "$bsamples"
+    done <"$work/ours"
+    while read -r n am ap rm rp pre; do
+        printf 'isolation: remove a guest, %s present\t%s\t-\tµs\t%s\n' "$n" "$rm" "$samples"
+    done <"$work/ours"
+    while read -r n am ap rm rp pre; do
+        b=$(awk -v n="$n" '$1 == n { print $2; exit }' "$work/baseline")
+        printf 'isolation: prefill %s guest%s\t%s\t%s\tms\t1\n' "$n" "$([ "$n" = 1 ] || echo s)" "$pre" "${b:--}"
+    done <"$work/ours"
+    printf '#\trepetitions\tisolation: %s guests added and removed (ours) and %s TAPs added (baseline) per count, medians; prefill once\n' \
+        "$samples" "$bsamples"
+} >&3

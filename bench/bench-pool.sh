@@ -9,19 +9,23 @@
 # Environment: BENCH_REPEAT (repetitions of each side, default 3),
 # BENCH_TAPS (TAPs in the pool, default 1000), BENCH_ISOLATED=1 (the
 # network isolates guests: ours sets the bridge port isolated flag, the
-# baseline adds `bridge link set dev tN isolated on`).  Exits non-zero
-# only when something failed, never because of the timings.
+# baseline adds `bridge link set dev tN isolated on`), BENCH_FORMAT=tsv
+# (results as tab-separated lines on stdout, for bench/run-all.sh; the
+# human output goes to stderr then).  Exits non-zero only when something
+# failed, never because of the timings.
 set -u
 top=$(cd "${top_srcdir:-$(dirname "$0")/..}" && pwd)
 build=${top_builddir:-$top/build}
 repeat=${BENCH_REPEAT:-3}
 taps=${BENCH_TAPS:-1000}
 isolated=${BENCH_ISOLATED:-0}
+format=${BENCH_FORMAT:-text}
 
 die() { echo "bench-pool: $*" >&2; exit 1; }
 case $repeat in '' | *[!0-9]* | 0) die "BENCH_REPEAT must be a positive number, not '$repeat'" ;; esac
 case $taps in '' | *[!0-9]* | 0) die "BENCH_TAPS must be a positive number, not '$taps'" ;; esac
 [ "$taps" -le 4096 ] || die "BENCH_TAPS is at most 4096 (a pool's size)"
+case $format in text | tsv) ;; *) die "BENCH_FORMAT must be text or tsv, not '$format'" ;; esac
 [ "$(id -u)" = 0 ] || die "needs root (network namespace, TAP devices)"
 [ -x "$build/carthage-net" ] || die "no $build/carthage-net (build first, or set top_builddir)"
 for tool in ip bridge; do command -v "$tool" >/dev/null || die "$tool not installed"; done
@@ -39,6 +43,9 @@ if [ -z "${CN_BENCH_NETNS:-}" ]; then
 fi
 
 # --- inside the namespace
+# BENCH_FORMAT=tsv: the result lines go to fd 3 (stdout), everything else
+# to stderr; otherwise fd 3 goes nowhere.
+if [ "$format" = tsv ]; then exec 3>&1 1>&2; else exec 3>/dev/null; fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/cn-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 trap 'exit 130' INT TERM HUP
@@ -136,3 +143,14 @@ for m in create delete; do
     printf '%-20s %14s %18s\n' "$m" "$(per_tap_us "$(median "$work/ours-$m")")" \
         "$(per_tap_us "$(median "$work/baseline-$m")")"
 done
+
+# The result lines (BENCH_FORMAT=tsv): measure, ours, baseline, unit,
+# repetitions; and one "#<TAB>repetitions<TAB>text" line.
+{
+    [ "$isolated" = 1 ] && suffix=", isolated" || suffix=
+    for m in create delete; do
+        printf 'pool: %s %s TAPs%s\t%s\t%s\tms\t%s\n' "$m" "$taps" "$suffix" \
+            "$(median "$work/ours-$m")" "$(median "$work/baseline-$m")" "$repeat"
+    done
+    printf '#\trepetitions\tpool: %s per side, medians (%s TAPs, isolated: %s)\n' "$repeat" "$taps" "$isolate"
+} >&3
