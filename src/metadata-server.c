@@ -297,7 +297,6 @@ static void cn_request_limit_init(CnRequestLimit *self)
 /* --- the server ---------------------------------------------------------------- */
 
 #define LOG_WINDOW_USEC (10 * G_USEC_PER_SEC)
-#define LOG_LINES_PER_WINDOW 20 /* per guest: a guest cannot flood the journal */
 #define LOG_PATH_MAX 200
 
 struct CnMetadataServer {
@@ -392,7 +391,7 @@ static void G_GNUC_PRINTF(3, 4) log_guest(CnMetadataServer *server, const char *
         budget->window_start = now;
         budget->lines = budget->suppressed = 0;
     }
-    if (++budget->lines > LOG_LINES_PER_WINDOW) {
+    if (++budget->lines > server->limits.log_burst) {
         budget->suppressed++;
         return;
     }

@@ -31,9 +31,10 @@ typedef struct {
     guint max_per_guest;     /* per source address */
     guint timeout_seconds;   /* per request, from accept or the previous response */
     gsize max_request_bytes; /* request line, headers and body */
+    guint log_burst;         /* log lines per source address per 10 s */
 } CnMetadataLimits;
 
-#define CN_METADATA_LIMITS_DEFAULT { 256, 8, 10, 16384 }
+#define CN_METADATA_LIMITS_DEFAULT { 256, 8, 10, 16384, 20 }
 #define CN_METADATA_FILE_MAX 1048576 /* bytes: user-data, vendor-data */
 
 /* The definitions and the machines' files, as one immutable unit. */

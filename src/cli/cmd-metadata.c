@@ -195,6 +195,7 @@ int cn_cmd_metadata(CnCli *cli, int argc, char **argv)
     CnMetadataLimits limits = CN_METADATA_LIMITS_DEFAULT;
     gint max_connections = (gint)limits.max_connections, max_per_guest = (gint)limits.max_per_guest;
     gint timeout = (gint)limits.timeout_seconds, max_request = (gint)limits.max_request_bytes;
+    gint log_burst = (gint)limits.log_burst;
     const GOptionEntry entries[] = {
         { "listen", 0, 0, G_OPTION_ARG_STRING_ARRAY, &listen,
           "serve: listen on ADDR:PORT (repeatable; default: every metadata network's handler)", "ADDR:PORT" },
@@ -209,6 +210,8 @@ int cn_cmd_metadata(CnCli *cli, int argc, char **argv)
           "serve: seconds a connection has for each request, idle time included", "SECONDS" },
         { "max-request-bytes", 0, 0, G_OPTION_ARG_INT, &max_request,
           "serve: bytes a request may have (request line, headers, body)", "BYTES" },
+        { "log-burst", 0, 0, G_OPTION_ARG_INT, &log_burst,
+          "serve: log lines per guest per 10 seconds; the rest are counted", "N" },
         { NULL },
     };
     if (!cn_cli_parse_options(&self, entries, &argc, &argv))
@@ -216,14 +219,15 @@ int cn_cmd_metadata(CnCli *cli, int argc, char **argv)
     const char *data_dir = data_dir_option ? data_dir_option : g_getenv("CARTHAGE_NET_METADATA_DIR");
     if (!data_dir)
         data_dir = DEFAULT_DATA_DIR;
-    if (max_connections < 1 || max_per_guest < 1 || timeout < 1 || max_request < 256) {
-        cn_cli_error("metadata: limits must be at least 1 (connections, seconds) and 256 (bytes)");
+    if (max_connections < 1 || max_per_guest < 1 || timeout < 1 || max_request < 256 || log_burst < 1) {
+        cn_cli_error("metadata: limits must be at least 1 (connections, seconds, log lines) and 256 (bytes)");
         return CN_EXIT_USAGE;
     }
     limits.max_connections = (guint)max_connections;
     limits.max_per_guest = (guint)max_per_guest;
     limits.timeout_seconds = (guint)timeout;
     limits.max_request_bytes = (gsize)max_request;
+    limits.log_burst = (guint)log_burst;
     if (argc == 2 && strcmp(argv[1], "serve") == 0)
         return metadata_serve(cli, listen, data_dir, &limits);
     if ((argc == 3 || argc == 4) && strcmp(argv[1], "show") == 0 && !listen)

@@ -39,7 +39,7 @@ static CnMetadataServer *server(void)
     cn_alloc_macs(site);
     cn_defs_validate(site, diags);
     g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
-    CnMetadataLimits limits = { 4, 2, 2, 4096 };
+    CnMetadataLimits limits = { 4, 2, 2, 4096, 20 };
     made = cn_metadata_server_new(&limits, cn_metadata_snapshot_new(site, "/nonexistent", "/nonexistent", warnings));
     return made;
 }
