@@ -1,6 +1,8 @@
 /* state.c - see state.h */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -236,6 +238,28 @@ gboolean cn_runtime_remove(const char *dir, const char *name, GError **error)
     g_autofree char *path = g_build_filename(dir, name, NULL);
     if (unlink(path) < 0 && errno != ENOENT)
         return set_errno_error(error, CN_STATE_ERROR_IO, "cannot remove", path);
+    return TRUE;
+}
+
+gboolean cn_runtime_remove_orphans(const char *dir, GPtrArray *removed, GError **error)
+{
+    g_autoptr(GDir) listing = g_dir_open(dir, 0, NULL);
+    for (const char *name; listing && (name = g_dir_read_name(listing));) {
+        const char *suffix = g_strrstr(name, ".tmp.");
+        if (!suffix)
+            continue;
+        char *end;
+        errno = 0;
+        long pid = strtol(suffix + strlen(".tmp."), &end, 10);
+        if (errno || *end || pid <= 0 || pid > G_MAXINT)
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        g_autofree char *path = g_build_filename(dir, name, NULL);
+        if (unlink(path) < 0 && errno != ENOENT)
+            return set_errno_error(error, CN_STATE_ERROR_IO, "cannot remove", path);
+        g_ptr_array_add(removed, g_strdup(name));
+    }
     return TRUE;
 }
 

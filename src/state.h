@@ -58,3 +58,6 @@ gboolean cn_runtime_write(const char *dir, const char *name, const char *content
 /* A missing file is *CONTENTS = NULL and TRUE. */
 gboolean cn_runtime_read(const char *dir, const char *name, char **contents, gsize *length, GError **error);
 gboolean cn_runtime_remove(const char *dir, const char *name, GError **error);
+/* Removes the temporaries (NAME.tmp.PID) in DIR whose writer PID is gone:
+ * a writer killed between create and rename.  Their names go in REMOVED. */
+gboolean cn_runtime_remove_orphans(const char *dir, GPtrArray *removed, GError **error);

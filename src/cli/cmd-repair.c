@@ -40,6 +40,13 @@ static int repair(CnCli *cli, CnSite *site, CnVirt *virt)
         }
         printf("domain %s: not running; the hook's record of its ports forgotten\n", (char *)stale->pdata[i]);
     }
+    g_autoptr(GPtrArray) orphans = g_ptr_array_new_with_free_func(g_free);
+    if (!cn_runtime_remove_orphans(cn_cli_run_dir(), orphans, &error)) {
+        cn_cli_error("%s", error->message);
+        return CN_EXIT_SYSTEM;
+    }
+    for (guint i = 0; i < orphans->len; i++)
+        printf("%s/%s: left by a writer that was killed; removed\n", cn_cli_run_dir(), (char *)orphans->pdata[i]);
     /* Isolation of running networks out of step (tables gone after a flush
      * or before the hook was installed; a hook killed half-way; guests
      * isolated that no record names, or recorded and not isolated): applied

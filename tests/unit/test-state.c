@@ -385,6 +385,43 @@ static void test_readers_share_the_lock(void **state)
     reap(pid, go, report);
 }
 
+/* Runtime temporaries: removed when their writer is gone, kept while it
+ * runs; names that only look alike are left alone. */
+static void test_runtime_orphans_removed(void **state)
+{
+    const char *dir = *state;
+    pid_t dead = fork();
+    assert_true(dead >= 0);
+    if (dead == 0)
+        _exit(0);
+    assert_int_equal(waitpid(dead, NULL, 0), dead);
+
+    g_autofree char *gone = g_strdup_printf("hook-domain-a.tmp.%d", (int)dead);
+    g_autofree char *alive = g_strdup_printf("hook-domain-b.tmp.%d", (int)getpid());
+    const char *kept[] = { "hook-domain-c.tmp.x1", "hook-domain-d.tmp.", "hook-domain-e", "f.tmp.0" };
+    assert_true(cn_runtime_write(dir, gone, "x", NULL));
+    assert_true(cn_runtime_write(dir, alive, "x", NULL));
+    for (size_t i = 0; i < G_N_ELEMENTS(kept); i++)
+        assert_true(cn_runtime_write(dir, kept[i], "x", NULL));
+
+    g_autoptr(GPtrArray) removed = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GError) error = NULL;
+    assert_true(cn_runtime_remove_orphans(dir, removed, &error));
+    assert_null(error);
+    assert_int_equal(removed->len, 1);
+    assert_string_equal(removed->pdata[0], gone);
+
+    g_autoptr(GPtrArray) names = list_dir(dir);
+    assert_int_equal(names->len, 1 + G_N_ELEMENTS(kept));
+    g_autofree char *gone_path = path_in(state, gone);
+    assert_false(g_file_test(gone_path, G_FILE_TEST_EXISTS));
+
+    /* A missing directory has nothing to remove. */
+    g_autofree char *missing = path_in(state, "missing");
+    assert_true(cn_runtime_remove_orphans(missing, removed, NULL));
+    assert_int_equal(removed->len, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -407,6 +444,7 @@ int main(void)
                                         teardown_tmp),
         cmocka_unit_test_setup_teardown(test_writer_waits_for_reader, setup_tmp, teardown_tmp),
         cmocka_unit_test_setup_teardown(test_readers_share_the_lock, setup_tmp, teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_runtime_orphans_removed, setup_tmp, teardown_tmp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
