@@ -111,93 +111,10 @@ status_rc() { cn status >"$work/status.out" 2>&1; echo $?; }
 status_says() { grep -v '^NETWORK \|^f[abc]  ' "$work/status.out" | head -5; }
 
 # ---------------------------------------------------------------- killing
-# (as in test-faults-host.sh) by timer (kill -9 from here, a random delay
-# after the start, calibrated by an uninterrupted run) or, half the time
-# with strace, on entering a random system call of a traced uninterrupted run.
-mkfifo "$work/never"
-exec {never}<>"$work/never"
-pause_us() {
-    local t
-    [ "$1" -gt 0 ] || return 0
-    printf -v t '%d.%06d' $(($1 / 1000000)) $(($1 % 1000000))
-    read -r -t "$t" -u "$never" _
-}
-have_strace=""
-[ "${FAULT_STRACE:-1}" != 0 ] && command -v strace >/dev/null &&
-    strace -qq -o /dev/null -e trace=write true 2>/dev/null && have_strace=1
-launch_kill() { # MODE AIM IN OUT ERR CMD...: see test-faults-host.sh
-    local mode=$1 aim=$2 in=$3 out=$4 err=$5 pid t0
-    shift 5
-    # Emptied here: a kill before the child's redirections would leave the
-    # last round's output in place.
-    : >"$out"
-    : >"$err"
-    t0=${EPOCHREALTIME/./}
-    kat=-1
-    if [ "$mode" = s ]; then
-        # LeakSanitizer refuses to run under ptrace (sanitizer builds).
-        ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
-            strace -f -qq -o /dev/null -e trace="${aim%:*}" -e inject="${aim%:*}:signal=KILL:when=${aim#*:}" \
-            "$@" <"$in" >"$out" 2>"$err" &
-    else
-        "$@" <"$in" >"$out" 2>"$err" &
-    fi
-    pid=$!
-    bgpids="$bgpids $pid"
-    if [ "$mode" = t ] && [ "$aim" -ge 0 ]; then
-        pause_us "$aim"
-        kat=$(( ${EPOCHREALTIME/./} - t0 ))
-        kill -9 "$pid" 2>/dev/null
-    fi
-    wait "$pid" 2>/dev/null
-    krc=$?
-    kus=$(( ${EPOCHREALTIME/./} - t0 ))
-    bgpids=${bgpids% "$pid"}
-}
-# calibrate SETUP CMD...: T (median µs of 3 uninterrupted runs after SETUP),
-# N and $work/calls (the system calls of a traced one).
-calibrate() {
-    local setup=$1 times="" i
-    shift
-    for i in 1 2 3; do
-        "$setup"
-        launch_kill t -1 /dev/null "$work/cal.out" "$work/cal.err" "$@"
-        [ "$krc" = 0 ] || bail "calibration run of '$*' failed ($krc): $(cat "$work/cal.err")"
-        times="$times $kus"
-    done
-    T=$(printf '%s\n' $times | sort -n | sed -n 2p)
-    : >"$work/calls"
-    if [ -n "$have_strace" ]; then
-        "$setup"
-        ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 strace -f -qq -o "$work/trace" "$@" </dev/null >/dev/null 2>&1 || bail "traced calibration run of '$*' failed"
-        sed -n 's/^[0-9]* *\([a-z0-9_]*\)(.*/\1/p' "$work/trace" >"$work/calls"
-    fi
-    N=$(wc -l <"$work/calls")
-}
-aim() { # see test-faults-host.sh; sets dmode and d
-    local k=$((RANDOM % 8)) lo hi i name count w
-    if [ -n "$have_strace" ] && [ "$N" -gt 0 ] && [ "$k" -lt 7 ] && [ $((RANDOM % 2)) = 0 ]; then
-        if [ "$k" -lt 2 ]; then lo=1 hi=$NB; else hi=$N lo=$((NB - (N - NB) / 4)); fi
-        [ "$lo" -ge 1 ] || lo=1
-        [ "$hi" -ge "$lo" ] || hi=$lo
-        i=$((lo + RANDOM * (hi - lo + 1) / 32768))
-        read -r name count < <(awk -v i="$i" '{ c[$1]++ } NR == i { print $1, c[$1]; exit }' "$work/calls.op")
-        dmode=s d=$name:$count dpos=$i
-        return
-    fi
-    w=$((T - B))
-    [ "$w" -ge 1000 ] || w=1000
-    dmode=t
-    if [ "$k" -lt 2 ]; then d=$((RANDOM * B / 32768))
-    elif [ "$k" -lt 7 ]; then d=$((B - w / 4 + RANDOM * (w + w / 4) / 32768))
-    else d=$((T + RANDOM * (w / 2 + 2000) / 32768)); fi
-    [ "$d" -ge 0 ] || d=0
-}
-killed_at() {
-    if [ "$dmode" = s ]; then printf 'at system call %d of %d (%s, number %s of that name)' "$dpos" "$N" "${d%:*}" "${d#*:}"
-    else printf '%d µs after the start (sent after %d)' "$d" "$kat"; fi
-}
-note() { [ -z "${FAULT_VERBOSE:-}" ] || echo "# $*"; }
+# (lib.sh) by timer (kill -9 from here, a random delay after the start,
+# calibrated by an uninterrupted run) or, half the time with strace, on
+# entering a random system call of a traced uninterrupted run.
+. "$top/tests/faults/lib.sh"
 fail_in() { printf -v "$1" '%s r%s(%s)' "${!1}" "$2" "$3"; }
 verdict() { is "$1" "${!2# }" ""; }
 
@@ -243,11 +160,8 @@ sig() {
 }
 
 net_fresh
-calibrate net_fresh "${CN[@]}" define --start
-mv "$work/calls" "$work/calls.op"
-NOP=$N TOP=$T
-calibrate true "${CN[@]}" validate
-B=$T NB=$N T=$TOP N=$NOP
+timed net_fresh /dev/null "${CN[@]}" define --start
+base_cli
 echo "# define --start (3 networks from nothing): $T µs uninterrupted ($N system calls), $B µs to start up ($NB)"
 [ "$(all_active)" = "" ] || bail "define --start did not start every network"
 f_alive="" f_bridges="" f_redefine="" f_uuid="" f_repair="" f_status="" f_active="" f_tables=""

@@ -89,7 +89,9 @@ for t in $targets; do
     fi
 
     corpus="$work/corpus-$t"
-    mkdir -p "$corpus" "$work/artifacts-$t"
+    # Targets that need files make them under TMPDIR: here, so they go
+    # with the work directory.
+    mkdir -p "$corpus" "$work/artifacts-$t" "$work/tmp-$t"
     if [ -d "$here/corpus/$t" ]; then
         cp "$here/corpus/$t"/* "$corpus"/ 2>/dev/null
     fi
@@ -99,7 +101,7 @@ for t in $targets; do
     # libsoup leak was found).  Not at exit: GLib's and libsoup's internal
     # caches of a process that ran a million inputs showed there as a few
     # unreachable buffers, once in a few minutes, none of them ours.
-    ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}:leak_check_at_exit=0:abort_on_error=0 \
+    TMPDIR="$work/tmp-$t" ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}:leak_check_at_exit=0:abort_on_error=0 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
         "$bin" -max_total_time="$seconds" -max_len=8192 -timeout=20 -rss_limit_mb=2048 \
             -print_final_stats=1 -artifact_prefix="$work/artifacts-$t/" "$corpus" \

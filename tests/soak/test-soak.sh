@@ -26,18 +26,11 @@ set -u
 top=$(cd "${top_srcdir:-$(dirname "$0")/../..}" && pwd)
 build=${top_builddir:-$top/build}
 . "$top/tests/lib/tap.sh"
+. "$top/tests/lib/system.sh"
 
-[ "$(id -u)" = 0 ] || skip_all "needs root (network namespaces, TAP devices, nftables)"
-# make distcheck makes the source tree read-only; root could still write
-# there, so look at the mode rather than asking test -w.
-[ -n "$(find "$top" -maxdepth 0 -perm -u+w)" ] ||
-    skip_all "read-only source tree (make distcheck): system tests run from a checkout"
-[ -c /dev/net/tun ] || skip_all "no /dev/net/tun (TUN/TAP)"
-for tool in ip nft python3 xargs; do
-    command -v "$tool" >/dev/null || skip_all "$tool not installed"
-done
-[ -x "$build/carthage-net" ] && [ -x "$build/carthage-net-hook" ] ||
-    skip_all "no $build/carthage-net or $build/carthage-net-hook (build first)"
+require_root "network namespaces, TAP devices, nftables" ip nft python3 xargs
+require_tun
+require_built carthage-net carthage-net-hook
 nft -j list tables >/dev/null 2>&1 || skip_all "nft without JSON output (nft -j)"
 
 guests=${SOAK_GUESTS:-200}
@@ -55,18 +48,10 @@ ldd "$build/carthage-net" 2>/dev/null | grep -q libasan && asan=true
 
 export CARTHAGE_NET_TEMPLATE_DIR=$top/xml-templates
 NS=cn-soak-$$ REF=cn-soakref-$$
-work=$(mktemp -d "${TMPDIR:-/tmp}/cn-soak-test.XXXXXX")
-pids="" refpid=""
-cleanup() {
-    local p
-    for p in $pids $refpid; do kill "$p" 2>/dev/null; done
-    for p in $pids; do wait "$p" 2>/dev/null; done
-    ip netns delete "$NS" 2>/dev/null
-    ip netns delete "$REF" 2>/dev/null
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
+workspace soak-test
+NAMESPACES="$NS $REF"
+refpid=""
+cleanup_extra() { [ -z "$refpid" ] || kill "$refpid" 2>/dev/null; }
 
 defs=$work/defs.conf
 state=$work/state

@@ -12,16 +12,10 @@ set -u
 top=$(cd "${top_srcdir:-$(dirname "$0")/../..}" && pwd)
 build=${top_builddir:-$top/build}
 . "$top/tests/lib/tap.sh"
+. "$top/tests/lib/system.sh"
 
-[ "$(id -u)" = 0 ] || skip_all "needs root (network namespaces, bridges, nftables)"
-# make distcheck makes the source tree read-only; root could still write
-# there, so look at the mode rather than asking test -w.
-[ -n "$(find "$top" -maxdepth 0 -perm -u+w)" ] ||
-    skip_all "read-only source tree (make distcheck): system tests run from a checkout"
-for tool in ip bridge nft python3; do
-    command -v "$tool" >/dev/null || skip_all "$tool not installed"
-done
-[ -x "$build/carthage-net" ] || skip_all "no $build/carthage-net (build first)"
+require_root "network namespaces, bridges, nftables" ip bridge nft python3
+require_built carthage-net
 # ping: iputils or busybox (scripts/install-deps installs busybox-static).
 if command -v ping >/dev/null; then
     PING=(ping -n -q -c 1 -W 1) PING6=(ping -6 -n -q -c 1 -W 1)
@@ -35,18 +29,8 @@ export CARTHAGE_NET_TEMPLATE_DIR=$top/xml-templates
 
 id=$$
 H=cni-$id-host G1=cni-$id-g1 G2=cni-$id-g2 G3=cni-$id-g3 GX=cni-$id-gx R1=cni-$id-r1 UP=cni-$id-up
+workspace isolation-test
 NAMESPACES="$H $G1 $G2 $G3 $GX $R1 $UP"
-work=$(mktemp -d "${TMPDIR:-/tmp}/cn-isolation-test.XXXXXX")
-pids=""
-cleanup() {
-    local p ns
-    for p in $pids; do kill "$p" 2>/dev/null; done
-    for p in $pids; do wait "$p" 2>/dev/null; done
-    for ns in $NAMESPACES; do ip netns delete "$ns" 2>/dev/null; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
 
 nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 # bg NS ARGS...: a process in NS in the background; ip netns exec execs the

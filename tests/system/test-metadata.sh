@@ -15,33 +15,17 @@ set -u
 top=$(cd "${top_srcdir:-$(dirname "$0")/../..}" && pwd)
 build=${top_builddir:-$top/build}
 . "$top/tests/lib/tap.sh"
+. "$top/tests/lib/system.sh"
 
-[ "$(id -u)" = 0 ] || skip_all "needs root (network namespaces, bridges, nftables)"
-# make distcheck makes the source tree read-only; root could still write
-# there, so look at the mode rather than asking test -w.
-[ -n "$(find "$top" -maxdepth 0 -perm -u+w)" ] ||
-    skip_all "read-only source tree (make distcheck): system tests run from a checkout"
-for tool in ip nft python3; do
-    command -v "$tool" >/dev/null || skip_all "$tool not installed"
-done
-[ -x "$build/carthage-net" ] || skip_all "no $build/carthage-net (build first)"
+require_root "network namespaces, bridges, nftables" ip nft python3
+require_built carthage-net
 python=$(command -v python3)
 export CARTHAGE_NET_TEMPLATE_DIR=$top/xml-templates
 
 id=$$
 H=cnm-$id-host G1=cnm-$id-g1 G2=cnm-$id-g2 GX=cnm-$id-gx
+workspace metadata-test
 NAMESPACES="$H $G1 $G2 $GX"
-work=$(mktemp -d "${TMPDIR:-/tmp}/cn-metadata-test.XXXXXX")
-pids=""
-cleanup() {
-    local p ns
-    for p in $pids; do kill "$p" 2>/dev/null; done
-    for p in $pids; do wait "$p" 2>/dev/null; done
-    for ns in $NAMESPACES; do ip netns delete "$ns" 2>/dev/null; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
 
 nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 bail() { echo "Bail out! $*"; exit 1; }
@@ -277,6 +261,8 @@ done
 # --------------------------------------------------------------- usage, show
 run metadata serve --timeout 0
 is "serve --timeout 0: usage error, exit 2" "$rc" 2
+run metadata serve --log-burst 0
+is "serve --log-burst 0: usage error, exit 2" "$rc" 2
 run metadata show g1 /meta-data --data-dir "$data"
 is "show g1 /meta-data: g1's document" "$rc:$out" '0:instance-id: "i-g1-0001"
 local-hostname: "g1"'
@@ -288,7 +274,7 @@ log=$work/server.log
 # Not through cn (a shell function: $! would be a subshell): ip netns exec
 # execs the server, so $! is the server itself, for SIGHUP and the trap.
 ip netns exec "$H" "$build/carthage-net" -f "$defs" --state-dir "$state" metadata serve --data-dir "$data" \
-    --timeout 2 --max-per-guest 2 >"$log" 2>"$work/server.err" &
+    --timeout 2 --max-per-guest 2 --log-burst 1000 >"$log" 2>"$work/server.err" &
 server=$!
 pids="$pids $server"
 logged "$log" "^listening on " >/dev/null
@@ -480,7 +466,7 @@ is "the server wrote nothing to stderr" "$(cat "$work/server.err")" ""
 
 # ---- all guests together (--max-connections 1), on a listener of its own
 ip netns exec "$H" "$build/carthage-net" -f "$defs" --state-dir "$state" metadata serve --data-dir "$data" \
-    --listen 127.0.0.1:8001 --max-connections 1 >"$work/server2.log" 2>&1 &
+    --listen 127.0.0.1:8001 --max-connections 1 --log-burst 3 >"$work/server2.log" 2>&1 &
 pids="$pids $!"
 logged "$work/server2.log" "^listening on " >/dev/null
 is "--listen: listens there only" "$(cat "$work/server2.log")" "listening on 127.0.0.1:8001"
@@ -488,5 +474,13 @@ like "--max-connections 1: a second connection is closed without a response" \
     "$(nsx "$H" "$python" "$cli" direct 127.0.0.1 8001 1)" "^no response \((closed|reset)\)$"
 is "... and with none held, a request is answered (403: not a guest)" \
     "$(nsx "$H" "$python" "$cli" direct 127.0.0.1 8001 0)" "HTTP/1.1 403 Forbidden"
+answers=
+for i in 1 2 3; do
+    answers="$answers$(nsx "$H" "$python" "$cli" direct 127.0.0.1 8001 0);"
+done
+is "--log-burst 3: later requests from the source are still answered" "$answers" \
+    "HTTP/1.1 403 Forbidden;HTTP/1.1 403 Forbidden;HTTP/1.1 403 Forbidden;"
+is "... but it has only 3 log lines in this window (refusal, then two requests)" \
+    "$(grep -c '^127\.0\.0\.1 ' "$work/server2.log")" 3
 
 done_testing

@@ -12,27 +12,14 @@ set -u
 top=$(cd "${top_srcdir:-$(dirname "$0")/../..}" && pwd)
 build=${top_builddir:-$top/build}
 . "$top/tests/lib/tap.sh"
+. "$top/tests/lib/system.sh"
 
-[ "$(id -u)" = 0 ] || skip_all "needs root (network namespaces, nftables)"
-[ -n "$(find "$top" -maxdepth 0 -perm -u+w)" ] ||
-    skip_all "read-only source tree (make distcheck): system tests run from a checkout"
-for tool in ip nft; do
-    command -v "$tool" >/dev/null || skip_all "$tool not installed"
-done
-[ -x "$build/carthage-net" ] && [ -x "$build/carthage-net-hook" ] || skip_all "build first"
+require_root "network namespaces, nftables" ip nft
+require_built carthage-net carthage-net-hook
 
 NS=cno-$$
-work=$(mktemp -d "${TMPDIR:-/tmp}/cn-outbound-test.XXXXXX")
-pids=""
-cleanup() {
-    local p
-    for p in $pids; do kill "$p" 2>/dev/null; done
-    for p in $pids; do wait "$p" 2>/dev/null; done
-    ip netns delete "$NS" 2>/dev/null
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
+workspace outbound-test
+NAMESPACES=$NS
 
 export CARTHAGE_NET_RUN_DIR=$work/run CARTHAGE_NET_STATE_DIR=$work/state CARTHAGE_NET_EVENTS_DIR=$work/events.d
 nsx() { ip netns exec "$NS" "$@"; }

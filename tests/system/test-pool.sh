@@ -8,33 +8,15 @@ set -u
 top=$(cd "${top_srcdir:-$(dirname "$0")/../..}" && pwd)
 build=${top_builddir:-$top/build}
 . "$top/tests/lib/tap.sh"
+. "$top/tests/lib/system.sh"
 
-[ "$(id -u)" = 0 ] || skip_all "needs root (network namespace, TAP devices)"
-# make distcheck makes the source tree read-only; root could still write
-# there, so look at the mode rather than asking test -w.
-[ -n "$(find "$top" -maxdepth 0 -perm -u+w)" ] ||
-    skip_all "read-only source tree (make distcheck): system tests run from a checkout"
-[ -c /dev/net/tun ] || skip_all "no /dev/net/tun (TUN/TAP)"
-for tool in ip bridge python3; do
-    command -v "$tool" >/dev/null || skip_all "$tool not installed"
-done
-[ -x "$build/carthage-net" ] || skip_all "no $build/carthage-net (build first)"
+require_root "network namespace, TAP devices" ip bridge python3
+require_tun
+require_built carthage-net
 getent passwd nobody >/dev/null && getent group nogroup >/dev/null ||
     skip_all "no user nobody or group nogroup (the pool's owner and group here)"
 
-# --- outside: make the namespace, run this script again inside it.
-if [ -z "${CN_POOL_NETNS:-}" ]; then
-    ns=cn-pool-$$
-    ip netns add "$ns" || { echo "Bail out! cannot add network namespace $ns"; exit 1; }
-    trap 'ip netns delete "$ns" 2>/dev/null' EXIT
-    # In the background, so that a signal is handled at once, not when
-    # the test is over.
-    CN_POOL_NETNS=$ns ip netns exec "$ns" "${BASH:-bash}" "$0" "$@" &
-    child=$!
-    trap 'kill -TERM "$child" 2>/dev/null; exit 130' INT TERM HUP
-    wait "$child"
-    exit $?
-fi
+reexec_in_namespace CN_POOL_NETNS cn-pool "$@"
 
 # --- inside the namespace
 work=$(mktemp -d "${TMPDIR:-/tmp}/cn-pool-test.XXXXXX")

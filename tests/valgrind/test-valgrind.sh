@@ -10,29 +10,19 @@ set -u
 top=$(cd "${top_srcdir:-$(dirname "$0")/../..}" && pwd)
 build=${top_builddir:-$top/build}
 . "$top/tests/lib/tap.sh"
+. "$top/tests/lib/system.sh"
 
 command -v valgrind >/dev/null || skip_all "valgrind not installed"
-[ "$(id -u)" = 0 ] || skip_all "needs root (a network namespace for the hook's nftables)"
-[ -n "$(find "$top" -maxdepth 0 -perm -u+w)" ] ||
-    skip_all "read-only source tree (make distcheck): run from a checkout"
-[ -x "$build/carthage-net" ] && [ -x "$build/carthage-net-hook" ] || skip_all "build first"
+require_root "a network namespace for the hook's nftables" ip
+require_built carthage-net carthage-net-hook
 # A sanitizer build cannot run under valgrind.
 if nm "$build/carthage-net" 2>/dev/null | grep -q __asan_init; then
     skip_all "an AddressSanitizer build (valgrind needs a plain one)"
 fi
 
 NS=cnv-$$
-work=$(mktemp -d "${TMPDIR:-/tmp}/cn-valgrind.XXXXXX")
-pids=""
-cleanup() {
-    local p
-    for p in $pids; do kill "$p" 2>/dev/null; done
-    for p in $pids; do wait "$p" 2>/dev/null; done
-    ip netns delete "$NS" 2>/dev/null
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
+workspace valgrind
+NAMESPACES=$NS
 ip netns add "$NS"
 ip -n "$NS" link set lo up
 
