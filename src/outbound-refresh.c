@@ -71,7 +71,7 @@ static GPtrArray *domains_to_announce(const char *run_dir, const char *only)
     }
     g_autoptr(GDir) listing = g_dir_open(run_dir, 0, NULL);
     for (const char *name; listing && (name = g_dir_read_name(listing));)
-        if (g_str_has_prefix(name, "hook-domain-") && !strstr(name, ".tmp."))
+        if (g_str_has_prefix(name, "hook-domain-"))
             g_ptr_array_add(domains, g_strdup(name + strlen("hook-domain-")));
     g_ptr_array_sort(domains, compare_names);
     return domains;

@@ -28,13 +28,40 @@ static gboolean set_errno_error(GError **error, int code, const char *what, cons
     return FALSE;
 }
 
+/* Temporary files are DIR/.NAME.tmp.PID: the leading dot keeps them apart
+ * from every file they stand in for (state files have fixed prefixes, the
+ * hook's records start with "hook-"), whatever names a site or libvirt
+ * allows in NAME, a domain called "web.tmp.12" included. */
+static char *temporary_path(const char *dir, const char *name)
+{
+    return g_strdup_printf("%s/.%s.tmp.%d", dir, name, (int)getpid());
+}
+
+/* The writer's PID when NAME is a temporary file, else 0. */
+static pid_t temporary_writer(const char *name)
+{
+    const char *suffix = name[0] == '.' ? g_strrstr(name, ".tmp.") : NULL;
+    if (!suffix || suffix == name)
+        return 0;
+    const char *digits = suffix + strlen(".tmp.");
+    if (*digits < '1' || *digits > '9' || strlen(digits) > 10)
+        return 0;
+    gint64 pid = 0;
+    for (const char *c = digits; *c; c++) {
+        if (!g_ascii_isdigit(*c))
+            return 0;
+        pid = pid * 10 + (*c - '0');
+    }
+    return pid <= G_MAXINT ? (pid_t)pid : 0;
+}
+
 /* Every writer holds the exclusive lock while its temporary file exists:
  * one seen under the lock was left by a writer that died. */
 static void remove_stale_temporaries(const char *dir)
 {
     g_autoptr(GDir) listing = g_dir_open(dir, 0, NULL);
     for (const char *name; listing && (name = g_dir_read_name(listing));) {
-        if (strstr(name, ".tmp.")) {
+        if (temporary_writer(name)) {
             g_autofree char *path = g_build_filename(dir, name, NULL);
             unlink(path);
         }
@@ -150,7 +177,7 @@ gboolean cn_state_write(CnState *state, const char *name, const char *contents, 
 {
     g_return_val_if_fail(state->writable, FALSE);
     g_autofree char *path = g_build_filename(state->dir, name, NULL);
-    g_autofree char *temp = g_strdup_printf("%s.tmp.%d", path, (int)getpid());
+    g_autofree char *temp = temporary_path(state->dir, name);
 
     int fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
@@ -203,7 +230,7 @@ gboolean cn_state_purge(CnState *state, GError **error)
 gboolean cn_runtime_write(const char *dir, const char *name, const char *contents, GError **error)
 {
     g_autofree char *path = g_build_filename(dir, name, NULL);
-    g_autofree char *temp = g_strdup_printf("%s.tmp.%d", path, (int)getpid());
+    g_autofree char *temp = temporary_path(dir, name);
     if (g_mkdir_with_parents(dir, 0755) < 0)
         return set_errno_error(error, CN_STATE_ERROR_IO, "cannot create", dir);
     int fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -241,26 +268,22 @@ gboolean cn_runtime_remove(const char *dir, const char *name, GError **error)
     return TRUE;
 }
 
-gboolean cn_runtime_remove_orphans(const char *dir, GPtrArray *removed, GError **error)
+void cn_runtime_remove_orphans(const char *dir, GPtrArray *removed, GPtrArray *warnings)
 {
     g_autoptr(GDir) listing = g_dir_open(dir, 0, NULL);
     for (const char *name; listing && (name = g_dir_read_name(listing));) {
-        const char *suffix = g_strrstr(name, ".tmp.");
-        if (!suffix)
-            continue;
-        char *end;
-        errno = 0;
-        long pid = strtol(suffix + strlen(".tmp."), &end, 10);
-        if (errno || *end || pid <= 0 || pid > G_MAXINT)
-            continue;
-        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+        pid_t writer = temporary_writer(name);
+        if (!writer || kill(writer, 0) == 0 || errno != ESRCH)
             continue;
         g_autofree char *path = g_build_filename(dir, name, NULL);
-        if (unlink(path) < 0 && errno != ENOENT)
-            return set_errno_error(error, CN_STATE_ERROR_IO, "cannot remove", path);
-        g_ptr_array_add(removed, g_strdup(name));
+        struct stat st;
+        if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
+            continue;
+        if (unlink(path) == 0)
+            g_ptr_array_add(removed, g_strdup(name));
+        else if (errno != ENOENT)
+            g_ptr_array_add(warnings, g_strdup_printf("cannot remove %s: %s", path, g_strerror(errno)));
     }
-    return TRUE;
 }
 
 int cn_flock_wait(int fd, int operation, int timeout_ms)

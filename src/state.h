@@ -58,6 +58,8 @@ gboolean cn_runtime_write(const char *dir, const char *name, const char *content
 /* A missing file is *CONTENTS = NULL and TRUE. */
 gboolean cn_runtime_read(const char *dir, const char *name, char **contents, gsize *length, GError **error);
 gboolean cn_runtime_remove(const char *dir, const char *name, GError **error);
-/* Removes the temporaries (NAME.tmp.PID) in DIR whose writer PID is gone:
- * a writer killed between create and rename.  Their names go in REMOVED. */
-gboolean cn_runtime_remove_orphans(const char *dir, GPtrArray *removed, GError **error);
+/* Removes the temporary files (.NAME.tmp.PID) in DIR whose writer PID is
+ * gone: a writer killed between create and rename.  Their names go in
+ * REMOVED, files that could not be removed in WARNINGS (char*).  PIDs are
+ * those of the caller's PID namespace: call it from the writers' one. */
+void cn_runtime_remove_orphans(const char *dir, GPtrArray *removed, GPtrArray *warnings);

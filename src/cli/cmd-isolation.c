@@ -246,7 +246,7 @@ static GPtrArray *recorded_guests(const CnNetwork *net)
     const char *dir = cn_cli_run_dir();
     g_autoptr(GDir) listing = g_dir_open(dir, 0, NULL);
     for (const char *name; listing && (name = g_dir_read_name(listing));) {
-        if (!g_str_has_prefix(name, "hook-domain-") || strstr(name, ".tmp."))
+        if (!g_str_has_prefix(name, "hook-domain-"))
             continue;
         g_autofree char *text = NULL;
         gsize length;
@@ -343,7 +343,7 @@ gboolean cn_cli_stale_domain_records(CnVirt *virt, GPtrArray *stale, GError **er
     const char *dir = cn_cli_run_dir();
     g_autoptr(GDir) listing = g_dir_open(dir, 0, NULL);
     for (const char *name; listing && (name = g_dir_read_name(listing));) {
-        if (!g_str_has_prefix(name, "hook-domain-") || strstr(name, ".tmp."))
+        if (!g_str_has_prefix(name, "hook-domain-"))
             continue;
         const char *domain_name = name + strlen("hook-domain-");
         g_auto(CnVirtDomain) domain = { 0 };

@@ -41,12 +41,12 @@ static int repair(CnCli *cli, CnSite *site, CnVirt *virt)
         printf("domain %s: not running; the hook's record of its ports forgotten\n", (char *)stale->pdata[i]);
     }
     g_autoptr(GPtrArray) orphans = g_ptr_array_new_with_free_func(g_free);
-    if (!cn_runtime_remove_orphans(cn_cli_run_dir(), orphans, &error)) {
-        cn_cli_error("%s", error->message);
-        return CN_EXIT_SYSTEM;
-    }
+    g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
+    cn_runtime_remove_orphans(cn_cli_run_dir(), orphans, warnings);
     for (guint i = 0; i < orphans->len; i++)
         printf("%s/%s: left by a writer that was killed; removed\n", cn_cli_run_dir(), (char *)orphans->pdata[i]);
+    for (guint i = 0; i < warnings->len; i++)
+        cn_cli_warning("%s", (char *)warnings->pdata[i]);
     /* Isolation of running networks out of step (tables gone after a flush
      * or before the hook was installed; a hook killed half-way; guests
      * isolated that no record names, or recorded and not isolated): applied
@@ -168,7 +168,8 @@ static int purge(CnCli *cli, CnSite *site, CnVirt *virt)
     const char *run_dir = cn_cli_run_dir();
     g_autoptr(GDir) runtime = g_dir_open(run_dir, 0, NULL);
     for (const char *file; runtime && (file = g_dir_read_name(runtime));) {
-        if (g_str_has_prefix(file, "hook-") && !cn_runtime_remove(run_dir, file, &error)) {
+        if ((g_str_has_prefix(file, "hook-") || g_str_has_prefix(file, ".hook-")) &&
+            !cn_runtime_remove(run_dir, file, &error)) {
             cn_cli_error("%s", error->message);
             return CN_EXIT_SYSTEM;
         }

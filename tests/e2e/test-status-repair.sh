@@ -48,22 +48,22 @@ like "drift: stopped network" "$out" "drift: network office: stopped: defined bu
 like "drift: extra network" "$out" "drift: network leftover: extra: made by carthage-net but not in the definitions"
 
 # A hook killed between writing its record's temporary and renaming it
-# leaves NAME.tmp.PID; one whose writer still runs is not touched.
+# leaves .NAME.tmp.PID; one whose writer still runs is not touched.
 sh -c 'exit 0' &
 dead=$!
 wait "$dead"
 mkdir -p "$CARTHAGE_NET_RUN_DIR"
-echo "port lab x 52:54:00:00:00:01" >"$CARTHAGE_NET_RUN_DIR/hook-domain-gone.tmp.$dead"
-echo "port lab x 52:54:00:00:00:02" >"$CARTHAGE_NET_RUN_DIR/hook-domain-busy.tmp.$$"
+echo "port lab x 52:54:00:00:00:01" >"$CARTHAGE_NET_RUN_DIR/.hook-domain-gone.tmp.$dead"
+echo "port lab x 52:54:00:00:00:02" >"$CARTHAGE_NET_RUN_DIR/.hook-domain-busy.tmp.$$"
 
 # --- repair
 out=$(cn repair 2>&1); rc=$?
 is "repair: exit 0" "$rc" 0
 like "repair: removes a temporary whose writer is gone, and says so" "$out" \
-    "hook-domain-gone\.tmp\.$dead: left by a writer that was killed; removed"
+    "/\.hook-domain-gone\.tmp\.$dead: left by a writer that was killed; removed"
 is "... the file is gone; a live writer's is kept" \
-    "$(cd "$CARTHAGE_NET_RUN_DIR" && ls hook-domain-gone.tmp.* hook-domain-busy.tmp.* 2>/dev/null)" "hook-domain-busy.tmp.$$"
-rm -f "$CARTHAGE_NET_RUN_DIR/hook-domain-busy.tmp.$$"
+    "$(cd "$CARTHAGE_NET_RUN_DIR" && ls -A | grep '\.tmp\.')" ".hook-domain-busy.tmp.$$"
+rm -f "$CARTHAGE_NET_RUN_DIR/.hook-domain-busy.tmp.$$"
 like "repair: redefines the missing network" "$out" "network ci: define"
 like "repair: restores the reservation live" "$out" "network lab: add DHCP host $web_mac"
 like "repair: restarts the stopped network" "$out" "network office: start"

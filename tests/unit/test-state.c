@@ -385,8 +385,9 @@ static void test_readers_share_the_lock(void **state)
     reap(pid, go, report);
 }
 
-/* Runtime temporaries: removed when their writer is gone, kept while it
- * runs; names that only look alike are left alone. */
+/* Runtime temporaries (.NAME.tmp.PID): removed when their writer is gone,
+ * kept while it runs; names that only look alike are left alone, records
+ * of domains named like temporaries and directories included. */
 static void test_runtime_orphans_removed(void **state)
 {
     const char *dir = *state;
@@ -396,30 +397,59 @@ static void test_runtime_orphans_removed(void **state)
         _exit(0);
     assert_int_equal(waitpid(dead, NULL, 0), dead);
 
-    g_autofree char *gone = g_strdup_printf("hook-domain-a.tmp.%d", (int)dead);
-    g_autofree char *alive = g_strdup_printf("hook-domain-b.tmp.%d", (int)getpid());
-    const char *kept[] = { "hook-domain-c.tmp.x1", "hook-domain-d.tmp.", "hook-domain-e", "f.tmp.0" };
-    assert_true(cn_runtime_write(dir, gone, "x", NULL));
-    assert_true(cn_runtime_write(dir, alive, "x", NULL));
-    for (size_t i = 0; i < G_N_ELEMENTS(kept); i++)
-        assert_true(cn_runtime_write(dir, kept[i], "x", NULL));
+    g_autofree char *gone = g_strdup_printf(".hook-domain-a.tmp.%d", (int)dead);
+    g_autofree char *alive = g_strdup_printf(".hook-domain-b.tmp.%d", (int)getpid());
+    g_autofree char *record = g_strdup_printf("hook-domain-web.tmp.%d", (int)dead);
+    g_autofree char *plus = g_strdup_printf(".hook-domain-c.tmp.+%d", (int)dead);
+    g_autofree char *zero = g_strdup_printf(".hook-domain-c.tmp.0%d", (int)dead);
+    g_autofree char *space = g_strdup_printf(".hook-domain-c.tmp. %d", (int)dead);
+    const char *kept[] = { alive, record, plus, zero, space, ".hook-domain-c.tmp.x1", ".hook-domain-d.tmp.",
+                           ".tmp.5", "hook-domain-e", ".f.tmp.0", ".g.tmp.99999999999" };
+    assert_true(cn_runtime_write(dir, "hook-domain-a", "x", NULL)); /* its temporary is gone by now */
+    g_autofree char *gone_path = path_in(state, gone);
+    assert_true(g_file_set_contents(gone_path, "x", -1, NULL));
+    for (size_t i = 0; i < G_N_ELEMENTS(kept); i++) {
+        g_autofree char *path = path_in(state, kept[i]);
+        assert_true(g_file_set_contents(path, "x", -1, NULL));
+    }
+    g_autofree char *subdir = g_strdup_printf("%s/.h.tmp.%d", dir, (int)dead);
+    assert_int_equal(g_mkdir(subdir, 0755), 0);
 
     g_autoptr(GPtrArray) removed = g_ptr_array_new_with_free_func(g_free);
-    g_autoptr(GError) error = NULL;
-    assert_true(cn_runtime_remove_orphans(dir, removed, &error));
-    assert_null(error);
+    g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
+    cn_runtime_remove_orphans(dir, removed, warnings);
+    assert_int_equal(warnings->len, 0);
     assert_int_equal(removed->len, 1);
     assert_string_equal(removed->pdata[0], gone);
 
     g_autoptr(GPtrArray) names = list_dir(dir);
-    assert_int_equal(names->len, 1 + G_N_ELEMENTS(kept));
-    g_autofree char *gone_path = path_in(state, gone);
+    /* the kept ones, hook-domain-a and the directory */
+    assert_int_equal(names->len, G_N_ELEMENTS(kept) + 2);
     assert_false(g_file_test(gone_path, G_FILE_TEST_EXISTS));
 
     /* A missing directory has nothing to remove. */
     g_autofree char *missing = path_in(state, "missing");
-    assert_true(cn_runtime_remove_orphans(missing, removed, NULL));
+    cn_runtime_remove_orphans(missing, removed, warnings);
     assert_int_equal(removed->len, 1);
+}
+
+/* Writers leave no temporary behind, and name it with a leading dot: a
+ * state file or record whose own name looks like one is never taken for
+ * a temporary by the next writable open. */
+static void test_record_named_like_a_temporary_survives(void **state)
+{
+    g_autofree char *dir = path_in(state, "s");
+    g_autoptr(CnState) writer = cn_state_open(dir, TRUE, NULL);
+    assert_non_null(writer);
+    assert_true(cn_state_write(writer, "pool-a.tmp.1", "kept", 4, NULL));
+    cn_state_close(g_steal_pointer(&writer));
+    g_autoptr(CnState) again = cn_state_open(dir, TRUE, NULL);
+    assert_non_null(again);
+    g_autofree char *text = NULL;
+    gsize length = 0;
+    assert_true(cn_state_read(again, "pool-a.tmp.1", &text, &length, NULL));
+    assert_non_null(text);
+    assert_string_equal(text, "kept");
 }
 
 int main(void)
@@ -445,6 +475,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_writer_waits_for_reader, setup_tmp, teardown_tmp),
         cmocka_unit_test_setup_teardown(test_readers_share_the_lock, setup_tmp, teardown_tmp),
         cmocka_unit_test_setup_teardown(test_runtime_orphans_removed, setup_tmp, teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_record_named_like_a_temporary_survives, setup_tmp, teardown_tmp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
