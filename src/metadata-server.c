@@ -653,6 +653,9 @@ static void handle(SoupServer *soup, SoupServerMessage *msg, const char *path, G
 
 CnMetadataServer *cn_metadata_server_new(const CnMetadataLimits *limits, CnMetadataSnapshot *snapshot)
 {
+    g_return_val_if_fail(limits->max_connections > 0 && limits->max_per_guest > 0 && limits->timeout_seconds > 0 &&
+                             limits->log_burst > 0,
+                         NULL);
     CnMetadataServer *server = g_new0(CnMetadataServer, 1);
     server->limits = *limits;
     server->snapshot = snapshot;

@@ -1,7 +1,7 @@
 # lib.sh - killing a command at a chosen point, shared by the fault tests.
 # Sourced after $work exists, with bail (prints "Bail out!" and exits),
 # bgpids (processes the test's cleanup kills) and CN (the carthage-net
-# command line) defined; the test's cleanup closes $never.
+# command line) defined.  It opens the descriptor $never (a FIFO in $work).
 # A FIFO held open for reading and writing never has data: read -t on it is
 # a sleep with microseconds and no fork.
 mkfifo "$work/never"
