@@ -268,7 +268,7 @@ gboolean cn_runtime_remove(const char *dir, const char *name, GError **error)
     return TRUE;
 }
 
-void cn_runtime_remove_orphans(const char *dir, GPtrArray *removed, GPtrArray *warnings)
+void cn_runtime_list_orphans(const char *dir, GPtrArray *names)
 {
     g_autoptr(GDir) listing = g_dir_open(dir, 0, NULL);
     for (const char *name; listing && (name = g_dir_read_name(listing));) {
@@ -277,8 +277,19 @@ void cn_runtime_remove_orphans(const char *dir, GPtrArray *removed, GPtrArray *w
             continue;
         g_autofree char *path = g_build_filename(dir, name, NULL);
         struct stat st;
-        if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
-            continue;
+        if (lstat(path, &st) == 0 && S_ISREG(st.st_mode))
+            g_ptr_array_add(names, g_strdup(name));
+    }
+    g_ptr_array_sort(names, (GCompareFunc)g_strcmp0);
+}
+
+void cn_runtime_remove_orphans(const char *dir, GPtrArray *removed, GPtrArray *warnings)
+{
+    g_autoptr(GPtrArray) orphans = g_ptr_array_new_with_free_func(g_free);
+    cn_runtime_list_orphans(dir, orphans);
+    for (guint i = 0; i < orphans->len; i++) {
+        const char *name = orphans->pdata[i];
+        g_autofree char *path = g_build_filename(dir, name, NULL);
         if (unlink(path) == 0)
             g_ptr_array_add(removed, g_strdup(name));
         else if (errno != ENOENT)

@@ -63,3 +63,5 @@ gboolean cn_runtime_remove(const char *dir, const char *name, GError **error);
  * REMOVED, files that could not be removed in WARNINGS (char*).  PIDs are
  * those of the caller's PID namespace: call it from the writers' one. */
 void cn_runtime_remove_orphans(const char *dir, GPtrArray *removed, GPtrArray *warnings);
+/* The names cn_runtime_remove_orphans would remove, sorted, into NAMES. */
+void cn_runtime_list_orphans(const char *dir, GPtrArray *names);

@@ -121,7 +121,7 @@ static void json_string(GString *out, const char *text)
 }
 
 static void print_json(GPtrArray *statuses, GPtrArray *extra, GPtrArray *pool_drift, GPtrArray *stale,
-                       gboolean drifted)
+                       GPtrArray *orphans, gboolean drifted)
 {
     GString *out = g_string_new("{\"version\":1,\"networks\":[");
     for (guint i = 0; i < statuses->len; i++) {
@@ -170,12 +170,19 @@ static void print_json(GPtrArray *statuses, GPtrArray *extra, GPtrArray *pool_dr
             g_string_append_c(out, ',');
         json_string(out, stale->pdata[i]);
     }
+    g_string_append(out, "],\"orphan_temporaries\":[");
+    for (guint i = 0; i < orphans->len; i++) {
+        if (i)
+            g_string_append_c(out, ',');
+        json_string(out, orphans->pdata[i]);
+    }
     g_string_append_printf(out, "],\"drift\":%s}\n", drifted ? "true" : "false");
     fputs(out->str, stdout);
     g_string_free(out, TRUE);
 }
 
-static void print_text(GPtrArray *statuses, GPtrArray *extra, GPtrArray *pool_drift, GPtrArray *stale)
+static void print_text(GPtrArray *statuses, GPtrArray *extra, GPtrArray *pool_drift, GPtrArray *stale,
+                       GPtrArray *orphans)
 {
     printf("%-16s %-12s %-9s %-9s %-15s %s\n", "NETWORK", "TECHNOLOGY", "STATE", "AUTOSTART",
            "BRIDGE", "IN STEP");
@@ -201,6 +208,9 @@ static void print_text(GPtrArray *statuses, GPtrArray *extra, GPtrArray *pool_dr
     for (guint i = 0; i < stale->len; i++)
         printf("drift: domain %s: the hook recorded ports for it but it is not running (carthage-net repair "
                "forgets them)\n", (char *)stale->pdata[i]);
+    for (guint i = 0; i < orphans->len; i++)
+        printf("drift: run directory %s: %s left by a writer that was killed (carthage-net repair removes it)\n",
+               cn_cli_run_dir(), (char *)orphans->pdata[i]);
 }
 
 int cn_cmd_status(CnCli *cli, int argc, char **argv)
@@ -276,10 +286,13 @@ int cn_cmd_status(CnCli *cli, int argc, char **argv)
         return CN_EXIT_SYSTEM;
     }
     drifted |= stale->len > 0;
+    g_autoptr(GPtrArray) orphans = g_ptr_array_new_with_free_func(g_free);
+    cn_runtime_list_orphans(cn_cli_run_dir(), orphans);
+    drifted |= orphans->len > 0;
 
     if (cli->json)
-        print_json(statuses, extra, pool_drift, stale, drifted);
+        print_json(statuses, extra, pool_drift, stale, orphans, drifted);
     else
-        print_text(statuses, extra, pool_drift, stale);
+        print_text(statuses, extra, pool_drift, stale, orphans);
     return drifted ? CN_EXIT_DRIFT : CN_EXIT_OK;
 }

@@ -55,6 +55,13 @@ wait "$dead"
 mkdir -p "$CARTHAGE_NET_RUN_DIR"
 echo "port lab x 52:54:00:00:00:01" >"$CARTHAGE_NET_RUN_DIR/.hook-domain-gone.tmp.$dead"
 echo "port lab x 52:54:00:00:00:02" >"$CARTHAGE_NET_RUN_DIR/.hook-domain-busy.tmp.$$"
+status_rc >/dev/null
+like "status: names a temporary whose writer is gone" "$(cat "$CN_E2E_RUN/status.out")" \
+    "drift: run directory .*: \.hook-domain-gone\.tmp\.$dead left by a writer that was killed"
+cn status --json >"$CN_E2E_RUN/status.json"
+is "status --json: orphan_temporaries lists it, not the live writer's" \
+    "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["orphan_temporaries"])' "$CN_E2E_RUN/status.json")" \
+    "['.hook-domain-gone.tmp.$dead']"
 
 # --- repair
 out=$(cn repair 2>&1); rc=$?
