@@ -120,6 +120,18 @@ static void json_string(GString *out, const char *text)
     g_string_append_c(out, '"');
 }
 
+/* ,"KEY":["...",...] */
+static void json_string_array(GString *out, const char *key, GPtrArray *strings)
+{
+    g_string_append_printf(out, ",\"%s\":[", key);
+    for (guint i = 0; i < strings->len; i++) {
+        if (i)
+            g_string_append_c(out, ',');
+        json_string(out, strings->pdata[i]);
+    }
+    g_string_append_c(out, ']');
+}
+
 static void print_json(GPtrArray *statuses, GPtrArray *extra, GPtrArray *pool_drift, GPtrArray *stale,
                        GPtrArray *orphans, gboolean drifted)
 {
@@ -152,31 +164,12 @@ static void print_json(GPtrArray *statuses, GPtrArray *extra, GPtrArray *pool_dr
         }
         g_string_append(out, "]}");
     }
-    g_string_append(out, "],\"extra_networks\":[");
-    for (guint i = 0; i < extra->len; i++) {
-        if (i)
-            g_string_append_c(out, ',');
-        json_string(out, extra->pdata[i]);
-    }
-    g_string_append(out, "],\"pool_drift\":[");
-    for (guint i = 0; i < pool_drift->len; i++) {
-        if (i)
-            g_string_append_c(out, ',');
-        json_string(out, pool_drift->pdata[i]);
-    }
-    g_string_append(out, "],\"stale_domain_records\":[");
-    for (guint i = 0; i < stale->len; i++) {
-        if (i)
-            g_string_append_c(out, ',');
-        json_string(out, stale->pdata[i]);
-    }
-    g_string_append(out, "],\"orphan_temporaries\":[");
-    for (guint i = 0; i < orphans->len; i++) {
-        if (i)
-            g_string_append_c(out, ',');
-        json_string(out, orphans->pdata[i]);
-    }
-    g_string_append_printf(out, "],\"drift\":%s}\n", drifted ? "true" : "false");
+    g_string_append_c(out, ']');
+    json_string_array(out, "extra_networks", extra);
+    json_string_array(out, "pool_drift", pool_drift);
+    json_string_array(out, "stale_domain_records", stale);
+    json_string_array(out, "orphan_temporaries", orphans);
+    g_string_append_printf(out, ",\"drift\":%s}\n", drifted ? "true" : "false");
     fputs(out->str, stdout);
     g_string_free(out, TRUE);
 }
