@@ -2,8 +2,10 @@
  * isolation skeleton at start, its pool TAPs back on the new bridge once
  * started, forged MACs refused at port-created, everything removed when
  * it stops.  Networks without carthage-net's <metadata> are left alone. */
+#include <errno.h>
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "hook-record.h"
 #include "hook.h"
@@ -11,12 +13,35 @@
 #include "pool.h"
 #include "state.h"
 
+/* How long a network event waits for define to finish with the record. */
+#define HOOK_RECORD_LOCK_MS 10000
+
+/* The record is written under its lock: `carthage-net define` rewrites
+ * it while the network runs, and must not undo a start or a stop. */
+static int lock_record(const HookEvent *event, const char *network, GError **error)
+{
+    g_autofree char *name = cn_hook_record_lock_name(network);
+    g_autofree char *path = g_build_filename(event->run_dir, name, NULL);
+    if (g_mkdir_with_parents(event->run_dir, 0755) < 0) {
+        g_set_error(error, HOOK_ERROR, 0, "cannot make %s: %s", event->run_dir, g_strerror(errno));
+        return -1;
+    }
+    return cn_lock_file(path, HOOK_RECORD_LOCK_MS, error);
+}
+
 static gboolean save_record(const HookEvent *event, const HookNetwork *net, GError **error)
 {
-    CnHookRecord record = { net->iso->name, net->iso->bridge, net->iso->metadata, net->masquerade,
-                            net->iso->default_handler };
+    CnHookRecord *record = net->record;
+    g_free(record->bridge);
+    record->bridge = g_strdup(net->iso->bridge);
+    record->metadata = net->iso->metadata;
+    record->masquerade = net->masquerade;
+    record->default_handler = net->iso->default_handler;
+    record->ipv6 = net->iso->ipv6;
+    record->has_v6_prefix = net->iso->has_v6_prefix;
+    record->v6_prefix = net->iso->v6_prefix;
     g_autofree char *name = cn_hook_record_file_name(net->iso->name);
-    g_autofree char *text = cn_hook_record_format(&record);
+    g_autofree char *text = cn_hook_record_format(record);
     return cn_runtime_write(event->run_dir, name, text, error);
 }
 
@@ -28,7 +53,12 @@ static gboolean network_start(const HookEvent *event, const HookNetwork *net, GE
         g_free(net->iso->bridge);
         net->iso->bridge = g_strdup(net->bridge);
     }
-    if (!cn_nft_network_apply(net->iso, NULL, error) || !save_record(event, net, error))
+    int lock = lock_record(event, net->iso->name, error);
+    if (lock < 0)
+        return FALSE;
+    gboolean ok = cn_nft_network_apply(net->iso, NULL, error) && save_record(event, net, error);
+    close(lock);
+    if (!ok)
         return FALSE;
     hook_log(event, LOG_INFO, "isolation applied: %u reserved address(es), %u handler(s)",
              net->iso->reservations->len, net->iso->handlers->len);
@@ -68,7 +98,16 @@ static gboolean port_created(const HookEvent *event, const HookInput *input, GEr
 {
     if (!input->port.present || !input->port.has_mac)
         return TRUE;
-    const char *owner = hook_network_mac_owner(&input->network, input->port.mac);
+    /* The running network's record, which define keeps current; the XML
+     * (what the network started with) when there is none. */
+    g_autofree char *name = cn_hook_record_file_name(input->network.name);
+    g_autofree char *text = NULL;
+    gsize length;
+    g_autoptr(CnHookRecord) current = NULL;
+    if (cn_runtime_read(event->run_dir, name, &text, &length, NULL) && text)
+        current = cn_hook_record_parse(name, text, length, NULL);
+    const CnHookRecord *record = current && current->version >= 2 ? current : input->network.record;
+    const char *owner = cn_hook_record_mac_owner(record, input->port.mac);
     if (owner && input->port.owner && strcmp(owner, input->port.owner) != 0) {
         char mac[CN_MAC_STR_MAX];
         cn_mac_format(input->port.mac, mac);
@@ -82,10 +121,13 @@ static gboolean port_created(const HookEvent *event, const HookInput *input, GEr
 
 static gboolean network_stopped(const HookEvent *event, const HookNetwork *net, GError **error)
 {
-    if (!cn_nft_network_remove(net->iso->name, error))
+    int lock = lock_record(event, net->iso->name, error);
+    if (lock < 0)
         return FALSE;
     g_autofree char *name = cn_hook_record_file_name(net->iso->name);
-    if (!cn_runtime_remove(event->run_dir, name, error))
+    gboolean ok = cn_nft_network_remove(net->iso->name, error) && cn_runtime_remove(event->run_dir, name, error);
+    close(lock);
+    if (!ok)
         return FALSE;
     hook_log(event, LOG_INFO, "isolation removed");
     CnEvent *stopped = cn_event_new("network-stopped");

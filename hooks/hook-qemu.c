@@ -30,7 +30,19 @@ static CnHookRecord *load_record(const HookEvent *event, const char *network)
     return cn_hook_record_parse(name, text, length, NULL);
 }
 
-static CnIsoGuest *make_guest(const HookDomain *domain, const HookInterface *iface)
+/* The engine's view of the network from the network hook's record. */
+static CnIsoNetwork *record_network(const CnHookRecord *record)
+{
+    CnIsoNetwork *net = cn_iso_network_new(record->name, record->bridge);
+    net->metadata = record->metadata;
+    net->default_handler = record->default_handler;
+    net->ipv6 = record->ipv6;
+    net->has_v6_prefix = record->has_v6_prefix;
+    net->v6_prefix = record->v6_prefix;
+    return net;
+}
+
+static CnIsoGuest *make_guest(const HookDomain *domain, const HookInterface *iface, const CnIsoNetwork *net)
 {
     CnIsoGuest *guest = cn_iso_guest_new(iface->tap, iface->mac);
     const HookLink *link = hook_domain_link(domain, iface->mac);
@@ -39,6 +51,7 @@ static CnIsoGuest *make_guest(const HookDomain *domain, const HookInterface *ifa
         g_array_append_vals(guest->addresses, link->addresses->data, link->addresses->len);
         guest->handler = link->handler;
     }
+    cn_iso_guest_add_v6(guest, net, link && link->has_v6 ? &link->v6 : NULL);
     return guest;
 }
 
@@ -163,17 +176,16 @@ static gboolean add_ports(const HookEvent *event, GError **error)
             }
             continue;
         }
-        g_autoptr(CnIsoNetwork) net = cn_iso_network_new(record->name, record->bridge);
-        net->metadata = record->metadata;
-        net->default_handler = record->default_handler;
-        g_autoptr(CnIsoGuest) guest = make_guest(domain, iface);
+        g_autoptr(CnIsoNetwork) net = record_network(record);
+        g_autoptr(CnIsoGuest) guest = make_guest(domain, iface, net);
         g_autoptr(GError) local = NULL;
         char mac[CN_MAC_STR_MAX];
         cn_mac_format(iface->mac, mac);
         /* Recorded before its elements go in: a hook killed in between
          * leaves a record that "stopped" (or repair) acts on, never
          * elements nobody knows of. */
-        cn_hook_ports_add(ports, network, iface->tap, iface->mac, guest->addresses);
+        cn_hook_ports_add(ports, network, iface->tap, iface->mac, guest->rendered, guest->addresses,
+                          guest->addresses6);
         if (!save_ports(event, domain, ports, TRUE, error))
             return FALSE;
         if (!cn_nft_guest_add(net, guest, &local)) {
@@ -221,6 +233,7 @@ static gboolean remove_ports(const HookEvent *event, GError **error)
         const CnHookPort *port = ports->pdata[i];
         g_autoptr(CnIsoNetwork) net = cn_iso_network_new(port->network, "");
         g_autoptr(CnIsoGuest) guest = cn_iso_guest_new(port->tap, port->mac);
+        g_array_append_vals(guest->addresses6, port->addresses6->data, port->addresses6->len);
         g_autoptr(GError) local = NULL;
         /* A network already stopped took its tables, and our elements,
          * with it. */

@@ -20,13 +20,6 @@ typedef struct {
     char **text_target;
 } Parser;
 
-static void reserved_free(gpointer data)
-{
-    HookReservedMac *mac = data;
-    g_free(mac->machine);
-    g_free(mac);
-}
-
 static void pool_free(gpointer data)
 {
     HookPool *pool = data;
@@ -62,7 +55,7 @@ void hook_input_free(HookInput *input)
     g_free(input->network.name);
     g_free(input->network.bridge);
     cn_iso_network_free(input->network.iso);
-    g_ptr_array_unref(input->network.macs);
+    cn_hook_record_free(input->network.record);
     g_ptr_array_unref(input->network.pools);
     g_free(input->port.owner);
     g_free(input->domain.name);
@@ -152,6 +145,51 @@ static gboolean parse_nat(const char *text, GArray *pairs, GError **error)
     return TRUE;
 }
 
+/* The layer-2 guards.  XML without them (rendered by an older
+ * carthage-net) gets what the definitions' defaults would give. */
+static gboolean network_guards(CnIsoNetwork *iso, const char **names, const char **values, GError **error)
+{
+    const char *ipv6 = attr(names, values, "ipv6");
+    if (!ipv6)
+        iso->ipv6 = iso->metadata ? CN_IPV6_DROP : CN_IPV6_PINNED;
+    else if (strcmp(ipv6, "drop") == 0)
+        iso->ipv6 = CN_IPV6_DROP;
+    else if (strcmp(ipv6, "pinned") == 0)
+        iso->ipv6 = CN_IPV6_PINNED;
+    else {
+        g_set_error(error, HOOK_ERROR, 0, "bad ipv6 mode '%s' in carthage-net metadata", ipv6);
+        return FALSE;
+    }
+    const char *prefix = attr(names, values, "ipv6-network");
+    unsigned length;
+    if (prefix && (!cn_v6_cidr_parse(prefix, &iso->v6_prefix, &length) || length != 64)) {
+        g_set_error(error, HOOK_ERROR, 0, "bad ipv6-network '%s' in carthage-net metadata", prefix);
+        return FALSE;
+    }
+    iso->has_v6_prefix = prefix != NULL;
+    const char *limit = attr(names, values, "broadcast-limit");
+    guint64 value = 1000;
+    if (limit && !g_ascii_string_to_unsigned(limit, 10, 0, 1000000, &value, NULL)) {
+        g_set_error(error, HOOK_ERROR, 0, "bad broadcast-limit '%s' in carthage-net metadata", limit);
+        return FALSE;
+    }
+    iso->broadcast_limit = (uint32_t)value;
+    const char *types = attr(names, values, "ethertypes");
+    g_auto(GStrv) words = g_strsplit(types ? types : "", " ", -1);
+    for (char **w = words; *w; w++) {
+        guint64 type;
+        if (**w == '\0')
+            continue;
+        if (!g_str_has_prefix(*w, "0x") || !g_ascii_string_to_unsigned(*w + 2, 16, 0x0600, 0xffff, &type, NULL)) {
+            g_set_error(error, HOOK_ERROR, 0, "bad ethertype '%s' in carthage-net metadata", *w);
+            return FALSE;
+        }
+        uint16_t type16 = (uint16_t)type;
+        g_array_append_val(iso->ethertypes, type16);
+    }
+    return TRUE;
+}
+
 static gboolean network_metadata(Parser *p, const char **names, const char **values, GError **error)
 {
     HookNetwork *net = &p->input->network;
@@ -186,7 +224,9 @@ static gboolean network_metadata(Parser *p, const char **names, const char **val
         g_set_error(error, HOOK_ERROR, 0, "bad gateway '%s'", gateway);
         return FALSE;
     }
-    return TRUE;
+    cn_hook_record_free(net->record);
+    net->record = cn_hook_record_new(name, bridge);
+    return network_guards(net->iso, names, values, error);
 }
 
 static gboolean network_guest(Parser *p, const char **names, const char **values, GError **error)
@@ -196,11 +236,7 @@ static gboolean network_guest(Parser *p, const char **names, const char **values
     if (!net->iso || !parse_mac_attr(attr(names, values, "mac"), mac, error))
         return net->iso == NULL;
     const char *machine = attr(names, values, "machine");
-    HookReservedMac *owner = g_new0(HookReservedMac, 1);
-    owner->machine = g_strdup(machine ? machine : "");
-    memcpy(owner->mac, mac, 6);
-    g_ptr_array_add(net->macs, owner);
-
+    const char *iface = attr(names, values, "iface");
     g_autoptr(GArray) addresses = g_array_new(FALSE, FALSE, sizeof(uint32_t));
     if (!parse_addresses(attr(names, values, "ipv4"), addresses, error))
         return FALSE;
@@ -210,8 +246,8 @@ static gboolean network_guest(Parser *p, const char **names, const char **values
         g_array_append_val(net->iso->reservations, reservation);
     }
     const char *handler = attr(names, values, "handler");
+    CnIsoHandler entry = { { 0 }, { 0 } };
     if (handler) {
-        CnIsoHandler entry = { { 0 }, { 0 } };
         memcpy(entry.mac, mac, 6);
         if (!cn_endpoint_parse(handler, FALSE, &entry.handler)) {
             g_set_error(error, HOOK_ERROR, 0, "bad handler endpoint '%s'", handler);
@@ -219,6 +255,9 @@ static gboolean network_guest(Parser *p, const char **names, const char **values
         }
         g_array_append_val(net->iso->handlers, entry);
     }
+    /* What the record can carry (carthage-net always writes both). */
+    if (machine && cn_dns_name_is_valid(machine) && iface && cn_ifname_is_valid(iface))
+        cn_hook_record_add_guest(net->record, machine, iface, mac, addresses, entry.handler);
     return parse_nat(attr(names, values, "nat"), net->iso->nat, error);
 }
 
@@ -234,6 +273,11 @@ static gboolean domain_link(Parser *p, const char **names, const char **values, 
     const char *handler = attr(names, values, "handler");
     if (handler && !cn_endpoint_parse(handler, FALSE, &link->handler)) {
         g_set_error(error, HOOK_ERROR, 0, "bad handler endpoint '%s'", handler);
+        return FALSE;
+    }
+    const char *v6 = attr(names, values, "ipv6");
+    if (v6 && !(link->has_v6 = cn_v6_parse(v6, &link->v6))) {
+        g_set_error(error, HOOK_ERROR, 0, "bad IPv6 address '%s' in carthage-net metadata", v6);
         return FALSE;
     }
     return parse_mac_attr(attr(names, values, "mac"), link->mac, error) &&
@@ -349,7 +393,6 @@ HookInput *hook_input_parse(const char *text, gsize length, GError **error)
 {
     static const GMarkupParser callbacks = { on_start, on_end, on_text, NULL, NULL };
     HookInput *input = g_new0(HookInput, 1);
-    input->network.macs = g_ptr_array_new_with_free_func(reserved_free);
     input->network.pools = g_ptr_array_new_with_free_func(pool_free);
     input->domain.interfaces = g_ptr_array_new_with_free_func(interface_free);
     input->domain.links = g_ptr_array_new_with_free_func(link_free);
@@ -385,16 +428,6 @@ const HookLink *hook_domain_link(const HookDomain *domain, const uint8_t mac[6])
         const HookLink *link = domain->links->pdata[i];
         if (memcmp(link->mac, mac, 6) == 0)
             return link;
-    }
-    return NULL;
-}
-
-const char *hook_network_mac_owner(const HookNetwork *network, const uint8_t mac[6])
-{
-    for (guint i = 0; i < network->macs->len; i++) {
-        const HookReservedMac *owner = network->macs->pdata[i];
-        if (memcmp(owner->mac, mac, 6) == 0)
-            return owner->machine;
     }
     return NULL;
 }

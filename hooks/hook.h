@@ -12,13 +12,8 @@
 #include <stdint.h>
 
 #include "events.h"
+#include "hook-record.h"
 #include "nft.h"
-
-/* One reserved guest link from the network's carthage-net metadata. */
-typedef struct {
-    char *machine;
-    uint8_t mac[6];
-} HookReservedMac;
 
 typedef struct {
     char *name;
@@ -31,7 +26,7 @@ typedef struct {
     char *bridge;
     gboolean ours;          /* carries carthage-net's <metadata> */
     CnIsoNetwork *iso;      /* when ours */
-    GPtrArray *macs;        /* HookReservedMac*: which machine owns which MAC */
+    CnHookRecord *record;   /* when ours: its guests (which machine owns which MAC) */
     GPtrArray *pools;       /* HookPool* */
     uint32_t mtu;
     gboolean masquerade;    /* <forward mode='nat'> to the host's own address */
@@ -61,6 +56,8 @@ typedef struct {
     uint8_t mac[6];
     GArray *addresses;      /* uint32_t */
     GArray *nat;            /* CnIsoNat: 1:1 NAT pairs */
+    gboolean has_v6;
+    CnV6Address v6;         /* its static IPv6 address */
     CnEndpoint handler;
     char *tap;
 } HookLink;
@@ -87,8 +84,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(HookInput, hook_input_free)
 
 /* The link of the domain's metadata with MAC, or NULL. */
 const HookLink *hook_domain_link(const HookDomain *domain, const uint8_t mac[6]);
-/* Which machine the network reserves MAC for, or NULL. */
-const char *hook_network_mac_owner(const HookNetwork *network, const uint8_t mac[6]);
 
 /* What every event handler gets. */
 typedef struct {

@@ -28,6 +28,10 @@ typedef enum {
     V_MAC,
     V_VLAN_RANGES,
     V_SECONDARIES,
+    V_IPV6_MODE,
+    V_V6,
+    V_V6_SUBNET,
+    V_ETHERTYPES,
 } ValueType;
 
 typedef struct {
@@ -63,6 +67,11 @@ static const KeySpec network_keys[] = {
     KEY(CnNetwork, "v4.domains", V_DNS_NAME, v4_domain),
     KEY(CnNetwork, "v4.masquerade", V_BOOL, v4_masquerade),
     KEY(CnNetwork, "v4.pool", V_V4_RANGE, v4_pool),
+    KEY(CnNetwork, "ipv6", V_IPV6_MODE, ipv6),
+    KEY(CnNetwork, "v6.network", V_V6_SUBNET, v6_subnet),
+    KEY(CnNetwork, "v6.gateway", V_V6, v6_gateway),
+    KEY(CnNetwork, "allowed_ethertypes", V_ETHERTYPES, allowed_ethertypes),
+    UINT_KEY(CnNetwork, "broadcast_limit", broadcast_limit, 0, 1000000),
 };
 
 static const KeySpec machine_keys[] = {
@@ -77,6 +86,7 @@ static const KeySpec link_keys[] = {
     KEY(CnLink, "v4.address", V_V4, v4_address),
     KEY(CnLink, "v4.public_address", V_V4, v4_public_address),
     KEY(CnLink, "v4.secondary_addresses", V_SECONDARIES, v4_secondary),
+    KEY(CnLink, "v6.address", V_V6, v6_address),
     KEY(CnLink, "dns_name", V_DNS_NAME, dns_name),
     UINT_KEY(CnLink, "untagged_vlan", untagged_vlan, 1, 4094),
     KEY(CnLink, "allowed_vlans", V_VLAN_RANGES, allowed_vlans),
@@ -95,6 +105,70 @@ static const KeySpec pool_keys[] = {
 
 static const char *const technology_names[] = { "libvirt", "bridge", "openvswitch", NULL };
 static const char *const forward_names[] = { "nat", "route", "open", "isolated", NULL };
+static const char *const ipv6_mode_names[] = { "drop", "pinned", NULL };
+
+/* Ethertypes a network may let guests send besides ARP, IPv4 and IPv6,
+ * by name; others by number (0x0600-0xffff). */
+static const struct {
+    const char *name;
+    uint16_t type;
+} ethertype_names[] = {
+    { "lldp", 0x88cc }, { "rarp", 0x8035 }, { "eapol", 0x888e }, { "ptp", 0x88f7 },
+    { "mpls", 0x8847 }, { "pppoe-discovery", 0x8863 }, { "pppoe", 0x8864 }, { "macsec", 0x88e5 },
+    { "wol", 0x0842 },
+};
+
+/* Governed by their own rules: never through allowed_ethertypes.  The VLAN
+ * tags would carry IPv4 and ARP past the address pinning. */
+static const struct {
+    uint16_t type;
+    const char *why;
+} ethertypes_refused[] = {
+    { 0x0800, "IPv4 is always allowed, from the port's own addresses" },
+    { 0x0806, "ARP is always allowed, from the port's own addresses" },
+    { 0x86dd, "IPv6 is governed by the ipv6 key" },
+    { 0x8100, "802.1Q tagged frames would carry IPv4 and ARP past the address pinning" },
+    { 0x88a8, "802.1ad tagged frames would carry IPv4 and ARP past the address pinning" },
+    { 0x9100, "QinQ tagged frames would carry IPv4 and ARP past the address pinning" },
+};
+
+static gboolean parse_ethertypes(GPtrArray *items, GArray *out, char **why)
+{
+    for (guint i = 0; i < items->len; i++) {
+        const char *item = items->pdata[i];
+        guint64 value = 0;
+        gboolean known = FALSE;
+        for (gsize j = 0; j < G_N_ELEMENTS(ethertype_names) && !known; j++) {
+            if (g_ascii_strcasecmp(item, ethertype_names[j].name) == 0) {
+                value = ethertype_names[j].type;
+                known = TRUE;
+            }
+        }
+        if (!known && !(g_str_has_prefix(item, "0x") && item[2] &&
+                        g_ascii_string_to_unsigned(item + 2, 16, 0x0600, 0xffff, &value, NULL))) {
+            *why = g_strdup_printf("'%s' is not an ethertype: a name (lldp, rarp, eapol, ptp, mpls, "
+                                   "pppoe-discovery, pppoe, macsec, wol) or a number 0x0600-0xffff", item);
+            return FALSE;
+        }
+        for (gsize j = 0; j < G_N_ELEMENTS(ethertypes_refused); j++) {
+            if (ethertypes_refused[j].type == value) {
+                if (known)
+                    *why = g_strdup_printf("'%s' (0x%04x) may not be listed: %s", item, (unsigned)value,
+                                           ethertypes_refused[j].why);
+                else
+                    *why = g_strdup_printf("'%s' may not be listed: %s", item, ethertypes_refused[j].why);
+                return FALSE;
+            }
+        }
+        uint16_t type = (uint16_t)value;
+        gboolean seen = FALSE;
+        for (guint j = 0; j < out->len && !seen; j++)
+            seen = g_array_index(out, uint16_t, j) == type;
+        if (!seen)
+            g_array_append_val(out, type);
+    }
+    return TRUE;
+}
 
 /* Parsing one value.  On failure, WHY says what was expected. */
 
@@ -205,6 +279,8 @@ static gboolean parse_list_value(const KeySpec *spec, const char *raw, void *fie
         return parse_vlan_ranges(items, array, why);
     case V_SECONDARIES:
         return parse_secondaries(items, array, why);
+    case V_ETHERTYPES:
+        return parse_ethertypes(items, array, why);
     default:
         g_assert_not_reached();
     }
@@ -223,7 +299,7 @@ static gboolean parse_value(const KeySpec *spec, const char *raw, void *object, 
     g_autofree char *text = NULL;
 
     if (spec->type == V_V4_RANGES || spec->type == V_V4_LIST || spec->type == V_VLAN_RANGES ||
-        spec->type == V_SECONDARIES)
+        spec->type == V_SECONDARIES || spec->type == V_ETHERTYPES)
         return parse_list_value(spec, raw, field, why);
 
     if (!cn_keyfile_unescape(raw, &text)) {
@@ -278,6 +354,20 @@ static gboolean parse_value(const KeySpec *spec, const char *raw, void *object, 
         if (!parse_choice(text, forward_names, (int *)field))
             goto bad;
         return TRUE;
+    case V_IPV6_MODE:
+        if (!parse_choice(text, ipv6_mode_names, (int *)field))
+            goto bad;
+        return TRUE;
+    case V_V6:
+        if (!cn_v6_parse(text, field))
+            goto bad;
+        return TRUE;
+    case V_V6_SUBNET: {
+        CnV6Subnet *subnet = field;
+        if (!cn_v6_cidr_parse(text, &subnet->network, &subnet->prefix))
+            goto bad;
+        return TRUE;
+    }
     case V_V4:
         if (!cn_v4_parse(text, field))
             goto bad;
@@ -333,6 +423,15 @@ bad:
         break;
     case V_FORWARD:
         *why = g_strdup_printf("'%s' is not one of nat, route, open, isolated", text);
+        break;
+    case V_IPV6_MODE:
+        *why = g_strdup_printf("'%s' is not one of drop, pinned", text);
+        break;
+    case V_V6:
+        *why = g_strdup_printf("'%s' is not an IPv6 address such as 2001:db8::1", text);
+        break;
+    case V_V6_SUBNET:
+        *why = g_strdup_printf("'%s' is not an IPv6 network such as 2001:db8:0:1::/64 (host bits zero)", text);
         break;
     case V_V4:
         *why = g_strdup_printf("'%s' is not an IPv4 address such as 192.0.2.1", text);

@@ -8,6 +8,7 @@
 
 #define METADATA_DEFAULT_ADDRESS 0xa9fea9feu /* 169.254.169.254 */
 #define METADATA_DEFAULT_PORT 80
+#define BROADCAST_LIMIT_DEFAULT 1000 /* frames a second per guest port */
 
 char *cn_network_group(const CnNetwork *net)
 {
@@ -96,12 +97,24 @@ static void network_defaults(CnNetwork *net)
         net->v4_dhcp = net->v4_dhcp_ranges->len > 0;
     if (net->metadata_handler.set && net->metadata_handler.host == 0)
         net->metadata_handler.host = net->v4_gateway;
+    /* A metadata network has no IPv6 unless asked: the metadata routing
+     * and its identity model are IPv4's. */
+    if (!cn_key_is_set(net->key_locs, "ipv6"))
+        net->ipv6 = net->metadata ? CN_IPV6_DROP : CN_IPV6_PINNED;
+    net->has_v6 = cn_key_is_set(net->key_locs, "v6.network");
+    if (net->has_v6 && net->technology == CN_TECH_LIBVIRT && !cn_key_is_set(net->key_locs, "v6.gateway")) {
+        net->v6_gateway = net->v6_subnet.network;
+        net->v6_gateway.bytes[15] |= 1;
+    }
+    if (!cn_key_is_set(net->key_locs, "broadcast_limit"))
+        net->broadcast_limit = BROADCAST_LIMIT_DEFAULT;
 }
 
 static void link_defaults(CnLink *link)
 {
     if (!link->model)
         link->model = g_strdup("virtio");
+    link->has_v6_address = cn_key_is_set(link->key_locs, "v6.address");
     if (cn_key_is_set(link->key_locs, "v4.address"))
         link->v4_source = CN_V4_STATIC;
     else if (link->net && link->net->has_v4_pool && link->net->technology == CN_TECH_LIBVIRT)
@@ -121,7 +134,12 @@ static void pool_defaults(CnPool *pool)
 static const char *const libvirt_only_keys[] = {
     "forward", "metadata", "metadata.address", "metadata.port", "metadata.hostname",
     "metadata.handler", "v4.network", "v4.gateway", "v4.dhcp", "v4.dhcp_ranges",
-    "v4.dns_servers", "v4.domains", "v4.masquerade", "v4.pool",
+    "v4.dns_servers", "v4.domains", "v4.masquerade", "v4.pool", "v6.gateway",
+};
+
+/* The guards nftables applies on Linux bridges. */
+static const char *const isolation_keys[] = {
+    "ipv6", "v6.network", "allowed_ethertypes", "broadcast_limit",
 };
 
 static const char *const v4_dependent_keys[] = {
@@ -186,10 +204,16 @@ static void check_network_technology(Check *ctx, CnNetwork *net, const char *gro
     if (net->delete_bridge && net->technology != CN_TECH_BRIDGE)
         REPORT(ctx, net->key_locs, &net->loc, group, "delete_bridge",
                "applies only to technology = bridge (this network is %s)", tech);
-    if (net->isolate_guests && net->technology == CN_TECH_OPENVSWITCH)
+    if (net->isolate_guests && !cn_network_has_isolation(net))
         REPORT(ctx, net->key_locs, &net->loc, group, "isolate_guests",
-               "not available with technology = openvswitch: nftables does not see traffic "
-               "switched inside Open vSwitch");
+               "not available with technology = %s: nftables does not see traffic "
+               "switched inside Open vSwitch", tech);
+    for (gsize i = 0; i < G_N_ELEMENTS(isolation_keys) && !cn_network_has_isolation(net); i++) {
+        if (cn_key_is_set(net->key_locs, isolation_keys[i]))
+            REPORT(ctx, net->key_locs, &net->loc, group, isolation_keys[i],
+                   "not available with technology = %s: nftables does not see traffic switched "
+                   "inside Open vSwitch", tech);
+    }
     if (net->technology == CN_TECH_LIBVIRT)
         return;
     for (gsize i = 0; i < G_N_ELEMENTS(libvirt_only_keys); i++) {
@@ -286,6 +310,39 @@ static void check_network_v4(Check *ctx, CnNetwork *net, const char *group)
         check_handler_host(ctx, net->key_locs, &net->loc, group, net, net->metadata_handler.host);
 }
 
+/* IPv6 is pinned to each port's link-local and SLAAC (EUI-64) addresses
+ * and its static one, so the on-link prefix must be a /64. */
+static void check_network_v6(Check *ctx, CnNetwork *net, const char *group)
+{
+    if (!net->has_v6) {
+        if (cn_key_is_set(net->key_locs, "v6.gateway"))
+            REPORT(ctx, net->key_locs, &net->loc, group, "v6.gateway", "needs v6.network");
+        return;
+    }
+    g_autofree char *prefix = cn_v6_str(&net->v6_subnet.network);
+    static const CnV6Address link_local = { { 0xfe, 0x80 } };
+    if (net->ipv6 == CN_IPV6_DROP)
+        REPORT(ctx, net->key_locs, &net->loc, group, "v6.network",
+               "needs ipv6 = pinned: this network drops guest IPv6%s",
+               cn_key_is_set(net->key_locs, "ipv6") ? "" : " (the default on metadata networks)");
+    if (net->v6_subnet.prefix != 64) {
+        REPORT(ctx, net->key_locs, &net->loc, group, "v6.network",
+               "must be a /64 (it is /%u): guests form SLAAC addresses in it, and carthage-net pins "
+               "them by their EUI-64 interface identifiers", net->v6_subnet.prefix);
+        return;
+    }
+    if (cn_v6_in_network(&net->v6_subnet.network, &link_local, 10) || net->v6_subnet.network.bytes[0] == 0xff)
+        REPORT(ctx, net->key_locs, &net->loc, group, "v6.network",
+               "%s/64 is link-local or multicast; give the network's own prefix", prefix);
+    if (net->technology == CN_TECH_LIBVIRT && cn_key_is_set(net->key_locs, "v6.gateway")) {
+        g_autofree char *gateway = cn_v6_str(&net->v6_gateway);
+        if (!cn_v6_in_network(&net->v6_gateway, &net->v6_subnet.network, 64) ||
+            cn_v6_equal(&net->v6_gateway, &net->v6_subnet.network))
+            REPORT(ctx, net->key_locs, &net->loc, group, "v6.gateway",
+                   "%s is not a host address of v6.network %s/64", gateway, prefix);
+    }
+}
+
 static void check_networks(Check *ctx)
 {
     GPtrArray *networks = ctx->site->networks;
@@ -298,6 +355,8 @@ static void check_networks(Check *ctx)
         check_network_technology(ctx, net, group);
         if (net->technology == CN_TECH_LIBVIRT)
             check_network_v4(ctx, net, group);
+        if (cn_network_has_isolation(net))
+            check_network_v6(ctx, net, group);
         for (guint j = 0; j < i; j++) {
             CnNetwork *other = networks->pdata[j];
             /* Open vSwitch VLAN networks share their bridge, and so may two
@@ -356,6 +415,26 @@ static void check_link_address(Check *ctx, const CnLink *link, const char *group
     }
 }
 
+static void check_link_v6(Check *ctx, const CnLink *link, const char *group)
+{
+    const CnNetwork *net = link->net;
+    g_autofree char *text = cn_v6_str(&link->v6_address);
+    if (!net->has_v6) {
+        REPORT(ctx, link->key_locs, &link->loc, group, "v6.address", "[network %s] has no v6.network",
+               net->name);
+        return;
+    }
+    g_autofree char *prefix = cn_v6_str(&net->v6_subnet.network);
+    if (!cn_v6_in_network(&link->v6_address, &net->v6_subnet.network, net->v6_subnet.prefix) ||
+        cn_v6_equal(&link->v6_address, &net->v6_subnet.network))
+        REPORT(ctx, link->key_locs, &link->loc, group, "v6.address",
+               "%s is not a host address of [network %s] v6.network %s/%u", text, net->name, prefix,
+               net->v6_subnet.prefix);
+    else if (net->technology == CN_TECH_LIBVIRT && cn_v6_equal(&link->v6_address, &net->v6_gateway))
+        REPORT(ctx, link->key_locs, &link->loc, group, "v6.address", "%s is the gateway of [network %s]",
+               text, net->name);
+}
+
 static const char *const libvirt_link_keys[] = {
     "v4.address", "v4.public_address", "v4.secondary_addresses", "dns_name",
 };
@@ -405,6 +484,8 @@ static void check_link_net(Check *ctx, CnLink *link, const char *group, GHashTab
             REPORT(ctx, link->key_locs, &link->loc, group, "dns_name",
                    "needs v4.address or a v4.pool on [network %s] for the host record", net->name);
     }
+    if (link->has_v6_address)
+        check_link_v6(ctx, link, group);
     if (link->v4_public_address)
         claim_address(ctx, public_claims, link, "v4.public_address", group, link->v4_public_address);
     for (guint i = 0; i < link->v4_secondary->len; i++) {
@@ -469,6 +550,30 @@ static void check_addresses_unique(Check *ctx, CnNetwork *net)
     }
 }
 
+static void check_v6_addresses_unique(Check *ctx, CnNetwork *net)
+{
+    g_autoptr(GHashTable) claims = g_hash_table_new(g_bytes_hash, g_bytes_equal);
+    g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+    for (guint i = 0; i < net->links->len; i++) {
+        CnLink *link = net->links->pdata[i];
+        if (!link->has_v6_address || cn_object_is_invalid(link->key_locs))
+            continue;
+        GBytes *key = g_bytes_new(link->v6_address.bytes, 16);
+        g_ptr_array_add(keys, key);
+        const CnLink *other = g_hash_table_lookup(claims, key);
+        if (other) {
+            g_autofree char *group = cn_link_group(link);
+            g_autofree char *text = cn_v6_str(&link->v6_address);
+            const CnLoc *where = cn_key_loc(other->key_locs, "v6.address", &other->loc);
+            REPORT(ctx, link->key_locs, &link->loc, group, "v6.address",
+                   "address %s is also claimed by [link %s %s] v6.address (%s:%d)", text,
+                   other->machine_name, other->iface, where->file, where->line);
+            continue;
+        }
+        g_hash_table_insert(claims, key, link);
+    }
+}
+
 static void check_links(Check *ctx)
 {
     g_autoptr(GHashTable) macs = g_hash_table_new(g_int64_hash, g_int64_equal);
@@ -521,6 +626,8 @@ static void check_links(Check *ctx)
             check_addresses_unique(ctx, net);
             check_dns_names(ctx, net);
         }
+        if (net->has_v6 && !cn_object_is_invalid(net->key_locs))
+            check_v6_addresses_unique(ctx, net);
     }
 }
 

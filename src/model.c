@@ -19,6 +19,7 @@ static void network_free(gpointer data)
     g_array_unref(net->v4_dhcp_ranges);
     g_array_unref(net->v4_dns_servers);
     g_free(net->v4_domain);
+    g_array_unref(net->allowed_ethertypes);
     g_ptr_array_unref(net->links);
     g_ptr_array_unref(net->pools);
     g_free(net);
@@ -88,6 +89,7 @@ CnNetwork *cn_network_new(const char *name)
     net->name = g_strdup(name);
     net->v4_dhcp_ranges = g_array_new(FALSE, FALSE, sizeof(CnV4Range));
     net->v4_dns_servers = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+    net->allowed_ethertypes = g_array_new(FALSE, FALSE, sizeof(uint16_t));
     net->links = g_ptr_array_new();
     net->pools = g_ptr_array_new();
     return net;
@@ -222,6 +224,17 @@ const char *cn_technology_name(CnTechnology t)
 {
     static const char *const names[] = { "libvirt", "bridge", "openvswitch" };
     return names[t];
+}
+
+const char *cn_ipv6_mode_name(CnIpv6Mode mode)
+{
+    static const char *const names[] = { "drop", "pinned" };
+    return names[mode];
+}
+
+gboolean cn_network_has_isolation(const CnNetwork *net)
+{
+    return net->technology == CN_TECH_LIBVIRT || net->technology == CN_TECH_BRIDGE;
 }
 
 const char *cn_forward_name(CnForward f)

@@ -9,6 +9,8 @@
 #include <glib.h>
 #include <stdint.h>
 
+#include "netaddr.h"
+
 /* Where a value came from: the file and line of the key that set it. */
 typedef struct {
     const char *file; /* interned: lives as long as the process */
@@ -27,6 +29,17 @@ typedef enum {
     CN_FORWARD_OPEN,
     CN_FORWARD_ISOLATED,
 } CnForward;
+
+/* What guest ports may send over IPv6 (network key ipv6). */
+typedef enum {
+    CN_IPV6_DROP = 0, /* nothing */
+    CN_IPV6_PINNED,   /* from the port's own addresses only; no router or DHCPv6 server messages */
+} CnIpv6Mode;
+
+typedef struct {
+    CnV6Address network; /* host bits zero */
+    unsigned prefix;
+} CnV6Subnet;
 
 typedef struct {
     uint32_t first; /* inclusive, host order */
@@ -90,6 +103,14 @@ struct CnNetwork {
     gboolean has_v4_pool;
     CnV4Range v4_pool;
 
+    /* Guest ports: what they may send besides ARP and IPv4. */
+    CnIpv6Mode ipv6;
+    gboolean has_v6;
+    CnV6Subnet v6_subnet;       /* the on-link /64 guests form SLAAC addresses in */
+    CnV6Address v6_gateway;     /* the host's address on it (libvirt networks) */
+    GArray *allowed_ethertypes; /* uint16_t: further ethertypes guests may send */
+    uint32_t broadcast_limit;   /* broadcast and multicast frames a second per guest port; 0: no limit */
+
     GPtrArray *links; /* CnLink*, borrowed, sorted by machine then iface */
     GPtrArray *pools; /* CnPool*, borrowed: pools whose TAPs join this network */
 };
@@ -124,6 +145,8 @@ struct CnLink {
     CnV4Source v4_source;
     uint32_t v4_address;
     uint32_t v4_public_address; /* 0: none */
+    gboolean has_v6_address;
+    CnV6Address v6_address;     /* static IPv6 address (v6.address) */
     GArray *v4_secondary;       /* CnSecondaryAddress */
     char *dns_name;
     uint16_t untagged_vlan;
@@ -172,6 +195,12 @@ CnPool *cn_site_find_pool(const CnSite *site, const char *name);
 void cn_site_index(CnSite *site);
 
 const char *cn_technology_name(CnTechnology t);
+const char *cn_ipv6_mode_name(CnIpv6Mode mode);
+
+/* What a technology gives a network.  nftables sees traffic on Linux
+ * bridges only (not inside Open vSwitch): isolation, anti-spoofing and
+ * the layer-2 guards need one. */
+gboolean cn_network_has_isolation(const CnNetwork *net);
 const char *cn_forward_name(CnForward f);
 
 /* Where KEY of an object was set, else FALLBACK (the object's group). */
@@ -195,3 +224,4 @@ gboolean cn_endpoint_equal(CnEndpoint a, CnEndpoint b);
 
 /* The handler a link's guest reaches: machine's, else network's. */
 CnEndpoint cn_link_metadata_handler(const CnLink *link);
+

@@ -1,6 +1,7 @@
 /* netaddr.c - see netaddr.h */
 #include "netaddr.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -208,4 +209,75 @@ gboolean cn_dns_name_is_valid(const char *name)
             return FALSE;
         label++;
     }
+}
+
+gboolean cn_v6_parse(const char *text, CnV6Address *out)
+{
+    /* inet_pton takes only the plain forms: no zone, no prefix. */
+    return strchr(text, ':') != NULL && inet_pton(AF_INET6, text, out->bytes) == 1;
+}
+
+gboolean cn_v6_cidr_parse(const char *text, CnV6Address *network, unsigned *prefix)
+{
+    const char *slash = strchr(text, '/');
+    unsigned length;
+    if (!slash)
+        return FALSE;
+    g_autofree char *address = g_strndup(text, (gsize)(slash - text));
+    const char *p = slash + 1;
+    if (!parse_decimal(&p, 128, &length) || *p != '\0' || !cn_v6_parse(address, network))
+        return FALSE;
+    for (unsigned bit = length; bit < 128; bit++) {
+        if (network->bytes[bit / 8] & (0x80 >> (bit % 8)))
+            return FALSE; /* host bits set */
+    }
+    *prefix = length;
+    return TRUE;
+}
+
+void cn_v6_format(const CnV6Address *address, char out[CN_V6_STR_MAX])
+{
+    inet_ntop(AF_INET6, address->bytes, out, CN_V6_STR_MAX);
+}
+
+char *cn_v6_str(const CnV6Address *address)
+{
+    char text[CN_V6_STR_MAX];
+    cn_v6_format(address, text);
+    return g_strdup(text);
+}
+
+gboolean cn_v6_equal(const CnV6Address *a, const CnV6Address *b)
+{
+    return memcmp(a->bytes, b->bytes, 16) == 0;
+}
+
+gboolean cn_v6_in_network(const CnV6Address *address, const CnV6Address *network, unsigned prefix)
+{
+    for (unsigned bit = 0; bit < prefix && bit < 128; bit++) {
+        uint8_t mask = (uint8_t)(0x80 >> (bit % 8));
+        if ((address->bytes[bit / 8] & mask) != (network->bytes[bit / 8] & mask))
+            return FALSE;
+    }
+    return TRUE;
+}
+
+gboolean cn_v6_is_unspecified(const CnV6Address *address)
+{
+    static const CnV6Address zero;
+    return cn_v6_equal(address, &zero);
+}
+
+void cn_v6_eui64(const CnV6Address *prefix, const uint8_t mac[6], CnV6Address *out)
+{
+    static const CnV6Address link_local = { { 0xfe, 0x80 } };
+    memcpy(out->bytes, (prefix ? prefix : &link_local)->bytes, 8);
+    out->bytes[8] = mac[0] ^ 0x02; /* the universal/local bit, inverted */
+    out->bytes[9] = mac[1];
+    out->bytes[10] = mac[2];
+    out->bytes[11] = 0xff;
+    out->bytes[12] = 0xfe;
+    out->bytes[13] = mac[3];
+    out->bytes[14] = mac[4];
+    out->bytes[15] = mac[5];
 }

@@ -32,6 +32,25 @@ gboolean cn_mac_parse(const char *text, uint8_t out[6]);
 void cn_mac_format(const uint8_t mac[6], char out[CN_MAC_STR_MAX]);
 gboolean cn_mac_is_multicast(const uint8_t mac[6]);
 
+/* IPv6: 16 bytes in network byte order. */
+#define CN_V6_STR_MAX 46 /* INET6_ADDRSTRLEN */
+typedef struct {
+    uint8_t bytes[16];
+} CnV6Address;
+
+gboolean cn_v6_parse(const char *text, CnV6Address *out);
+/* "PREFIX/N"; the address must have its host bits zero. */
+gboolean cn_v6_cidr_parse(const char *text, CnV6Address *network, unsigned *prefix);
+void cn_v6_format(const CnV6Address *address, char out[CN_V6_STR_MAX]);
+char *cn_v6_str(const CnV6Address *address);
+gboolean cn_v6_equal(const CnV6Address *a, const CnV6Address *b);
+gboolean cn_v6_in_network(const CnV6Address *address, const CnV6Address *network, unsigned prefix);
+gboolean cn_v6_is_unspecified(const CnV6Address *address);
+/* The address a host with MAC forms in the /64 PREFIX by SLAAC with a
+ * modified EUI-64 interface identifier (RFC 4291 appendix A); with
+ * PREFIX NULL, its link-local address (fe80::/64). */
+void cn_v6_eui64(const CnV6Address *prefix, const uint8_t mac[6], CnV6Address *out);
+
 /* Network, pool names: 1-64 of [A-Za-z0-9_.-], not starting with '-' or
  * '.' (virsh would take "-x" for an option; TAP names derive from pool
  * names). */

@@ -154,3 +154,21 @@ void cn_nft_reject_tcp_reset(struct nftnl_rule *rule)
     nftnl_expr_set_u32(expr, NFTNL_EXPR_REJECT_TYPE, NFT_REJECT_TCP_RST);
     nftnl_expr_set_u8(expr, NFTNL_EXPR_REJECT_CODE, 0);
 }
+
+void cn_nft_dynset_limit(struct nftnl_rule *rule, uint32_t sreg, const char *set, uint32_t set_id,
+                         uint64_t per_second, uint32_t burst)
+{
+    struct nftnl_expr *limit = nftnl_expr_alloc("limit");
+    nftnl_expr_set_u64(limit, NFTNL_EXPR_LIMIT_RATE, per_second);
+    nftnl_expr_set_u64(limit, NFTNL_EXPR_LIMIT_UNIT, 1);
+    nftnl_expr_set_u32(limit, NFTNL_EXPR_LIMIT_BURST, burst);
+    nftnl_expr_set_u32(limit, NFTNL_EXPR_LIMIT_TYPE, NFT_LIMIT_PKTS);
+    nftnl_expr_set_u32(limit, NFTNL_EXPR_LIMIT_FLAGS, NFT_LIMIT_F_INV);
+    struct nftnl_expr *expr = add(rule, "dynset");
+    nftnl_expr_set_u32(expr, NFTNL_EXPR_DYNSET_SREG_KEY, sreg);
+    nftnl_expr_set_u32(expr, NFTNL_EXPR_DYNSET_OP, NFT_DYNSET_OP_ADD);
+    nftnl_expr_set_str(expr, NFTNL_EXPR_DYNSET_SET_NAME, set);
+    if (set_id)
+        nftnl_expr_set_u32(expr, NFTNL_EXPR_DYNSET_SET_ID, set_id);
+    nftnl_expr_set(expr, NFTNL_EXPR_DYNSET_EXPR, limit, 0);
+}

@@ -49,3 +49,8 @@ void cn_nft_jump(struct nftnl_rule *rule, const char *chain);
 /* dnat/snat ip to the address in REG_ADDR (and port in REG_PROTO, 0: none) */
 void cn_nft_nat(struct nftnl_rule *rule, uint32_t type, uint32_t reg_addr, uint32_t reg_proto);
 void cn_nft_reject_tcp_reset(struct nftnl_rule *rule);
+/* add @SET { REG limit rate over PER_SECOND/second burst BURST packets }:
+ * matches (for a verdict after it) once the key in SREG sends faster;
+ * one limiter per key, made by the first packet. */
+void cn_nft_dynset_limit(struct nftnl_rule *rule, uint32_t sreg, const char *set, uint32_t set_id,
+                         uint64_t per_second, uint32_t burst);

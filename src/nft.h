@@ -6,8 +6,12 @@
  *                IPv4/ARP only from addresses reserved for that MAC (or,
  *                for guests carthage-net did not render, any address not
  *                reserved for someone else); DHCP from 0.0.0.0 allowed;
- *                guest IPv6 dropped on metadata networks; guest-to-guest
- *                traffic dropped when the network isolates guests.
+ *                IPv6 dropped, or pinned to the port's own addresses;
+ *                ARP, IPv4, IPv6 and the network's allowed ethertypes
+ *                only (no VLAN tags); no DHCP, DHCPv6 or router messages
+ *                from guests; broadcast and multicast rate-limited per
+ *                port; guest-to-guest traffic dropped when the network
+ *                isolates guests.
  *   inet cn_N    metadata DNAT by (pinned) source MAC to each guest's own
  *                handler, else the network's; host protection; 1:1 NAT.
  * The rules are fixed per network; guests are only set and map elements,
@@ -51,7 +55,13 @@ typedef struct {
     uint16_t metadata_port;
     CnEndpoint default_handler; /* set: FALSE when none */
     uint32_t gateway;           /* 0 when the network has no IPv4 */
+    CnIpv6Mode ipv6;
+    gboolean has_v6_prefix;
+    CnV6Address v6_prefix;      /* the on-link /64 of SLAAC addresses */
+    uint32_t broadcast_limit;   /* frames a second per port; 0: none */
+    GArray *ethertypes;         /* uint16_t: allowed besides ARP, IPv4, IPv6 */
     GArray *reservations;       /* CnIsoReservation: every reserved address */
+    GArray *retired;            /* uint32_t: addresses nobody may use (machines removed live) */
     GArray *handlers;           /* CnIsoHandler: machine handlers by MAC */
     GArray *nat;                /* CnIsoNat: 1:1 NAT pairs */
 } CnIsoNetwork;
@@ -62,6 +72,7 @@ typedef struct {
     uint8_t mac[6];
     gboolean rendered;      /* carthage-net rendered it: addresses pinned */
     GArray *addresses;      /* uint32_t: what it may use (primary, secondaries) */
+    GArray *addresses6;     /* CnV6Address: what it may use over IPv6 */
     CnEndpoint handler;     /* set: its own handler */
 } CnIsoGuest;
 
@@ -77,6 +88,9 @@ CnIsoNetwork *cn_iso_network_from_model(const CnNetwork *net);
 /* LINK's guest on port TAP, as carthage-net rendered it: its addresses
  * pinned, its handler on metadata networks. */
 CnIsoGuest *cn_iso_guest_from_link(const CnLink *link, const char *tap);
+/* On a network that pins IPv6: the guest's link-local and SLAAC (EUI-64)
+ * addresses from its MAC, and STATIC_ADDRESS when not NULL. */
+void cn_iso_guest_add_v6(CnIsoGuest *guest, const CnIsoNetwork *net, const CnV6Address *static_address);
 
 /* The table name for network NAME ("cn_" and NAME, made safe). */
 char *cn_nft_table_name(const char *network);
@@ -102,6 +116,58 @@ typedef struct {
     uint8_t data[16];
     uint32_t data_len;
 } CnNftElement;
+
+/* "10.0.0.5 . 52:54:00:12:34:56", as `nft list` shows an element of SET. */
+char *cn_nft_element_format(const char *set, const CnNftElement *element);
+
+/* What the kernel holds against what it must hold. */
+typedef enum {
+    CN_NFT_MISSING,
+    CN_NFT_EXTRA,
+    CN_NFT_CHANGED, /* a map element with another value */
+} CnNftChange;
+
+typedef struct {
+    CnNftChange change;
+    const char *set;     /* the set's name */
+    gboolean per_port;   /* an element of one guest port (else of the network) */
+    char *element;       /* as nft shows it; for CHANGED the value it must have */
+    char *actual;        /* CHANGED: the value the kernel has */
+    char port[16];       /* per-port elements: the port ("" otherwise) */
+    gboolean has_mac;    /* the element names a MAC: */
+    uint8_t mac[6];
+    int set_id;          /* for cn_nft_converge */
+    CnNftElement wanted, kernel;
+} CnNftElementDrift;
+
+typedef struct {
+    gboolean bridge_table; /* the kernel has the network's bridge table */
+    GPtrArray *tables;   /* char*: tables, chains and rules not as built, for people */
+    GPtrArray *elements; /* CnNftElementDrift* */
+} CnNftDrift;
+
+/* What the kernel has of a network's tables: their comments, chains,
+ * rule comments and elements. */
+typedef struct CnNftSnapshot CnNftSnapshot;
+CnNftSnapshot *cn_nft_snapshot_read(const char *network, GError **error);
+void cn_nft_snapshot_free(CnNftSnapshot *snapshot);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CnNftSnapshot, cn_nft_snapshot_free)
+/* Compares the kernel's tables with what NET and GUESTS (CnIsoGuest*:
+ * the recorded guest ports) make.  NETWORK_WIDE_ONLY: only the network's
+ * own elements, not the ports'. */
+CnNftDrift *cn_nft_snapshot_compare(const CnNftSnapshot *kernel, const CnIsoNetwork *net, GPtrArray *guests,
+                                    gboolean network_wide_only);
+/* Both at once. */
+CnNftDrift *cn_nft_drift(const CnIsoNetwork *net, GPtrArray *guests, gboolean network_wide_only, GError **error);
+void cn_nft_drift_free(CnNftDrift *drift);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CnNftDrift, cn_nft_drift_free)
+gboolean cn_nft_drift_is_empty(const CnNftDrift *drift);
+/* One line for people: "set reserved: missing 10.0.0.5 . 52:54:...". */
+char *cn_nft_element_drift_describe(const CnNftElementDrift *item);
+/* Adds what is missing, removes what is extra and replaces what changed,
+ * in one batch: tables and other elements are left as they are, so no
+ * running guest is unpinned meanwhile. */
+gboolean cn_nft_converge(const CnIsoNetwork *net, const CnNftDrift *drift, GError **error);
 
 /* The elements of SET in NETWORK's table of FAMILY (NFPROTO_BRIDGE or
  * NFPROTO_INET); *EXISTS FALSE (and an empty array) when there is no such

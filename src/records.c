@@ -39,6 +39,24 @@ GPtrArray *cn_records_parse(const char *file, const char *text, gsize length, co
     return records;
 }
 
+GPtrArray *cn_records_parse_versions(const char *file, const char *text, gsize length, const char *kind,
+                                     int oldest, int newest, int *version, GError **error)
+{
+    for (int v = newest; v >= oldest; v--) {
+        g_autofree char *header = g_strdup_printf("%s %d", kind, v);
+        gsize header_length = strlen(header);
+        if (length >= header_length && memcmp(text, header, header_length) == 0 &&
+            (length == header_length || text[header_length] == '\n')) {
+            *version = v;
+            return cn_records_parse(file, text, length, header, error);
+        }
+    }
+    g_set_error(error, CN_RECORDS_ERROR, 0,
+                "%s:1: expected '%s %d' (not this kind of file, or a version this carthage-net does not know)",
+                file, kind, newest);
+    return NULL;
+}
+
 void cn_records_set_error(GError **error, const char *file, const CnRecord *record, const char *usage)
 {
     g_set_error(error, CN_RECORDS_ERROR, 0, "%s:%d: expected '%s'", file, record->line, usage);

@@ -19,5 +19,9 @@ typedef struct {
  * error naming the file and line. */
 GPtrArray *cn_records_parse(const char *file, const char *text, gsize length, const char *header,
                             GError **error);
+/* As cn_records_parse, for a first line "KIND N" with N a version from
+ * OLDEST to NEWEST: *VERSION is N. */
+GPtrArray *cn_records_parse_versions(const char *file, const char *text, gsize length, const char *kind,
+                                     int oldest, int newest, int *version, GError **error);
 /* The error for record R of FILE: "FILE:LINE: expected USAGE". */
 void cn_records_set_error(GError **error, const char *file, const CnRecord *record, const char *usage);

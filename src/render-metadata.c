@@ -80,6 +80,24 @@ xmlNodePtr cn_render_network_metadata(xmlDocPtr doc, const CnNetwork *net)
         cn_xml_setf(root, "ipv4", "%s/%u", network, net->v4_subnet.prefix);
         cn_xml_set_v4(root, "gateway", net->v4_gateway);
     }
+    if (cn_network_has_isolation(net)) {
+        /* The layer-2 guards of the guest ports (nft.h). */
+        cn_xml_set(root, "ipv6", cn_ipv6_mode_name(net->ipv6));
+        if (net->has_v6) {
+            char prefix[CN_V6_STR_MAX];
+            cn_v6_format(&net->v6_subnet.network, prefix);
+            cn_xml_setf(root, "ipv6-network", "%s/%u", prefix, net->v6_subnet.prefix);
+        }
+        if (net->allowed_ethertypes->len) {
+            GString *types = g_string_new(NULL);
+            for (guint i = 0; i < net->allowed_ethertypes->len; i++)
+                g_string_append_printf(types, "%s0x%04x", i ? " " : "",
+                                       g_array_index(net->allowed_ethertypes, uint16_t, i));
+            cn_xml_set(root, "ethertypes", types->str);
+            g_string_free(types, TRUE);
+        }
+        cn_xml_setf(root, "broadcast-limit", "%u", net->broadcast_limit);
+    }
     for (guint i = 0; i < net->links->len; i++) {
         const CnLink *link = net->links->pdata[i];
         xmlNodePtr guest = xmlNewChild(root, ns, (const xmlChar *)"guest", NULL);
@@ -87,6 +105,8 @@ xmlNodePtr cn_render_network_metadata(xmlDocPtr doc, const CnNetwork *net)
         cn_xml_set(guest, "iface", link->iface);
         cn_xml_set_mac(guest, "mac", link->mac);
         set_link_addresses(guest, link);
+        if (link->has_v6_address)
+            cn_xml_set_v6(guest, "ipv6", &link->v6_address);
         if (net->metadata && link->machine && link->machine->metadata_handler.set)
             set_endpoint(guest, "handler", cn_link_metadata_handler(link));
         if (link->pool)
@@ -114,6 +134,8 @@ xmlNodePtr cn_render_machine_metadata(xmlDocPtr doc, const CnMachine *machine, G
         cn_xml_set(node, "network", link->net_name);
         cn_xml_set_mac(node, "mac", link->mac);
         set_link_addresses(node, link);
+        if (link->has_v6_address)
+            cn_xml_set_v6(node, "ipv6", &link->v6_address);
         if (link->net && link->net->metadata)
             set_endpoint(node, "handler", cn_link_metadata_handler(link));
         const char *tap = taps ? g_hash_table_lookup(taps, link) : NULL;

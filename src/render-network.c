@@ -41,6 +41,19 @@ static void render_dns(xmlNodePtr root, const CnNetwork *net)
         cn_xml_set_v4(host, "ip", link->v4_address);
         cn_xml_set_text(cn_xml_add(host, "hostname"), link->dns_name);
     }
+    /* AAAA: the link's static address, else the SLAAC one its MAC gives
+     * (the only other address its port may send from). */
+    for (guint i = 0; net->has_v6 && i < net->links->len; i++) {
+        const CnLink *link = net->links->pdata[i];
+        if (!link->dns_name || !link->v4_address)
+            continue;
+        CnV6Address address = link->v6_address;
+        if (!link->has_v6_address)
+            cn_v6_eui64(&net->v6_subnet.network, link->mac, &address);
+        xmlNodePtr host = cn_xml_add(dns, "host");
+        cn_xml_set_v6(host, "ip", &address);
+        cn_xml_set_text(cn_xml_add(host, "hostname"), link->dns_name);
+    }
 }
 
 /* DHCP host name: the machine's first label, as Carthage hands it out. */
@@ -122,6 +135,14 @@ static void render_libvirt(xmlNodePtr root, const CnNetwork *net)
     render_dns(root, net);
     if (net->has_v4)
         render_ip(root, net);
+    if (net->has_v6) {
+        /* libvirt's dnsmasq then sends router advertisements for the
+         * prefix: guests form their SLAAC addresses in it. */
+        xmlNodePtr ip = cn_xml_add(root, "ip");
+        cn_xml_set(ip, "family", "ipv6");
+        cn_xml_set_v6(ip, "address", &net->v6_gateway);
+        cn_xml_setf(ip, "prefix", "%u", net->v6_subnet.prefix);
+    }
     if (net->metadata && net->has_v4 && net->v4_dhcp)
         render_metadata_route(root, net);
 }

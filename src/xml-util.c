@@ -69,6 +69,13 @@ void cn_xml_set_v4(xmlNodePtr node, const char *name, uint32_t address)
     cn_xml_set(node, name, text);
 }
 
+void cn_xml_set_v6(xmlNodePtr node, const char *name, const CnV6Address *address)
+{
+    char text[CN_V6_STR_MAX];
+    cn_v6_format(address, text);
+    cn_xml_set(node, name, text);
+}
+
 void cn_xml_set_mac(xmlNodePtr node, const char *name, const uint8_t mac[6])
 {
     char text[CN_MAC_STR_MAX];

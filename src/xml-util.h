@@ -6,6 +6,7 @@
 #include <libxml/tree.h>
 #include <stdint.h>
 
+#include "netaddr.h"
 #include "xml-ns.h"
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlDoc, xmlFreeDoc)
@@ -27,6 +28,7 @@ xmlNodePtr cn_xml_add(xmlNodePtr parent, const char *name);
 void cn_xml_set(xmlNodePtr node, const char *name, const char *value);
 void cn_xml_setf(xmlNodePtr node, const char *name, const char *format, ...) G_GNUC_PRINTF(3, 4);
 void cn_xml_set_v4(xmlNodePtr node, const char *name, uint32_t address);
+void cn_xml_set_v6(xmlNodePtr node, const char *name, const CnV6Address *address);
 void cn_xml_set_mac(xmlNodePtr node, const char *name, const uint8_t mac[6]);
 void cn_xml_set_text(xmlNodePtr node, const char *text);
 

@@ -86,16 +86,8 @@ CnOwnedBridges *cn_cli_read_owned_bridges(CnState *state, int *exit_code);
 gboolean cn_cli_write_owned_bridges(CnState *state, const CnOwnedBridges *owned, int *exit_code);
 int cn_cli_delete_owned_bridge(const char *network, const char *bridge, const char *state_dir);
 
-/* Isolation, shared by status and repair (cmd-isolation.c). */
+/* The runtime directory of the hook's records (cmd-isolation.c). */
 const char *cn_cli_run_dir(void);
-gboolean cn_cli_isolation_present(const CnNetwork *net, gboolean *present, GError **error);
-/* Re-applies NET's tables with the guests the hook recorded; *N_GUESTS. */
-gboolean cn_cli_isolation_restore(const CnNetwork *net, guint *n_guests, GError **error);
-/* What differs between NET's isolation in the kernel and what the
- * definitions and the hook's records say (no tables; no or another hook
- * record; guest ports isolated that no record names, or recorded and not
- * isolated): one line each in DRIFT. */
-gboolean cn_cli_isolation_drift(const CnNetwork *net, GPtrArray *drift, GError **error);
 /* The domains the hook recorded ports for that are not running (their
  * "stopped" never ran to the end): names in STALE. */
 gboolean cn_cli_stale_domain_records(CnVirt *virt, GPtrArray *stale, GError **error);

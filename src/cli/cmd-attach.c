@@ -64,7 +64,7 @@ static gboolean record_hotplugged(CnCli *cli, const char *machine, const CnLink 
     g_autoptr(GPtrArray) ports = text ? cn_hook_ports_parse(name, text, length, error) : cn_hook_ports_new();
     if (!ports)
         return FALSE;
-    cn_hook_ports_add(ports, link->net->name, tap, link->mac, guest->addresses);
+    cn_hook_ports_add(ports, link->net->name, tap, link->mac, guest->rendered, guest->addresses, guest->addresses6);
     g_autofree char *updated = cn_hook_ports_format(ports);
     if (!cn_runtime_write(run_dir, name, updated, error))
         return FALSE;
@@ -83,7 +83,7 @@ static gboolean record_hotplugged(CnCli *cli, const char *machine, const CnLink 
 static gboolean isolate_hotplugged(CnCli *cli, CnVirt *virt, const CnMachine *machine, const CnLink *link,
                                    const char *mac, GError **error)
 {
-    if (!link->net || link->net->technology == CN_TECH_OPENVSWITCH)
+    if (!link->net || !cn_network_has_isolation(link->net))
         return TRUE;
     g_auto(CnVirtDomain) domain = { 0 };
     if (!cn_virt_domain_get(virt, machine->name, &domain, error))

@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "link.h"
 #include "netxml-diff.h"
+#include "ops-isolation.h"
 #include "owned-bridges.h"
 #include "render.h"
 #include "templates.h"
@@ -172,14 +173,22 @@ int cn_cli_define_network(CnVirt *virt, const CnNetwork *net, xmlDocPtr template
                 if (!options->dry_run && !cn_virt_network_update_live(virt, net->name, update, &error))
                     return fail_with(error, net->name);
             }
-            if (live_diff->restart_reasons->len > 0) {
+            /* What the hook works from, and the kernel's elements, follow
+             * the definitions now: machines added, changed or removed. */
+            gboolean restart = live_diff->restart_reasons->len > 0;
+            if (cn_network_has_isolation(net)) {
+                g_autoptr(GPtrArray) report = g_ptr_array_new_with_free_func(g_free);
+                gboolean ok = cn_isolation_sync_live(net, cn_cli_run_dir(), !restart, options->dry_run, report, &error);
+                for (guint i = 0; i < report->len; i++)
+                    printf("network %s: %s\n", net->name, (char *)report->pdata[i]);
+                if (!ok)
+                    return fail_with(error, net->name);
+            }
+            if (restart) {
                 g_ptr_array_add(live_diff->restart_reasons, NULL);
                 g_autofree char *reasons = g_strjoinv(", ", (char **)live_diff->restart_reasons->pdata);
                 printf("network %s: needs a restart to apply: %s (virsh net-destroy %s; virsh "
                        "net-start %s)\n", net->name, reasons, net->name, net->name);
-            } else if (live_diff->metadata_changed) {
-                printf("network %s: carthage-net data for the hook takes effect at the next network "
-                       "start; guests started meanwhile use their domain's metadata\n", net->name);
             }
         }
     }

@@ -60,13 +60,14 @@ static int show(CnCli *cli, CnSite *site)
         printf("%-16s %-22s %7s %9s %9s\n", "NETWORK", "TABLES", "GUESTS", "RESERVED", "HANDLERS");
     for (guint i = 0; i < site->networks->len; i++) {
         const CnNetwork *net = site->networks->pdata[i];
-        if (net->technology == CN_TECH_OPENVSWITCH)
+        if (!cn_network_has_isolation(net))
             continue;
-        g_autoptr(GArray) ports = NULL, pinned = NULL, reserved = NULL, handlers = NULL;
+        g_autoptr(GArray) ports = NULL, pinned = NULL, reserved = NULL, handlers = NULL, v6 = NULL;
         gboolean bridge_exists, inet_exists, unused;
         if (!cn_nft_set_elements(net->name, NFPROTO_BRIDGE, "port_mac", &ports, &bridge_exists, &error) ||
             !cn_nft_set_elements(net->name, NFPROTO_BRIDGE, "pinned_ip", &pinned, &unused, &error) ||
             !cn_nft_set_elements(net->name, NFPROTO_BRIDGE, "reserved", &reserved, &unused, &error) ||
+            !cn_nft_set_elements(net->name, NFPROTO_BRIDGE, "port_ip6", &v6, &unused, &error) ||
             !cn_nft_set_elements(net->name, NFPROTO_INET, "handlers", &handlers, &inet_exists, &error)) {
             g_string_free(json, TRUE);
             return fail(error);
@@ -97,14 +98,29 @@ static int show(CnCli *cli, CnSite *site)
                     g_string_append_printf(handler, "%s:%u", host, (unsigned)(h->data[4] << 8 | h->data[5]));
                 }
             }
+            /* Its IPv6 addresses (ipv6 = pinned). */
+            GString *v6_text = g_string_new(NULL), *v6_json = g_string_new(NULL);
+            for (guint k = 0; k < v6->len; k++) {
+                const CnNftElement *a = &g_array_index(v6, CnNftElement, k);
+                if (memcmp(a->key, e->key, 16) != 0)
+                    continue;
+                CnV6Address address;
+                char text[CN_V6_STR_MAX];
+                memcpy(address.bytes, a->key + 16, 16);
+                cn_v6_format(&address, text);
+                g_string_append_printf(v6_text, "%s%s", v6_text->len ? "," : " ipv6 ", text);
+                g_string_append_printf(v6_json, "%s\"%s\"", v6_json->len ? "," : "", text);
+            }
             if (!cli->json)
-                printf("  guest %-15s %s%s%s%s\n", port, mac, is_pinned ? " addresses pinned" : "",
-                       handler->len ? " handler " : "", handler->str);
+                printf("  guest %-15s %s%s%s%s%s\n", port, mac, is_pinned ? " addresses pinned" : "",
+                       handler->len ? " handler " : "", handler->str, v6_text->str);
             g_string_append_printf(json, "%s{\"port\":\"%s\",\"mac\":\"%s\",\"addresses_pinned\":%s,"
-                                   "\"handler\":%s%s%s}", j ? "," : "", port, mac, is_pinned ? "true" : "false",
-                                   handler->len ? "\"" : "", handler->len ? handler->str : "null",
-                                   handler->len ? "\"" : "");
+                                   "\"handler\":%s%s%s,\"ipv6\":[%s]}", j ? "," : "", port, mac,
+                                   is_pinned ? "true" : "false", handler->len ? "\"" : "",
+                                   handler->len ? handler->str : "null", handler->len ? "\"" : "", v6_json->str);
             g_string_free(handler, TRUE);
+            g_string_free(v6_text, TRUE);
+            g_string_free(v6_json, TRUE);
         }
         g_string_append(json, "],\"reserved\":[");
         for (guint j = 0; j < reserved->len; j++) {
@@ -230,112 +246,6 @@ const char *cn_cli_run_dir(void)
 {
     const char *dir = g_getenv("CARTHAGE_NET_RUN_DIR");
     return dir ? dir : RUNSTATEDIR "/carthage-net";
-}
-
-gboolean cn_cli_isolation_present(const CnNetwork *net, gboolean *present, GError **error)
-{
-    g_autoptr(GArray) elements = NULL;
-    return cn_nft_set_elements(net->name, NFPROTO_BRIDGE, "ports", &elements, present, error);
-}
-
-/* The guests the hook recorded on NET (runtime records), rebuilt from the
- * definitions where their MAC is a link of NET. */
-static GPtrArray *recorded_guests(const CnNetwork *net)
-{
-    GPtrArray *guests = g_ptr_array_new_with_free_func((GDestroyNotify)cn_iso_guest_free);
-    const char *dir = cn_cli_run_dir();
-    g_autoptr(GDir) listing = g_dir_open(dir, 0, NULL);
-    for (const char *name; listing && (name = g_dir_read_name(listing));) {
-        if (!g_str_has_prefix(name, "hook-domain-"))
-            continue;
-        g_autofree char *text = NULL;
-        gsize length;
-        if (!cn_runtime_read(dir, name, &text, &length, NULL) || !text)
-            continue;
-        g_autoptr(GPtrArray) ports = cn_hook_ports_parse(name, text, length, NULL);
-        for (guint i = 0; ports && i < ports->len; i++) {
-            const CnHookPort *port = ports->pdata[i];
-            if (strcmp(port->network, net->name) != 0)
-                continue;
-            const CnLink *link = NULL;
-            for (guint j = 0; j < net->links->len && !link; j++) {
-                const CnLink *candidate = net->links->pdata[j];
-                if (memcmp(candidate->mac, port->mac, 6) == 0)
-                    link = candidate;
-            }
-            g_ptr_array_add(guests, link ? cn_iso_guest_from_link(link, port->tap) : cn_iso_guest_new(port->tap, port->mac));
-        }
-    }
-    return guests;
-}
-
-/* What the network hook leaves for the qemu hook, as NET's should be. */
-static char *expected_hook_record(const CnNetwork *net, const CnIsoNetwork *iso)
-{
-    CnHookRecord record = { net->name, net->bridge_name, net->metadata, net->forward == CN_FORWARD_NAT,
-                            iso->default_handler };
-    return cn_hook_record_format(&record);
-}
-
-gboolean cn_cli_isolation_restore(const CnNetwork *net, guint *n_guests, GError **error)
-{
-    g_autoptr(CnIsoNetwork) iso = cn_iso_network_from_model(net);
-    g_autoptr(GPtrArray) guests = recorded_guests(net);
-    if (!cn_nft_network_apply(iso, guests, error))
-        return FALSE;
-    g_autofree char *name = cn_hook_record_file_name(net->name);
-    g_autofree char *text = expected_hook_record(net, iso);
-    *n_guests = guests->len;
-    return cn_runtime_write(cn_cli_run_dir(), name, text, error);
-}
-
-gboolean cn_cli_isolation_drift(const CnNetwork *net, GPtrArray *drift, GError **error)
-{
-    gboolean present = FALSE;
-    if (!cn_cli_isolation_present(net, &present, error))
-        return FALSE;
-    if (!present) {
-        g_ptr_array_add(drift, g_strdup("no carthage-net nftables tables (the hook was not installed when the "
-                                        "network started, or they were flushed)"));
-        return TRUE;
-    }
-    g_autoptr(CnIsoNetwork) iso = cn_iso_network_from_model(net);
-    g_autofree char *name = cn_hook_record_file_name(net->name);
-    g_autofree char *wanted = expected_hook_record(net, iso);
-    g_autofree char *text = NULL;
-    gsize length;
-    if (!cn_runtime_read(cn_cli_run_dir(), name, &text, &length, error))
-        return FALSE;
-    if (!text)
-        g_ptr_array_add(drift, g_strdup("no hook record of the network (the qemu hook refuses its metadata "
-                                        "guests)"));
-    else if (strcmp(text, wanted) != 0)
-        g_ptr_array_add(drift, g_strdup("the hook's record of the network differs from the definitions"));
-
-    /* Guest ports: the kernel's against the hook's records. */
-    g_autoptr(GArray) elements = NULL;
-    if (!cn_nft_set_elements(net->name, NFPROTO_BRIDGE, "ports", &elements, &present, error))
-        return FALSE;
-    g_autoptr(GHashTable) isolated = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    for (guint i = 0; i < elements->len; i++) {
-        const CnNftElement *element = &g_array_index(elements, CnNftElement, i);
-        g_hash_table_add(isolated, g_strndup((const char *)element->key, element->key_len));
-    }
-    g_autoptr(GPtrArray) guests = recorded_guests(net);
-    g_autoptr(GHashTable) recorded = g_hash_table_new(g_str_hash, g_str_equal);
-    for (guint i = 0; i < guests->len; i++) {
-        const CnIsoGuest *guest = guests->pdata[i];
-        g_hash_table_add(recorded, (gpointer)guest->tap);
-        if (!g_hash_table_contains(isolated, guest->tap))
-            g_ptr_array_add(drift, g_strdup_printf("guest port %s recorded by the hook but not isolated", guest->tap));
-    }
-    GHashTableIter iter;
-    gpointer tap;
-    g_hash_table_iter_init(&iter, isolated);
-    while (g_hash_table_iter_next(&iter, &tap, NULL))
-        if (!g_hash_table_contains(recorded, tap))
-            g_ptr_array_add(drift, g_strdup_printf("port %s isolated but recorded for no guest", (char *)tap));
-    return TRUE;
 }
 
 gboolean cn_cli_stale_domain_records(CnVirt *virt, GPtrArray *stale, GError **error)

@@ -7,6 +7,7 @@
 #include "owned-bridges.h"
 #include "link.h"
 #include "nft.h"
+#include "ops-isolation.h"
 #include "pool.h"
 #include "templates.h"
 #include "virt.h"
@@ -48,28 +49,22 @@ static int repair(CnCli *cli, CnSite *site, CnVirt *virt)
     for (guint i = 0; i < warnings->len; i++)
         cn_cli_warning("%s", (char *)warnings->pdata[i]);
     /* Isolation of running networks out of step (tables gone after a flush
-     * or before the hook was installed; a hook killed half-way; guests
-     * isolated that no record names, or recorded and not isolated): applied
-     * again, in one batch, from the definitions and the hook's records. */
+     * or before the hook was installed, or built for other definitions;
+     * elements missing, extra or changed; the hook's record): tables
+     * applied again, or only the elements that differ changed, in one
+     * batch, from the definitions and the hook's records. */
     for (guint i = 0; i < site->networks->len; i++) {
         const CnNetwork *net = site->networks->pdata[i];
-        guint n_guests;
-        if (net->technology == CN_TECH_OPENVSWITCH)
+        if (!cn_network_has_isolation(net))
             continue;
-        g_autoptr(GPtrArray) drift = g_ptr_array_new_with_free_func(g_free);
-        if (!cn_cli_isolation_drift(net, drift, &error)) {
+        g_autoptr(GPtrArray) report = g_ptr_array_new_with_free_func(g_free);
+        gboolean ok = cn_isolation_repair(net, cn_cli_run_dir(), report, &error);
+        for (guint j = 0; j < report->len; j++)
+            printf("network %s: %s\n", net->name, (char *)report->pdata[j]);
+        if (!ok) {
             cn_cli_error("network %s: %s", net->name, error->message);
             return CN_EXIT_SYSTEM;
         }
-        if (drift->len == 0)
-            continue;
-        for (guint j = 0; j < drift->len; j++)
-            printf("network %s: isolation: %s\n", net->name, (char *)drift->pdata[j]);
-        if (!cn_cli_isolation_restore(net, &n_guests, &error)) {
-            cn_cli_error("network %s: %s", net->name, error->message);
-            return CN_EXIT_SYSTEM;
-        }
-        printf("network %s: isolation applied (%u recorded guest port(s))\n", net->name, n_guests);
     }
     g_autoptr(CnState) state = cn_state_open(cli->state_dir, TRUE, &error);
     if (!state) {

@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "link.h"
 #include "netxml-diff.h"
+#include "ops-isolation.h"
 #include "owned-bridges.h"
 #include "pool.h"
 #include "render.h"
@@ -14,8 +15,9 @@
 
 /* One difference between the definitions and the host. */
 typedef struct {
-    const char *kind; /* missing, config, live, stopped, extra, bridge */
+    const char *kind; /* missing, config, live, stopped, extra, bridge, isolation */
     char *what;
+    CnIsolationDrift *isolation; /* kind isolation: the element, when about one */
 } Drift;
 
 typedef struct {
@@ -30,6 +32,7 @@ static void drift_free(gpointer data)
 {
     Drift *drift = data;
     g_free(drift->what);
+    cn_isolation_drift_free(drift->isolation);
     g_free(drift);
 }
 
@@ -53,7 +56,10 @@ static void status_free(gpointer data)
     g_free(status);
 }
 
-static void diff_to_drift(const CnNetDiff *diff, const char *kind, GPtrArray *drift)
+/* LIVE: carthage-net's <metadata> in the running network is what it
+ * started with (libvirt cannot change it); the hook's record carries the
+ * data since, and is checked with the isolation. */
+static void diff_to_drift(const CnNetDiff *diff, const char *kind, gboolean live, GPtrArray *drift)
 {
     for (guint i = 0; i < diff->restart_reasons->len; i++)
         add_drift(drift, kind, "%s", (char *)diff->restart_reasons->pdata[i]);
@@ -62,7 +68,7 @@ static void diff_to_drift(const CnNetDiff *diff, const char *kind, GPtrArray *dr
         add_drift(drift, kind, "%s %s", update->command == CN_NET_UPDATE_ADD ? "missing" : "extra",
                   update->description);
     }
-    if (diff->metadata_changed)
+    if (diff->metadata_changed && !live)
         add_drift(drift, kind, "carthage-net metadata differs");
 }
 
@@ -81,20 +87,25 @@ static gboolean examine(CnVirt *virt, const CnNetwork *net, xmlDocPtr template,
     g_autoptr(xmlDoc) wanted = cn_render_network(net, template);
     if (status->virt.config) {
         g_autoptr(CnNetDiff) diff = cn_net_diff(status->virt.config, wanted);
-        diff_to_drift(diff, "config", status->drift);
+        diff_to_drift(diff, "config", FALSE, status->drift);
     }
     if (status->virt.live) {
         g_autoptr(CnNetDiff) diff = cn_net_diff(status->virt.live, wanted);
-        diff_to_drift(diff, "live", status->drift);
+        diff_to_drift(diff, "live", TRUE, status->drift);
     } else {
         add_drift(status->drift, "stopped", "defined but not running");
     }
-    if (status->virt.active && net->technology != CN_TECH_OPENVSWITCH) {
-        g_autoptr(GPtrArray) isolation = g_ptr_array_new_with_free_func(g_free);
-        if (!cn_cli_isolation_drift(net, isolation, error))
+    if (status->virt.active && cn_network_has_isolation(net)) {
+        g_autoptr(GPtrArray) isolation = g_ptr_array_new_with_free_func((GDestroyNotify)cn_isolation_drift_free);
+        if (!cn_isolation_drift(net, cn_cli_run_dir(), isolation, error))
             return FALSE;
-        for (guint i = 0; i < isolation->len; i++)
-            add_drift(status->drift, "isolation", "%s", (char *)isolation->pdata[i]);
+        for (guint i = 0; i < isolation->len; i++) {
+            CnIsolationDrift *item = isolation->pdata[i];
+            add_drift(status->drift, "isolation", "%s", item->what);
+            Drift *last = g_ptr_array_index(status->drift, status->drift->len - 1);
+            if (item->set)
+                last->isolation = g_steal_pointer(&isolation->pdata[i]);
+        }
     }
     if (net->technology == CN_TECH_BRIDGE) {
         gboolean exists = FALSE;
@@ -160,6 +171,20 @@ static void print_json(GPtrArray *statuses, GPtrArray *extra, GPtrArray *pool_dr
             json_string(out, d->kind);
             g_string_append(out, ",\"what\":");
             json_string(out, d->what);
+            if (d->isolation) {
+                /* One element of the kernel's sets: which, and whose. */
+                g_string_append(out, ",\"set\":");
+                json_string(out, d->isolation->set);
+                g_string_append(out, ",\"element\":");
+                json_string(out, d->isolation->element);
+                g_string_append(out, ",\"change\":");
+                json_string(out, d->isolation->change);
+                g_string_append(out, ",\"guest\":");
+                if (d->isolation->guest)
+                    json_string(out, d->isolation->guest);
+                else
+                    g_string_append(out, "null");
+            }
             g_string_append_c(out, '}');
         }
         g_string_append(out, "]}");

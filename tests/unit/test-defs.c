@@ -653,8 +653,8 @@ static void test_error_unknown_key_machine(void **state)
 
 static void test_error_unknown_key_link(void **state)
 {
-    expect_one(LAN "[link web eth0]\nnet = lan\nv6.address = ::1\n", "v6.address", "link web eth0",
-               "v6.address", "unknown key");
+    expect_one(LAN "[link web eth0]\nnet = lan\nv7.address = ::1\n", "v7.address", "link web eth0",
+               "v7.address", "unknown key");
 }
 
 static void test_error_unknown_key_pool(void **state)

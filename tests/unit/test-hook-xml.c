@@ -58,7 +58,7 @@ static void test_network_start(void **state)
     assert_int_equal(iso->handlers->len, 2);
     uint8_t m1[6];
     mac("36:8a:c2:4f:45:44", m1);
-    assert_string_equal(hook_network_mac_owner(&in->network, m1), "m1");
+    assert_string_equal(cn_hook_record_mac_owner(in->network.record, m1), "m1");
     assert_false(in->port.present);
 }
 

@@ -1,0 +1,389 @@
+/* ops-isolation.c - see ops-isolation.h */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hook-record.h"
+#include "netaddr.h"
+#include "ops-isolation.h"
+#include "state.h"
+
+/* How long define and repair wait for a network hook to finish with the
+ * record (and the hook for them). */
+#define RECORD_LOCK_MS 10000
+
+void cn_isolation_drift_free(CnIsolationDrift *drift)
+{
+    if (!drift)
+        return;
+    g_free(drift->what);
+    g_free(drift->element);
+    g_free(drift->guest);
+    g_free(drift);
+}
+
+static void add_drift(GPtrArray *drift, char *what)
+{
+    CnIsolationDrift *item = g_new0(CnIsolationDrift, 1);
+    item->what = what;
+    g_ptr_array_add(drift, item);
+}
+
+static const CnLink *link_with_mac(const CnNetwork *net, const uint8_t mac[6])
+{
+    for (guint i = 0; i < net->links->len; i++) {
+        const CnLink *link = net->links->pdata[i];
+        if (memcmp(link->mac, mac, 6) == 0)
+            return link;
+    }
+    return NULL;
+}
+
+/* The recorded ports of NET; PORT_DOMAINS (may be NULL) gets port -> domain. */
+static GPtrArray *recorded_guests(const CnNetwork *net, const char *run_dir, GHashTable *port_domains)
+{
+    GPtrArray *guests = g_ptr_array_new_with_free_func((GDestroyNotify)cn_iso_guest_free);
+    g_autoptr(CnIsoNetwork) iso = cn_iso_network_from_model(net);
+    g_autoptr(GDir) listing = g_dir_open(run_dir, 0, NULL);
+    for (const char *name; listing && (name = g_dir_read_name(listing));) {
+        if (!g_str_has_prefix(name, "hook-domain-"))
+            continue;
+        g_autofree char *text = NULL;
+        gsize length;
+        if (!cn_runtime_read(run_dir, name, &text, &length, NULL) || !text)
+            continue;
+        g_autoptr(GPtrArray) ports = cn_hook_ports_parse(name, text, length, NULL);
+        for (guint i = 0; ports && i < ports->len; i++) {
+            const CnHookPort *port = ports->pdata[i];
+            if (strcmp(port->network, net->name) != 0)
+                continue;
+            CnIsoGuest *guest = cn_iso_guest_new(port->tap, port->mac);
+            guest->rendered = port->pinned;
+            g_array_append_vals(guest->addresses6, port->addresses6->data, port->addresses6->len);
+            /* A port recorded by an older hook, before IPv6 was pinned. */
+            if (guest->addresses6->len == 0) {
+                const CnLink *link = link_with_mac(net, port->mac);
+                cn_iso_guest_add_v6(guest, iso, link && link->has_v6_address ? &link->v6_address : NULL);
+            }
+            g_ptr_array_add(guests, guest);
+            if (port_domains)
+                g_hash_table_replace(port_domains, g_strdup(port->tap), g_strdup(name + strlen("hook-domain-")));
+        }
+    }
+    return guests;
+}
+
+GPtrArray *cn_isolation_recorded_guests(const CnNetwork *net, const char *run_dir)
+{
+    return recorded_guests(net, run_dir, NULL);
+}
+
+/* The network's record as the hook left it; NULL (and no error) when
+ * there is none, or (with *BROKEN set) when it cannot be read. */
+static CnHookRecord *read_record(const CnNetwork *net, const char *run_dir, char **broken)
+{
+    g_autofree char *name = cn_hook_record_file_name(net->name);
+    g_autofree char *text = NULL;
+    g_autoptr(GError) error = NULL;
+    gsize length;
+    if (!cn_runtime_read(run_dir, name, &text, &length, &error)) {
+        *broken = g_strdup(error->message);
+        return NULL;
+    }
+    if (!text)
+        return NULL;
+    CnHookRecord *record = cn_hook_record_parse(name, text, length, &error);
+    if (!record)
+        *broken = g_strdup(error->message);
+    return record;
+}
+
+static void link_addresses(const CnLink *link, GArray *out)
+{
+    if (link->v4_source != CN_V4_NONE && link->v4_address)
+        g_array_append_val(out, link->v4_address);
+    for (guint i = 0; i < link->v4_secondary->len; i++)
+        g_array_append_val(out, g_array_index(link->v4_secondary, CnSecondaryAddress, i).private_address);
+}
+
+static gboolean contains_address(GArray *addresses, uint32_t address)
+{
+    for (guint i = 0; i < addresses->len; i++) {
+        if (g_array_index(addresses, uint32_t, i) == address)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+static gint compare_u32(gconstpointer a, gconstpointer b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The record the hook must have of NET, as it writes it from the XML
+ * carthage-net renders; with the retired addresses: those CURRENT (the
+ * running record, may be NULL) reserves or retires that no link of NET
+ * has any more. */
+static CnHookRecord *expected_record(const CnNetwork *net, const CnHookRecord *current)
+{
+    CnHookRecord *record = cn_hook_record_new(net->name, net->bridge_name);
+    record->metadata = net->metadata;
+    record->masquerade = net->forward == CN_FORWARD_NAT;
+    if (net->metadata)
+        record->default_handler = net->metadata_handler;
+    record->ipv6 = net->ipv6;
+    record->has_v6_prefix = net->has_v6;
+    record->v6_prefix = net->v6_subnet.network;
+    g_autoptr(GArray) reserved = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+    for (guint i = 0; i < net->links->len; i++) {
+        const CnLink *link = net->links->pdata[i];
+        g_autoptr(GArray) addresses = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+        link_addresses(link, addresses);
+        g_array_append_vals(reserved, addresses->data, addresses->len);
+        CnEndpoint handler = { 0 };
+        if (net->metadata && link->machine && link->machine->metadata_handler.set)
+            handler = cn_link_metadata_handler(link);
+        cn_hook_record_add_guest(record, link->machine_name, link->iface, link->mac, addresses, handler);
+    }
+    if (!current)
+        return record;
+    g_autoptr(GArray) before = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+    g_array_append_vals(before, current->retired->data, current->retired->len);
+    for (guint i = 0; i < current->guests->len; i++) {
+        const CnHookGuest *guest = current->guests->pdata[i];
+        g_array_append_vals(before, guest->addresses->data, guest->addresses->len);
+    }
+    for (guint i = 0; i < before->len; i++) {
+        uint32_t address = g_array_index(before, uint32_t, i);
+        if (!contains_address(reserved, address) && !contains_address(record->retired, address))
+            g_array_append_val(record->retired, address);
+    }
+    g_array_sort(record->retired, compare_u32);
+    return record;
+}
+
+/* The engine's view of NET with RECORD's retired addresses. */
+static CnIsoNetwork *iso_network(const CnNetwork *net, const CnHookRecord *record)
+{
+    CnIsoNetwork *iso = cn_iso_network_from_model(net);
+    g_array_append_vals(iso->retired, record->retired->data, record->retired->len);
+    return iso;
+}
+
+/* Lines of A that B lacks, into OUT as "PREFIX 'LINE'". */
+static void lines_missing(const char *a, const char *b, const char *prefix, GPtrArray *out)
+{
+    g_auto(GStrv) lines_a = g_strsplit(a, "\n", -1);
+    g_auto(GStrv) lines_b = g_strsplit(b, "\n", -1);
+    for (char **line = lines_a + 1; *line; line++) {
+        if (**line && !g_strv_contains((const char *const *)lines_b + 1, *line))
+            add_drift(out, g_strdup_printf("%s '%s'", prefix, *line));
+    }
+}
+
+static char *guest_of(const CnNetwork *net, const CnNftElementDrift *item, GHashTable *port_domains)
+{
+    const CnLink *link = item->has_mac ? link_with_mac(net, item->mac) : NULL;
+    if (link)
+        return g_strdup_printf("machine %s iface %s", link->machine_name, link->iface);
+    const char *domain = item->port[0] ? g_hash_table_lookup(port_domains, item->port) : NULL;
+    if (domain)
+        return g_strdup_printf("domain %s port %s", domain, item->port);
+    if (item->port[0])
+        return g_strdup_printf("port %s (recorded for no guest)", item->port);
+    if (item->has_mac) {
+        char mac[CN_MAC_STR_MAX];
+        cn_mac_format(item->mac, mac);
+        return g_strdup_printf("MAC %s (no link of the definitions)", mac);
+    }
+    return NULL;
+}
+
+static const char *change_name(CnNftChange change)
+{
+    return change == CN_NFT_MISSING ? "missing" : change == CN_NFT_EXTRA ? "extra" : "changed";
+}
+
+static void element_drift(const CnNetwork *net, const CnNftDrift *nft, GHashTable *port_domains, GPtrArray *out)
+{
+    for (guint i = 0; i < nft->elements->len; i++) {
+        const CnNftElementDrift *item = nft->elements->pdata[i];
+        CnIsolationDrift *drift = g_new0(CnIsolationDrift, 1);
+        drift->set = item->set;
+        drift->element = g_strdup(item->element);
+        drift->change = change_name(item->change);
+        drift->guest = guest_of(net, item, port_domains);
+        g_autofree char *line = cn_nft_element_drift_describe(item);
+        drift->what = drift->guest ? g_strdup_printf("%s (%s)", line, drift->guest) : g_steal_pointer(&line);
+        g_ptr_array_add(out, drift);
+    }
+}
+
+gboolean cn_isolation_drift(const CnNetwork *net, const char *run_dir, GPtrArray *drift, GError **error)
+{
+    g_autofree char *broken = NULL;
+    g_autoptr(CnHookRecord) current = read_record(net, run_dir, &broken);
+    g_autoptr(CnHookRecord) wanted = expected_record(net, current);
+    g_autoptr(CnIsoNetwork) iso = iso_network(net, wanted);
+    g_autoptr(GHashTable) port_domains = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    /* The kernel first, then the records: the hook records a port before
+     * it adds its elements, so none is taken for one nobody knows. */
+    g_autoptr(CnNftSnapshot) kernel = cn_nft_snapshot_read(net->name, error);
+    if (!kernel)
+        return FALSE;
+    g_autoptr(GPtrArray) guests = recorded_guests(net, run_dir, port_domains);
+    g_autoptr(CnNftDrift) nft = cn_nft_snapshot_compare(kernel, iso, guests, FALSE);
+
+    if (!nft->bridge_table)
+        add_drift(drift, g_strdup("no carthage-net nftables tables (the hook was not installed when the network "
+                                  "started, or they were flushed)"));
+    else
+        for (guint i = 0; i < nft->tables->len; i++)
+            add_drift(drift, g_strdup(nft->tables->pdata[i]));
+    if (broken)
+        add_drift(drift, g_strdup_printf("the hook's record of the network cannot be read: %s", broken));
+    else if (!current)
+        add_drift(drift, g_strdup("no hook record of the network (the qemu hook refuses its metadata guests)"));
+    else {
+        g_autofree char *have = cn_hook_record_format(current);
+        g_autofree char *want = cn_hook_record_format(wanted);
+        if (strcmp(have, want) != 0) {
+            lines_missing(want, have, "the hook's record of the network lacks", drift);
+            lines_missing(have, want, "the hook's record of the network has, the definitions do not:", drift);
+            if (current->version != wanted->version)
+                add_drift(drift, g_strdup_printf("the hook's record of the network is version %d (written by an "
+                                                 "older hook)", current->version));
+        }
+    }
+    element_drift(net, nft, port_domains, drift);
+    return TRUE;
+}
+
+static int lock_record(const CnNetwork *net, const char *run_dir, GError **error)
+{
+    g_autofree char *name = cn_hook_record_lock_name(net->name);
+    g_autofree char *path = g_build_filename(run_dir, name, NULL);
+    if (g_mkdir_with_parents(run_dir, 0755) < 0) {
+        g_set_error(error, CN_STATE_ERROR, CN_STATE_ERROR_IO, "cannot make %s: %s", run_dir, g_strerror(errno));
+        return -1;
+    }
+    return cn_lock_file(path, RECORD_LOCK_MS, error);
+}
+
+static gboolean write_record(const CnNetwork *net, const char *run_dir, const CnHookRecord *record, GError **error)
+{
+    g_autofree char *name = cn_hook_record_file_name(net->name);
+    g_autofree char *text = cn_hook_record_format(record);
+    return cn_runtime_write(run_dir, name, text, error);
+}
+
+static gboolean record_differs(const CnHookRecord *current, const CnHookRecord *wanted)
+{
+    if (!current)
+        return TRUE;
+    g_autofree char *have = cn_hook_record_format(current);
+    g_autofree char *want = cn_hook_record_format(wanted);
+    return strcmp(have, want) != 0;
+}
+
+static void report_elements(const CnNetwork *net, const CnNftDrift *nft, GHashTable *port_domains,
+                            const char *verb, GPtrArray *report)
+{
+    g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func((GDestroyNotify)cn_isolation_drift_free);
+    element_drift(net, nft, port_domains, lines);
+    for (guint i = 0; i < lines->len; i++)
+        g_ptr_array_add(report, g_strdup_printf("isolation: %s%s", verb, ((CnIsolationDrift *)lines->pdata[i])->what));
+}
+
+gboolean cn_isolation_repair(const CnNetwork *net, const char *run_dir, GPtrArray *report, GError **error)
+{
+    int lock = lock_record(net, run_dir, error);
+    if (lock < 0)
+        return FALSE;
+    g_autofree char *broken = NULL;
+    g_autoptr(CnHookRecord) current = read_record(net, run_dir, &broken);
+    g_autoptr(CnHookRecord) wanted = expected_record(net, current);
+    g_autoptr(CnIsoNetwork) iso = iso_network(net, wanted);
+    g_autoptr(GHashTable) port_domains = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    g_autoptr(CnNftSnapshot) kernel = cn_nft_snapshot_read(net->name, error);
+    g_autoptr(GPtrArray) guests = kernel ? recorded_guests(net, run_dir, port_domains) : NULL;
+    g_autoptr(CnNftDrift) nft = kernel ? cn_nft_snapshot_compare(kernel, iso, guests, FALSE) : NULL;
+    gboolean ok = nft != NULL;
+    if (ok && nft->tables->len > 0) {
+        for (guint i = 0; i < nft->tables->len; i++)
+            g_ptr_array_add(report, g_strdup_printf("isolation: %s", (char *)nft->tables->pdata[i]));
+        /* One batch replaces the tables: the guests go from the old rules
+         * to the new without a moment between. */
+        ok = cn_nft_network_apply(iso, guests, error);
+        if (ok)
+            g_ptr_array_add(report, g_strdup_printf("isolation applied (%u recorded guest port(s))", guests->len));
+    } else if (ok && nft->elements->len > 0) {
+        report_elements(net, nft, port_domains, "", report);
+        ok = cn_nft_converge(iso, nft, error);
+        if (ok)
+            g_ptr_array_add(report, g_strdup_printf("isolation: %u element(s) brought in step, in one batch",
+                                                    nft->elements->len));
+    }
+    if (ok && record_differs(current, wanted)) {
+        ok = write_record(net, run_dir, wanted, error);
+        if (ok)
+            g_ptr_array_add(report, g_strdup(current ? "the hook's record of the network rewritten"
+                                                     : "the hook's record of the network written"));
+    }
+    close(lock);
+    return ok;
+}
+
+gboolean cn_isolation_sync_live(const CnNetwork *net, const char *run_dir, gboolean rules_may_change,
+                                gboolean dry_run, GPtrArray *report, GError **error)
+{
+    int lock = lock_record(net, run_dir, error);
+    if (lock < 0)
+        return FALSE;
+    g_autofree char *broken = NULL;
+    g_autoptr(CnHookRecord) current = read_record(net, run_dir, &broken);
+    if (!current || current->version < 2) {
+        /* No record (the hook is not installed), or tables an older hook
+         * made: status says so, and repair rebuilds them. */
+        close(lock);
+        return TRUE;
+    }
+    g_autoptr(CnHookRecord) wanted = expected_record(net, current);
+    if (!rules_may_change) {
+        /* Until libvirt restarts the network, the hook works with the
+         * settings its tables were built with. */
+        g_free(wanted->bridge);
+        wanted->bridge = g_strdup(current->bridge);
+        wanted->metadata = current->metadata;
+        wanted->masquerade = current->masquerade;
+        wanted->default_handler = current->default_handler;
+        wanted->ipv6 = current->ipv6;
+        wanted->has_v6_prefix = current->has_v6_prefix;
+        wanted->v6_prefix = current->v6_prefix;
+    }
+    g_autoptr(CnIsoNetwork) iso = iso_network(net, wanted);
+    g_autoptr(GHashTable) port_domains = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    const char *would = dry_run ? "would " : "";
+    g_autoptr(CnNftDrift) nft = cn_nft_drift(iso, NULL, TRUE, error);
+    gboolean ok = nft != NULL;
+    gboolean tables_exist = ok && nft->bridge_table;
+    if (ok && tables_exist && rules_may_change && nft->tables->len > 0) {
+        g_autoptr(GPtrArray) guests = recorded_guests(net, run_dir, port_domains);
+        g_ptr_array_add(report, g_strdup_printf("%sapply the isolation again live, for the new settings (%u recorded "
+                                                "guest port(s), one batch)", would, guests->len));
+        if (!dry_run)
+            ok = cn_nft_network_apply(iso, guests, error);
+    } else if (ok && tables_exist && nft->elements->len > 0) {
+        report_elements(net, nft, port_domains, dry_run ? "would change " : "", report);
+        if (!dry_run)
+            ok = cn_nft_converge(iso, nft, error);
+    }
+    if (ok && record_differs(current, wanted)) {
+        g_ptr_array_add(report, g_strdup_printf("%supdate the hook's record of the network live", would));
+        if (!dry_run)
+            ok = write_record(net, run_dir, wanted, error);
+    }
+    close(lock);
+    return ok;
+}
