@@ -47,7 +47,8 @@ static CnIsoGuest *make_guest(const HookDomain *domain, const HookInterface *ifa
     CnIsoGuest *guest = cn_iso_guest_new(iface->tap, iface->mac);
     const HookLink *link = hook_domain_link(domain, iface->mac);
     if (link) {
-        guest->rendered = TRUE;
+        /* Pinned to the addresses carthage-net gave it, when it gave any. */
+        guest->rendered = link->addresses->len > 0;
         g_array_append_vals(guest->addresses, link->addresses->data, link->addresses->len);
         guest->handler = link->handler;
     }
@@ -202,7 +203,7 @@ static gboolean add_ports(const HookEvent *event, GError **error)
         }
         masquerade |= record->masquerade;
         hook_log(event, LOG_INFO, "network %s port %s (%s): isolated%s", network, iface->tap, mac,
-                 guest->rendered ? "" : " (not rendered by carthage-net: MAC only)");
+                 guest->rendered ? "" : " (no addresses of carthage-net's: MAC only)");
         CnEvent *attached = cn_event_new("guest-attached");
         cn_event_add_string(attached, "domain", domain->name ? domain->name : event->name);
         cn_event_add_string(attached, "network", network);

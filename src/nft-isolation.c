@@ -127,12 +127,14 @@ void cn_iso_guest_add_v6(CnIsoGuest *guest, const CnIsoNetwork *net, const CnV6A
 CnIsoGuest *cn_iso_guest_from_link(const CnLink *link, const char *tap)
 {
     CnIsoGuest *guest = cn_iso_guest_new(tap, link->mac);
-    guest->rendered = TRUE;
     if (link->v4_source != CN_V4_NONE && link->v4_address)
         g_array_append_val(guest->addresses, link->v4_address);
     for (guint i = 0; i < link->v4_secondary->len; i++)
         g_array_append_val(guest->addresses,
                            g_array_index(link->v4_secondary, CnSecondaryAddress, i).private_address);
+    /* Pinned to the addresses carthage-net gave it; a link it gave none
+     * (a host bridge's, a DHCP range's) may use any nobody reserved. */
+    guest->rendered = guest->addresses->len > 0;
     if (link->net && link->net->metadata)
         guest->handler = cn_link_metadata_handler(link);
     if (link->net && link->net->ipv6 == CN_IPV6_PINNED) {

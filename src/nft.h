@@ -70,7 +70,7 @@ typedef struct {
 typedef struct {
     char tap[16];
     uint8_t mac[6];
-    gboolean rendered;      /* carthage-net rendered it: addresses pinned */
+    gboolean rendered;      /* carthage-net gave it addresses: pinned to them */
     GArray *addresses;      /* uint32_t: what it may use (primary, secondaries) */
     GArray *addresses6;     /* CnV6Address: what it may use over IPv6 */
     CnEndpoint handler;     /* set: its own handler */
