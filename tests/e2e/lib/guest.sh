@@ -8,6 +8,7 @@
 # Set-up (read before anything else, wherever they stand on the line):
 #   cn.addr=A.B.C.D/N    static address on eth0 instead of DHCP (no route,
 #                        no DNS: for networks without DHCP)
+#   cn.addr2=A.B.C.D/N   a second static address on eth0
 #   cn.vlan=ID:A.B.C.D/N an 802.1Q interface eth0.ID with that address (loads
 #                        8021q); repeatable -> "CN vlan eth0.ID A.B.C.D/N"
 #                        (or "CN vlan eth0.ID fail"), after the address line
@@ -15,7 +16,10 @@
 #   cn.resolve=NAME      -> "CN resolve NAME ADDRESS" (or "CN resolve NAME fail")
 #   cn.ping=ADDRESS      -> "CN ping ADDRESS ok|fail"
 #   cn.ping=ADDRESS@IFACE -> "CN ping ADDRESS@IFACE ok|fail" (ping -I IFACE: from
-#                        that interface and its address only)
+#                        that interface, or from that source address)
+#   cn.ping6=ADDRESS     -> "CN ping6 ADDRESS ok|fail"
+#   cn.ipv6              -> "CN ipv6 ADDRESS ..." eth0's IPv6 addresses, once a
+#                        global one is there (waits up to 20 s), link-local first
 #   cn.neigh=ADDRESS     -> "CN neigh ADDRESS MAC" once ADDRESS has a complete
 #                        ARP entry (waits up to 30 s), else "CN neigh ADDRESS none"
 #   cn.http=HOST:PORT/PATH -> "CN http HOST:PORT/PATH <first body line>" (GET over nc;
@@ -73,10 +77,11 @@ for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_p
 done
 ip link set lo up
 for _ in 1 2 3 4 5 6 7 8 9 10; do [ -e /sys/class/net/eth0 ] && break; sleep 0.5; done
-static= vlans=
+static= static2= vlans=
 for arg in $(cat /proc/cmdline); do
     case $arg in
     cn.addr=*) static=${arg#cn.addr=} ;;
+    cn.addr2=*) static2=${arg#cn.addr2=} ;;
     cn.vlan=*) vlans="$vlans ${arg#cn.vlan=}" ;;
     esac
 done
@@ -86,8 +91,9 @@ if [ -n "$static" ]; then
 else
     udhcpc -i eth0 -n -q -t 8 -T 2 -O staticroutes -s /udhcpc.script >/dev/null 2>&1
 fi
-addr=$(ip -4 -o addr show eth0 | awk '{print $4}')
+addr=$(ip -4 -o addr show eth0 | awk '{print $4}' | head -1)
 say address ${addr:-none}
+[ -n "$static2" ] && ip addr add "$static2" dev eth0
 if [ -n "$vlans" ]; then
     for m in llc stp garp mrp 8021q; do
         [ -f /lib/modules/$m.ko ] && insmod /lib/modules/$m.ko 2>/dev/null
@@ -139,6 +145,22 @@ for arg in $(cat /proc/cmdline); do
         body=$(printf 'GET %s HTTP/1.0\r\nHost: %s\r\n\r\n' "$path" "$host" | nc -w 5 "${addr:-$host}" "${hostport##*:}" 2>/dev/null | tr -d '\r' | sed '1,/^$/d' | head -1)
         say http "$spec" "${body:-fail}"
         ;;
+    cn.ping6=*)
+        target=${arg#cn.ping6=}
+        if ping -6 -c 2 -W 2 "$target" >/dev/null 2>&1 || ping6 -c 2 -W 2 "$target" >/dev/null 2>&1; then
+            say ping6 "$target" ok
+        else
+            say ping6 "$target" fail
+        fi
+        ;;
+    cn.ipv6)
+        for _ in $(seq 40); do
+            ip -6 -o addr show dev eth0 scope global | grep -q inet6 && break
+            sleep 0.5
+        done
+        say ipv6 $(ip -6 -o addr show dev eth0 scope link | awk '{print $4}') \
+            $(ip -6 -o addr show dev eth0 scope global | awk '{print $4}')
+        ;;
     cn.sleep=*) sleep "${arg#cn.sleep=}" ;;
     cn.routes) ip route | while read -r line; do say route "$line"; done ;;
     esac
@@ -150,7 +172,7 @@ INIT
 #!/bin/sh
 case $1 in
 bound|renew)
-    ip addr flush dev "$interface"
+    ip -4 addr flush dev "$interface"
     ip addr add "$ip/${mask:-24}" dev "$interface"
     [ -n "$router" ] && ip route add default via ${router%% *} dev "$interface"
     # option 121: "DEST/LEN GATEWAY ..." (carthage-net routes the metadata address so)
