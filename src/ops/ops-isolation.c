@@ -362,6 +362,12 @@ gboolean cn_isolation_sync_live(const CnNetwork *net, const char *run_dir, gbool
         wanted->has_v6_prefix = current->has_v6_prefix;
         wanted->v6_prefix = current->v6_prefix;
     }
+    if (!record_differs(current, wanted)) {
+        /* The definitions did not change what the network has: anything
+         * else out of step is for status to say and repair to mend. */
+        close(lock);
+        return TRUE;
+    }
     g_autoptr(CnIsoNetwork) iso = iso_network(net, wanted);
     g_autoptr(GHashTable) port_domains = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     const char *would = dry_run ? "would " : "";
@@ -379,7 +385,7 @@ gboolean cn_isolation_sync_live(const CnNetwork *net, const char *run_dir, gbool
         if (!dry_run)
             ok = cn_nft_converge(iso, nft, error);
     }
-    if (ok && record_differs(current, wanted)) {
+    if (ok) {
         g_ptr_array_add(report, g_strdup_printf("%supdate the hook's record of the network live", would));
         if (!dry_run)
             ok = write_record(net, run_dir, wanted, error);

@@ -25,9 +25,67 @@ like "repair creates the pool" "$out" "pool ci-taps: 8 TAP\(s\) made"
 is "status: in step after repair" "$(status_rc)" 0
 like "status: lists every network" "$(cat "$CN_E2E_RUN/status.out")" "^lab +libvirt +active +no +cn-lab +yes"
 
-# --- drift: a reservation removed behind our back
+# --- drift element by element: what the kernel holds is read back
 web_mac=$(cn render interface web.lab.example eth0 | sed -n 's/.*mac address="\([^"]*\)".*/\1/p')
 web_ip=$(sed -n 's/^v4 lab web.lab.example eth0 //p' "$state/assignments")
+r1_mac=$(cn render network ci | sed -n 's/.*<cn:guest machine="runner-1" iface="eth0" mac="\([^"]*\)".*/\1/p')
+table_handles() { nft -a list tables | sort; nft -a list table bridge cn_lab | head -1; nft -a list table inet cn_ci | head -1; }
+handles_before=$(table_handles)
+nft delete element bridge cn_lab reserved "{ $web_ip . $web_mac }"
+nft add element bridge cn_lab reserved '{ 10.60.0.250 . 02:de:ad:be:ef:01 }'
+nft add element bridge cn_lab pinned_ip '{ "vnet99" }'
+nft delete element inet cn_ci handlers "{ $r1_mac }"
+nft add element inet cn_ci handlers "{ $r1_mac : 10.61.0.1 . 9999 }"
+rc=$(status_rc); out=$(cat "$CN_E2E_RUN/status.out")
+is "element drift: exit 5" "$rc" 5
+like "element drift: a reservation deleted by hand, named with its machine" "$out" \
+    "drift: network lab: isolation: set reserved: missing $web_ip \. $web_mac \(machine web\.lab\.example iface eth0\)"
+like "element drift: a forged reservation for a MAC no link has" "$out" \
+    "drift: network lab: isolation: set reserved: extra 10\.60\.0\.250 \. 02:de:ad:be:ef:01 \(MAC 02:de:ad:be:ef:01 \(no link of the definitions\)\)"
+like "element drift: a port pinned that no guest was recorded on" "$out" \
+    "drift: network lab: isolation: set pinned_ip: extra \"vnet99\" \(port vnet99 \(recorded for no guest\)\)"
+like "element drift: a handler pointed elsewhere" "$out" \
+    "drift: network ci: isolation: set handlers: $r1_mac : 10\.61\.0\.1 \. 9001 \(the kernel has 10\.61\.0\.1 \. 9999\) \(machine runner-1 iface eth0\)"
+cn status --json >"$CN_E2E_RUN/status.json"
+is "element drift in --json: set, element, change and guest" \
+    "$(python3 -c 'import json,sys
+d = json.load(open(sys.argv[1]))
+for n in d["networks"]:
+    for x in n["drift"]:
+        if "set" in x: print(n["name"], x["set"], x["change"], x["element"], x["guest"])' "$CN_E2E_RUN/status.json" | sort)" \
+    "$(printf '%s\n' "ci handlers changed $r1_mac : 10.61.0.1 . 9001 machine runner-1 iface eth0" \
+        "lab pinned_ip extra \"vnet99\" port vnet99 (recorded for no guest)" \
+        "lab reserved extra 10.60.0.250 . 02:de:ad:be:ef:01 MAC 02:de:ad:be:ef:01 (no link of the definitions)" \
+        "lab reserved missing $web_ip . $web_mac machine web.lab.example iface eth0" | sort)"
+out=$(cn repair 2>&1); rc=$?
+is "element drift: repair exit 0" "$rc" 0
+like "element drift: repair changes only the difference, in one batch" "$out" \
+    "network lab: isolation: 3 element\(s\) brought in step, in one batch"
+like "element drift: ... and on ci" "$out" "network ci: isolation: 1 element\(s\) brought in step, in one batch"
+is "element drift: the tables were not replaced (same handles: no moment without them)" "$(table_handles)" "$handles_before"
+ok "element drift: the reservation is back, the forged one gone" eval \
+    "nft get element bridge cn_lab reserved '{ $web_ip . $web_mac }' >/dev/null && ! nft get element bridge cn_lab reserved '{ 10.60.0.250 . 02:de:ad:be:ef:01 }' 2>/dev/null"
+like "element drift: the handler points where it must" "$(nft get element inet cn_ci handlers "{ $r1_mac }")" "10.61.0.1 . 9001"
+is "element drift: status in step after repair" "$(status_rc)" 0
+
+# --- drift in the rules: one deleted by hand, the tables made for other settings
+handle=$(nft -a list chain bridge cn_lab pin | sed -n 's/.*ether type @ethertypes accept.* # handle \([0-9]*\)$/\1/p')
+nft delete rule bridge cn_lab pin handle "$handle"
+rc=$(status_rc); out=$(cat "$CN_E2E_RUN/status.out")
+is "rule drift: exit 5" "$rc" 5
+like "rule drift: names the rule" "$out" \
+    "drift: network lab: isolation: table bridge cn_lab: rule missing in chain pin: ether type @ethertypes accept"
+out=$(cn repair 2>&1)
+like "rule drift: repair applies the tables again" "$out" "network lab: isolation applied \(0 recorded guest port\(s\)\)"
+is "rule drift: status in step after repair" "$(status_rc)" 0
+nft delete table bridge cn_lab
+nft add table bridge cn_lab '{ comment "carthage-net network lab rules 0123456789abcdef"; }'
+like "rule drift: a table from another version or other definitions is named" "$(cn status 2>&1)" \
+    "drift: network lab: isolation: table bridge cn_lab: made for other definitions or by another version"
+cn repair >/dev/null 2>&1
+is "rule drift: in step after repair" "$(status_rc)" 0
+
+# --- drift: a reservation removed behind our back
 virsh -q net-update lab delete ip-dhcp-host "<host mac='$web_mac' name='web' ip='$web_ip'/>" --live --config >/dev/null
 is "drift: missing reservation, exit 5" "$(status_rc)" 5
 like "drift: names the missing reservation" "$(cat "$CN_E2E_RUN/status.out")" "drift: network lab: config: missing DHCP host $web_mac $web_ip web"
@@ -136,7 +194,7 @@ like "attach --live: the hot-plugged port is pinned to its MAC (no qemu hook run
     "$(nft list set bridge cn_lab port_mac 2>&1)" "\"$late_tap\" \. $late_mac"
 run_dir=${CARTHAGE_NET_RUN_DIR:-$("$build/carthage-net-hook" --paths | sed -n "s/^run_dir=//p")}
 like "attach --live: the port is in the hook's record of the domain, for its stop" \
-    "$(cat "$run_dir/hook-domain-late-nic" 2>&1)" "port lab $late_tap $late_mac [0-9.]+"
+    "$(cat "$run_dir/hook-domain-late-nic" 2>&1)" "port lab $late_tap $late_mac pinned [0-9.]+"
 out=$(cn2 attach nobody 2>&1); rc=$?
 is "attach of an unknown machine: exit 1" "$rc" 1
 virsh -q destroy late-nic >/dev/null 2>&1

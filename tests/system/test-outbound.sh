@@ -72,7 +72,7 @@ is "network start on a NAT network: exit 0" "$?" 0
 like "the network record says libvirt masquerades it" "$(cat "$work/run/hook-network-md")" "network md cn-md metadata masquerade"
 hook qemu m1 start "$top/tests/data/hook/qemu-start.xml"
 is "qemu start: exit 0" "$?" 0
-like "the port record keeps the guest's address" "$(cat "$work/run/hook-domain-m1")" "port md vnet[0-9]+ [0-9a-f:]+ 10.63.0.11"
+like "the port record keeps the guest's address" "$(cat "$work/run/hook-domain-m1")" "port md vnet[0-9]+ [0-9a-f:]+ pinned 10.63.0.11"
 is "qemu start announces the outbound address for the guest" "$(announced 0)" "m1 10.63.0.11 203.0.113.5 up0"
 order=$(cn events --json | sed -n 's/.*"event":"\([^"]*\)".*/\1/p' | tr '\n' ' ')
 is "after guest-attached and resolved" "$order" "guest-attached resolved public_address "
