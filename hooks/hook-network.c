@@ -2,7 +2,6 @@
  * isolation skeleton at start, its pool TAPs back on the new bridge once
  * started, forged MACs refused at port-created, everything removed when
  * it stops.  Networks without carthage-net's <metadata> are left alone. */
-#include <errno.h>
 #include <string.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -18,15 +17,9 @@
 
 /* The record is written under its lock: `carthage-net define` rewrites
  * it while the network runs, and must not undo a start or a stop. */
-static int lock_record(const HookEvent *event, const char *network, GError **error)
+static int lock_record(const HookEvent *event, GError **error)
 {
-    g_autofree char *name = cn_hook_record_lock_name(network);
-    g_autofree char *path = g_build_filename(event->run_dir, name, NULL);
-    if (g_mkdir_with_parents(event->run_dir, 0755) < 0) {
-        g_set_error(error, HOOK_ERROR, 0, "cannot make %s: %s", event->run_dir, g_strerror(errno));
-        return -1;
-    }
-    return cn_lock_file(path, HOOK_RECORD_LOCK_MS, error);
+    return cn_runtime_lock(event->run_dir, HOOK_RECORD_LOCK_MS, error);
 }
 
 static gboolean save_record(const HookEvent *event, const HookNetwork *net, GError **error)
@@ -53,7 +46,7 @@ static gboolean network_start(const HookEvent *event, const HookNetwork *net, GE
         g_free(net->iso->bridge);
         net->iso->bridge = g_strdup(net->bridge);
     }
-    int lock = lock_record(event, net->iso->name, error);
+    int lock = lock_record(event, error);
     if (lock < 0)
         return FALSE;
     gboolean ok = cn_nft_network_apply(net->iso, NULL, error) && save_record(event, net, error);
@@ -121,7 +114,7 @@ static gboolean port_created(const HookEvent *event, const HookInput *input, GEr
 
 static gboolean network_stopped(const HookEvent *event, const HookNetwork *net, GError **error)
 {
-    int lock = lock_record(event, net->iso->name, error);
+    int lock = lock_record(event, error);
     if (lock < 0)
         return FALSE;
     g_autofree char *name = cn_hook_record_file_name(net->iso->name);

@@ -47,11 +47,6 @@ char *cn_hook_record_file_name(const char *network)
     return g_strconcat("hook-network-", network, NULL);
 }
 
-char *cn_hook_record_lock_name(const char *network)
-{
-    return g_strconcat(".lock-hook-network-", network, NULL);
-}
-
 CnHookGuest *cn_hook_record_add_guest(CnHookRecord *record, const char *machine, const char *iface,
                                       const uint8_t mac[6], const GArray *addresses, CnEndpoint handler)
 {

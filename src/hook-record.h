@@ -60,9 +60,6 @@ CnHookGuest *cn_hook_record_add_guest(CnHookRecord *record, const char *machine,
                                       const uint8_t mac[6], const GArray *addresses, CnEndpoint handler);
 /* Which machine the record reserves MAC for, or NULL. */
 const char *cn_hook_record_mac_owner(const CnHookRecord *record, const uint8_t mac[6]);
-/* The lock file that orders the writers of NETWORK's record (the network
- * hook and define), in the runtime directory. */
-char *cn_hook_record_lock_name(const char *network);
 
 /* The ports the qemu hook isolated for one domain, "hook-domain-NAME":
  *

@@ -310,9 +310,9 @@ int cn_flock_wait(int fd, int operation, int timeout_ms)
     }
 }
 
-int cn_lock_file(const char *path, int timeout_ms, GError **error)
+static int lock_path(const char *path, int flags, int timeout_ms, GError **error)
 {
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    int fd = open(path, flags | O_CLOEXEC, 0644);
     if (fd < 0) {
         set_errno_error(error, CN_STATE_ERROR_IO, "cannot open", path);
         return -1;
@@ -327,4 +327,18 @@ int cn_lock_file(const char *path, int timeout_ms, GError **error)
         return -1;
     }
     return fd;
+}
+
+int cn_lock_file(const char *path, int timeout_ms, GError **error)
+{
+    return lock_path(path, O_RDWR | O_CREAT, timeout_ms, error);
+}
+
+int cn_runtime_lock(const char *dir, int timeout_ms, GError **error)
+{
+    if (g_mkdir_with_parents(dir, 0755) < 0) {
+        set_errno_error(error, CN_STATE_ERROR_IO, "cannot create", dir);
+        return -1;
+    }
+    return lock_path(dir, O_RDONLY | O_DIRECTORY, timeout_ms, error);
 }

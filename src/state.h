@@ -55,6 +55,11 @@ gboolean cn_state_purge(CnState *state, GError **error);
  * loss takes the kernel state with it, and each file has one writer at a
  * time (libvirt serialises a network's and a domain's events). */
 gboolean cn_runtime_write(const char *dir, const char *name, const char *contents, GError **error);
+/* Takes an exclusive lock on DIR itself (made when missing), as
+ * cn_lock_file does: for files of DIR with more than one writer (a
+ * network's record: the network hook and define), with no lock file to be
+ * left behind. */
+int cn_runtime_lock(const char *dir, int timeout_ms, GError **error);
 /* A missing file is *CONTENTS = NULL and TRUE. */
 gboolean cn_runtime_read(const char *dir, const char *name, char **contents, gsize *length, GError **error);
 gboolean cn_runtime_remove(const char *dir, const char *name, GError **error);

@@ -1,5 +1,4 @@
 /* ops-isolation.c - see ops-isolation.h */
-#include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -260,15 +259,10 @@ gboolean cn_isolation_drift(const CnNetwork *net, const char *run_dir, GPtrArray
     return TRUE;
 }
 
-static int lock_record(const CnNetwork *net, const char *run_dir, GError **error)
+/* The network hook takes the same lock for its start and stop. */
+static int lock_record(const char *run_dir, GError **error)
 {
-    g_autofree char *name = cn_hook_record_lock_name(net->name);
-    g_autofree char *path = g_build_filename(run_dir, name, NULL);
-    if (g_mkdir_with_parents(run_dir, 0755) < 0) {
-        g_set_error(error, CN_STATE_ERROR, CN_STATE_ERROR_IO, "cannot make %s: %s", run_dir, g_strerror(errno));
-        return -1;
-    }
-    return cn_lock_file(path, RECORD_LOCK_MS, error);
+    return cn_runtime_lock(run_dir, RECORD_LOCK_MS, error);
 }
 
 static gboolean write_record(const CnNetwork *net, const char *run_dir, const CnHookRecord *record, GError **error)
@@ -298,7 +292,7 @@ static void report_elements(const CnNetwork *net, const CnNftDrift *nft, GHashTa
 
 gboolean cn_isolation_repair(const CnNetwork *net, const char *run_dir, GPtrArray *report, GError **error)
 {
-    int lock = lock_record(net, run_dir, error);
+    int lock = lock_record(run_dir, error);
     if (lock < 0)
         return FALSE;
     g_autofree char *broken = NULL;
@@ -338,7 +332,7 @@ gboolean cn_isolation_repair(const CnNetwork *net, const char *run_dir, GPtrArra
 gboolean cn_isolation_sync_live(const CnNetwork *net, const char *run_dir, gboolean rules_may_change,
                                 gboolean dry_run, GPtrArray *report, GError **error)
 {
-    int lock = lock_record(net, run_dir, error);
+    int lock = lock_record(run_dir, error);
     if (lock < 0)
         return FALSE;
     g_autofree char *broken = NULL;

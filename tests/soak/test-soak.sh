@@ -214,8 +214,9 @@ def check(work, attached_file, pool_json, n, extra_links):
             problems.append("unexpected file in the run directory: " + f)
     for m in sorted(set(attached) & set(recorded)):
         lines = open(os.path.join(run, "hook-domain-" + m)).read().split("\n")
-        want = " ".join(["port", "sk", tap.get(m, "?"), info[m][0]] + info[m][1:])
-        if lines[0] != "carthage-net-hook-domain 1" or lines[1] != want or any(lines[2:]):
+        # "pinned" when carthage-net gave the guest addresses
+        want = " ".join(["port", "sk", tap.get(m, "?"), info[m][0]] + (["pinned"] if info[m][1:] else []) + info[m][1:])
+        if lines[0] != "carthage-net-hook-domain 2" or lines[1] != want or any(lines[2:]):
             problems.append("hook-domain-%s: %r, want %r" % (m, lines[:3], want))
     open(os.path.join(out, "records.txt"), "w").write("".join(p + "\n" for p in problems))
 
