@@ -75,6 +75,20 @@ static uint32_t guest_address(int kind, guint i)
     return kind == 0 ? SUBNET + 2 + i : (SUBNET | 0xfffe) - i;
 }
 
+/* BENCH_IPV6=pinned: the network pins IPv6 (guests then have their
+ * link-local and SLAAC addresses as elements too). */
+static gboolean ipv6_pinned(void)
+{
+    return g_strcmp0(g_getenv("BENCH_IPV6"), "pinned") == 0;
+}
+
+static const CnIsoNetwork *v6_view(void)
+{
+    static CnIsoNetwork view = { .ipv6 = CN_IPV6_PINNED, .has_v6_prefix = TRUE,
+                                 .v6_prefix = { { 0xfd, 0x00, 0x00, 0x99 } } };
+    return &view;
+}
+
 static CnIsoGuest *guest_new(int kind, guint i)
 {
     char tap[16];
@@ -85,6 +99,8 @@ static CnIsoGuest *guest_new(int kind, guint i)
     guest->rendered = TRUE;
     g_array_append_val(guest->addresses, address);
     guest->handler = (CnEndpoint){ TRUE, GATEWAY, (uint16_t)(9000 + i % 1000) };
+    if (ipv6_pinned())
+        cn_iso_guest_add_v6(guest, v6_view(), NULL);
     return guest;
 }
 
@@ -99,6 +115,11 @@ static CnIsoNetwork *network_new(const char *bridge, GPtrArray *guests)
     net->metadata_port = METADATA_PORT;
     net->default_handler = (CnEndpoint){ TRUE, GATEWAY, DEFAULT_HANDLER_PORT };
     net->gateway = GATEWAY;
+    if (ipv6_pinned()) {
+        net->ipv6 = CN_IPV6_PINNED;
+        net->has_v6_prefix = TRUE;
+        net->v6_prefix = v6_view()->v6_prefix;
+    }
     for (guint i = 0; i < guests->len; i++) {
         const CnIsoGuest *guest = guests->pdata[i];
         CnIsoReservation reservation = { g_array_index(guest->addresses, uint32_t, 0), { 0 } };

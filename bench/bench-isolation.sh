@@ -13,7 +13,8 @@
 # default 200), BENCH_BASELINE_SAMPLES (TAPs added one at a time per
 # count, baseline, default 5), BENCH_FORMAT=tsv (results as tab-separated
 # lines on stdout, for bench/run-all.sh; the human output goes to stderr
-# then).  Exits non-zero only when something failed, never because of
+# then), BENCH_IPV6=pinned (the network pins guest IPv6: each guest's
+# link-local and SLAAC addresses are elements too).  Exits non-zero only when something failed, never because of
 # the timings.
 set -u
 top=$(cd "${top_srcdir:-$(dirname "$0")/..}" && pwd)
