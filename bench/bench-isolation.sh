@@ -67,8 +67,10 @@ trap 'exit 130' INT TERM HUP
 bridge=cnbench0
 { ip link add "$bridge" type bridge && ip link set "$bridge" up; } || die "cannot make bridge $bridge"
 
-# shellcheck disable=SC2086,SC2046
-cc -O2 -std=gnu11 -Wall -I"$top/src" -I"$build" $(pkg-config --cflags $pkgs) \
+includes=
+for dir in "$top"/src/*/; do includes="$includes -I${dir%/}"; done
+# shellcheck disable=SC2086,SC2046 # one -I per module folder; pkg-config's words
+cc -O2 -std=gnu11 -Wall $includes -I"$build" $(pkg-config --cflags $pkgs) \
     "$top/bench/bench-isolation.c" -o "$work/bench-isolation" \
     "$build/src/libcn-host.a" "$build/src/libcn-core.a" $(pkg-config --libs $pkgs) \
     >"$work/cc.log" 2>&1 || die "cannot build bench-isolation.c: $(cat "$work/cc.log")"

@@ -1,6 +1,6 @@
 /* fuzz-hook-xml.c - libFuzzer target: the hook's stdin (network hookData
  * or domain XML), as libvirt hands it over for every event. */
-/* fuzz-extra: hooks/hook-xml.c src/nft-isolation.c src/nft-batch.c src/nft-expr.c */
+/* fuzz-extra: hooks/hook-xml.c src/nft/nft-isolation.c src/nft/nft-batch.c src/nft/nft-expr.c */
 /* fuzz-pkgs: libnftnl libmnl */
 #include <stdint.h>
 #include <stdio.h>

@@ -58,6 +58,9 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 glib=$(pkg-config --cflags --libs glib-2.0)
+# Every module's folder (src/model, src/defs, ...) is on the include path.
+includes=
+for dir in "$top"/src/*/; do includes="$includes -I${dir%/}"; done
 
 echo "1..$count"
 n=0
@@ -80,7 +83,7 @@ for t in $targets; do
     # shellcheck disable=SC2086 # word splitting of the source list is intended
     if ! "$cc" -g -O1 -fno-omit-frame-pointer \
             -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-            -I"$top/src" -I"$top/hooks" "$here/fuzz-$t.c" $sources $extra $glib $pkg_flags -o "$bin" >"$log" 2>&1; then
+            $includes -I"$top/hooks" "$here/fuzz-$t.c" $sources $extra $glib $pkg_flags -o "$bin" >"$log" 2>&1; then
         echo "not ok $n - fuzz-$t builds"
         sed 's/^/# /' "$log" | head -40
         failed=1
