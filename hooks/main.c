@@ -16,9 +16,8 @@
 
 #include "events-notify.h"
 #include "hook.h"
+#include "paths.h"
 
-#define STATE_DIR LOCALSTATEDIR "/lib/carthage-net"
-#define RUN_DIR RUNSTATEDIR "/carthage-net"
 #define STDIN_MAX (16 * 1024 * 1024) /* libvirt's XML is far smaller */
 
 void hook_log(const HookEvent *event, int priority, const char *format, ...)
@@ -82,7 +81,8 @@ static gboolean may_abort(const char *object, const char *operation)
 int main(int argc, char **argv)
 {
     if (argc == 2 && strcmp(argv[1], "--paths") == 0) {
-        printf("state_dir=%s\nrun_dir=%s\nevents_dir=%s\n", STATE_DIR, RUN_DIR, CN_EVENTS_DIR);
+        printf("state_dir=%s\nrun_dir=%s\nevents_dir=%s\n", CN_PATHS_STATE_DIR, CN_PATHS_RUN_DIR,
+               CN_PATHS_EVENTS_DIR);
         return 0;
     }
     openlog("carthage-net-hook", LOG_PID, LOG_DAEMON);
@@ -95,14 +95,8 @@ int main(int argc, char **argv)
         return 2;
     }
     /* libvirt passes no environment of ours; these are for tests. */
-    HookEvent event = { object, argv[2], argv[1], g_getenv("CARTHAGE_NET_STATE_DIR"),
-                        g_getenv("CARTHAGE_NET_RUN_DIR"), g_getenv("CARTHAGE_NET_EVENTS_DIR"), NULL };
-    if (!event.state_dir)
-        event.state_dir = STATE_DIR;
-    if (!event.run_dir)
-        event.run_dir = RUN_DIR;
-    if (!event.events_dir)
-        event.events_dir = CN_EVENTS_DIR;
+    HookEvent event = { object, argv[2], argv[1], cn_paths_state_dir(), cn_paths_run_dir(), cn_paths_events_dir(),
+                        NULL };
 
     g_autoptr(GError) error = NULL;
     gsize length = 0;

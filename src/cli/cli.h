@@ -86,8 +86,6 @@ CnOwnedBridges *cn_cli_read_owned_bridges(CnState *state, int *exit_code);
 gboolean cn_cli_write_owned_bridges(CnState *state, const CnOwnedBridges *owned, int *exit_code);
 int cn_cli_delete_owned_bridge(const char *network, const char *bridge, const char *state_dir);
 
-/* The runtime directory of the hook's records (cmd-isolation.c). */
-const char *cn_cli_run_dir(void);
 /* The domains the hook recorded ports for that are not running (their
  * "stopped" never ran to the end): names in STALE. */
 gboolean cn_cli_stale_domain_records(CnVirt *virt, GPtrArray *stale, GError **error);

@@ -10,6 +10,7 @@
 #include "netaddr.h"
 #include "nft.h"
 #include "outbound.h"
+#include "paths.h"
 #include "render.h"
 #include "templates.h"
 #include "virt.h"
@@ -55,7 +56,7 @@ static char *live_tap(const CnVirtDomain *domain, const char *mac)
 static gboolean record_hotplugged(CnCli *cli, const char *machine, const CnLink *link, const char *tap,
                                   const CnIsoGuest *guest, GError **error)
 {
-    const char *run_dir = cn_cli_run_dir();
+    const char *run_dir = cn_paths_run_dir();
     g_autofree char *name = cn_hook_ports_file_name(machine);
     g_autofree char *text = NULL;
     gsize length;
@@ -71,8 +72,7 @@ static gboolean record_hotplugged(CnCli *cli, const char *machine, const CnLink 
     if (link->net->forward != CN_FORWARD_NAT)
         return TRUE;
     /* The domain's public address, as the hook announces it at start. */
-    const char *events_dir = g_getenv("CARTHAGE_NET_EVENTS_DIR");
-    CnOutboundPlaces places = { run_dir, cli->state_dir, events_dir ? events_dir : CN_EVENTS_DIR, 2000 };
+    CnOutboundPlaces places = { run_dir, cli->state_dir, cn_paths_events_dir(), 2000 };
     g_autoptr(GError) local = NULL;
     if (!cn_outbound_refresh(&places, machine, NULL, NULL, &local))
         cn_cli_warning("domain %s: public address not announced: %s", machine, local->message);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "paths.h"
 #include "link.h"
 #include "netxml-diff.h"
 #include "ops-isolation.h"
@@ -178,7 +179,7 @@ int cn_cli_define_network(CnVirt *virt, const CnNetwork *net, xmlDocPtr template
             gboolean restart = live_diff->restart_reasons->len > 0;
             if (cn_network_has_isolation(net)) {
                 g_autoptr(GPtrArray) report = g_ptr_array_new_with_free_func(g_free);
-                gboolean ok = cn_isolation_sync_live(net, cn_cli_run_dir(), !restart, options->dry_run, report, &error);
+                gboolean ok = cn_isolation_sync_live(net, cn_paths_run_dir(), !restart, options->dry_run, report, &error);
                 for (guint i = 0; i < report->len; i++)
                     printf("network %s: %s\n", net->name, (char *)report->pdata[i]);
                 if (!ok)

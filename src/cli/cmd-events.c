@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "paths.h"
 #include "events-notify.h"
 #include "events.h"
 #include "link.h"
@@ -89,8 +90,7 @@ static gboolean wait_for_change(CnRouteWatch *watch, GError **error)
  * a guest starts.  ONCE: look once and exit. */
 static int events_watch(CnCli *cli, gboolean once)
 {
-    const char *events_dir = g_getenv("CARTHAGE_NET_EVENTS_DIR");
-    CnOutboundPlaces places = { cn_cli_run_dir(), cli->state_dir, events_dir ? events_dir : CN_EVENTS_DIR, -1 };
+    CnOutboundPlaces places = { cn_paths_run_dir(), cli->state_dir, cn_paths_events_dir(), -1 };
     g_autoptr(GError) error = NULL;
     /* Subscribed before the first look, so no change falls in between. */
     g_autoptr(CnRouteWatch) watch = once ? NULL : cn_route_watch_new(&error);

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include "cli.h"
+#include "paths.h"
 #include "hook-record.h"
 #include "netaddr.h"
 #include "nft.h"
@@ -242,15 +243,9 @@ int cn_cmd_isolation(CnCli *cli, int argc, char **argv)
 
 /* Shared with status and repair. */
 
-const char *cn_cli_run_dir(void)
-{
-    const char *dir = g_getenv("CARTHAGE_NET_RUN_DIR");
-    return dir ? dir : RUNSTATEDIR "/carthage-net";
-}
-
 gboolean cn_cli_stale_domain_records(CnVirt *virt, GPtrArray *stale, GError **error)
 {
-    const char *dir = cn_cli_run_dir();
+    const char *dir = cn_paths_run_dir();
     g_autoptr(GDir) listing = g_dir_open(dir, 0, NULL);
     for (const char *name; listing && (name = g_dir_read_name(listing));) {
         if (!g_str_has_prefix(name, "hook-domain-"))

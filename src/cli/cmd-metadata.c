@@ -5,10 +5,10 @@
 #include <string.h>
 
 #include "cli.h"
+#include "paths.h"
 #include "metadata-server.h"
 #include "netaddr.h"
 
-#define DEFAULT_DATA_DIR SYSCONFDIR "/carthage-net/metadata"
 
 typedef struct {
     CnCli *cli;
@@ -25,7 +25,7 @@ static CnMetadataSnapshot *load_snapshot(CnCli *cli, const char *data_dir, int *
     if (!site)
         return NULL;
     g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
-    CnMetadataSnapshot *snapshot = cn_metadata_snapshot_new(site, data_dir, cn_cli_run_dir(), warnings);
+    CnMetadataSnapshot *snapshot = cn_metadata_snapshot_new(site, data_dir, cn_paths_run_dir(), warnings);
     for (guint i = 0; i < warnings->len; i++)
         cn_cli_warning("%s", (char *)warnings->pdata[i]);
     return snapshot;
@@ -201,7 +201,7 @@ int cn_cmd_metadata(CnCli *cli, int argc, char **argv)
           "serve: listen on ADDR:PORT (repeatable; default: every metadata network's handler)", "ADDR:PORT" },
         { "data-dir", 0, 0, G_OPTION_ARG_FILENAME, &data_dir_option,
           "Per-machine files: DIR/MACHINE/{user-data,vendor-data,instance-id} (default $CARTHAGE_NET_METADATA_DIR, "
-          "else " DEFAULT_DATA_DIR ")",
+          "else " CN_PATHS_METADATA_DIR ")",
           "DIR" },
         { "iface", 0, 0, G_OPTION_ARG_STRING, &iface, "show: answer as the guest on this link", "IFACE" },
         { "max-connections", 0, 0, G_OPTION_ARG_INT, &max_connections, "serve: open connections, all guests", "N" },
@@ -216,9 +216,7 @@ int cn_cmd_metadata(CnCli *cli, int argc, char **argv)
     };
     if (!cn_cli_parse_options(&self, entries, &argc, &argv))
         return CN_EXIT_USAGE;
-    const char *data_dir = data_dir_option ? data_dir_option : g_getenv("CARTHAGE_NET_METADATA_DIR");
-    if (!data_dir)
-        data_dir = DEFAULT_DATA_DIR;
+    const char *data_dir = data_dir_option ? data_dir_option : cn_paths_metadata_dir();
     if (max_connections < 1 || max_per_guest < 1 || timeout < 1 || max_request < 256 || log_burst < 1) {
         cn_cli_error("metadata: limits must be at least 1 (connections, seconds, log lines) and 256 (bytes)");
         return CN_EXIT_USAGE;

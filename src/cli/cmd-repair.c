@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "paths.h"
 #include "owned-bridges.h"
 #include "link.h"
 #include "nft.h"
@@ -35,7 +36,7 @@ static int repair(CnCli *cli, CnSite *site, CnVirt *virt)
     }
     for (guint i = 0; i < stale->len; i++) {
         g_autofree char *name = g_strconcat("hook-domain-", (char *)stale->pdata[i], NULL);
-        if (!cn_runtime_remove(cn_cli_run_dir(), name, &error)) {
+        if (!cn_runtime_remove(cn_paths_run_dir(), name, &error)) {
             cn_cli_error("%s", error->message);
             return CN_EXIT_SYSTEM;
         }
@@ -43,9 +44,9 @@ static int repair(CnCli *cli, CnSite *site, CnVirt *virt)
     }
     g_autoptr(GPtrArray) orphans = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
-    cn_runtime_remove_orphans(cn_cli_run_dir(), orphans, warnings);
+    cn_runtime_remove_orphans(cn_paths_run_dir(), orphans, warnings);
     for (guint i = 0; i < orphans->len; i++)
-        printf("%s/%s: left by a writer that was killed; removed\n", cn_cli_run_dir(), (char *)orphans->pdata[i]);
+        printf("%s/%s: left by a writer that was killed; removed\n", cn_paths_run_dir(), (char *)orphans->pdata[i]);
     for (guint i = 0; i < warnings->len; i++)
         cn_cli_warning("%s", (char *)warnings->pdata[i]);
     /* Isolation of running networks out of step (tables gone after a flush
@@ -58,7 +59,7 @@ static int repair(CnCli *cli, CnSite *site, CnVirt *virt)
         if (!cn_network_has_isolation(net))
             continue;
         g_autoptr(GPtrArray) report = g_ptr_array_new_with_free_func(g_free);
-        gboolean ok = cn_isolation_repair(net, cn_cli_run_dir(), report, &error);
+        gboolean ok = cn_isolation_repair(net, cn_paths_run_dir(), report, &error);
         for (guint j = 0; j < report->len; j++)
             printf("network %s: %s\n", net->name, (char *)report->pdata[j]);
         if (!ok) {
@@ -160,7 +161,7 @@ static int purge(CnCli *cli, CnSite *site, CnVirt *virt)
         printf("network %s: deleted bridge %s\n", (char *)network, (char *)bridge);
     }
     /* The hook's records of what it put in nftables went with the tables. */
-    const char *run_dir = cn_cli_run_dir();
+    const char *run_dir = cn_paths_run_dir();
     g_autoptr(GDir) runtime = g_dir_open(run_dir, 0, NULL);
     for (const char *file; runtime && (file = g_dir_read_name(runtime));) {
         if ((g_str_has_prefix(file, "hook-") || g_str_has_prefix(file, ".hook-")) &&

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "paths.h"
 #include "link.h"
 #include "netxml-diff.h"
 #include "ops-isolation.h"
@@ -97,7 +98,7 @@ static gboolean examine(CnVirt *virt, const CnNetwork *net, xmlDocPtr template,
     }
     if (status->virt.active && cn_network_has_isolation(net)) {
         g_autoptr(GPtrArray) isolation = g_ptr_array_new_with_free_func((GDestroyNotify)cn_isolation_drift_free);
-        if (!cn_isolation_drift(net, cn_cli_run_dir(), isolation, error))
+        if (!cn_isolation_drift(net, cn_paths_run_dir(), isolation, error))
             return FALSE;
         for (guint i = 0; i < isolation->len; i++) {
             CnIsolationDrift *item = isolation->pdata[i];
@@ -228,7 +229,7 @@ static void print_text(GPtrArray *statuses, GPtrArray *extra, GPtrArray *pool_dr
                "forgets them)\n", (char *)stale->pdata[i]);
     for (guint i = 0; i < orphans->len; i++)
         printf("drift: run directory %s: %s left by a writer that was killed (carthage-net repair removes it)\n",
-               cn_cli_run_dir(), (char *)orphans->pdata[i]);
+               cn_paths_run_dir(), (char *)orphans->pdata[i]);
 }
 
 int cn_cmd_status(CnCli *cli, int argc, char **argv)
@@ -305,7 +306,7 @@ int cn_cmd_status(CnCli *cli, int argc, char **argv)
     }
     drifted |= stale->len > 0;
     g_autoptr(GPtrArray) orphans = g_ptr_array_new_with_free_func(g_free);
-    cn_runtime_list_orphans(cn_cli_run_dir(), orphans);
+    cn_runtime_list_orphans(cn_paths_run_dir(), orphans);
     drifted |= orphans->len > 0;
 
     if (cli->json)

@@ -6,9 +6,10 @@
 #include <string.h>
 
 #include "cli.h"
+#include "paths.h"
 
-#define DEFAULT_DEFS_DIR SYSCONFDIR "/carthage-net"
-#define DEFAULT_STATE_DIR LOCALSTATEDIR "/lib/carthage-net"
+#define DEFAULT_DEFS_DIR CN_PATHS_DEFINITIONS_DIR
+#define DEFAULT_STATE_DIR CN_PATHS_STATE_DIR
 
 static const CnCommand commands[] = {
     { "validate", "", "Check the definitions: exit 0 when valid, 1 with one line per error.",
@@ -152,7 +153,7 @@ int main(int argc, char **argv)
     if (cli.sources->len == 0)
         add_source(&cli, CN_SOURCE_DIR, DEFAULT_DEFS_DIR);
     cli.uri = uri;
-    cli.state_dir = state_dir ? state_dir : (char *)DEFAULT_STATE_DIR;
+    cli.state_dir = state_dir ? state_dir : (char *)cn_paths_state_dir();
 
     int exit_code = command->run(&cli, argc - 1, argv + 1);
 

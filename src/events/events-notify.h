@@ -11,7 +11,6 @@
 #include <glib.h>
 
 #define CN_EVENTS_SUBSCRIBER_SECONDS 30
-#define CN_EVENTS_DIR SYSCONFDIR "/carthage-net/events.d"
 
 /* Starts the detached notifiers for LINES: one per subscriber, each
  * running it once per line, in order; FALSE only when fork failed. */

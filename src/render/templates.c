@@ -1,20 +1,15 @@
 /* templates.c - see templates.h */
 #include "config.h"
 
+#include "paths.h"
 #include "templates.h"
 
 xmlDocPtr cn_template_load(const char *name, GError **error)
 {
-    const char *dirs[] = {
-        g_getenv("CARTHAGE_NET_TEMPLATE_DIR"),
-        SYSCONFDIR "/carthage-net/xml-templates",
-        PKGDATADIR "/xml-templates",
-    };
+    const char *const *dirs = cn_paths_template_dirs();
     g_autoptr(GString) tried = g_string_new(NULL);
 
-    for (gsize i = 0; i < G_N_ELEMENTS(dirs); i++) {
-        if (!dirs[i] || !*dirs[i])
-            continue;
+    for (gsize i = 0; dirs[i]; i++) {
         g_autofree char *path = g_build_filename(dirs[i], name, NULL);
         g_autofree char *text = NULL;
         gsize length;

@@ -1,0 +1,31 @@
+/* paths.h - every directory carthage-net reads or writes by default, each
+ * with the environment variable that overrides it (tests, build trees).
+ * libvirt passes the hook no environment of ours, so installed hooks
+ * always use the defaults.
+ *
+ *   definitions   SYSCONFDIR/carthage-net           (-f/-d instead)
+ *   state         LOCALSTATEDIR/lib/carthage-net     CARTHAGE_NET_STATE_DIR (and --state-dir)
+ *   run           RUNSTATEDIR/carthage-net           CARTHAGE_NET_RUN_DIR
+ *   events        SYSCONFDIR/carthage-net/events.d   CARTHAGE_NET_EVENTS_DIR
+ *   metadata      SYSCONFDIR/carthage-net/metadata   CARTHAGE_NET_METADATA_DIR (and --data-dir)
+ *   templates     CARTHAGE_NET_TEMPLATE_DIR, then SYSCONFDIR/carthage-net/xml-templates,
+ *                 then PKGDATADIR/xml-templates
+ */
+#pragma once
+
+#include <glib.h>
+
+#define CN_PATHS_DEFINITIONS_DIR SYSCONFDIR "/carthage-net"
+#define CN_PATHS_STATE_DIR LOCALSTATEDIR "/lib/carthage-net"
+#define CN_PATHS_RUN_DIR RUNSTATEDIR "/carthage-net"
+#define CN_PATHS_EVENTS_DIR SYSCONFDIR "/carthage-net/events.d"
+#define CN_PATHS_METADATA_DIR SYSCONFDIR "/carthage-net/metadata"
+
+/* Each: the environment's override when set and not empty, else the default. */
+const char *cn_paths_state_dir(void);
+const char *cn_paths_run_dir(void);
+const char *cn_paths_events_dir(void);
+const char *cn_paths_metadata_dir(void);
+/* Where templates are looked for, in order; NULL-terminated (entries
+ * whose variable is unset are left out). */
+const char *const *cn_paths_template_dirs(void);
