@@ -94,11 +94,8 @@ static gboolean port_created(const HookEvent *event, const HookInput *input, GEr
     /* The running network's record, which define keeps current; the XML
      * (what the network started with) when there is none. */
     g_autofree char *name = cn_hook_record_file_name(input->network.name);
-    g_autofree char *text = NULL;
-    gsize length;
     g_autoptr(CnHookRecord) current = NULL;
-    if (cn_runtime_read(event->run_dir, name, &text, &length, NULL) && text)
-        current = cn_hook_record_parse(name, text, length, NULL);
+    cn_runtime_load(event->run_dir, name, (CnStateParser)cn_hook_record_parse, (gpointer *)&current, NULL);
     const CnHookRecord *record = current && current->version >= 2 ? current : input->network.record;
     const char *owner = cn_hook_record_mac_owner(record, input->port.mac);
     if (owner && input->port.owner && strcmp(owner, input->port.owner) != 0) {

@@ -23,11 +23,9 @@ static const char *interface_network(const HookDomain *domain, const HookInterfa
 static CnHookRecord *load_record(const HookEvent *event, const char *network)
 {
     g_autofree char *name = cn_hook_record_file_name(network);
-    g_autofree char *text = NULL;
-    gsize length;
-    if (!cn_runtime_read(event->run_dir, name, &text, &length, NULL) || !text)
-        return NULL;
-    return cn_hook_record_parse(name, text, length, NULL);
+    CnHookRecord *record = NULL;
+    cn_runtime_load(event->run_dir, name, (CnStateParser)cn_hook_record_parse, (gpointer *)&record, NULL);
+    return record;
 }
 
 /* The engine's view of the network from the network hook's record. */
@@ -221,15 +219,11 @@ static gboolean add_ports(const HookEvent *event, GError **error)
 static gboolean remove_ports(const HookEvent *event, GError **error)
 {
     g_autofree char *name = cn_hook_ports_file_name(event->name);
-    g_autofree char *text = NULL;
-    gsize length;
-    if (!cn_runtime_read(event->run_dir, name, &text, &length, error))
+    g_autoptr(GPtrArray) ports = NULL;
+    if (!cn_runtime_load(event->run_dir, name, (CnStateParser)cn_hook_ports_parse, (gpointer *)&ports, error))
         return FALSE;
-    if (!text)
-        return TRUE; /* nothing of ours */
-    g_autoptr(GPtrArray) ports = cn_hook_ports_parse(name, text, length, error);
     if (!ports)
-        return FALSE;
+        return TRUE; /* nothing of ours */
     for (guint i = 0; i < ports->len; i++) {
         const CnHookPort *port = ports->pdata[i];
         g_autoptr(CnIsoNetwork) net = cn_iso_network_new(port->network, "");

@@ -9,33 +9,8 @@
  */
 #pragma once
 
+#include "assignments.h"
 #include "diag.h"
-
-typedef struct {
-    char *network;
-    char *machine;
-    char *iface;
-    uint32_t address;
-} CnV4Assignment;
-
-typedef struct {
-    GPtrArray *items; /* CnV4Assignment*, sorted by network, machine, iface */
-} CnAssignments;
-
-CnAssignments *cn_assignments_new(void);
-void cn_assignments_free(CnAssignments *assignments);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(CnAssignments, cn_assignments_free)
-void cn_assignments_add(CnAssignments *assignments, const char *network, const char *machine,
-                        const char *iface, uint32_t address);
-const CnV4Assignment *cn_assignments_find(const CnAssignments *assignments, const char *network,
-                                          const char *machine, const char *iface);
-gboolean cn_assignments_equal(const CnAssignments *a, const CnAssignments *b);
-
-/* The state file format, "carthage-net-assignments 1" then one line per
- * assignment: "v4 NETWORK MACHINE IFACE ADDRESS".  FILE names the source
- * in errors. */
-CnAssignments *cn_assignments_parse(const char *file, const char *text, gsize length, GError **error);
-char *cn_assignments_format(const CnAssignments *assignments);
 
 /* Gives every link without an explicit MAC its hashed one. */
 void cn_alloc_macs(CnSite *site);

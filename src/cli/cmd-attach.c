@@ -58,13 +58,11 @@ static gboolean record_hotplugged(CnCli *cli, const char *machine, const CnLink 
 {
     const char *run_dir = cn_paths_run_dir();
     g_autofree char *name = cn_hook_ports_file_name(machine);
-    g_autofree char *text = NULL;
-    gsize length;
-    if (!cn_runtime_read(run_dir, name, &text, &length, error))
+    g_autoptr(GPtrArray) ports = NULL;
+    if (!cn_runtime_load(run_dir, name, (CnStateParser)cn_hook_ports_parse, (gpointer *)&ports, error))
         return FALSE;
-    g_autoptr(GPtrArray) ports = text ? cn_hook_ports_parse(name, text, length, error) : cn_hook_ports_new();
     if (!ports)
-        return FALSE;
+        ports = cn_hook_ports_new();
     cn_hook_ports_add(ports, link->net->name, tap, link->mac, guest->rendered, guest->addresses, guest->addresses6);
     g_autofree char *updated = cn_hook_ports_format(ports);
     if (!cn_runtime_write(run_dir, name, updated, error))

@@ -46,23 +46,15 @@ GPtrArray *cn_cli_select_networks(CnSite *site, char **names, int n_names)
 
 CnOwnedBridges *cn_cli_read_owned_bridges(CnState *state, int *exit_code)
 {
-    g_autofree char *text = NULL;
-    gsize length;
     g_autoptr(GError) error = NULL;
-    g_autofree char *path = g_build_filename(cn_state_dir(state), CN_OWNED_BRIDGES_FILE, NULL);
-    if (!cn_state_read(state, CN_OWNED_BRIDGES_FILE, &text, &length, &error)) {
+    CnOwnedBridges *owned = NULL;
+    if (!cn_state_load(state, CN_OWNED_BRIDGES_FILE, (CnStateParser)cn_owned_bridges_parse, (gpointer *)&owned,
+                       &error)) {
         cn_cli_error("%s", error->message);
         *exit_code = CN_EXIT_SYSTEM;
         return NULL;
     }
-    if (!text)
-        return cn_owned_bridges_new();
-    CnOwnedBridges *owned = cn_owned_bridges_parse(path, text, length, &error);
-    if (!owned) {
-        cn_cli_error("%s", error->message);
-        *exit_code = CN_EXIT_SYSTEM;
-    }
-    return owned;
+    return owned ? owned : cn_owned_bridges_new();
 }
 
 gboolean cn_cli_write_owned_bridges(CnState *state, const CnOwnedBridges *owned, int *exit_code)

@@ -8,7 +8,6 @@
 #include "pool-state.h"
 #include "state.h"
 
-#define ASSIGNMENTS_FILE "assignments"
 
 static void vmessage(const char *kind, const char *format, va_list args)
 {
@@ -52,24 +51,17 @@ gboolean cn_cli_parse_options(const CnCommand *command, const GOptionEntry *entr
 
 static CnAssignments *read_assignments(CnState *state, int *exit_code)
 {
-    g_autofree char *text = NULL;
-    gsize length;
     g_autoptr(GError) error = NULL;
-    g_autofree char *path = g_build_filename(cn_state_dir(state), ASSIGNMENTS_FILE, NULL);
-
-    if (!cn_state_read(state, ASSIGNMENTS_FILE, &text, &length, &error)) {
-        cn_cli_error("%s", error->message);
+    CnAssignments *assignments = NULL;
+    if (!cn_state_load(state, CN_ASSIGNMENTS_FILE, (CnStateParser)cn_assignments_parse, (gpointer *)&assignments,
+                       &error)) {
+        gboolean parse_error = !g_error_matches(error, CN_STATE_ERROR, CN_STATE_ERROR_IO);
+        cn_cli_error("%s%s", error->message,
+                     parse_error ? " (fix or remove the file; addresses are then allocated anew)" : "");
         *exit_code = CN_EXIT_SYSTEM;
         return NULL;
     }
-    if (!text)
-        return cn_assignments_new();
-    CnAssignments *assignments = cn_assignments_parse(path, text, length, &error);
-    if (!assignments) {
-        cn_cli_error("%s (fix or remove the file; addresses are then allocated anew)", error->message);
-        *exit_code = CN_EXIT_SYSTEM;
-    }
-    return assignments;
+    return assignments ? assignments : cn_assignments_new();
 }
 
 /* Opens the state directory for writing when SAVE, falling back to reading
@@ -118,7 +110,7 @@ CnSite *cn_cli_load_site(CnCli *cli, gboolean save, int *exit_code)
     if (cn_state_is_writable(state) && !cn_assignments_equal(previous, next)) {
         g_autofree char *text = cn_assignments_format(next);
         g_autoptr(GError) error = NULL;
-        if (!cn_state_write(state, ASSIGNMENTS_FILE, text, strlen(text), &error)) {
+        if (!cn_state_write(state, CN_ASSIGNMENTS_FILE, text, strlen(text), &error)) {
             cn_cli_error("%s", error->message);
             *exit_code = CN_EXIT_SYSTEM;
             return NULL;
@@ -130,21 +122,8 @@ CnSite *cn_cli_load_site(CnCli *cli, gboolean save, int *exit_code)
 gboolean cn_cli_read_pool_state(CnState *state, const char *pool, CnPoolState **out, int *exit_code)
 {
     g_autofree char *name = cn_pool_state_file_name(pool);
-    g_autofree char *path = g_build_filename(cn_state_dir(state), name, NULL);
-    g_autofree char *text = NULL;
-    gsize length;
     g_autoptr(GError) error = NULL;
-
-    *out = NULL;
-    if (!cn_state_read(state, name, &text, &length, &error)) {
-        cn_cli_error("%s", error->message);
-        *exit_code = CN_EXIT_SYSTEM;
-        return FALSE;
-    }
-    if (!text)
-        return TRUE;
-    *out = cn_pool_state_parse(path, text, length, &error);
-    if (!*out) {
+    if (!cn_state_load(state, name, (CnStateParser)cn_pool_state_parse, (gpointer *)out, &error)) {
         cn_cli_error("%s", error->message);
         *exit_code = CN_EXIT_SYSTEM;
         return FALSE;

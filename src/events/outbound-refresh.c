@@ -19,11 +19,8 @@ static void look_up_networks(const char *run_dir, GPtrArray *ports, GHashTable *
         if (g_hash_table_contains(seen, port->network))
             continue;
         g_autofree char *name = cn_hook_record_file_name(port->network);
-        g_autofree char *text = NULL;
-        gsize length;
         g_autoptr(CnHookRecord) record = NULL;
-        if (cn_runtime_read(run_dir, name, &text, &length, NULL) && text)
-            record = cn_hook_record_parse(name, text, length, NULL);
+        cn_runtime_load(run_dir, name, (CnStateParser)cn_hook_record_parse, (gpointer *)&record, NULL);
         g_hash_table_insert(seen, g_strdup(port->network), GINT_TO_POINTER(record && record->masquerade));
     }
 }
@@ -37,14 +34,10 @@ static void domain_events(const char *run_dir, const char *domain, GHashTable *n
                           GPtrArray *events)
 {
     g_autofree char *name = cn_hook_ports_file_name(domain);
-    g_autofree char *text = NULL;
-    gsize length;
+    g_autoptr(GPtrArray) ports = NULL;
     /* A record that cannot be read is the hook's to report (status,
      * repair); it just has no events here. */
-    if (!cn_runtime_read(run_dir, name, &text, &length, NULL) || !text)
-        return;
-    g_autoptr(GPtrArray) ports = cn_hook_ports_parse(name, text, length, NULL);
-    if (!ports)
+    if (!cn_runtime_load(run_dir, name, (CnStateParser)cn_hook_ports_parse, (gpointer *)&ports, NULL) || !ports)
         return;
     look_up_networks(run_dir, ports, networks);
     cn_outbound_port_events(events, domain, ports, networks, outbound);

@@ -21,12 +21,10 @@ char *cn_pool_tap_name(const CnPool *pool, guint index)
 static CnPoolState *load_by_name(CnState *state, const char *pool_name, GError **error)
 {
     g_autofree char *name = cn_pool_state_file_name(pool_name);
-    g_autofree char *path = g_build_filename(cn_state_dir(state), name, NULL);
-    g_autofree char *text = NULL;
-    gsize length;
-    if (!cn_state_read(state, name, &text, &length, error))
+    CnPoolState *pool_state = NULL;
+    if (!cn_state_load(state, name, (CnStateParser)cn_pool_state_parse, (gpointer *)&pool_state, error))
         return NULL;
-    return text ? cn_pool_state_parse(path, text, length, error) : cn_pool_state_new();
+    return pool_state ? pool_state : cn_pool_state_new();
 }
 
 CnPoolState *cn_pool_load(CnState *state, const CnPool *pool, GError **error)

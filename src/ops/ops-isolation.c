@@ -47,11 +47,8 @@ static GPtrArray *recorded_guests(const CnNetwork *net, const char *run_dir, GHa
     for (const char *name; listing && (name = g_dir_read_name(listing));) {
         if (!g_str_has_prefix(name, "hook-domain-"))
             continue;
-        g_autofree char *text = NULL;
-        gsize length;
-        if (!cn_runtime_read(run_dir, name, &text, &length, NULL) || !text)
-            continue;
-        g_autoptr(GPtrArray) ports = cn_hook_ports_parse(name, text, length, NULL);
+        g_autoptr(GPtrArray) ports = NULL;
+        cn_runtime_load(run_dir, name, (CnStateParser)cn_hook_ports_parse, (gpointer *)&ports, NULL);
         for (guint i = 0; ports && i < ports->len; i++) {
             const CnHookPort *port = ports->pdata[i];
             if (strcmp(port->network, net->name) != 0)
@@ -82,17 +79,9 @@ GPtrArray *cn_isolation_recorded_guests(const CnNetwork *net, const char *run_di
 static CnHookRecord *read_record(const CnNetwork *net, const char *run_dir, char **broken)
 {
     g_autofree char *name = cn_hook_record_file_name(net->name);
-    g_autofree char *text = NULL;
     g_autoptr(GError) error = NULL;
-    gsize length;
-    if (!cn_runtime_read(run_dir, name, &text, &length, &error)) {
-        *broken = g_strdup(error->message);
-        return NULL;
-    }
-    if (!text)
-        return NULL;
-    CnHookRecord *record = cn_hook_record_parse(name, text, length, &error);
-    if (!record)
+    CnHookRecord *record = NULL;
+    if (!cn_runtime_load(run_dir, name, (CnStateParser)cn_hook_record_parse, (gpointer *)&record, &error))
         *broken = g_strdup(error->message);
     return record;
 }

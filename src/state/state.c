@@ -342,3 +342,33 @@ int cn_runtime_lock(const char *dir, int timeout_ms, GError **error)
     }
     return lock_path(dir, O_RDONLY | O_DIRECTORY, timeout_ms, error);
 }
+
+static gboolean parse_loaded(const char *path, char *text, gsize length, CnStateParser parse, gpointer *out,
+                             GError **error)
+{
+    *out = text ? parse(path, text, length, error) : NULL;
+    g_free(text);
+    return !text || *out;
+}
+
+gboolean cn_state_load(CnState *state, const char *name, CnStateParser parse, gpointer *out, GError **error)
+{
+    char *text = NULL;
+    gsize length;
+    *out = NULL;
+    if (!cn_state_read(state, name, &text, &length, error))
+        return FALSE;
+    g_autofree char *path = g_build_filename(cn_state_dir(state), name, NULL);
+    return parse_loaded(path, text, length, parse, out, error);
+}
+
+gboolean cn_runtime_load(const char *dir, const char *name, CnStateParser parse, gpointer *out, GError **error)
+{
+    char *text = NULL;
+    gsize length;
+    *out = NULL;
+    if (!cn_runtime_read(dir, name, &text, &length, error))
+        return FALSE;
+    g_autofree char *path = g_build_filename(dir, name, NULL);
+    return parse_loaded(path, text, length, parse, out, error);
+}

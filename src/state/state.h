@@ -45,6 +45,12 @@ gboolean cn_state_read(CnState *state, const char *name, char **contents, gsize 
 gboolean cn_state_write(CnState *state, const char *name, const char *contents, gsize length,
                         GError **error);
 gboolean cn_state_remove(CnState *state, const char *name, GError **error);
+
+/* A state file's parser: FILE (its path) names it in errors. */
+typedef gpointer (*CnStateParser)(const char *file, const char *text, gsize length, GError **error);
+/* Reads NAME and parses it: *OUT the object, or NULL when there is no
+ * such file (TRUE either way); FALSE on a read or parse error. */
+gboolean cn_state_load(CnState *state, const char *name, CnStateParser parse, gpointer *out, GError **error);
 /* Removes every file in the state directory and the directory itself
  * (repair --purge).  The lock is held until cn_state_close. */
 gboolean cn_state_purge(CnState *state, GError **error);
@@ -62,6 +68,8 @@ gboolean cn_runtime_write(const char *dir, const char *name, const char *content
 int cn_runtime_lock(const char *dir, int timeout_ms, GError **error);
 /* A missing file is *CONTENTS = NULL and TRUE. */
 gboolean cn_runtime_read(const char *dir, const char *name, char **contents, gsize *length, GError **error);
+/* As cn_state_load, for the runtime file NAME of DIR. */
+gboolean cn_runtime_load(const char *dir, const char *name, CnStateParser parse, gpointer *out, GError **error);
 gboolean cn_runtime_remove(const char *dir, const char *name, GError **error);
 /* Removes the temporary files (.NAME.tmp.PID) in DIR whose writer PID is
  * gone: a writer killed between create and rename.  Their names go in
