@@ -6,6 +6,7 @@
 
 #include "hook-record.h"
 #include "hook.h"
+#include "ops-ports.h"
 #include "netaddr.h"
 #include "outbound.h"
 #include "state.h"
@@ -107,17 +108,13 @@ static void emit_resolved(const HookEvent *event, const HookDomain *domain)
     }
 }
 
-/* Records PORTS (none: no record), for "stopped": also when a later port
- * failed (libvirt stops the domain then, and what was added must go).
- * Returns OK, unless the record itself cannot be written. */
+/* Writes PORTS as the domain's record, for "stopped"; OK unless the
+ * record itself cannot be written (logged). */
 static gboolean save_ports(const HookEvent *event, const HookDomain *domain, GPtrArray *ports, gboolean ok,
                            GError **error)
 {
     g_autoptr(GError) local = NULL;
-    g_autofree char *name = cn_hook_ports_file_name(domain->name ? domain->name : event->name);
-    g_autofree char *text = ports->len ? cn_hook_ports_format(ports) : NULL;
-    if (text ? cn_runtime_write(event->run_dir, name, text, &local)
-             : cn_runtime_remove(event->run_dir, name, &local))
+    if (cn_ports_save(event->run_dir, domain->name ? domain->name : event->name, ports, &local))
         return ok;
     hook_log(event, LOG_ERR, "cannot record the ports: %s", local->message);
     if (ok)
@@ -180,23 +177,20 @@ static gboolean add_ports(const HookEvent *event, GError **error)
         g_autoptr(GError) local = NULL;
         char mac[CN_MAC_STR_MAX];
         cn_mac_format(iface->mac, mac);
-        /* Recorded before its elements go in: a hook killed in between
-         * leaves a record that "stopped" (or repair) acts on, never
-         * elements nobody knows of. */
-        cn_hook_ports_add(ports, network, iface->tap, iface->mac, guest->rendered, guest->addresses,
-                          guest->addresses6);
-        if (!save_ports(event, domain, ports, TRUE, error))
+        CnPortResult result = cn_ports_attach(event->run_dir, domain->name ? domain->name : event->name, ports,
+                                              network, net, guest, &local);
+        if (result == CN_PORT_NOT_RECORDED) {
+            hook_log(event, LOG_ERR, "cannot record the ports: %s", local->message);
+            g_propagate_error(error, g_steal_pointer(&local));
             return FALSE;
-        if (!cn_nft_guest_add(net, guest, &local)) {
-            g_ptr_array_remove_index(ports, ports->len - 1);
+        }
+        if (result == CN_PORT_NOT_ISOLATED) {
             if (record->metadata) {
                 g_set_error(error, HOOK_ERROR, 0, "carthage-net: cannot isolate %s (%s) on metadata network %s: %s",
                             iface->tap, mac, network, local->message);
-                return save_ports(event, domain, ports, FALSE, error);
+                return FALSE;
             }
             hook_log(event, LOG_WARNING, "network %s port %s (%s): %s", network, iface->tap, mac, local->message);
-            if (!save_ports(event, domain, ports, TRUE, error))
-                return FALSE;
             continue;
         }
         masquerade |= record->masquerade;
@@ -218,24 +212,13 @@ static gboolean add_ports(const HookEvent *event, GError **error)
 
 static gboolean remove_ports(const HookEvent *event, GError **error)
 {
-    g_autofree char *name = cn_hook_ports_file_name(event->name);
     g_autoptr(GPtrArray) ports = NULL;
-    if (!cn_runtime_load(event->run_dir, name, (CnStateParser)cn_hook_ports_parse, (gpointer *)&ports, error))
-        return FALSE;
-    if (!ports)
-        return TRUE; /* nothing of ours */
-    for (guint i = 0; i < ports->len; i++) {
+    g_autoptr(GPtrArray) report = g_ptr_array_new_with_free_func(g_free);
+    gboolean ok = cn_ports_detach_domain(event->run_dir, event->name, &ports, report, error);
+    for (guint i = 0; i < report->len; i++)
+        hook_log(event, LOG_INFO, "%s", (char *)report->pdata[i]);
+    for (guint i = 0; ports && i < ports->len; i++) {
         const CnHookPort *port = ports->pdata[i];
-        g_autoptr(CnIsoNetwork) net = cn_iso_network_new(port->network, "");
-        g_autoptr(CnIsoGuest) guest = cn_iso_guest_new(port->tap, port->mac);
-        g_array_append_vals(guest->addresses6, port->addresses6->data, port->addresses6->len);
-        g_autoptr(GError) local = NULL;
-        /* A network already stopped took its tables, and our elements,
-         * with it. */
-        if (!cn_nft_guest_remove(net, guest, &local))
-            hook_log(event, LOG_INFO, "network %s port %s: %s", port->network, port->tap, local->message);
-        else
-            hook_log(event, LOG_INFO, "network %s port %s: released", port->network, port->tap);
         char mac[CN_MAC_STR_MAX];
         cn_mac_format(port->mac, mac);
         CnEvent *detached = cn_event_new("guest-detached");
@@ -245,7 +228,7 @@ static gboolean remove_ports(const HookEvent *event, GError **error)
         cn_event_add_string(detached, "mac", mac);
         hook_emit(event, detached);
     }
-    return cn_runtime_remove(event->run_dir, name, error);
+    return ok;
 }
 
 gboolean hook_qemu_event(const HookEvent *event, GError **error)

@@ -8,7 +8,6 @@
  */
 #include "config.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
@@ -19,15 +18,6 @@
 #include "paths.h"
 
 #define STDIN_MAX (16 * 1024 * 1024) /* libvirt's XML is far smaller */
-
-void hook_log(const HookEvent *event, int priority, const char *format, ...)
-{
-    va_list args;
-    va_start(args, format);
-    g_autofree char *text = g_strdup_vprintf(format, args);
-    va_end(args);
-    syslog(priority, "%s %s %s: %s", event->object, event->name, event->operation, text);
-}
 
 static char *read_stdin(gsize *length, GError **error)
 {

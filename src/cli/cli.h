@@ -68,27 +68,19 @@ xmlDocPtr cn_cli_load_template(const char *name, int *exit_code);
 GHashTable *cn_cli_held_taps(CnCli *cli, const CnMachine *machine, const CnLink *only,
                              int *exit_code);
 
-/* Shared by define, undefine, repair and attach (cmd-define.c).  None of
- * them holds the state lock while calling libvirt: libvirt runs the hook,
- * which takes the lock, and waits for it. */
-typedef struct CnVirt CnVirt;
-typedef struct CnOwnedBridges CnOwnedBridges;
-typedef struct {
-    gboolean start, autostart, dry_run;
-} CnDefineOptions;
-CnVirt *cn_cli_open_virt(CnCli *cli, int *exit_code);
-GPtrArray *cn_cli_select_networks(CnSite *site, char **names, int n_names);
-int cn_cli_define_network(CnVirt *virt, const CnNetwork *net, xmlDocPtr template,
-                          const CnDefineOptions *options, const char *state_dir);
-int cn_cli_undefine_network(CnVirt *virt, CnSite *site, const char *name, gboolean force,
-                            const char *state_dir);
-CnOwnedBridges *cn_cli_read_owned_bridges(CnState *state, int *exit_code);
-gboolean cn_cli_write_owned_bridges(CnState *state, const CnOwnedBridges *owned, int *exit_code);
-int cn_cli_delete_owned_bridge(const char *network, const char *bridge, const char *state_dir);
+/* The errors of the operations (src/ops, and the modules below them),
+ * mapped to exit codes in one place: prints "carthage-net: MESSAGE" and
+ * returns the code (CN_OPS_ERROR's own, else CN_EXIT_SYSTEM). */
+int cn_cli_fail(const GError *error);
+/* Prints an operation's report, a line each, on stdout. */
+void cn_cli_print_report(GPtrArray *report);
 
-/* The domains the hook recorded ports for that are not running (their
- * "stopped" never ran to the end): names in STALE. */
-gboolean cn_cli_stale_domain_records(CnVirt *virt, GPtrArray *stale, GError **error);
+typedef struct CnVirt CnVirt;
+CnVirt *cn_cli_open_virt(CnCli *cli, int *exit_code);
+/* NAMES, or every network when there are none; NULL (after saying which)
+ * when a name is unknown. */
+GPtrArray *cn_cli_select_networks(CnSite *site, char **names, int n_names);
+
 
 int cn_cmd_validate(CnCli *cli, int argc, char **argv);
 int cn_cmd_render(CnCli *cli, int argc, char **argv);

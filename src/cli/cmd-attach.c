@@ -6,7 +6,7 @@
 
 #include "cli.h"
 #include "events-notify.h"
-#include "hook-record.h"
+#include "ops-ports.h"
 #include "netaddr.h"
 #include "nft.h"
 #include "outbound.h"
@@ -50,34 +50,10 @@ static char *live_tap(const CnVirtDomain *domain, const char *mac)
     return NULL;
 }
 
-/* Adds the port to the hook's record of MACHINE's ports, as the qemu hook
- * does at start: so that its elements go when the domain stops, and the
+/* The hook's view at qemu start, for a port libvirt ran no hook for: the
+ * port is recorded in MACHINE's record of ports, then isolated (so that
+ * its elements go when the domain stops, and repair knows it), and the
  * outbound watcher announces its public address. */
-static gboolean record_hotplugged(CnCli *cli, const char *machine, const CnLink *link, const char *tap,
-                                  const CnIsoGuest *guest, GError **error)
-{
-    const char *run_dir = cn_paths_run_dir();
-    g_autofree char *name = cn_hook_ports_file_name(machine);
-    g_autoptr(GPtrArray) ports = NULL;
-    if (!cn_runtime_load(run_dir, name, (CnStateParser)cn_hook_ports_parse, (gpointer *)&ports, error))
-        return FALSE;
-    if (!ports)
-        ports = cn_hook_ports_new();
-    cn_hook_ports_add(ports, link->net->name, tap, link->mac, guest->rendered, guest->addresses, guest->addresses6);
-    g_autofree char *updated = cn_hook_ports_format(ports);
-    if (!cn_runtime_write(run_dir, name, updated, error))
-        return FALSE;
-    if (link->net->forward != CN_FORWARD_NAT)
-        return TRUE;
-    /* The domain's public address, as the hook announces it at start. */
-    CnOutboundPlaces places = { run_dir, cli->state_dir, cn_paths_events_dir(), 2000 };
-    g_autoptr(GError) local = NULL;
-    if (!cn_outbound_refresh(&places, machine, NULL, NULL, &local))
-        cn_cli_warning("domain %s: public address not announced: %s", machine, local->message);
-    return TRUE;
-}
-
-/* libvirt runs no qemu hook for a hot-plug: apply what the hook would. */
 static gboolean isolate_hotplugged(CnCli *cli, CnVirt *virt, const CnMachine *machine, const CnLink *link,
                                    const char *mac, GError **error)
 {
@@ -91,9 +67,21 @@ static gboolean isolate_hotplugged(CnCli *cli, CnVirt *virt, const CnMachine *ma
         g_set_error(error, CN_NFT_ERROR, 0, "domain %s: no tap for %s after the hot-plug", machine->name, mac);
         return FALSE;
     }
+    const char *run_dir = cn_paths_run_dir();
     g_autoptr(CnIsoNetwork) iso = cn_iso_network_from_model(link->net);
     g_autoptr(CnIsoGuest) guest = cn_iso_guest_from_link(link, tap);
-    return cn_nft_guest_add(iso, guest, error) && record_hotplugged(cli, machine->name, link, tap, guest, error);
+    g_autoptr(GPtrArray) ports = NULL;
+    if (!cn_ports_load(run_dir, machine->name, &ports, error) ||
+        cn_ports_attach(run_dir, machine->name, ports, link->net->name, iso, guest, error) != CN_PORT_ATTACHED)
+        return FALSE;
+    if (link->net->forward != CN_FORWARD_NAT)
+        return TRUE;
+    /* The domain's public address, as the hook announces it at start. */
+    CnOutboundPlaces places = { run_dir, cli->state_dir, cn_paths_events_dir(), 2000 };
+    g_autoptr(GError) local = NULL;
+    if (!cn_outbound_refresh(&places, machine->name, NULL, NULL, &local))
+        cn_cli_warning("domain %s: public address not announced: %s", machine->name, local->message);
+    return TRUE;
 }
 
 /* The definitions the flags touch: --live the running one, --config the

@@ -140,11 +140,49 @@ static int show(CnCli *cli, CnSite *site)
     return CN_EXIT_OK;
 }
 
+/* isolation dump: the netlink messages apply (or attach and detach)
+ * would send, as text; needs no privileges and changes nothing. */
+static int dump(CnSite *site, int argc, char **argv)
+{
+    if (argc == 4) {
+        CnNetwork *net = find_isolated_network(site, argv[0]);
+        if (!net)
+            return CN_EXIT_INVALID;
+        CnLink *link = cn_site_find_link(site, argv[2], argv[3]);
+        if (!link || link->net != net) {
+            cn_cli_error("no link of machine '%s' interface '%s' on network %s", argv[2], argv[3], net->name);
+            return CN_EXIT_INVALID;
+        }
+        if (!cn_ifname_is_valid(argv[1])) {
+            cn_cli_error("'%s' is not an interface name", argv[1]);
+            return CN_EXIT_USAGE;
+        }
+        g_autoptr(CnIsoNetwork) iso = cn_iso_network_from_model(net);
+        g_autoptr(CnIsoGuest) guest = cn_iso_guest_from_link(link, argv[1]);
+        g_autofree char *text = cn_nft_guest_dump(iso, guest);
+        fputs(text, stdout);
+        return CN_EXIT_OK;
+    }
+    g_autoptr(GPtrArray) selected = cn_cli_select_networks(site, argv, argc);
+    if (!selected)
+        return CN_EXIT_INVALID;
+    for (guint i = 0; i < selected->len; i++) {
+        const CnNetwork *net = selected->pdata[i];
+        if (!cn_network_has_isolation(net))
+            continue;
+        g_autoptr(CnIsoNetwork) iso = cn_iso_network_from_model(net);
+        g_autofree char *text = cn_nft_network_apply_dump(iso, NULL);
+        printf("# network %s\n%s", net->name, text);
+    }
+    return CN_EXIT_OK;
+}
+
 int cn_cmd_isolation(CnCli *cli, int argc, char **argv)
 {
     static const CnCommand self = {
         "isolation", "show [--json] | apply [NETWORK…] | remove NETWORK… | attach NETWORK TAP MACHINE IFACE | "
-                     "attach NETWORK TAP --mac MAC | detach NETWORK TAP MAC",
+                     "attach NETWORK TAP --mac MAC | detach NETWORK TAP MAC | dump [NETWORK…] | "
+                     "dump NETWORK TAP MACHINE IFACE",
         "The nftables isolation of carthage-net networks (what the hook does).", NULL
     };
     g_autofree char *mac_text = NULL;
@@ -167,6 +205,8 @@ int cn_cmd_isolation(CnCli *cli, int argc, char **argv)
         return exit_code;
     if (strcmp(verb, "show") == 0)
         return show(cli, site);
+    if (strcmp(verb, "dump") == 0)
+        return dump(site, argc - 2, argv + 2);
 
     if (strcmp(verb, "apply") == 0 || strcmp(verb, "remove") == 0) {
         gboolean apply = verb[0] == 'a';
@@ -200,7 +240,7 @@ int cn_cmd_isolation(CnCli *cli, int argc, char **argv)
 
     gboolean attach = strcmp(verb, "attach") == 0;
     if (!attach && strcmp(verb, "detach") != 0) {
-        cn_cli_error("isolation: unknown action '%s' (apply, remove, attach, detach)", verb);
+        cn_cli_error("isolation: unknown action '%s' (show, apply, remove, attach, detach, dump)", verb);
         return CN_EXIT_USAGE;
     }
     if (argc < 4) {
@@ -239,24 +279,4 @@ int cn_cmd_isolation(CnCli *cli, int argc, char **argv)
     if (!(attach ? cn_nft_guest_add(iso, guest, &error) : cn_nft_guest_remove(iso, guest, &error)))
         return fail(error);
     return CN_EXIT_OK;
-}
-
-/* Shared with status and repair. */
-
-gboolean cn_cli_stale_domain_records(CnVirt *virt, GPtrArray *stale, GError **error)
-{
-    const char *dir = cn_paths_run_dir();
-    g_autoptr(GDir) listing = g_dir_open(dir, 0, NULL);
-    for (const char *name; listing && (name = g_dir_read_name(listing));) {
-        if (!g_str_has_prefix(name, "hook-domain-"))
-            continue;
-        const char *domain_name = name + strlen("hook-domain-");
-        g_auto(CnVirtDomain) domain = { 0 };
-        if (!cn_virt_domain_get(virt, domain_name, &domain, error))
-            return FALSE;
-        if (!domain.exists || !domain.active)
-            g_ptr_array_add(stale, g_strdup(domain_name));
-    }
-    g_ptr_array_sort(stale, (GCompareFunc)g_strcmp0);
-    return TRUE;
 }

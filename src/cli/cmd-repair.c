@@ -4,14 +4,13 @@
 #include <string.h>
 
 #include "cli.h"
-#include "paths.h"
-#include "owned-bridges.h"
 #include "link.h"
 #include "nft.h"
 #include "ops-isolation.h"
+#include "ops-network.h"
+#include "paths.h"
 #include "pool.h"
 #include "templates.h"
-#include "virt.h"
 
 /* Every network defined, up to date and running; bridges made. */
 static int repair(CnCli *cli, CnSite *site, CnVirt *virt)
@@ -23,17 +22,18 @@ static int repair(CnCli *cli, CnSite *site, CnVirt *virt)
         return exit_code;
     const CnDefineOptions options = { .start = TRUE };
     for (guint i = 0; i < site->networks->len; i++) {
-        exit_code = cn_cli_define_network(virt, site->networks->pdata[i], template, &options, cli->state_dir);
-        if (exit_code != CN_EXIT_OK)
-            return exit_code;
+        g_autoptr(GPtrArray) report = g_ptr_array_new_with_free_func(g_free);
+        gboolean ok = cn_ops_define_network(virt, site->networks->pdata[i], template, &options, cli->state_dir,
+                                            report, &error);
+        cn_cli_print_report(report);
+        if (!ok)
+            return cn_cli_fail(error);
     }
     /* The hook's records of domains that are not running: their "stopped"
      * never ran to the end (a kill, a crash); their ports go below. */
     g_autoptr(GPtrArray) stale = g_ptr_array_new_with_free_func(g_free);
-    if (!cn_cli_stale_domain_records(virt, stale, &error)) {
-        cn_cli_error("%s", error->message);
-        return CN_EXIT_SYSTEM;
-    }
+    if (!cn_ops_stale_domain_records(virt, cn_paths_run_dir(), stale, &error))
+        return cn_cli_fail(error);
     for (guint i = 0; i < stale->len; i++) {
         g_autofree char *name = g_strconcat("hook-domain-", (char *)stale->pdata[i], NULL);
         if (!cn_runtime_remove(cn_paths_run_dir(), name, &error)) {
@@ -105,16 +105,17 @@ static int repair(CnCli *cli, CnSite *site, CnVirt *virt)
 static int purge(CnCli *cli, CnSite *site, CnVirt *virt)
 {
     g_autoptr(GError) error = NULL;
-    int exit_code = CN_EXIT_OK;
     g_autoptr(GPtrArray) ours = cn_virt_our_networks(virt, &error);
     if (!ours) {
         cn_cli_error("%s", error->message);
         return CN_EXIT_SYSTEM;
     }
     for (guint i = 0; i < ours->len; i++) {
-        exit_code = cn_cli_undefine_network(virt, site, ours->pdata[i], TRUE, cli->state_dir);
-        if (exit_code != CN_EXIT_OK)
-            return exit_code;
+        g_autoptr(GPtrArray) report = g_ptr_array_new_with_free_func(g_free);
+        gboolean ok = cn_ops_undefine_network(virt, site, ours->pdata[i], TRUE, cli->state_dir, report, &error);
+        cn_cli_print_report(report);
+        if (!ok)
+            return cn_cli_fail(error);
     }
     /* libvirt is done with: from here the lock may be held throughout. */
     g_autoptr(CnState) state = cn_state_open(cli->state_dir, TRUE, &error);
@@ -145,9 +146,9 @@ static int purge(CnCli *cli, CnSite *site, CnVirt *virt)
             return CN_EXIT_SYSTEM;
         }
     }
-    g_autoptr(CnOwnedBridges) owned = cn_cli_read_owned_bridges(state, &exit_code);
+    g_autoptr(CnOwnedBridges) owned = cn_ops_read_owned_bridges(state, &error);
     if (!owned)
-        return exit_code;
+        return cn_cli_fail(error);
     /* Every bridge we made goes, whatever delete_bridge says: this is
      * the clean uninstall.  The record goes with the state directory. */
     GHashTableIter iter;

@@ -8,6 +8,7 @@
 #include "link.h"
 #include "netxml-diff.h"
 #include "ops-isolation.h"
+#include "ops-network.h"
 #include "owned-bridges.h"
 #include "pool.h"
 #include "render.h"
@@ -300,7 +301,7 @@ int cn_cmd_status(CnCli *cli, int argc, char **argv)
     }
     drifted |= pool_drift->len > 0;
     g_autoptr(GPtrArray) stale = g_ptr_array_new_with_free_func(g_free);
-    if (!cn_cli_stale_domain_records(virt, stale, &error)) {
+    if (!cn_ops_stale_domain_records(virt, cn_paths_run_dir(), stale, &error)) {
         cn_cli_error("%s", error->message);
         return CN_EXIT_SYSTEM;
     }

@@ -3,6 +3,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "virt.h"
+#include "ops.h"
 #include "templates.h"
 #include "netaddr.h"
 #include "pool-state.h"
@@ -21,6 +23,18 @@ void cn_cli_error(const char *format, ...)
     va_start(args, format);
     vmessage("", format, args);
     va_end(args);
+}
+
+int cn_cli_fail(const GError *error)
+{
+    cn_cli_error("%s", error->message);
+    return error->domain == CN_OPS_ERROR ? error->code : CN_EXIT_SYSTEM;
+}
+
+void cn_cli_print_report(GPtrArray *report)
+{
+    for (guint i = 0; i < report->len; i++)
+        printf("%s\n", (char *)report->pdata[i]);
 }
 
 void cn_cli_warning(const char *format, ...)
@@ -177,4 +191,33 @@ xmlDocPtr cn_cli_load_template(const char *name, int *exit_code)
         *exit_code = CN_EXIT_SYSTEM;
     }
     return doc;
+}
+
+/* Selected networks: NAMES, or every network when there are none. */
+GPtrArray *cn_cli_select_networks(CnSite *site, char **names, int n_names)
+{
+    GPtrArray *selected = g_ptr_array_new();
+    if (n_names == 0) {
+        g_ptr_array_extend(selected, site->networks, NULL, NULL);
+        return selected;
+    }
+    for (int i = 0; i < n_names; i++) {
+        CnNetwork *net = cn_site_find_network(site, names[i]);
+        if (!net) {
+            cn_cli_error("unknown network '%s'", names[i]);
+            g_ptr_array_unref(selected);
+            return NULL;
+        }
+        g_ptr_array_add(selected, net);
+    }
+    return selected;
+}
+
+CnVirt *cn_cli_open_virt(CnCli *cli, int *exit_code)
+{
+    g_autoptr(GError) error = NULL;
+    CnVirt *virt = cn_virt_open(cli->uri, &error);
+    if (!virt)
+        *exit_code = cn_cli_fail(error);
+    return virt;
 }

@@ -6,6 +6,8 @@
 
 #include <libmnl/libmnl.h>
 #include <libnftnl/common.h>
+#include <libnftnl/udata.h>
+#include <linux/netfilter.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nf_tables.h>
 
@@ -64,6 +66,9 @@ static char *reserve(CnNftBatch *batch, gsize size)
 {
     guint offset = batch->buffer->len;
     g_byte_array_set_size(batch->buffer, offset + size);
+    /* Zeroed: libmnl 1.0.4 leaves attribute padding as it finds it, and
+     * dumps and fingerprints must not depend on what was there. */
+    memset(batch->buffer->data + offset, 0, size);
     return (char *)batch->buffer->data + offset;
 }
 
@@ -128,6 +133,205 @@ void cn_nft_batch_elements(CnNftBatch *batch, uint16_t type, uint16_t flags, str
         commit_message(batch, start, description);
     } while (more > 0);
     nftnl_set_elems_iter_destroy(iter);
+}
+
+static const char *family_name(uint8_t family)
+{
+    return family == NFPROTO_BRIDGE ? "bridge" : family == NFPROTO_INET ? "inet" : "?";
+}
+
+static const char *command_name(uint16_t type, uint16_t flags)
+{
+    switch (type) {
+    case NFT_MSG_NEWTABLE:
+    case NFT_MSG_NEWCHAIN:
+    case NFT_MSG_NEWSET:
+    case NFT_MSG_NEWRULE:
+    case NFT_MSG_NEWSETELEM:
+        return (flags & NLM_F_CREATE) ? "add" : "new";
+    case NFT_MSG_DELTABLE:
+    case NFT_MSG_DELCHAIN:
+    case NFT_MSG_DELSET:
+    case NFT_MSG_DELRULE:
+    case NFT_MSG_DELSETELEM:
+        return "delete";
+    default:
+        return "?";
+    }
+}
+
+/* libnftnl's text for one object, into OUT. */
+#define DUMP_OBJECT(out, type_name, alloc, parse, snprintf_fn, free_fn, header)                   \
+    do {                                                                                          \
+        struct type_name *object = alloc();                                                        \
+        char text[16384] = "";                                                                     \
+        if (parse(header, object) == 0)                                                            \
+            snprintf_fn(text, sizeof text, object, NFTNL_OUTPUT_DEFAULT, 0);                       \
+        g_string_append_printf(out, "%s\n", text);                                                 \
+        free_fn(object);                                                                           \
+    } while (0)
+
+static void dump_comment(GString *out, const void *data, uint32_t len, uint8_t type)
+{
+    const struct nftnl_udata *attr;
+    if (!data)
+        return;
+    nftnl_udata_for_each_data(data, len, attr)
+    {
+        if (nftnl_udata_type(attr) == type)
+            g_string_append_printf(out, "  comment \"%.*s\"\n", (int)nftnl_udata_len(attr) - 1,
+                                   (const char *)nftnl_udata_get(attr));
+    }
+}
+
+static void dump_bytes(GString *out, const struct nlattr *value)
+{
+    const uint8_t *bytes = mnl_attr_get_payload(value);
+    uint16_t len = mnl_attr_get_payload_len(value);
+    for (uint16_t i = 0; i < len; i += 4) {
+        g_string_append_c(out, ' ');
+        for (uint16_t j = i; j < i + 4 && j < len; j++)
+            g_string_append_printf(out, "%02x", bytes[j]);
+    }
+}
+
+/* NFTA_DATA_VALUE inside ATTR, or NULL. */
+static const struct nlattr *data_value(const struct nlattr *attr)
+{
+    const struct nlattr *inner;
+    mnl_attr_for_each_nested(inner, attr)
+    {
+        if (mnl_attr_get_type(inner) == NFTA_DATA_VALUE)
+            return inner;
+    }
+    return NULL;
+}
+
+/* Elements by hand: libnftnl numbers the nested elements of a list it
+ * builds 1, 2, 3..., and its own parser takes only the first. */
+static void dump_elements(GString *out, const struct nlmsghdr *header)
+{
+    const struct nlattr *attr;
+    const char *table = "?", *set = "?";
+    const struct nlattr *list = NULL;
+    mnl_attr_for_each(attr, header, sizeof(struct nfgenmsg))
+    {
+        switch (mnl_attr_get_type(attr)) {
+        case NFTA_SET_ELEM_LIST_TABLE:
+            table = mnl_attr_get_str(attr);
+            break;
+        case NFTA_SET_ELEM_LIST_SET:
+            set = mnl_attr_get_str(attr);
+            break;
+        case NFTA_SET_ELEM_LIST_ELEMENTS:
+            list = attr;
+            break;
+        }
+    }
+    g_string_append_printf(out, "elements %s %s\n", table, set);
+    if (!list)
+        return;
+    const struct nlattr *element;
+    mnl_attr_for_each_nested(element, list)
+    {
+        const struct nlattr *field, *key = NULL, *value = NULL;
+        mnl_attr_for_each_nested(field, element)
+        {
+            if (mnl_attr_get_type(field) == NFTA_SET_ELEM_KEY)
+                key = data_value(field);
+            else if (mnl_attr_get_type(field) == NFTA_SET_ELEM_DATA)
+                value = data_value(field);
+        }
+        g_string_append(out, "  element");
+        if (key)
+            dump_bytes(out, key);
+        if (value) {
+            g_string_append(out, " :");
+            dump_bytes(out, value);
+        }
+        g_string_append_c(out, '\n');
+    }
+}
+
+char *cn_nft_batch_dump(const CnNftBatch *batch)
+{
+    GString *out = g_string_new(NULL);
+    int left = (int)batch->buffer->len;
+    for (const struct nlmsghdr *header = (const struct nlmsghdr *)batch->buffer->data; mnl_nlmsg_ok(header, left);
+         header = mnl_nlmsg_next(header, &left)) {
+        if ((header->nlmsg_type >> 8) != NFNL_SUBSYS_NFTABLES)
+            continue; /* batch begin and end */
+        uint16_t type = header->nlmsg_type & 0xff;
+        const struct nfgenmsg *nfg = mnl_nlmsg_get_payload(header);
+        g_string_append_printf(out, "%s %s ", command_name(type, header->nlmsg_flags), family_name(nfg->nfgen_family));
+        switch (type) {
+        case NFT_MSG_NEWTABLE:
+        case NFT_MSG_DELTABLE: {
+            struct nftnl_table *table = nftnl_table_alloc();
+            if (nftnl_table_nlmsg_parse(header, table) == 0) {
+                uint32_t len = 0;
+                const void *udata = nftnl_table_get_data(table, NFTNL_TABLE_USERDATA, &len);
+                g_string_append_printf(out, "table %s\n", nftnl_table_get_str(table, NFTNL_TABLE_NAME));
+                dump_comment(out, udata, len, NFTNL_UDATA_TABLE_COMMENT);
+            }
+            nftnl_table_free(table);
+            break;
+        }
+        case NFT_MSG_NEWCHAIN:
+            g_string_append(out, "chain ");
+            DUMP_OBJECT(out, nftnl_chain, nftnl_chain_alloc, nftnl_chain_nlmsg_parse, nftnl_chain_snprintf,
+                        nftnl_chain_free, header);
+            break;
+        case NFT_MSG_NEWSET: {
+            struct nftnl_set *set = nftnl_set_alloc();
+            if (nftnl_set_nlmsg_parse(header, set) == 0) {
+                g_string_append_printf(out, "set %s %s key type %u len %u", nftnl_set_get_str(set, NFTNL_SET_TABLE),
+                                       nftnl_set_get_str(set, NFTNL_SET_NAME),
+                                       nftnl_set_get_u32(set, NFTNL_SET_KEY_TYPE),
+                                       nftnl_set_get_u32(set, NFTNL_SET_KEY_LEN));
+                if (nftnl_set_is_set(set, NFTNL_SET_DATA_TYPE))
+                    g_string_append_printf(out, " data type %u len %u", nftnl_set_get_u32(set, NFTNL_SET_DATA_TYPE),
+                                           nftnl_set_get_u32(set, NFTNL_SET_DATA_LEN));
+                g_string_append_printf(out, " flags 0x%x", nftnl_set_get_u32(set, NFTNL_SET_FLAGS));
+                if (nftnl_set_is_set(set, NFTNL_SET_TIMEOUT))
+                    g_string_append_printf(out, " timeout %" G_GUINT64_FORMAT " ms",
+                                           nftnl_set_get_u64(set, NFTNL_SET_TIMEOUT));
+                if (nftnl_set_is_set(set, NFTNL_SET_DESC_SIZE))
+                    g_string_append_printf(out, " size %u", nftnl_set_get_u32(set, NFTNL_SET_DESC_SIZE));
+                g_string_append_c(out, '\n');
+            }
+            nftnl_set_free(set);
+            break;
+        }
+        case NFT_MSG_NEWRULE: {
+            struct nftnl_rule *rule = nftnl_rule_alloc();
+            char text[16384] = "";
+            g_autofree char *comment = NULL;
+            if (nftnl_rule_nlmsg_parse(header, rule) == 0) {
+                /* The comment as text, not as libnftnl's bytes. */
+                uint32_t len = 0;
+                const void *udata = nftnl_rule_get_data(rule, NFTNL_RULE_USERDATA, &len);
+                GString *line = g_string_new(NULL);
+                dump_comment(line, udata, len, NFTNL_UDATA_RULE_COMMENT);
+                comment = g_string_free(line, FALSE);
+                nftnl_rule_snprintf(text, sizeof text, rule, NFTNL_OUTPUT_DEFAULT, 0);
+                char *raw = strstr(text, "  userdata = ");
+                if (raw)
+                    *raw = '\0';
+            }
+            g_string_append_printf(out, "rule %s%s", text, comment ? comment : "\n");
+            nftnl_rule_free(rule);
+            break;
+        }
+        case NFT_MSG_NEWSETELEM:
+        case NFT_MSG_DELSETELEM:
+            dump_elements(out, header);
+            break;
+        default:
+            g_string_append_printf(out, "message %u\n", type);
+        }
+    }
+    return g_string_free(out, FALSE);
 }
 
 static gboolean read_errors(struct mnl_socket *socket, CnNftBatch *batch, GError **error)

@@ -33,6 +33,12 @@ void cn_nft_batch_elements(CnNftBatch *batch, uint16_t type, uint16_t flags, str
                            const char *description);
 guint cn_nft_batch_count(const CnNftBatch *batch);
 
+/* The batch as text, message by message, the way nftables' own payload
+ * tests show netlink (libnftnl's output: "[ meta load iifname => reg 1 ]"),
+ * without sequence numbers: for golden files that catch any change in
+ * what goes to the kernel, without a kernel. */
+char *cn_nft_batch_dump(const CnNftBatch *batch);
+
 /* Sends the batch.  FALSE with the kernel's reason and the refused
  * object's description. */
 gboolean cn_nft_batch_commit(CnNftBatch *batch, GError **error);

@@ -968,9 +968,9 @@ void cn_nft_network_elements(CnNftElements *e, const CnIsoNetwork *net)
 
 /* Applying */
 
-gboolean cn_nft_network_apply(const CnIsoNetwork *net, GPtrArray *guests, GError **error)
+static CnNftBatch *apply_batch(const CnIsoNetwork *net, GPtrArray *guests)
 {
-    g_autoptr(CnNftBatch) batch = cn_nft_batch_new();
+    CnNftBatch *batch = cn_nft_batch_new();
     g_autofree char *table = cn_nft_table_name(net->name);
     CnNftShape shape, built;
     cn_nft_shape_build(net, &shape);
@@ -994,7 +994,19 @@ gboolean cn_nft_network_apply(const CnIsoNetwork *net, GPtrArray *guests, GError
     }
     cn_nft_elements_to_batch(&e, table, NFT_MSG_NEWSETELEM, batch);
     cn_nft_elements_clear(&e);
+    return batch;
+}
+
+gboolean cn_nft_network_apply(const CnIsoNetwork *net, GPtrArray *guests, GError **error)
+{
+    g_autoptr(CnNftBatch) batch = apply_batch(net, guests);
     return cn_nft_batch_commit(batch, error);
+}
+
+char *cn_nft_network_apply_dump(const CnIsoNetwork *net, GPtrArray *guests)
+{
+    g_autoptr(CnNftBatch) batch = apply_batch(net, guests);
+    return cn_nft_batch_dump(batch);
 }
 
 gboolean cn_nft_network_remove(const char *network, GError **error)
@@ -1010,10 +1022,9 @@ gboolean cn_nft_network_remove(const char *network, GError **error)
     return cn_nft_batch_commit(batch, error);
 }
 
-static gboolean guest_add_batch(const CnIsoNetwork *net, const CnIsoGuest *guest, gboolean replace_handler,
-                                GError **error)
+static CnNftBatch *guest_add_batch(const CnIsoNetwork *net, const CnIsoGuest *guest, gboolean replace_handler)
 {
-    g_autoptr(CnNftBatch) batch = cn_nft_batch_new();
+    CnNftBatch *batch = cn_nft_batch_new();
     g_autofree char *table = cn_nft_table_name(net->name);
     if (replace_handler) {
         /* A map element's value changes by delete and add in one batch. */
@@ -1029,25 +1040,32 @@ static gboolean guest_add_batch(const CnIsoNetwork *net, const CnIsoGuest *guest
     cn_nft_guest_network_elements(&e, net, guest);
     cn_nft_elements_to_batch(&e, table, NFT_MSG_NEWSETELEM, batch);
     cn_nft_elements_clear(&e);
+    return batch;
+}
+
+static gboolean guest_add_commit(const CnIsoNetwork *net, const CnIsoGuest *guest, gboolean replace_handler,
+                                 GError **error)
+{
+    g_autoptr(CnNftBatch) batch = guest_add_batch(net, guest, replace_handler);
     return cn_nft_batch_commit(batch, error);
 }
 
 gboolean cn_nft_guest_add(const CnIsoNetwork *net, const CnIsoGuest *guest, GError **error)
 {
     g_autoptr(GError) local = NULL;
-    if (guest_add_batch(net, guest, FALSE, &local))
+    if (guest_add_commit(net, guest, FALSE, &local))
         return TRUE;
     /* EEXIST: the guest's handler is in the map with another value (it
      * changed while the network ran).  The failed batch changed nothing. */
     if (net->metadata && guest->handler.set && g_error_matches(local, CN_NFT_ERROR, EEXIST))
-        return guest_add_batch(net, guest, TRUE, error);
+        return guest_add_commit(net, guest, TRUE, error);
     g_propagate_error(error, g_steal_pointer(&local));
     return FALSE;
 }
 
-gboolean cn_nft_guest_remove(const CnIsoNetwork *net, const CnIsoGuest *guest, GError **error)
+static CnNftBatch *guest_remove_batch(const CnIsoNetwork *net, const CnIsoGuest *guest)
 {
-    g_autoptr(CnNftBatch) batch = cn_nft_batch_new();
+    CnNftBatch *batch = cn_nft_batch_new();
     g_autofree char *table = cn_nft_table_name(net->name);
     CnNftElements e = { { 0 } };
     /* The port's own elements only: reservations and handlers outlive the
@@ -1058,5 +1076,20 @@ gboolean cn_nft_guest_remove(const CnIsoNetwork *net, const CnIsoGuest *guest, G
     cn_nft_elements_to_batch(&e, table, NFT_MSG_NEWSETELEM, batch);
     cn_nft_elements_to_batch(&e, table, NFT_MSG_DELSETELEM, batch);
     cn_nft_elements_clear(&e);
+    return batch;
+}
+
+gboolean cn_nft_guest_remove(const CnIsoNetwork *net, const CnIsoGuest *guest, GError **error)
+{
+    g_autoptr(CnNftBatch) batch = guest_remove_batch(net, guest);
     return cn_nft_batch_commit(batch, error);
+}
+
+char *cn_nft_guest_dump(const CnIsoNetwork *net, const CnIsoGuest *guest)
+{
+    g_autoptr(CnNftBatch) add = guest_add_batch(net, guest, FALSE);
+    g_autoptr(CnNftBatch) remove = guest_remove_batch(net, guest);
+    g_autofree char *added = cn_nft_batch_dump(add);
+    g_autofree char *removed = cn_nft_batch_dump(remove);
+    return g_strdup_printf("# guest add\n%s# guest remove\n%s", added, removed);
 }

@@ -102,6 +102,10 @@ GQuark cn_nft_error_quark(void);
  * elements, plus GUESTS (CnIsoGuest*, may be NULL), in one batch that
  * replaces whatever was there. */
 gboolean cn_nft_network_apply(const CnIsoNetwork *net, GPtrArray *guests, GError **error);
+/* The batches cn_nft_network_apply and cn_nft_guest_add, then
+ * cn_nft_guest_remove, would send, as text (cn_nft_batch_dump). */
+char *cn_nft_network_apply_dump(const CnIsoNetwork *net, GPtrArray *guests);
+char *cn_nft_guest_dump(const CnIsoNetwork *net, const CnIsoGuest *guest);
 /* Removes the network's tables (one batch); absent tables are fine. */
 gboolean cn_nft_network_remove(const char *network, GError **error);
 /* Adds one guest's elements (idempotent). */

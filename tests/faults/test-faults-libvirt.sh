@@ -11,7 +11,10 @@
 #     in the background) with libvirtd restarted in the middle (stopped
 #     with SIGTERM in odd bursts, killed with SIGKILL in even ones); then
 #     repair: status exit 0, every running domain's ports in the isolation
-#     sets (isolation show), no elements of domains that are not running.
+#     sets (isolation show), no elements of domains that are not running;
+#  3. `carthage-net attach --live` killed between its two steps (the port
+#     recorded in the domain's record, its elements not yet added: the
+#     first netfilter socket, by strace): repair isolates the port.
 #
 # Environment: FAULT_ROUNDS (define kills, default 4), FAULT_BURSTS (bursts
 # with a restart, default 2), FAULT_SEED (printed; repeats the choices,
@@ -99,6 +102,8 @@ net = fc
 net = fb
 [link f6 eth0]
 net = fb
+[link f7 eth0]
+net = fa
 EOF
 NETS="fa fb fc"
 DOMS="f1 f2 f3 f4 f5 f6"
@@ -336,12 +341,51 @@ for b in $(seq 1 "$bursts"); do
     note "burst $b: running ports: $(echo $want)"
 done
 all_down
+DOMS="$DOMS f7"
 verdict "burst with libvirtd restarted: libvirtd comes back" f_restart
 verdict "burst with libvirtd restarted: repair exits 0" f_repair
 verdict "burst with libvirtd restarted: then status exits 0" f_status
 verdict "burst with libvirtd restarted: every running guest's ports are in the isolation sets (network, tap, MAC)" f_missing
 verdict "burst with libvirtd restarted: no elements of guests that are not running" f_extra
 verdict "burst with libvirtd restarted: the hook's records are those of the running guests" f_records
+
+# ================================================================ attach killed
+# f7 runs with no NIC (a virt-install guest); attach --live plugs in its
+# link on fa (a metadata network), records the port, then isolates it.
+if [ -n "$have_strace" ]; then
+    guest_base_xml f7 "cn.sleep=600" >"$work/f7.xml"
+    virsh -q define "$work/f7.xml" >/dev/null && virsh -q start f7 >/dev/null || bail "cannot start f7"
+    f7_mac=$(cn render interface f7 eth0 | sed -n 's/.*mac address="\([^"]*\)".*/\1/p')
+    # Where the second step starts: the first netfilter socket of a traced run.
+    ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 strace -f -qq -o "$work/attach.trace" -e trace=socket,rename \
+        "${CN[@]}" attach f7 --live >/dev/null 2>&1 || bail "traced attach --live failed"
+    nth=$(grep -c 'socket(' <(sed '/NETLINK_NETFILTER/q' "$work/attach.trace"))
+    recorded_first=$(awk '/rename\(.*hook-domain-f7/ {r = NR} /NETLINK_NETFILTER/ && !n {n = NR} END {print (r && n && r < n) ? "yes" : "no"}' "$work/attach.trace")
+    is "attach --live records the port before its first netfilter socket (the second step)" "$recorded_first" yes
+    virsh -q detach-interface f7 network --mac "$f7_mac" --live >/dev/null 2>&1
+    for _ in $(seq 50); do virsh domiflist f7 | grep -q "$f7_mac" || break; sleep 0.2; done
+    cn repair >/dev/null 2>&1
+    launch_kill s "socket:$nth" /dev/null "$work/attach.out" "$work/attach.err" "${CN[@]}" attach f7 --live
+    is "attach --live killed at its first netfilter socket (system call socket number $nth)" "$krc" 137
+    f7_tap=$(virsh domiflist f7 | awk -v mac="$f7_mac" '$5 == mac {print $1}')
+    like "... after the hot-plug: the domain has the NIC" "$f7_tap" "^vnet[0-9]+$"
+    like "... between the steps: the port is in the domain's record" "$(cat "$run_dir/hook-domain-f7" 2>&1)" \
+        "^port fa $f7_tap $f7_mac "
+    ok "... and not yet isolated (no element of its port)" eval "! nft get element bridge cn_fa ports '{ \"$f7_tap\" }' 2>/dev/null"
+    rc=$(status_rc)
+    like "status names the recorded port the kernel lacks" "$rc:$(cat "$work/status.out")" \
+        "^5:.*isolation: set ports: missing \"$f7_tap\" \(domain f7 port $f7_tap\)"
+    out=$(cn repair 2>&1)
+    like "repair isolates the hot-plugged port (its elements, in one batch)" "$out" "network fa: isolation: .* element\(s\) brought in step"
+    ok "... the port is in the isolation sets, pinned to its MAC" eval \
+        "nft get element bridge cn_fa port_mac '{ \"$f7_tap\" . $f7_mac }' >/dev/null 2>&1"
+    is "... and status exits 0" "$(status_rc)" 0
+    virsh -q destroy f7 >/dev/null 2>&1
+    for _ in $(seq 50); do [ -e "$run_dir/hook-domain-f7" ] || break; sleep 0.1; done
+else
+    skip "attach --live killed between its two steps" "needs strace"
+fi
+
 is "in the end, all guests stopped: no guest port left in the isolation sets" "$(elements)" ""
 is "in the end: status exits 0" "$(status_rc)" 0
 done_testing
