@@ -340,7 +340,7 @@ is "reference: the network start hook makes what isolation apply makes" "$(canon
 # shape; the words after the first ones may grow): what "valid" means below.
 NET_RECORD=$(cat "$run_dir/hook-network-fn" 2>&1)
 like "reference: the network start hook records the network (lines joined with #)" "$(tr '\n' '#' <<<"$NET_RECORD")" \
-    "^carthage-net-hook-network 1#network fn $bridge metadata( [^#]*)?#\$"
+    "^carthage-net-hook-network 2#network fn $bridge metadata( [^#]*)?#(guest [^#]*#)*\$"
 hook qemu ga start "$work/ga.xml" && hook qemu gb start "$work/gb.xml" ||
     bail "qemu start hook: $(cat "$work/hook.out")"
 R_HOOK=$(canon)
@@ -359,7 +359,7 @@ hook network fn start "$work/net-start.xml" && hook qemu ga start "$work/ga.xml"
     dom_xml gc vnet3 >"$work/gc.xml" && hook qemu gc start "$work/gc.xml" || bail "qemu start hook: $(cat "$work/hook.out")"
 GC_RECORD=$(cat "$run_dir/hook-domain-gc" 2>&1)
 is "reference: the qemu start hook records gc's port, with its address" "$GC_RECORD" \
-    "$(printf 'carthage-net-hook-domain 1\nport fn vnet3 %s %s' "$GC_MAC" "$GC_IP")"
+    "$(printf 'carthage-net-hook-domain 2\nport fn vnet3 %s pinned %s' "$GC_MAC" "$GC_IP")"
 is "reference: the qemu start hook for gc adds what isolation attach adds" "$(canon)" "$R_FULL"
 hook qemu gc stopped "$work/gc.xml"
 is "reference: the qemu stopped hook for gc takes away what isolation detach takes away" "$(canon)" "$R_GC_LEFT"
