@@ -73,29 +73,28 @@ static void emit_resolved(const HookEvent *event, const HookDomain *domain)
     const char *machine = domain->name ? domain->name : event->name;
     if (domain->links->len == 0)
         return;
-    GString *links = g_string_new("[");
+    g_autoptr(CnJson) links = cn_json_new();
+    cn_json_begin_array(links);
     for (guint i = 0; i < domain->links->len; i++) {
         const HookLink *link = domain->links->pdata[i];
         const HookInterface *iface = interface_with_tap(domain, link->mac);
-        if (!iface) {
-            g_string_free(links, TRUE);
+        if (!iface)
             return; /* not resolved yet */
-        }
         char mac[CN_MAC_STR_MAX];
         cn_mac_format(link->mac, mac);
-        g_autoptr(CnEvent) part = cn_event_new("");
-        cn_event_add_string(part, "iface", link->iface ? link->iface : "");
-        cn_event_add_string(part, "network", link->network ? link->network : "");
-        cn_event_add_string(part, "tap", iface->tap);
-        cn_event_add_string(part, "mac", mac);
-        hook_event_add_addresses(part, "ipv4", link->addresses);
-        g_string_append_printf(links, "%s{%s}", i ? "," : "", part->fields->str + 1);
+        cn_json_begin_object(links);
+        cn_json_member_string(links, "iface", link->iface ? link->iface : "");
+        cn_json_member_string(links, "network", link->network ? link->network : "");
+        cn_json_member_string(links, "tap", iface->tap);
+        cn_json_member_string(links, "mac", mac);
+        cn_json_key(links, "ipv4");
+        cn_json_addresses(links, link->addresses);
+        cn_json_end_object(links);
     }
-    g_string_append_c(links, ']');
+    cn_json_end_array(links);
     CnEvent *resolved = cn_event_new("resolved");
     cn_event_add_string(resolved, "machine", machine);
-    cn_event_add_raw(resolved, "links", links->str);
-    g_string_free(links, TRUE);
+    cn_event_add_raw(resolved, "links", cn_json_text(links));
     hook_emit(event, resolved);
 
     for (guint i = 0; i < domain->links->len; i++) {
@@ -201,7 +200,7 @@ static gboolean add_ports(const HookEvent *event, GError **error)
         cn_event_add_string(attached, "network", network);
         cn_event_add_string(attached, "port", iface->tap);
         cn_event_add_string(attached, "mac", mac);
-        hook_event_add_addresses(attached, "ipv4", guest->addresses);
+        cn_event_add_addresses(attached, "ipv4", guest->addresses);
         hook_emit(event, attached);
     }
     emit_resolved(event, domain);

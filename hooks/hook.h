@@ -107,8 +107,6 @@ gboolean hook_qemu_event(const HookEvent *event, GError **error);
  * logged, never fatal. */
 void hook_emit(const HookEvent *event, CnEvent *cn_event);
 void hook_flush_events(const HookEvent *event);
-/* KEY: ["A.B.C.D", ...] */
-void hook_event_add_addresses(CnEvent *cn_event, const char *key, GArray *addresses);
 
 /* syslog, with the event's object, name and operation. */
 void hook_log(const HookEvent *event, int priority, const char *format, ...) G_GNUC_PRINTF(3, 4);

@@ -93,7 +93,7 @@ CnAssignments *cn_alloc_v4(CnSite *site, const CnAssignments *previous, CnDiagLi
      * NEXT comes out sorted. */
     for (guint i = 0; i < site->networks->len; i++) {
         CnNetwork *net = site->networks->pdata[i];
-        if (net->technology == CN_TECH_LIBVIRT && net->has_v4 && net->has_v4_pool)
+        if (cn_network_serves_addresses(net) && net->has_v4 && net->has_v4_pool)
             allocate_network(net, previous, next, diags);
     }
     return next;

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include "cli.h"
+#include "json-writer.h"
 #include "paths.h"
 #include "hook-record.h"
 #include "netaddr.h"
@@ -26,7 +27,7 @@ static CnNetwork *find_isolated_network(CnSite *site, const char *name)
     CnNetwork *net = cn_site_find_network(site, name);
     if (!net)
         cn_cli_error("unknown network '%s'", name);
-    else if (net->technology == CN_TECH_OPENVSWITCH) {
+    else if (!cn_network_has_isolation(net)) {
         cn_cli_error("network %s is openvswitch: nftables does not see traffic switched inside Open "
                      "vSwitch", name);
         net = NULL;
@@ -34,109 +35,188 @@ static CnNetwork *find_isolated_network(CnSite *site, const char *name)
     return net;
 }
 
-/* "tap" from a 16-byte ifname key */
-static char *key_ifname(const uint8_t *key)
+/* isolation show: what the kernel has of each network, read back from
+ * the sets, then printed as text or JSON. */
+typedef struct {
+    char *port;
+    char mac[CN_MAC_STR_MAX];
+    gboolean pinned;
+    char *handler;    /* "A.B.C.D:PORT", or NULL */
+    GPtrArray *ipv6;  /* char* */
+} GuestView;
+
+typedef struct {
+    const char *name;
+    char *table;
+    gboolean bridge_table, inet_table;
+    GPtrArray *guests;   /* GuestView* */
+    GPtrArray *reserved; /* char*: "A.B.C.D MAC" pairs, as address then mac */
+    guint handlers;
+} NetworkView;
+
+static void guest_view_free(gpointer data)
 {
-    return g_strndup((const char *)key, 16);
+    GuestView *guest = data;
+    g_free(guest->port);
+    g_free(guest->handler);
+    g_ptr_array_unref(guest->ipv6);
+    g_free(guest);
 }
 
-static void format_mac_at(const uint8_t *bytes, char out[CN_MAC_STR_MAX])
+static void network_view_free(gpointer data)
 {
-    cn_mac_format(bytes, out);
+    NetworkView *view = data;
+    g_free(view->table);
+    g_ptr_array_unref(view->guests);
+    g_ptr_array_unref(view->reserved);
+    g_free(view);
 }
 
-static uint32_t be32_at(const uint8_t *bytes)
+static gboolean same_port(const CnNftElement *a, const CnNftElement *b)
 {
-    return (uint32_t)bytes[0] << 24 | (uint32_t)bytes[1] << 16 | (uint32_t)bytes[2] << 8 | bytes[3];
+    return memcmp(a->key, b->key, CN_NFT_PORT_KEY_LEN) == 0;
 }
 
-/* isolation show: what the kernel has, read back from the sets. */
+static NetworkView *read_view(const CnNetwork *net, GError **error)
+{
+    g_autoptr(GArray) ports = NULL, pinned = NULL, reserved = NULL, handlers = NULL, v6 = NULL;
+    gboolean bridge_exists, inet_exists, unused;
+    if (!cn_nft_set_elements(net->name, NFPROTO_BRIDGE, "port_mac", &ports, &bridge_exists, error) ||
+        !cn_nft_set_elements(net->name, NFPROTO_BRIDGE, "pinned_ip", &pinned, &unused, error) ||
+        !cn_nft_set_elements(net->name, NFPROTO_BRIDGE, "reserved", &reserved, &unused, error) ||
+        !cn_nft_set_elements(net->name, NFPROTO_BRIDGE, "port_ip6", &v6, &unused, error) ||
+        !cn_nft_set_elements(net->name, NFPROTO_INET, "handlers", &handlers, &inet_exists, error))
+        return NULL;
+    NetworkView *view = g_new0(NetworkView, 1);
+    view->name = net->name;
+    view->table = cn_nft_table_name(net->name);
+    view->bridge_table = bridge_exists;
+    view->inet_table = inet_exists;
+    view->guests = g_ptr_array_new_with_free_func(guest_view_free);
+    view->reserved = g_ptr_array_new_with_free_func(g_free);
+    view->handlers = handlers->len;
+    for (guint i = 0; i < ports->len; i++) {
+        const CnNftElement *e = &g_array_index(ports, CnNftElement, i);
+        GuestView *guest = g_new0(GuestView, 1);
+        guest->port = g_strndup((const char *)e->key, CN_NFT_PORT_KEY_LEN);
+        cn_mac_format(e->key + CN_NFT_PORT_KEY_LEN, guest->mac);
+        for (guint k = 0; k < pinned->len; k++)
+            guest->pinned |= same_port(&g_array_index(pinned, CnNftElement, k), e);
+        for (guint k = 0; k < handlers->len; k++) {
+            const CnNftElement *h = &g_array_index(handlers, CnNftElement, k);
+            if (memcmp(h->key, e->key + CN_NFT_PORT_KEY_LEN, 6) == 0) {
+                g_autofree char *text = cn_nft_element_format("handlers", h);
+                /* "MAC : A.B.C.D . PORT" -> "A.B.C.D:PORT" */
+                g_auto(GStrv) words = g_strsplit(strstr(text, " : ") + 3, " . ", 2);
+                guest->handler = g_strdup_printf("%s:%s", words[0], words[1]);
+            }
+        }
+        guest->ipv6 = g_ptr_array_new_with_free_func(g_free);
+        for (guint k = 0; k < v6->len; k++) {
+            const CnNftElement *a = &g_array_index(v6, CnNftElement, k);
+            if (same_port(a, e)) {
+                g_autofree char *text = cn_nft_element_format("port_ip6", a);
+                g_ptr_array_add(guest->ipv6, g_strdup(strstr(text, " . ") + 3));
+            }
+        }
+        g_ptr_array_sort(guest->ipv6, (GCompareFunc)g_strcmp0);
+        g_ptr_array_add(view->guests, guest);
+    }
+    for (guint i = 0; i < reserved->len; i++)
+        g_ptr_array_add(view->reserved, cn_nft_element_format("reserved", &g_array_index(reserved, CnNftElement, i)));
+    return view;
+}
+
+static void print_views_text(GPtrArray *views)
+{
+    printf("%-16s %-22s %7s %9s %9s\n", "NETWORK", "TABLES", "GUESTS", "RESERVED", "HANDLERS");
+    for (guint i = 0; i < views->len; i++) {
+        const NetworkView *view = views->pdata[i];
+        g_autofree char *tables = g_strdup_printf("%s%s%s", view->bridge_table ? "bridge" : "",
+                                                  view->bridge_table && view->inet_table ? "+inet "
+                                                                                         : (view->bridge_table ? " " : ""),
+                                                  view->bridge_table || view->inet_table ? view->table : "-");
+        printf("%-16s %-22s %7u %9u %9u\n", view->name, tables, view->guests->len, view->reserved->len, view->handlers);
+        for (guint j = 0; j < view->guests->len; j++) {
+            const GuestView *guest = view->guests->pdata[j];
+            g_autofree char *v6 = NULL;
+            if (guest->ipv6->len) {
+                g_ptr_array_add(guest->ipv6, NULL);
+                g_autofree char *list = g_strjoinv(",", (char **)guest->ipv6->pdata);
+                g_ptr_array_set_size(guest->ipv6, guest->ipv6->len - 1);
+                v6 = g_strdup_printf(" ipv6 %s", list);
+            }
+            printf("  guest %-15s %s%s%s%s%s\n", guest->port, guest->mac, guest->pinned ? " addresses pinned" : "",
+                   guest->handler ? " handler " : "", guest->handler ? guest->handler : "", v6 ? v6 : "");
+        }
+    }
+}
+
+static void print_views_json(GPtrArray *views)
+{
+    g_autoptr(CnJson) json = cn_json_new();
+    cn_json_begin_object(json);
+    cn_json_member_uint(json, "version", 1);
+    cn_json_key(json, "networks");
+    cn_json_begin_array(json);
+    for (guint i = 0; i < views->len; i++) {
+        const NetworkView *view = views->pdata[i];
+        cn_json_begin_object(json);
+        cn_json_member_string(json, "name", view->name);
+        cn_json_member_string(json, "table", view->table);
+        cn_json_member_bool(json, "bridge_table", view->bridge_table);
+        cn_json_member_bool(json, "inet_table", view->inet_table);
+        cn_json_key(json, "guests");
+        cn_json_begin_array(json);
+        for (guint j = 0; j < view->guests->len; j++) {
+            const GuestView *guest = view->guests->pdata[j];
+            cn_json_begin_object(json);
+            cn_json_member_string(json, "port", guest->port);
+            cn_json_member_string(json, "mac", guest->mac);
+            cn_json_member_bool(json, "addresses_pinned", guest->pinned);
+            cn_json_member_string(json, "handler", guest->handler);
+            cn_json_key(json, "ipv6");
+            cn_json_begin_array(json);
+            for (guint k = 0; k < guest->ipv6->len; k++)
+                cn_json_string(json, guest->ipv6->pdata[k]);
+            cn_json_end_array(json);
+            cn_json_end_object(json);
+        }
+        cn_json_end_array(json);
+        cn_json_key(json, "reserved");
+        cn_json_begin_array(json);
+        for (guint j = 0; j < view->reserved->len; j++) {
+            g_auto(GStrv) pair = g_strsplit(view->reserved->pdata[j], " . ", 2);
+            cn_json_begin_object(json);
+            cn_json_member_string(json, "address", pair[0]);
+            cn_json_member_string(json, "mac", pair[1]);
+            cn_json_end_object(json);
+        }
+        cn_json_end_array(json);
+        cn_json_end_object(json);
+    }
+    cn_json_end_array(json);
+    cn_json_end_object(json);
+    printf("%s\n", cn_json_text(json));
+}
+
 static int show(CnCli *cli, CnSite *site)
 {
     g_autoptr(GError) error = NULL;
-    GString *json = g_string_new("{\"version\":1,\"networks\":[");
-    guint shown = 0;
-
-    if (!cli->json)
-        printf("%-16s %-22s %7s %9s %9s\n", "NETWORK", "TABLES", "GUESTS", "RESERVED", "HANDLERS");
+    g_autoptr(GPtrArray) views = g_ptr_array_new_with_free_func(network_view_free);
     for (guint i = 0; i < site->networks->len; i++) {
         const CnNetwork *net = site->networks->pdata[i];
         if (!cn_network_has_isolation(net))
             continue;
-        g_autoptr(GArray) ports = NULL, pinned = NULL, reserved = NULL, handlers = NULL, v6 = NULL;
-        gboolean bridge_exists, inet_exists, unused;
-        if (!cn_nft_set_elements(net->name, NFPROTO_BRIDGE, "port_mac", &ports, &bridge_exists, &error) ||
-            !cn_nft_set_elements(net->name, NFPROTO_BRIDGE, "pinned_ip", &pinned, &unused, &error) ||
-            !cn_nft_set_elements(net->name, NFPROTO_BRIDGE, "reserved", &reserved, &unused, &error) ||
-            !cn_nft_set_elements(net->name, NFPROTO_BRIDGE, "port_ip6", &v6, &unused, &error) ||
-            !cn_nft_set_elements(net->name, NFPROTO_INET, "handlers", &handlers, &inet_exists, &error)) {
-            g_string_free(json, TRUE);
-            return fail(error);
-        }
-        g_autofree char *table = cn_nft_table_name(net->name);
-        g_autofree char *tables = g_strdup_printf("%s%s%s", bridge_exists ? "bridge" : "",
-                                                  bridge_exists && inet_exists ? "+inet " : (bridge_exists ? " " : ""),
-                                                  bridge_exists || inet_exists ? table : "-");
-        if (!cli->json)
-            printf("%-16s %-22s %7u %9u %9u\n", net->name, tables, ports->len, reserved->len, handlers->len);
-        g_string_append_printf(json, "%s{\"name\":\"%s\",\"table\":\"%s\",\"bridge_table\":%s,"
-                               "\"inet_table\":%s,\"guests\":[", shown++ ? "," : "", net->name, table,
-                               bridge_exists ? "true" : "false", inet_exists ? "true" : "false");
-        for (guint j = 0; j < ports->len; j++) {
-            const CnNftElement *e = &g_array_index(ports, CnNftElement, j);
-            g_autofree char *port = key_ifname(e->key);
-            char mac[CN_MAC_STR_MAX];
-            format_mac_at(e->key + 16, mac);
-            gboolean is_pinned = FALSE;
-            for (guint k = 0; k < pinned->len; k++)
-                is_pinned |= memcmp(g_array_index(pinned, CnNftElement, k).key, e->key, 16) == 0;
-            GString *handler = g_string_new(NULL);
-            for (guint k = 0; k < handlers->len; k++) {
-                const CnNftElement *h = &g_array_index(handlers, CnNftElement, k);
-                if (memcmp(h->key, e->key + 16, 6) == 0) {
-                    char host[CN_V4_STR_MAX];
-                    cn_v4_format(be32_at(h->data), host);
-                    g_string_append_printf(handler, "%s:%u", host, (unsigned)(h->data[4] << 8 | h->data[5]));
-                }
-            }
-            /* Its IPv6 addresses (ipv6 = pinned). */
-            GString *v6_text = g_string_new(NULL), *v6_json = g_string_new(NULL);
-            for (guint k = 0; k < v6->len; k++) {
-                const CnNftElement *a = &g_array_index(v6, CnNftElement, k);
-                if (memcmp(a->key, e->key, 16) != 0)
-                    continue;
-                CnV6Address address;
-                char text[CN_V6_STR_MAX];
-                memcpy(address.bytes, a->key + 16, 16);
-                cn_v6_format(&address, text);
-                g_string_append_printf(v6_text, "%s%s", v6_text->len ? "," : " ipv6 ", text);
-                g_string_append_printf(v6_json, "%s\"%s\"", v6_json->len ? "," : "", text);
-            }
-            if (!cli->json)
-                printf("  guest %-15s %s%s%s%s%s\n", port, mac, is_pinned ? " addresses pinned" : "",
-                       handler->len ? " handler " : "", handler->str, v6_text->str);
-            g_string_append_printf(json, "%s{\"port\":\"%s\",\"mac\":\"%s\",\"addresses_pinned\":%s,"
-                                   "\"handler\":%s%s%s,\"ipv6\":[%s]}", j ? "," : "", port, mac,
-                                   is_pinned ? "true" : "false", handler->len ? "\"" : "",
-                                   handler->len ? handler->str : "null", handler->len ? "\"" : "", v6_json->str);
-            g_string_free(handler, TRUE);
-            g_string_free(v6_text, TRUE);
-            g_string_free(v6_json, TRUE);
-        }
-        g_string_append(json, "],\"reserved\":[");
-        for (guint j = 0; j < reserved->len; j++) {
-            const CnNftElement *e = &g_array_index(reserved, CnNftElement, j);
-            char address[CN_V4_STR_MAX], mac[CN_MAC_STR_MAX];
-            cn_v4_format(be32_at(e->key), address);
-            format_mac_at(e->key + 4, mac);
-            g_string_append_printf(json, "%s{\"address\":\"%s\",\"mac\":\"%s\"}", j ? "," : "", address, mac);
-        }
-        g_string_append(json, "]}");
+        NetworkView *view = read_view(net, &error);
+        if (!view)
+            return cn_cli_fail(error);
+        g_ptr_array_add(views, view);
     }
-    g_string_append(json, "]}\n");
     if (cli->json)
-        fputs(json->str, stdout);
-    g_string_free(json, TRUE);
+        print_views_json(views);
+    else
+        print_views_text(views);
     return CN_EXIT_OK;
 }
 
@@ -223,7 +303,7 @@ int cn_cmd_isolation(CnCli *cli, int argc, char **argv)
         }
         for (guint i = 0; i < selected->len; i++) {
             const CnNetwork *net = selected->pdata[i];
-            if (net->technology == CN_TECH_OPENVSWITCH)
+            if (!cn_network_has_isolation(net))
                 continue;
             if (apply) {
                 g_autoptr(CnIsoNetwork) iso = cn_iso_network_from_model(net);

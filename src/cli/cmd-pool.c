@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "json-writer.h"
 #include "netaddr.h"
 #include "pool.h"
 
@@ -107,11 +108,17 @@ static int pool_list(PoolContext *ctx, char **args)
     g_autoptr(CnPoolState) pool_state = cn_pool_load(ctx->state, ctx->pool, &error);
     if (!pool_state)
         return pool_error(error);
-    GString *out = g_string_new(ctx->cli->json ? "{\"version\":1,\"pool\":\"" : "");
-    if (ctx->cli->json)
-        g_string_append_printf(out, "%s\",\"size\":%u,\"taps\":[", ctx->pool->name, ctx->pool->size);
-    else
-        g_string_append_printf(out, "%-16s %-24s %-18s %s\n", "TAP", "HOLDER", "MAC", "SINCE");
+    g_autoptr(CnJson) json = cn_json_new();
+    if (ctx->cli->json) {
+        cn_json_begin_object(json);
+        cn_json_member_uint(json, "version", 1);
+        cn_json_member_string(json, "pool", ctx->pool->name);
+        cn_json_member_uint(json, "size", ctx->pool->size);
+        cn_json_key(json, "taps");
+        cn_json_begin_array(json);
+    } else {
+        printf("%-16s %-24s %-18s %s\n", "TAP", "HOLDER", "MAC", "SINCE");
+    }
     for (guint i = 0; i < pool_state->taps->len; i++) {
         const CnPoolTap *tap = pool_state->taps->pdata[i];
         char mac[CN_MAC_STR_MAX] = "";
@@ -120,25 +127,22 @@ static int pool_list(PoolContext *ctx, char **args)
         g_autoptr(GDateTime) since = tap->since ? g_date_time_new_from_unix_utc(tap->since) : NULL;
         g_autofree char *when = since ? g_date_time_format_iso8601(since) : g_strdup("");
         if (ctx->cli->json) {
-            /* Names and MACs are restricted to JSON-safe characters. */
-            g_string_append_printf(out, "%s{\"tap\":\"%s\",\"holder\":", i ? "," : "", tap->tap);
-            if (tap->machine)
-                g_string_append_printf(out, "\"%s\"", tap->machine);
-            else
-                g_string_append(out, "null");
-            g_string_append_printf(out, ",\"mac\":%s%s%s,\"since\":%s%s%s}", *mac ? "\"" : "",
-                                   *mac ? mac : "null", *mac ? "\"" : "", *when ? "\"" : "",
-                                   *when ? when : "null", *when ? "\"" : "");
+            cn_json_begin_object(json);
+            cn_json_member_string(json, "tap", tap->tap);
+            cn_json_member_string(json, "holder", tap->machine);
+            cn_json_member_string(json, "mac", *mac ? mac : NULL);
+            cn_json_member_string(json, "since", *when ? when : NULL);
+            cn_json_end_object(json);
         } else {
-            g_string_append_printf(out, "%-16s %-24s %-18s %s\n", tap->tap,
-                                   tap->machine ? tap->machine : "-", *mac ? mac : "-",
-                                   *when ? when : "-");
+            printf("%-16s %-24s %-18s %s\n", tap->tap, tap->machine ? tap->machine : "-", *mac ? mac : "-",
+                   *when ? when : "-");
         }
     }
-    if (ctx->cli->json)
-        g_string_append(out, "]}\n");
-    fputs(out->str, stdout);
-    g_string_free(out, TRUE);
+    if (ctx->cli->json) {
+        cn_json_end_array(json);
+        cn_json_end_object(json);
+        printf("%s\n", cn_json_text(json));
+    }
     return CN_EXIT_OK;
 }
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "json-writer.h"
 #include "paths.h"
 #include "link.h"
 #include "netxml-diff.h"
@@ -109,7 +110,7 @@ static gboolean examine(CnVirt *virt, const CnNetwork *net, xmlDocPtr template,
                 last->isolation = g_steal_pointer(&isolation->pdata[i]);
         }
     }
-    if (net->technology == CN_TECH_BRIDGE) {
+    if (cn_network_uses_host_bridge(net)) {
         gboolean exists = FALSE;
         if (!cn_link_exists(net->bridge_name, &exists, error))
             return FALSE;
@@ -119,86 +120,62 @@ static gboolean examine(CnVirt *virt, const CnNetwork *net, xmlDocPtr template,
     return TRUE;
 }
 
-static void json_string(GString *out, const char *text)
+static void json_strings(CnJson *json, const char *key, GPtrArray *strings)
 {
-    g_string_append_c(out, '"');
-    for (const char *p = text ? text : ""; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            g_string_append_printf(out, "\\%c", *p);
-        else if ((unsigned char)*p < 0x20)
-            g_string_append_printf(out, "\\u%04x", *p);
-        else
-            g_string_append_c(out, *p);
-    }
-    g_string_append_c(out, '"');
-}
-
-/* ,"KEY":["...",...] */
-static void json_string_array(GString *out, const char *key, GPtrArray *strings)
-{
-    g_string_append_printf(out, ",\"%s\":[", key);
-    for (guint i = 0; i < strings->len; i++) {
-        if (i)
-            g_string_append_c(out, ',');
-        json_string(out, strings->pdata[i]);
-    }
-    g_string_append_c(out, ']');
+    cn_json_key(json, key);
+    cn_json_begin_array(json);
+    for (guint i = 0; i < strings->len; i++)
+        cn_json_string(json, strings->pdata[i]);
+    cn_json_end_array(json);
 }
 
 static void print_json(GPtrArray *statuses, GPtrArray *extra, GPtrArray *pool_drift, GPtrArray *stale,
                        GPtrArray *orphans, gboolean drifted)
 {
-    GString *out = g_string_new("{\"version\":1,\"networks\":[");
+    CnJson *json = cn_json_new();
+    cn_json_begin_object(json);
+    cn_json_member_uint(json, "version", 1);
+    cn_json_key(json, "networks");
+    cn_json_begin_array(json);
     for (guint i = 0; i < statuses->len; i++) {
         const NetworkStatus *s = statuses->pdata[i];
-        g_string_append_printf(out, "%s{\"name\":", i ? "," : "");
-        json_string(out, s->name);
-        g_string_append(out, ",\"technology\":");
-        json_string(out, s->technology);
-        g_string_append(out, ",\"bridge\":");
-        json_string(out, s->bridge);
-        g_string_append_printf(out, ",\"defined\":%s,\"active\":%s,\"autostart\":%s,\"persistent\":%s",
-                               s->virt.exists ? "true" : "false", s->virt.active ? "true" : "false",
-                               s->virt.autostart ? "true" : "false",
-                               s->virt.persistent ? "true" : "false");
-        g_string_append(out, ",\"uuid\":");
-        if (s->virt.exists)
-            json_string(out, s->virt.uuid);
-        else
-            g_string_append(out, "null");
-        g_string_append(out, ",\"drift\":[");
+        cn_json_begin_object(json);
+        cn_json_member_string(json, "name", s->name);
+        cn_json_member_string(json, "technology", s->technology);
+        cn_json_member_string(json, "bridge", s->bridge ? s->bridge : "");
+        cn_json_member_bool(json, "defined", s->virt.exists);
+        cn_json_member_bool(json, "active", s->virt.active);
+        cn_json_member_bool(json, "autostart", s->virt.autostart);
+        cn_json_member_bool(json, "persistent", s->virt.persistent);
+        cn_json_member_string(json, "uuid", s->virt.exists ? s->virt.uuid : NULL);
+        cn_json_key(json, "drift");
+        cn_json_begin_array(json);
         for (guint j = 0; j < s->drift->len; j++) {
             const Drift *d = s->drift->pdata[j];
-            g_string_append_printf(out, "%s{\"kind\":", j ? "," : "");
-            json_string(out, d->kind);
-            g_string_append(out, ",\"what\":");
-            json_string(out, d->what);
+            cn_json_begin_object(json);
+            cn_json_member_string(json, "kind", d->kind);
+            cn_json_member_string(json, "what", d->what);
             if (d->isolation) {
                 /* One element of the kernel's sets: which, and whose. */
-                g_string_append(out, ",\"set\":");
-                json_string(out, d->isolation->set);
-                g_string_append(out, ",\"element\":");
-                json_string(out, d->isolation->element);
-                g_string_append(out, ",\"change\":");
-                json_string(out, d->isolation->change);
-                g_string_append(out, ",\"guest\":");
-                if (d->isolation->guest)
-                    json_string(out, d->isolation->guest);
-                else
-                    g_string_append(out, "null");
+                cn_json_member_string(json, "set", d->isolation->set);
+                cn_json_member_string(json, "element", d->isolation->element);
+                cn_json_member_string(json, "change", d->isolation->change);
+                cn_json_member_string(json, "guest", d->isolation->guest);
             }
-            g_string_append_c(out, '}');
+            cn_json_end_object(json);
         }
-        g_string_append(out, "]}");
+        cn_json_end_array(json);
+        cn_json_end_object(json);
     }
-    g_string_append_c(out, ']');
-    json_string_array(out, "extra_networks", extra);
-    json_string_array(out, "pool_drift", pool_drift);
-    json_string_array(out, "stale_domain_records", stale);
-    json_string_array(out, "orphan_temporaries", orphans);
-    g_string_append_printf(out, ",\"drift\":%s}\n", drifted ? "true" : "false");
-    fputs(out->str, stdout);
-    g_string_free(out, TRUE);
+    cn_json_end_array(json);
+    json_strings(json, "extra_networks", extra);
+    json_strings(json, "pool_drift", pool_drift);
+    json_strings(json, "stale_domain_records", stale);
+    json_strings(json, "orphan_temporaries", orphans);
+    cn_json_member_bool(json, "drift", drifted);
+    cn_json_end_object(json);
+    g_autofree char *text = cn_json_steal(json);
+    printf("%s\n", text);
 }
 
 static void print_text(GPtrArray *statuses, GPtrArray *extra, GPtrArray *pool_drift, GPtrArray *stale,

@@ -79,7 +79,7 @@ typedef struct {
 
 static void network_defaults(CnNetwork *net)
 {
-    if (net->technology == CN_TECH_LIBVIRT && !net->bridge_name)
+    if (cn_network_serves_addresses(net) && !net->bridge_name)
         net->bridge_name = derive_ifname("cn-", net->name, "", CN_IFNAME_MAX);
     if (!cn_key_is_set(net->key_locs, "forward"))
         net->forward = net->v4_masquerade ? CN_FORWARD_NAT : CN_FORWARD_ISOLATED;
@@ -102,7 +102,7 @@ static void network_defaults(CnNetwork *net)
     if (!cn_key_is_set(net->key_locs, "ipv6"))
         net->ipv6 = net->metadata ? CN_IPV6_DROP : CN_IPV6_PINNED;
     net->has_v6 = cn_key_is_set(net->key_locs, "v6.network");
-    if (net->has_v6 && net->technology == CN_TECH_LIBVIRT && !cn_key_is_set(net->key_locs, "v6.gateway")) {
+    if (net->has_v6 && cn_network_serves_addresses(net) && !cn_key_is_set(net->key_locs, "v6.gateway")) {
         net->v6_gateway = net->v6_subnet.network;
         net->v6_gateway.bytes[15] |= 1;
     }
@@ -117,7 +117,7 @@ static void link_defaults(CnLink *link)
     link->has_v6_address = cn_key_is_set(link->key_locs, "v6.address");
     if (cn_key_is_set(link->key_locs, "v4.address"))
         link->v4_source = CN_V4_STATIC;
-    else if (link->net && link->net->has_v4_pool && link->net->technology == CN_TECH_LIBVIRT)
+    else if (link->net && link->net->has_v4_pool && cn_network_serves_addresses(link->net))
         link->v4_source = CN_V4_POOL;
     else
         link->v4_source = CN_V4_NONE;
@@ -194,14 +194,14 @@ static void check_network_technology(Check *ctx, CnNetwork *net, const char *gro
 {
     const char *tech = cn_technology_name(net->technology);
 
-    if (net->vlan_id && net->technology != CN_TECH_OPENVSWITCH)
+    if (net->vlan_id && !cn_network_has_vlans(net))
         REPORT(ctx, net->key_locs, &net->loc, group, "vlan_id",
                "needs technology = openvswitch: libvirt 9 applies VLAN tags only on Open vSwitch "
                "bridges (this network is %s)", tech);
     if (net->technology != CN_TECH_LIBVIRT && !net->bridge_name)
         REPORT(ctx, net->key_locs, &net->loc, group, "bridge_name",
                "required with technology = %s: the host bridge the network uses", tech);
-    if (net->delete_bridge && net->technology != CN_TECH_BRIDGE)
+    if (net->delete_bridge && !cn_network_uses_host_bridge(net))
         REPORT(ctx, net->key_locs, &net->loc, group, "delete_bridge",
                "applies only to technology = bridge (this network is %s)", tech);
     if (net->isolate_guests && !cn_network_has_isolation(net))
@@ -214,7 +214,7 @@ static void check_network_technology(Check *ctx, CnNetwork *net, const char *gro
                    "not available with technology = %s: nftables does not see traffic switched "
                    "inside Open vSwitch", tech);
     }
-    if (net->technology == CN_TECH_LIBVIRT)
+    if (cn_network_serves_addresses(net))
         return;
     for (gsize i = 0; i < G_N_ELEMENTS(libvirt_only_keys); i++) {
         if (cn_key_is_set(net->key_locs, libvirt_only_keys[i]))
@@ -334,7 +334,7 @@ static void check_network_v6(Check *ctx, CnNetwork *net, const char *group)
     if (cn_v6_in_network(&net->v6_subnet.network, &link_local, 10) || net->v6_subnet.network.bytes[0] == 0xff)
         REPORT(ctx, net->key_locs, &net->loc, group, "v6.network",
                "%s/64 is link-local or multicast; give the network's own prefix", prefix);
-    if (net->technology == CN_TECH_LIBVIRT && cn_key_is_set(net->key_locs, "v6.gateway")) {
+    if (cn_network_serves_addresses(net) && cn_key_is_set(net->key_locs, "v6.gateway")) {
         g_autofree char *gateway = cn_v6_str(&net->v6_gateway);
         if (!cn_v6_in_network(&net->v6_gateway, &net->v6_subnet.network, 64) ||
             cn_v6_equal(&net->v6_gateway, &net->v6_subnet.network))
@@ -353,7 +353,7 @@ static void check_networks(Check *ctx)
         g_autofree char *group = cn_network_group(net);
 
         check_network_technology(ctx, net, group);
-        if (net->technology == CN_TECH_LIBVIRT)
+        if (cn_network_serves_addresses(net))
             check_network_v4(ctx, net, group);
         if (cn_network_has_isolation(net))
             check_network_v6(ctx, net, group);
@@ -430,7 +430,7 @@ static void check_link_v6(Check *ctx, const CnLink *link, const char *group)
         REPORT(ctx, link->key_locs, &link->loc, group, "v6.address",
                "%s is not a host address of [network %s] v6.network %s/%u", text, net->name, prefix,
                net->v6_subnet.prefix);
-    else if (net->technology == CN_TECH_LIBVIRT && cn_v6_equal(&link->v6_address, &net->v6_gateway))
+    else if (cn_network_serves_addresses(net) && cn_v6_equal(&link->v6_address, &net->v6_gateway))
         REPORT(ctx, link->key_locs, &link->loc, group, "v6.address", "%s is the gateway of [network %s]",
                text, net->name);
 }
@@ -449,7 +449,7 @@ static void check_link_net(Check *ctx, CnLink *link, const char *group, GHashTab
     CnNetwork *net = link->net;
     const char *tech = cn_technology_name(net->technology);
 
-    if (net->technology != CN_TECH_LIBVIRT) {
+    if (!cn_network_serves_addresses(net)) {
         for (gsize i = 0; i < G_N_ELEMENTS(libvirt_link_keys); i++) {
             if (cn_key_is_set(link->key_locs, libvirt_link_keys[i]))
                 REPORT(ctx, link->key_locs, &link->loc, group, libvirt_link_keys[i],
@@ -494,7 +494,7 @@ static void check_link_net(Check *ctx, CnLink *link, const char *group, GHashTab
             claim_address(ctx, public_claims, link, "v4.secondary_addresses", group, address);
     }
 
-    if (net->technology != CN_TECH_OPENVSWITCH) {
+    if (!cn_network_has_vlans(net)) {
         if (cn_key_is_set(link->key_locs, "allowed_vlans"))
             REPORT(ctx, link->key_locs, &link->loc, group, "allowed_vlans",
                    "trunk ports need technology = openvswitch ([network %s] is %s)", net->name, tech);
@@ -621,7 +621,7 @@ static void check_links(Check *ctx)
     }
     for (guint i = 0; i < ctx->site->networks->len; i++) {
         CnNetwork *net = ctx->site->networks->pdata[i];
-        if (net->technology == CN_TECH_LIBVIRT && net->has_v4 &&
+        if (cn_network_serves_addresses(net) && net->has_v4 &&
             !cn_object_is_invalid(net->key_locs)) {
             check_addresses_unique(ctx, net);
             check_dns_names(ctx, net);
@@ -698,7 +698,7 @@ static void check_pools(Check *ctx)
         else if (!pool->net)
             REPORT(ctx, pool->key_locs, &pool->loc, group, "net", "unknown network '%s'",
                    pool->net_name);
-        else if (pool->net->technology == CN_TECH_OPENVSWITCH)
+        else if (!cn_network_has_isolation(pool->net))
             REPORT(ctx, pool->key_locs, &pool->loc, group, "net",
                    "[network %s] is openvswitch; pools join libvirt or bridge networks",
                    pool->net->name);

@@ -8,27 +8,15 @@
 #include <unistd.h>
 
 #include "events.h"
+#include "netaddr.h"
 #include "state.h"
-
-void cn_json_append_string(GString *out, const char *text)
-{
-    g_string_append_c(out, '"');
-    for (const unsigned char *p = (const unsigned char *)(text ? text : ""); *p; p++) {
-        if (*p == '"' || *p == '\\')
-            g_string_append_printf(out, "\\%c", *p);
-        else if (*p < 0x20)
-            g_string_append_printf(out, "\\u%04x", *p);
-        else
-            g_string_append_c(out, (char)*p);
-    }
-    g_string_append_c(out, '"');
-}
 
 CnEvent *cn_event_new(const char *name)
 {
     CnEvent *event = g_new0(CnEvent, 1);
     event->name = g_strdup(name);
-    event->fields = g_string_new(NULL);
+    event->keys = g_ptr_array_new_with_free_func(g_free);
+    event->values = g_ptr_array_new_with_free_func(g_free);
     return event;
 }
 
@@ -36,37 +24,59 @@ void cn_event_free(CnEvent *event)
 {
     if (!event)
         return;
-    g_string_free(event->fields, TRUE);
+    g_ptr_array_unref(event->keys);
+    g_ptr_array_unref(event->values);
     g_free(event->name);
     g_free(event);
 }
 
-void cn_event_add_string(CnEvent *event, const char *key, const char *value)
-{
-    g_string_append_c(event->fields, ',');
-    cn_json_append_string(event->fields, key);
-    g_string_append_c(event->fields, ':');
-    cn_json_append_string(event->fields, value);
-}
-
 void cn_event_add_raw(CnEvent *event, const char *key, const char *json)
 {
-    g_string_append_c(event->fields, ',');
-    cn_json_append_string(event->fields, key);
-    g_string_append_printf(event->fields, ":%s", json);
+    g_ptr_array_add(event->keys, g_strdup(key));
+    g_ptr_array_add(event->values, g_strdup(json));
+}
+
+void cn_event_add_string(CnEvent *event, const char *key, const char *value)
+{
+    g_autoptr(CnJson) json = cn_json_new();
+    cn_json_string(json, value);
+    cn_event_add_raw(event, key, cn_json_text(json));
+}
+
+void cn_json_addresses(CnJson *json, GArray *addresses)
+{
+    cn_json_begin_array(json);
+    for (guint i = 0; addresses && i < addresses->len; i++) {
+        char text[CN_V4_STR_MAX];
+        cn_v4_format(g_array_index(addresses, uint32_t, i), text);
+        cn_json_string(json, text);
+    }
+    cn_json_end_array(json);
+}
+
+void cn_event_add_addresses(CnEvent *event, const char *key, GArray *addresses)
+{
+    g_autoptr(CnJson) json = cn_json_new();
+    cn_json_addresses(json, addresses);
+    cn_event_add_raw(event, key, cn_json_text(json));
 }
 
 char *cn_event_format(const CnEvent *event, guint64 seq, gint64 time_usec)
 {
     g_autoptr(GDateTime) when = g_date_time_new_from_unix_utc(time_usec / G_USEC_PER_SEC);
     g_autofree char *stamp = g_date_time_format(when, "%Y-%m-%dT%H:%M:%S");
-    GString *line = g_string_new(NULL);
-    g_string_append_printf(line, "{\"seq\":%" G_GUINT64_FORMAT ",\"time\":\"%s.%06dZ\",\"event\":", seq, stamp,
-                           (int)(time_usec % G_USEC_PER_SEC));
-    cn_json_append_string(line, event->name);
-    g_string_append(line, event->fields->str);
-    g_string_append_c(line, '}');
-    return g_string_free(line, FALSE);
+    g_autofree char *time = g_strdup_printf("%s.%06dZ", stamp, (int)(time_usec % G_USEC_PER_SEC));
+    CnJson *json = cn_json_new();
+    cn_json_begin_object(json);
+    cn_json_member_uint(json, "seq", seq);
+    cn_json_member_string(json, "time", time);
+    cn_json_member_string(json, "event", event->name);
+    for (guint i = 0; i < event->keys->len; i++) {
+        cn_json_key(json, event->keys->pdata[i]);
+        cn_json_raw(json, event->values->pdata[i]);
+    }
+    cn_json_end_object(json);
+    return cn_json_steal(json);
 }
 
 guint64 cn_event_line_seq(const char *line)

@@ -22,10 +22,13 @@
 /* The largest sequence number: what a JSON reader holds exactly (2^53-1). */
 #define CN_EVENTS_SEQ_MAX ((guint64)9007199254740991)
 
+#include "json-writer.h"
+
 /* One event under construction: fields are added in order. */
 typedef struct {
-    GString *fields; /* ,"key":value ... (without seq and time) */
     char *name;
+    GPtrArray *keys;   /* char* */
+    GPtrArray *values; /* char*: JSON text each */
 } CnEvent;
 
 CnEvent *cn_event_new(const char *name);
@@ -34,6 +37,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(CnEvent, cn_event_free)
 void cn_event_add_string(CnEvent *event, const char *key, const char *value);
 /* VALUE is already JSON (an array or object built by the caller). */
 void cn_event_add_raw(CnEvent *event, const char *key, const char *json);
+/* KEY: ["A.B.C.D", ...] */
+void cn_event_add_addresses(CnEvent *event, const char *key, GArray *addresses);
+/* ["A.B.C.D", ...] as the next value of JSON. */
+void cn_json_addresses(CnJson *json, GArray *addresses);
 /* The complete line, without the newline. */
 char *cn_event_format(const CnEvent *event, guint64 seq, gint64 time_usec);
 
@@ -57,5 +64,4 @@ typedef void (*CnEventFunc)(const char *line, guint64 seq, gpointer data);
 gboolean cn_events_read(const char *dir, guint64 since, CnEventFunc func, gpointer data, guint64 *last,
                         GError **error);
 
-/* JSON string escaping, for event fields. */
-void cn_json_append_string(GString *out, const char *text);
+

@@ -237,6 +237,21 @@ gboolean cn_network_has_isolation(const CnNetwork *net)
     return net->technology == CN_TECH_LIBVIRT || net->technology == CN_TECH_BRIDGE;
 }
 
+gboolean cn_network_serves_addresses(const CnNetwork *net)
+{
+    return net->technology == CN_TECH_LIBVIRT;
+}
+
+gboolean cn_network_has_vlans(const CnNetwork *net)
+{
+    return net->technology == CN_TECH_OPENVSWITCH;
+}
+
+gboolean cn_network_uses_host_bridge(const CnNetwork *net)
+{
+    return net->technology == CN_TECH_BRIDGE;
+}
+
 const char *cn_forward_name(CnForward f)
 {
     static const char *const names[] = { "nat", "route", "open", "isolated" };

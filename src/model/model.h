@@ -197,10 +197,20 @@ void cn_site_index(CnSite *site);
 const char *cn_technology_name(CnTechnology t);
 const char *cn_ipv6_mode_name(CnIpv6Mode mode);
 
-/* What a technology gives a network.  nftables sees traffic on Linux
- * bridges only (not inside Open vSwitch): isolation, anti-spoofing and
- * the layer-2 guards need one. */
+/* What a technology gives a network, asked by capability rather than by
+ * name. */
+/* nftables sees traffic on Linux bridges only (not inside Open vSwitch):
+ * isolation, anti-spoofing, the layer-2 guards and TAP pools need one. */
 gboolean cn_network_has_isolation(const CnNetwork *net);
+/* libvirt serves addresses (DHCP, pools), DNS and forwarding only on its
+ * own virtual networks (libvirt 9 refuses <ip>, <dns> and <domain> on
+ * forward mode bridge). */
+gboolean cn_network_serves_addresses(const CnNetwork *net);
+/* libvirt 9 applies VLAN tags only on Open vSwitch bridges. */
+gboolean cn_network_has_vlans(const CnNetwork *net);
+/* A Linux host bridge carthage-net makes when it is missing, and records
+ * as its own (Carthage's BridgeNetwork). */
+gboolean cn_network_uses_host_bridge(const CnNetwork *net);
 const char *cn_forward_name(CnForward f);
 
 /* Where KEY of an object was set, else FALLBACK (the object's group). */

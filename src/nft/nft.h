@@ -121,6 +121,9 @@ typedef struct {
     uint32_t data_len;
 } CnNftElement;
 
+/* The port (ifname) that keys the per-port sets: 16 bytes. */
+#define CN_NFT_PORT_KEY_LEN 16
+
 /* "10.0.0.5 . 52:54:00:12:34:56", as `nft list` shows an element of SET. */
 char *cn_nft_element_format(const char *set, const CnNftElement *element);
 

@@ -124,7 +124,7 @@ gboolean cn_ops_define_network(CnVirt *virt, const CnNetwork *net, xmlDocPtr tem
 {
     g_auto(CnVirtNetwork) current = { 0 };
 
-    if (net->technology == CN_TECH_BRIDGE && !ensure_host_bridge(net, options, state_dir, report, error))
+    if (cn_network_uses_host_bridge(net) && !ensure_host_bridge(net, options, state_dir, report, error))
         return FALSE;
     if (!cn_virt_network_get(virt, net->name, &current, error))
         return fail_with(error, net->name);
@@ -228,7 +228,7 @@ gboolean cn_ops_undefine_network(CnVirt *virt, CnSite *site, const char *name, g
     } else {
         say(report, NULL, name, "not defined in libvirt");
     }
-    if (net && net->technology == CN_TECH_BRIDGE && net->delete_bridge)
+    if (net && cn_network_uses_host_bridge(net) && net->delete_bridge)
         return delete_owned_bridge(net->name, net->bridge_name, state_dir, report, error);
     return TRUE;
 }

@@ -151,7 +151,7 @@ static void render_host_bridge(xmlNodePtr root, const CnNetwork *net)
 {
     cn_xml_set(cn_xml_add(root, "forward"), "mode", "bridge");
     cn_xml_set(cn_xml_add(root, "bridge"), "name", net->bridge_name);
-    if (net->technology == CN_TECH_OPENVSWITCH) {
+    if (cn_network_has_vlans(net)) {
         cn_xml_set(cn_xml_add(root, "virtualport"), "type", "openvswitch");
         if (net->vlan_id)
             cn_xml_setf(cn_xml_add(cn_xml_add(root, "vlan"), "tag"), "id", "%u", net->vlan_id);
@@ -205,7 +205,7 @@ xmlDocPtr cn_render_network(const CnNetwork *net, xmlDocPtr network_template)
         xmlAddChild(root, name);
     cn_render_replace_metadata(root, cn_render_network_metadata(doc, net));
 
-    if (net->technology == CN_TECH_LIBVIRT)
+    if (cn_network_serves_addresses(net))
         render_libvirt(root, net);
     else
         render_host_bridge(root, net);
