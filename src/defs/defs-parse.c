@@ -243,216 +243,205 @@ static gboolean parse_secondaries(GPtrArray *items, GArray *out, char **why)
     return TRUE;
 }
 
-static gboolean parse_list_value(const KeySpec *spec, const char *raw, void *field, char **why)
+static gboolean parse_v4_ranges(GPtrArray *items, GArray *out, char **why)
 {
-    g_autoptr(GPtrArray) items = NULL;
-    if (!cn_keyfile_split_list(raw, &items)) {
-        *why = g_strdup("bad escape sequence (known: \\s \\n \\t \\r \\\\ \\;)");
-        return FALSE;
-    }
-    GArray *array = *(GArray **)field;
-    g_array_set_size(array, 0);
-
-    switch (spec->type) {
-    case V_V4_RANGES:
-        for (guint i = 0; i < items->len; i++) {
-            CnV4Range range;
-            if (!cn_v4_range_parse(items->pdata[i], &range.first, &range.last)) {
-                *why = g_strdup_printf("'%s' is not an IPv4 range A-B with A <= B",
-                                       (char *)items->pdata[i]);
-                return FALSE;
-            }
-            g_array_append_val(array, range);
+    for (guint i = 0; i < items->len; i++) {
+        CnV4Range range;
+        if (!cn_v4_range_parse(items->pdata[i], &range.first, &range.last)) {
+            *why = g_strdup_printf("'%s' is not an IPv4 range A-B with A <= B", (char *)items->pdata[i]);
+            return FALSE;
         }
-        return TRUE;
-    case V_V4_LIST:
-        for (guint i = 0; i < items->len; i++) {
-            uint32_t address;
-            if (!cn_v4_parse(items->pdata[i], &address)) {
-                *why = g_strdup_printf("'%s' is not an IPv4 address", (char *)items->pdata[i]);
-                return FALSE;
-            }
-            g_array_append_val(array, address);
-        }
-        return TRUE;
-    case V_VLAN_RANGES:
-        return parse_vlan_ranges(items, array, why);
-    case V_SECONDARIES:
-        return parse_secondaries(items, array, why);
-    case V_ETHERTYPES:
-        return parse_ethertypes(items, array, why);
-    default:
-        g_assert_not_reached();
+        g_array_append_val(out, range);
     }
+    return TRUE;
 }
 
-static void replace_string(void *field, char *value)
+static gboolean parse_v4_list(GPtrArray *items, GArray *out, char **why)
 {
+    for (guint i = 0; i < items->len; i++) {
+        uint32_t address;
+        if (!cn_v4_parse(items->pdata[i], &address)) {
+            *why = g_strdup_printf("'%s' is not an IPv4 address", (char *)items->pdata[i]);
+            return FALSE;
+        }
+        g_array_append_val(out, address);
+    }
+    return TRUE;
+}
+
+/* Scalar values: each parser takes the unescaped TEXT (ownership, for
+ * strings) and fills FIELD; FALSE when TEXT is not of its kind. */
+typedef gboolean (*ScalarParser)(const KeySpec *spec, char **text, void *field);
+/* Lists: each parser fills OUT from the items; on failure WHY says which
+ * item was wrong and why. */
+typedef gboolean (*ListParser)(GPtrArray *items, GArray *out, char **why);
+
+static gboolean store_string(char **text, void *field, gboolean valid)
+{
+    if (!valid)
+        return FALSE;
     char **slot = field;
     g_free(*slot);
-    *slot = value;
+    *slot = g_steal_pointer(text);
+    return TRUE;
 }
+
+static gboolean scalar_name(const KeySpec *spec, char **text, void *field)
+{
+    return store_string(text, field, cn_name_is_valid(*text));
+}
+
+static gboolean scalar_ifname(const KeySpec *spec, char **text, void *field)
+{
+    return store_string(text, field, cn_ifname_is_valid(*text));
+}
+
+static gboolean scalar_dns_name(const KeySpec *spec, char **text, void *field)
+{
+    return store_string(text, field, cn_dns_name_is_valid(*text));
+}
+
+static gboolean scalar_word(const KeySpec *spec, char **text, void *field)
+{
+    return store_string(text, field, **text != '\0' && strspn(*text, WORD_CHARS) == strlen(*text));
+}
+
+static gboolean scalar_bool(const KeySpec *spec, char **text, void *field)
+{
+    if (strcmp(*text, "true") == 0 || strcmp(*text, "1") == 0)
+        *(gboolean *)field = TRUE;
+    else if (strcmp(*text, "false") == 0 || strcmp(*text, "0") == 0)
+        *(gboolean *)field = FALSE;
+    else
+        return FALSE;
+    return TRUE;
+}
+
+static gboolean scalar_uint(const KeySpec *spec, char **text, void *field)
+{
+    uint32_t value;
+    if (!parse_uint(*text, spec->min, spec->max, &value))
+        return FALSE;
+    if (spec->width == sizeof(uint16_t))
+        *(uint16_t *)field = (uint16_t)value;
+    else
+        *(uint32_t *)field = value;
+    return TRUE;
+}
+
+static gboolean scalar_technology(const KeySpec *spec, char **text, void *field)
+{
+    return parse_choice(*text, technology_names, (int *)field);
+}
+
+static gboolean scalar_forward(const KeySpec *spec, char **text, void *field)
+{
+    return parse_choice(*text, forward_names, (int *)field);
+}
+
+static gboolean scalar_ipv6_mode(const KeySpec *spec, char **text, void *field)
+{
+    return parse_choice(*text, ipv6_mode_names, (int *)field);
+}
+
+static gboolean scalar_v4(const KeySpec *spec, char **text, void *field)
+{
+    return cn_v4_parse(*text, field);
+}
+
+static gboolean scalar_v4_subnet(const KeySpec *spec, char **text, void *field)
+{
+    CnV4Subnet *subnet = field;
+    return cn_v4_cidr_parse(*text, &subnet->network, &subnet->prefix);
+}
+
+static gboolean scalar_v4_range(const KeySpec *spec, char **text, void *field)
+{
+    CnV4Range *range = field;
+    return cn_v4_range_parse(*text, &range->first, &range->last);
+}
+
+static gboolean scalar_v6(const KeySpec *spec, char **text, void *field)
+{
+    return cn_v6_parse(*text, field);
+}
+
+static gboolean scalar_v6_subnet(const KeySpec *spec, char **text, void *field)
+{
+    CnV6Subnet *subnet = field;
+    return cn_v6_cidr_parse(*text, &subnet->network, &subnet->prefix);
+}
+
+static gboolean scalar_endpoint(const KeySpec *spec, char **text, void *field)
+{
+    return cn_endpoint_parse(*text, TRUE, field);
+}
+
+static gboolean scalar_mac(const KeySpec *spec, char **text, void *field)
+{
+    return cn_mac_parse(*text, field);
+}
+
+#define IFNAME_EXPECTED(max) "'%s' is not an interface name (1-" #max " characters from [A-Za-z0-9_.-], not starting with '-' or '.')"
+
+/* Every value type: how it is parsed, and what a bad one is told
+ * ("'%s' ..." with the value; V_UINT adds its range). */
+static const struct {
+    ScalarParser scalar;
+    ListParser list;
+    const char *expected;
+} value_types[] = {
+    [V_NAME] = { scalar_name, NULL,
+                 "'%s' is not a name of 1-64 characters from [A-Za-z0-9_.-] not starting with '-' or '.'" },
+    [V_IFNAME] = { scalar_ifname, NULL, IFNAME_EXPECTED(15) },
+    [V_DNS_NAME] = { scalar_dns_name, NULL, "'%s' is not a DNS name (labels of [A-Za-z0-9-] separated by dots)" },
+    [V_WORD] = { scalar_word, NULL, "'%s' must be one word of [A-Za-z0-9_.-]" },
+    [V_BOOL] = { scalar_bool, NULL, "'%s' is not a boolean (true or false)" },
+    [V_UINT] = { scalar_uint, NULL, "'%s' is not an integer in %u-%u" },
+    [V_TECHNOLOGY] = { scalar_technology, NULL, "'%s' is not one of libvirt, bridge, openvswitch" },
+    [V_FORWARD] = { scalar_forward, NULL, "'%s' is not one of nat, route, open, isolated" },
+    [V_V4] = { scalar_v4, NULL, "'%s' is not an IPv4 address such as 192.0.2.1" },
+    [V_V4_SUBNET] = { scalar_v4_subnet, NULL, "'%s' is not an IPv4 network such as 192.0.2.0/24 (host bits zero)" },
+    [V_V4_RANGE] = { scalar_v4_range, NULL, "'%s' is not an IPv4 range A-B with A <= B" },
+    [V_V4_RANGES] = { NULL, parse_v4_ranges, NULL },
+    [V_V4_LIST] = { NULL, parse_v4_list, NULL },
+    [V_ENDPOINT] = { scalar_endpoint, NULL, "'%s' is not [HOST:]PORT with an IPv4 HOST and PORT in 1-65535" },
+    [V_MAC] = { scalar_mac, NULL, "'%s' is not a MAC address such as 52:54:00:12:34:56" },
+    [V_VLAN_RANGES] = { NULL, parse_vlan_ranges, NULL },
+    [V_SECONDARIES] = { NULL, parse_secondaries, NULL },
+    [V_IPV6_MODE] = { scalar_ipv6_mode, NULL, "'%s' is not one of drop, pinned" },
+    [V_V6] = { scalar_v6, NULL, "'%s' is not an IPv6 address such as 2001:db8::1" },
+    [V_V6_SUBNET] = { scalar_v6_subnet, NULL, "'%s' is not an IPv6 network such as 2001:db8:0:1::/64 (host bits zero)" },
+    [V_ETHERTYPES] = { NULL, parse_ethertypes, NULL },
+};
+
+G_STATIC_ASSERT(CN_IFNAME_MAX == 15);
 
 static gboolean parse_value(const KeySpec *spec, const char *raw, void *object, char **why)
 {
     void *field = (char *)object + spec->offset;
     g_autofree char *text = NULL;
 
-    if (spec->type == V_V4_RANGES || spec->type == V_V4_LIST || spec->type == V_VLAN_RANGES ||
-        spec->type == V_SECONDARIES || spec->type == V_ETHERTYPES)
-        return parse_list_value(spec, raw, field, why);
-
+    if (value_types[spec->type].list) {
+        g_autoptr(GPtrArray) items = NULL;
+        if (!cn_keyfile_split_list(raw, &items)) {
+            *why = g_strdup("bad escape sequence (known: \\s \\n \\t \\r \\\\ \\;)");
+            return FALSE;
+        }
+        GArray *array = *(GArray **)field;
+        g_array_set_size(array, 0);
+        return value_types[spec->type].list(items, array, why);
+    }
     if (!cn_keyfile_unescape(raw, &text)) {
         *why = g_strdup("bad escape sequence (known: \\s \\n \\t \\r \\\\)");
         return FALSE;
     }
-
-    switch (spec->type) {
-    case V_NAME:
-        if (!cn_name_is_valid(text))
-            goto bad;
-        replace_string(field, g_steal_pointer(&text));
+    if (value_types[spec->type].scalar(spec, &text, field))
         return TRUE;
-    case V_IFNAME:
-        if (!cn_ifname_is_valid(text))
-            goto bad;
-        replace_string(field, g_steal_pointer(&text));
-        return TRUE;
-    case V_DNS_NAME:
-        if (!cn_dns_name_is_valid(text))
-            goto bad;
-        replace_string(field, g_steal_pointer(&text));
-        return TRUE;
-    case V_WORD:
-        if (*text == '\0' || strspn(text, WORD_CHARS) != strlen(text))
-            goto bad;
-        replace_string(field, g_steal_pointer(&text));
-        return TRUE;
-    case V_BOOL:
-        if (strcmp(text, "true") == 0 || strcmp(text, "1") == 0)
-            *(gboolean *)field = TRUE;
-        else if (strcmp(text, "false") == 0 || strcmp(text, "0") == 0)
-            *(gboolean *)field = FALSE;
-        else
-            goto bad;
-        return TRUE;
-    case V_UINT: {
-        uint32_t value;
-        if (!parse_uint(text, spec->min, spec->max, &value))
-            goto bad;
-        if (spec->width == sizeof(uint16_t))
-            *(uint16_t *)field = (uint16_t)value;
-        else
-            *(uint32_t *)field = value;
-        return TRUE;
-    }
-    case V_TECHNOLOGY:
-        if (!parse_choice(text, technology_names, (int *)field))
-            goto bad;
-        return TRUE;
-    case V_FORWARD:
-        if (!parse_choice(text, forward_names, (int *)field))
-            goto bad;
-        return TRUE;
-    case V_IPV6_MODE:
-        if (!parse_choice(text, ipv6_mode_names, (int *)field))
-            goto bad;
-        return TRUE;
-    case V_V6:
-        if (!cn_v6_parse(text, field))
-            goto bad;
-        return TRUE;
-    case V_V6_SUBNET: {
-        CnV6Subnet *subnet = field;
-        if (!cn_v6_cidr_parse(text, &subnet->network, &subnet->prefix))
-            goto bad;
-        return TRUE;
-    }
-    case V_V4:
-        if (!cn_v4_parse(text, field))
-            goto bad;
-        return TRUE;
-    case V_V4_SUBNET: {
-        CnV4Subnet *subnet = field;
-        if (!cn_v4_cidr_parse(text, &subnet->network, &subnet->prefix))
-            goto bad;
-        return TRUE;
-    }
-    case V_V4_RANGE: {
-        CnV4Range *range = field;
-        if (!cn_v4_range_parse(text, &range->first, &range->last))
-            goto bad;
-        return TRUE;
-    }
-    case V_ENDPOINT:
-        if (!cn_endpoint_parse(text, TRUE, field))
-            goto bad;
-        return TRUE;
-    case V_MAC:
-        if (!cn_mac_parse(text, field))
-            goto bad;
-        return TRUE;
-    default:
-        g_assert_not_reached();
-    }
-
-bad:
-    switch (spec->type) {
-    case V_NAME:
-        *why = g_strdup_printf("'%s' is not a name of 1-64 characters from [A-Za-z0-9_.-] not starting with '-' or '.'", text);
-        break;
-    case V_IFNAME:
-        *why = g_strdup_printf("'%s' is not an interface name (1-%d characters from [A-Za-z0-9_.-], "
-                               "not starting with '-' or '.')", text, CN_IFNAME_MAX);
-        break;
-    case V_DNS_NAME:
-        *why = g_strdup_printf("'%s' is not a DNS name (labels of [A-Za-z0-9-] separated by dots)",
-                               text);
-        break;
-    case V_WORD:
-        *why = g_strdup_printf("'%s' must be one word of [A-Za-z0-9_.-]", text);
-        break;
-    case V_BOOL:
-        *why = g_strdup_printf("'%s' is not a boolean (true or false)", text);
-        break;
-    case V_UINT:
-        *why = g_strdup_printf("'%s' is not an integer in %u-%u", text, spec->min, spec->max);
-        break;
-    case V_TECHNOLOGY:
-        *why = g_strdup_printf("'%s' is not one of libvirt, bridge, openvswitch", text);
-        break;
-    case V_FORWARD:
-        *why = g_strdup_printf("'%s' is not one of nat, route, open, isolated", text);
-        break;
-    case V_IPV6_MODE:
-        *why = g_strdup_printf("'%s' is not one of drop, pinned", text);
-        break;
-    case V_V6:
-        *why = g_strdup_printf("'%s' is not an IPv6 address such as 2001:db8::1", text);
-        break;
-    case V_V6_SUBNET:
-        *why = g_strdup_printf("'%s' is not an IPv6 network such as 2001:db8:0:1::/64 (host bits zero)", text);
-        break;
-    case V_V4:
-        *why = g_strdup_printf("'%s' is not an IPv4 address such as 192.0.2.1", text);
-        break;
-    case V_V4_SUBNET:
-        *why = g_strdup_printf("'%s' is not an IPv4 network such as 192.0.2.0/24 (host bits zero)",
-                               text);
-        break;
-    case V_V4_RANGE:
-        *why = g_strdup_printf("'%s' is not an IPv4 range A-B with A <= B", text);
-        break;
-    case V_ENDPOINT:
-        *why = g_strdup_printf("'%s' is not [HOST:]PORT with an IPv4 HOST and PORT in 1-65535",
-                               text);
-        break;
-    case V_MAC:
-        *why = g_strdup_printf("'%s' is not a MAC address such as 52:54:00:12:34:56", text);
-        break;
-    default:
-        g_assert_not_reached();
-    }
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+    *why = g_strdup_printf(value_types[spec->type].expected, text, spec->min, spec->max);
+#pragma GCC diagnostic pop
     return FALSE;
 }
 
