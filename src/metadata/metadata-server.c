@@ -12,334 +12,12 @@
 #include <gio/gio.h>
 #include <libsoup/soup.h>
 
+#include "metadata-limiter.h"
 #include "metadata-server.h"
 #include "netaddr.h"
 #include "nft.h"
 #include "outbound.h"
 #include "state.h"
-
-/* --- the snapshot ------------------------------------------------------------ */
-
-struct CnMetadataSnapshot {
-    gint refs;
-    CnSite *site;
-    CnMetadataIndex *index;
-    GHashTable *files; /* machine name -> CnMetadataFiles* */
-    char *run_dir;
-};
-
-/* DIR/NAME, a regular file of at most CN_METADATA_FILE_MAX bytes; NULL
- * when missing or unusable (then WARNINGS says why). */
-static GBytes *read_data_file(const char *dir, const char *name, GPtrArray *warnings)
-{
-    g_autofree char *path = g_build_filename(dir, name, NULL);
-    /* O_NONBLOCK: a FIFO put there must not hang the server. */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-    if (fd < 0) {
-        if (errno != ENOENT)
-            g_ptr_array_add(warnings, g_strdup_printf("%s: %s (left out)", path, g_strerror(errno)));
-        return NULL;
-    }
-    struct stat st;
-    const char *problem = NULL;
-    if (fstat(fd, &st) < 0)
-        problem = g_strerror(errno);
-    else if (!S_ISREG(st.st_mode))
-        problem = "not a regular file";
-    else if (st.st_size > CN_METADATA_FILE_MAX)
-        problem = "larger than " G_STRINGIFY(CN_METADATA_FILE_MAX) " bytes";
-    char *contents = problem ? NULL : g_malloc(st.st_size ? (gsize)st.st_size : 1);
-    gsize length = 0;
-    while (!problem && length < (gsize)st.st_size) {
-        ssize_t n = read(fd, contents + length, (gsize)st.st_size - length);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            problem = n < 0 ? g_strerror(errno) : "changed while read";
-            break;
-        }
-        length += (gsize)n;
-    }
-    close(fd);
-    if (problem) {
-        g_ptr_array_add(warnings, g_strdup_printf("%s: %s (left out)", path, problem));
-        g_free(contents);
-        return NULL;
-    }
-    return g_bytes_new_take(contents, length);
-}
-
-/* The first line of instance-id: 1-128 printable ASCII characters. */
-static char *read_instance_id(const char *dir, GPtrArray *warnings)
-{
-    g_autoptr(GBytes) data = read_data_file(dir, "instance-id", warnings);
-    if (!data)
-        return NULL;
-    gsize length;
-    const char *text = g_bytes_get_data(data, &length);
-    gsize end = 0;
-    while (end < length && text[end] != '\n' && text[end] != '\r')
-        end++;
-    gboolean ok = end > 0 && end <= 128;
-    for (gsize i = 0; ok && i < end; i++)
-        ok = g_ascii_isgraph(text[i]);
-    if (!ok) {
-        g_ptr_array_add(warnings, g_strdup_printf("%s/instance-id: expected one line of 1-128 printable characters "
-                                                  "without spaces (left out)", dir));
-        return NULL;
-    }
-    return g_strndup(text, end);
-}
-
-CnMetadataSnapshot *cn_metadata_snapshot_new(CnSite *site, const char *data_dir, const char *run_dir,
-                                             GPtrArray *warnings)
-{
-    CnMetadataSnapshot *snapshot = g_new0(CnMetadataSnapshot, 1);
-    snapshot->refs = 1;
-    snapshot->site = site;
-    snapshot->index = cn_metadata_index_new(site);
-    snapshot->files = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)cn_metadata_files_free);
-    snapshot->run_dir = g_strdup(run_dir);
-    for (guint i = 0; i < site->machines->len; i++) {
-        const CnMachine *machine = site->machines->pdata[i];
-        g_autofree char *dir = g_build_filename(data_dir, machine->name, NULL);
-        if (!g_file_test(dir, G_FILE_TEST_IS_DIR))
-            continue;
-        CnMetadataFiles *files = g_new0(CnMetadataFiles, 1);
-        files->user_data = read_data_file(dir, "user-data", warnings);
-        files->vendor_data = read_data_file(dir, "vendor-data", warnings);
-        files->instance_id = read_instance_id(dir, warnings);
-        g_hash_table_insert(snapshot->files, machine->name, files);
-    }
-    return snapshot;
-}
-
-CnMetadataSnapshot *cn_metadata_snapshot_ref(CnMetadataSnapshot *snapshot)
-{
-    g_atomic_int_inc(&snapshot->refs);
-    return snapshot;
-}
-
-void cn_metadata_snapshot_unref(CnMetadataSnapshot *snapshot)
-{
-    if (!snapshot || !g_atomic_int_dec_and_test(&snapshot->refs))
-        return;
-    g_hash_table_unref(snapshot->files);
-    cn_metadata_index_free(snapshot->index);
-    cn_site_free(snapshot->site);
-    g_free(snapshot->run_dir);
-    g_free(snapshot);
-}
-
-const CnSite *cn_metadata_snapshot_site(const CnMetadataSnapshot *snapshot)
-{
-    return snapshot->site;
-}
-
-/* The host's outbound address as last announced (outbound.h); 0 when
- * none is recorded. */
-static uint32_t recorded_outbound(const char *run_dir)
-{
-    g_autofree char *text = NULL;
-    gsize length;
-    CnOutbound outbound = { 0 };
-    if (run_dir && cn_runtime_read(run_dir, CN_OUTBOUND_FILE, &text, &length, NULL) && text)
-        cn_outbound_parse(CN_OUTBOUND_FILE, text, length, &outbound, NULL);
-    return outbound.address;
-}
-
-CnMetadataResult cn_metadata_snapshot_answer(const CnMetadataSnapshot *snapshot, const CnLink *link,
-                                             uint32_t address, const char *path, GBytes **body,
-                                             const char **content_type)
-{
-    uint32_t outbound = link->net && link->net->forward == CN_FORWARD_NAT ? recorded_outbound(snapshot->run_dir) : 0;
-    CnMetadataGuest guest = {
-        .link = link,
-        .address = address,
-        .public_address = cn_metadata_public_address(link, address, outbound),
-        .files = g_hash_table_lookup(snapshot->files, link->machine_name),
-    };
-    return cn_metadata_document(&guest, path, body, content_type);
-}
-
-/* --- a byte limit per request: a pass-through GConverter ------------------- */
-
-/* It also refuses requests that announce a body (Transfer-Encoding, or a
- * Content-Length other than 0) and header blocks libsoup would reject after
- * parsing the request line: a Content-Length that is not just zeros (empty,
- * "0 0", "0\r0"), a CR not followed by LF, a folded (continued) header
- * line.  A metadata request has no body and needs none of those, and
- * libsoup 3.2.3 leaks the request path each time it rejects a request that
- * way (found by fuzz-metadata-http), which a guest could repeat without
- * end. */
-
-/* A Content-Length value passes as OWS 0+ OWS, nothing else. */
-typedef enum { LENGTH_NONE, LENGTH_BEFORE, LENGTH_ZEROS, LENGTH_AFTER } LengthValue;
-
-#define CN_TYPE_REQUEST_LIMIT (cn_request_limit_get_type())
-G_DECLARE_FINAL_TYPE(CnRequestLimit, cn_request_limit, CN, REQUEST_LIMIT, GObject)
-
-struct _CnRequestLimit {
-    GObject parent;
-    gsize limit, count;
-    /* The header scan: which line, at its start (reading a field name),
-     * the name so far, and whether the header block has ended. */
-    guint line;
-    gboolean in_name, line_empty, headers_done;
-    gboolean after_cr; /* the last byte was a CR: only LF may follow */
-    LengthValue length; /* where in a Content-Length value */
-    char name[24];
-    guint name_length;
-};
-
-static void request_limit_restart(CnRequestLimit *self)
-{
-    self->count = 0;
-    self->line = 0;
-    self->in_name = FALSE;
-    self->line_empty = TRUE;
-    self->headers_done = FALSE;
-    self->after_cr = FALSE;
-    self->length = LENGTH_NONE;
-    self->name_length = 0;
-}
-
-static gboolean refuse(GError **error, const char *why)
-{
-    g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s", why);
-    return FALSE;
-}
-
-/* One byte C of a Content-Length value (not CR or LF). */
-static gboolean length_byte(CnRequestLimit *self, char c, GError **error)
-{
-    gboolean blank = c == ' ' || c == '\t';
-    switch (self->length) {
-    case LENGTH_BEFORE:
-        if (c == '0')
-            self->length = LENGTH_ZEROS;
-        else if (!blank)
-            return refuse(error, "a request with a body (content-length)");
-        break;
-    case LENGTH_ZEROS:
-        if (blank)
-            self->length = LENGTH_AFTER;
-        else if (c != '0')
-            return refuse(error, "a request with a body (content-length)");
-        break;
-    case LENGTH_AFTER:
-        if (!blank)
-            return refuse(error, "a malformed content-length");
-        break;
-    case LENGTH_NONE:
-        break;
-    }
-    return TRUE;
-}
-
-/* FALSE when the header block names a body or is malformed (above). */
-static gboolean scan_headers(CnRequestLimit *self, const char *bytes, gsize length, GError **error)
-{
-    for (gsize i = 0; i < length && !self->headers_done; i++) {
-        char c = bytes[i];
-        if (self->after_cr && c != '\n')
-            return refuse(error, "a CR not followed by LF");
-        self->after_cr = c == '\r';
-        if (c == '\r')
-            continue;
-        if (c == '\n') {
-            if (self->length == LENGTH_BEFORE)
-                return refuse(error, "an empty content-length");
-            if (self->line > 0 && self->line_empty) {
-                self->headers_done = TRUE;
-                break;
-            }
-            self->line++;
-            self->in_name = TRUE;
-            self->length = LENGTH_NONE;
-            self->line_empty = TRUE;
-            self->name_length = 0;
-            continue;
-        }
-        if (self->line > 0 && self->line_empty && (c == ' ' || c == '\t'))
-            return refuse(error, "a folded header line");
-        self->line_empty = FALSE;
-        if (!length_byte(self, c, error))
-            return FALSE;
-        if (!self->in_name || self->line == 0)
-            continue;
-        if (c == ':') {
-            self->name[self->name_length] = '\0';
-            self->in_name = FALSE;
-            if (strcmp(self->name, "content-length") == 0)
-                self->length = LENGTH_BEFORE;
-            if (strcmp(self->name, "transfer-encoding") == 0)
-                return refuse(error, "a request with a body (transfer-encoding)");
-        } else if (self->name_length + 1 < sizeof self->name) {
-            self->name[self->name_length++] = g_ascii_tolower(c);
-        } else {
-            self->in_name = FALSE; /* longer than any name looked for */
-        }
-    }
-    return TRUE;
-}
-
-static GConverterResult request_limit_convert(GConverter *converter, const void *in, gsize in_size, void *out,
-                                              gsize out_size, GConverterFlags flags, gsize *bytes_read,
-                                              gsize *bytes_written, GError **error)
-{
-    CnRequestLimit *self = CN_REQUEST_LIMIT(converter);
-    gsize n = MIN(in_size, out_size);
-    *bytes_read = *bytes_written = 0;
-    if (n == 0) {
-        if (flags & G_CONVERTER_INPUT_AT_END)
-            return G_CONVERTER_FINISHED;
-        if (flags & G_CONVERTER_FLUSH)
-            return G_CONVERTER_FLUSHED;
-        if (out_size == 0) {
-            g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_NO_SPACE, "no room");
-            return G_CONVERTER_ERROR;
-        }
-        g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT, "more input needed");
-        return G_CONVERTER_ERROR;
-    }
-    if (self->count + n > self->limit) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE, "request larger than %zu bytes",
-                    (size_t)self->limit);
-        return G_CONVERTER_ERROR;
-    }
-    if (!scan_headers(self, in, n, error))
-        return G_CONVERTER_ERROR;
-    memcpy(out, in, n);
-    self->count += n;
-    *bytes_read = *bytes_written = n;
-    if ((flags & G_CONVERTER_INPUT_AT_END) && n == in_size)
-        return G_CONVERTER_FINISHED;
-    return G_CONVERTER_CONVERTED;
-}
-
-static void request_limit_reset(GConverter *converter)
-{
-    request_limit_restart(CN_REQUEST_LIMIT(converter));
-}
-
-static void request_limit_converter_init(GConverterIface *iface)
-{
-    iface->convert = request_limit_convert;
-    iface->reset = request_limit_reset;
-}
-
-G_DEFINE_FINAL_TYPE_WITH_CODE(CnRequestLimit, cn_request_limit, G_TYPE_OBJECT,
-                              G_IMPLEMENT_INTERFACE(G_TYPE_CONVERTER, request_limit_converter_init))
-
-static void cn_request_limit_class_init(CnRequestLimitClass *klass)
-{
-}
-
-static void cn_request_limit_init(CnRequestLimit *self)
-{
-    request_limit_restart(self);
-}
 
 /* --- the server ---------------------------------------------------------------- */
 
@@ -577,8 +255,7 @@ void cn_metadata_server_take(CnMetadataServer *server, GSocketConnection *socket
     connection->server = server;
     connection->socket_connection = g_object_ref(socket_connection);
     connection->socket = g_socket_connection_get_socket(socket_connection);
-    connection->limit = g_object_new(CN_TYPE_REQUEST_LIMIT, NULL);
-    connection->limit->limit = server->limits.max_request_bytes;
+    connection->limit = CN_REQUEST_LIMIT(cn_request_limit_new(server->limits.max_request_bytes));
     connection->key = connection_key(local, remote, TRUE);
     connection->guest = g_steal_pointer(&guest);
     g_autoptr(GInputStream) input = g_converter_input_stream_new(
@@ -606,7 +283,7 @@ static const CnLink *identify(CnMetadataServer *server, GSocketAddress *remote, 
 {
     uint16_t local_port;
     uint32_t source = address_v4(remote, NULL), local_address = address_v4(local, &local_port);
-    GPtrArray *candidates = source ? cn_metadata_index_lookup(server->snapshot->index, source) : NULL;
+    GPtrArray *candidates = source ? cn_metadata_snapshot_candidates(server->snapshot, source) : NULL;
     const CnLink *found = NULL;
     for (guint i = 0; candidates && i < candidates->len; i++) {
         const CnLink *link = candidates->pdata[i];
@@ -638,7 +315,7 @@ static void request_done(SoupServer *soup, SoupServerMessage *msg, gpointer data
                                           soup_server_message_get_remote_address(msg), TRUE);
     Connection *connection = g_hash_table_lookup(server->connections, key);
     if (connection)
-        request_limit_reset(G_CONVERTER(connection->limit));
+        g_converter_reset(G_CONVERTER(connection->limit));
 }
 
 static void respond(SoupServerMessage *msg, guint status, const char *content_type, GBytes *body)

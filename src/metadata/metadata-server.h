@@ -23,8 +23,7 @@
 #include <glib.h>
 #include <stdint.h>
 
-#include "metadata-docs.h"
-#include "model.h"
+#include "metadata-snapshot.h"
 
 typedef struct {
     guint max_connections;   /* all guests together */
@@ -35,24 +34,6 @@ typedef struct {
 } CnMetadataLimits;
 
 #define CN_METADATA_LIMITS_DEFAULT { 256, 8, 10, 16384, 20 }
-#define CN_METADATA_FILE_MAX 1048576 /* bytes: user-data, vendor-data */
-
-/* The definitions and the machines' files, as one immutable unit. */
-typedef struct CnMetadataSnapshot CnMetadataSnapshot;
-/* Takes SITE.  Reads DATA_DIR/MACHINE/{user-data,vendor-data,instance-id}
- * for every machine; a file that cannot be used is left out with a line
- * in WARNINGS (char*).  RUN_DIR: where the outbound address is recorded. */
-CnMetadataSnapshot *cn_metadata_snapshot_new(CnSite *site, const char *data_dir, const char *run_dir,
-                                             GPtrArray *warnings);
-CnMetadataSnapshot *cn_metadata_snapshot_ref(CnMetadataSnapshot *snapshot);
-void cn_metadata_snapshot_unref(CnMetadataSnapshot *snapshot);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(CnMetadataSnapshot, cn_metadata_snapshot_unref)
-const CnSite *cn_metadata_snapshot_site(const CnMetadataSnapshot *snapshot);
-
-/* What the guest calling from ADDRESS on LINK gets at PATH. */
-CnMetadataResult cn_metadata_snapshot_answer(const CnMetadataSnapshot *snapshot, const CnLink *link,
-                                             uint32_t address, const char *path, GBytes **body,
-                                             const char **content_type);
 
 typedef struct CnMetadataServer CnMetadataServer;
 /* Takes SNAPSHOT. */

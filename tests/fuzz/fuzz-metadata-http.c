@@ -6,7 +6,7 @@
  * or nothing; nothing leaks or crashes (ASan, UBSan).  A socket pair has no
  * IP addresses, so the guest is never known: the answers are 403, 405, 400,
  * 505 or none. */
-/* fuzz-extra: src/metadata/metadata-server.c src/nft/nft-query.c src/nft/nft-isolation.c src/nft/nft-batch.c src/nft/nft-expr.c */
+/* fuzz-extra: src/metadata/metadata-snapshot.c src/metadata/metadata-limiter.c src/metadata/metadata-server.c src/nft/nft-query.c src/nft/nft-isolation.c src/nft/nft-batch.c src/nft/nft-expr.c */
 /* fuzz-pkgs: libsoup-3.0 libnftnl libmnl */
 #include <errno.h>
 #include <stdint.h>

@@ -1,0 +1,158 @@
+/* metadata-snapshot.c - see metadata-snapshot.h */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "metadata-snapshot.h"
+#include "netaddr.h"
+#include "outbound.h"
+#include "state.h"
+
+struct CnMetadataSnapshot {
+    gint refs;
+    CnSite *site;
+    CnMetadataIndex *index;
+    GHashTable *files; /* machine name -> CnMetadataFiles* */
+    char *run_dir;
+};
+
+/* DIR/NAME, a regular file of at most CN_METADATA_FILE_MAX bytes; NULL
+ * when missing or unusable (then WARNINGS says why). */
+static GBytes *read_data_file(const char *dir, const char *name, GPtrArray *warnings)
+{
+    g_autofree char *path = g_build_filename(dir, name, NULL);
+    /* O_NONBLOCK: a FIFO put there must not hang the server. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) {
+        if (errno != ENOENT)
+            g_ptr_array_add(warnings, g_strdup_printf("%s: %s (left out)", path, g_strerror(errno)));
+        return NULL;
+    }
+    struct stat st;
+    const char *problem = NULL;
+    if (fstat(fd, &st) < 0)
+        problem = g_strerror(errno);
+    else if (!S_ISREG(st.st_mode))
+        problem = "not a regular file";
+    else if (st.st_size > CN_METADATA_FILE_MAX)
+        problem = "larger than " G_STRINGIFY(CN_METADATA_FILE_MAX) " bytes";
+    char *contents = problem ? NULL : g_malloc(st.st_size ? (gsize)st.st_size : 1);
+    gsize length = 0;
+    while (!problem && length < (gsize)st.st_size) {
+        ssize_t n = read(fd, contents + length, (gsize)st.st_size - length);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            problem = n < 0 ? g_strerror(errno) : "changed while read";
+            break;
+        }
+        length += (gsize)n;
+    }
+    close(fd);
+    if (problem) {
+        g_ptr_array_add(warnings, g_strdup_printf("%s: %s (left out)", path, problem));
+        g_free(contents);
+        return NULL;
+    }
+    return g_bytes_new_take(contents, length);
+}
+
+/* The first line of instance-id: 1-128 printable ASCII characters. */
+static char *read_instance_id(const char *dir, GPtrArray *warnings)
+{
+    g_autoptr(GBytes) data = read_data_file(dir, "instance-id", warnings);
+    if (!data)
+        return NULL;
+    gsize length;
+    const char *text = g_bytes_get_data(data, &length);
+    gsize end = 0;
+    while (end < length && text[end] != '\n' && text[end] != '\r')
+        end++;
+    gboolean ok = end > 0 && end <= 128;
+    for (gsize i = 0; ok && i < end; i++)
+        ok = g_ascii_isgraph(text[i]);
+    if (!ok) {
+        g_ptr_array_add(warnings, g_strdup_printf("%s/instance-id: expected one line of 1-128 printable characters "
+                                                  "without spaces (left out)", dir));
+        return NULL;
+    }
+    return g_strndup(text, end);
+}
+
+CnMetadataSnapshot *cn_metadata_snapshot_new(CnSite *site, const char *data_dir, const char *run_dir,
+                                             GPtrArray *warnings)
+{
+    CnMetadataSnapshot *snapshot = g_new0(CnMetadataSnapshot, 1);
+    snapshot->refs = 1;
+    snapshot->site = site;
+    snapshot->index = cn_metadata_index_new(site);
+    snapshot->files = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)cn_metadata_files_free);
+    snapshot->run_dir = g_strdup(run_dir);
+    for (guint i = 0; i < site->machines->len; i++) {
+        const CnMachine *machine = site->machines->pdata[i];
+        g_autofree char *dir = g_build_filename(data_dir, machine->name, NULL);
+        if (!g_file_test(dir, G_FILE_TEST_IS_DIR))
+            continue;
+        CnMetadataFiles *files = g_new0(CnMetadataFiles, 1);
+        files->user_data = read_data_file(dir, "user-data", warnings);
+        files->vendor_data = read_data_file(dir, "vendor-data", warnings);
+        files->instance_id = read_instance_id(dir, warnings);
+        g_hash_table_insert(snapshot->files, machine->name, files);
+    }
+    return snapshot;
+}
+
+CnMetadataSnapshot *cn_metadata_snapshot_ref(CnMetadataSnapshot *snapshot)
+{
+    g_atomic_int_inc(&snapshot->refs);
+    return snapshot;
+}
+
+void cn_metadata_snapshot_unref(CnMetadataSnapshot *snapshot)
+{
+    if (!snapshot || !g_atomic_int_dec_and_test(&snapshot->refs))
+        return;
+    g_hash_table_unref(snapshot->files);
+    cn_metadata_index_free(snapshot->index);
+    cn_site_free(snapshot->site);
+    g_free(snapshot->run_dir);
+    g_free(snapshot);
+}
+
+GPtrArray *cn_metadata_snapshot_candidates(const CnMetadataSnapshot *snapshot, uint32_t address)
+{
+    return cn_metadata_index_lookup(snapshot->index, address);
+}
+
+const CnSite *cn_metadata_snapshot_site(const CnMetadataSnapshot *snapshot)
+{
+    return snapshot->site;
+}
+
+/* The host's outbound address as last announced (outbound.h); 0 when
+ * none is recorded. */
+static uint32_t recorded_outbound(const char *run_dir)
+{
+    g_autofree char *text = NULL;
+    gsize length;
+    CnOutbound outbound = { 0 };
+    if (run_dir && cn_runtime_read(run_dir, CN_OUTBOUND_FILE, &text, &length, NULL) && text)
+        cn_outbound_parse(CN_OUTBOUND_FILE, text, length, &outbound, NULL);
+    return outbound.address;
+}
+
+CnMetadataResult cn_metadata_snapshot_answer(const CnMetadataSnapshot *snapshot, const CnLink *link,
+                                             uint32_t address, const char *path, GBytes **body,
+                                             const char **content_type)
+{
+    uint32_t outbound = link->net && link->net->forward == CN_FORWARD_NAT ? recorded_outbound(snapshot->run_dir) : 0;
+    CnMetadataGuest guest = {
+        .link = link,
+        .address = address,
+        .public_address = cn_metadata_public_address(link, address, outbound),
+        .files = g_hash_table_lookup(snapshot->files, link->machine_name),
+    };
+    return cn_metadata_document(&guest, path, body, content_type);
+}
