@@ -46,16 +46,8 @@ pkgs="libnftnl libmnl libnl-3.0 libnl-route-3.0 glib-2.0"
 pkg-config --exists $pkgs || die "pkg-config does not find all of: $pkgs"
 
 # --- outside: make the namespace, run this script again inside it.
-if [ -z "${CN_BENCH_NETNS:-}" ]; then
-    ns=cn-bench-iso-$$
-    ip netns add "$ns" || die "cannot add network namespace $ns"
-    trap 'ip netns delete "$ns" 2>/dev/null' EXIT
-    CN_BENCH_NETNS=$ns ip netns exec "$ns" "${BASH:-bash}" "$0" "$@" &
-    child=$!
-    trap 'kill -TERM "$child" 2>/dev/null; exit 130' INT TERM HUP
-    wait "$child"
-    exit $?
-fi
+. "$top/tests/lib/system.sh"
+reexec_in_namespace CN_BENCH_NETNS cn-bench-iso "$@"
 
 # --- inside the namespace (every command below sees only its netfilter)
 # BENCH_FORMAT=tsv: the result lines go to fd 3 (stdout), everything else

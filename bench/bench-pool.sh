@@ -31,16 +31,8 @@ case $format in text | tsv) ;; *) die "BENCH_FORMAT must be text or tsv, not '$f
 for tool in ip bridge; do command -v "$tool" >/dev/null || die "$tool not installed"; done
 
 # --- outside: make the namespace, run this script again inside it.
-if [ -z "${CN_BENCH_NETNS:-}" ]; then
-    ns=cn-bench-$$
-    ip netns add "$ns" || die "cannot add network namespace $ns"
-    trap 'ip netns delete "$ns" 2>/dev/null' EXIT
-    CN_BENCH_NETNS=$ns ip netns exec "$ns" "${BASH:-bash}" "$0" "$@" &
-    child=$!
-    trap 'kill -TERM "$child" 2>/dev/null; exit 130' INT TERM HUP
-    wait "$child"
-    exit $?
-fi
+. "$top/tests/lib/system.sh"
+reexec_in_namespace CN_BENCH_NETNS cn-bench "$@"
 
 # --- inside the namespace
 # BENCH_FORMAT=tsv: the result lines go to fd 3 (stdout), everything else

@@ -138,10 +138,8 @@ int cn_cmd_attach(CnCli *cli, int argc, char **argv)
     if (!virt)
         return exit_code;
     g_auto(CnVirtDomain) domain = { 0 };
-    if (!cn_virt_domain_get(virt, machine->name, &domain, &error)) {
-        cn_cli_error("%s", error->message);
-        return CN_EXIT_SYSTEM;
-    }
+    if (!cn_virt_domain_get(virt, machine->name, &domain, &error))
+        return cn_cli_fail(error);
     if (!domain.exists) {
         cn_cli_error("no libvirt domain named '%s' (define it first, e.g. with render domain)",
                      machine->name);
@@ -165,10 +163,8 @@ int cn_cmd_attach(CnCli *cli, int argc, char **argv)
         g_autoptr(xmlDoc) doc = xmlNewDoc((const xmlChar *)"1.0");
         xmlDocSetRootElement(doc, cn_render_interface(doc, link, g_hash_table_lookup(taps, link), template));
         g_autofree char *xml = cn_xml_format(doc);
-        if (!cn_virt_domain_attach(virt, machine->name, xml, affect, &error)) {
-            cn_cli_error("%s", error->message);
-            return CN_EXIT_SYSTEM;
-        }
+        if (!cn_virt_domain_attach(virt, machine->name, xml, affect, &error))
+            return cn_cli_fail(error);
         printf("domain %s: attached %s (%s) to network %s\n", machine->name, link->iface, mac,
                link->net_name);
         gboolean running = live || (affect == CN_VIRT_AFFECT_CURRENT && domain.active);
@@ -190,9 +186,7 @@ int cn_cmd_attach(CnCli *cli, int argc, char **argv)
     xmlDocSetRootElement(meta_doc, cn_render_machine_metadata(meta_doc, machine, taps));
     cn_xml_strip_namespace(xmlDocGetRootElement(meta_doc));
     g_autofree char *meta = cn_xml_format(meta_doc);
-    if (!cn_virt_domain_set_metadata(virt, machine->name, meta, affect, &error)) {
-        cn_cli_error("%s", error->message);
-        return CN_EXIT_SYSTEM;
-    }
+    if (!cn_virt_domain_set_metadata(virt, machine->name, meta, affect, &error))
+        return cn_cli_fail(error);
     return CN_EXIT_OK;
 }

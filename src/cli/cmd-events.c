@@ -94,10 +94,8 @@ static int events_watch(CnCli *cli, gboolean once)
     g_autoptr(GError) error = NULL;
     /* Subscribed before the first look, so no change falls in between. */
     g_autoptr(CnRouteWatch) watch = once ? NULL : cn_route_watch_new(&error);
-    if (!once && !watch) {
-        cn_cli_error("%s", error->message);
-        return CN_EXIT_SYSTEM;
-    }
+    if (!once && !watch)
+        return cn_cli_fail(error);
     CnOutbound last = { .address = G_MAXUINT32 };
     for (;;) {
         CnOutbound current;
@@ -118,10 +116,8 @@ static int events_watch(CnCli *cli, gboolean once)
         }
         if (once)
             return CN_EXIT_OK;
-        if (!wait_for_change(watch, &error)) {
-            cn_cli_error("%s", error->message);
-            return CN_EXIT_SYSTEM;
-        }
+        if (!wait_for_change(watch, &error))
+            return cn_cli_fail(error);
     }
 }
 
@@ -155,10 +151,8 @@ int cn_cmd_events(CnCli *cli, int argc, char **argv)
     CnEventFunc print = cli->json ? print_json : print_human;
     guint64 last = (guint64)since;
     do {
-        if (!cn_events_read(cli->state_dir, last, print, NULL, &last, &error)) {
-            cn_cli_error("%s", error->message);
-            return CN_EXIT_SYSTEM;
-        }
+        if (!cn_events_read(cli->state_dir, last, print, NULL, &last, &error))
+            return cn_cli_fail(error);
         if (follow)
             g_usleep(200 * 1000);
     } while (follow);

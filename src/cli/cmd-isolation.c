@@ -16,12 +16,6 @@
 
 #include <linux/netfilter.h>
 
-static int fail(GError *error)
-{
-    cn_cli_error("%s", error->message);
-    return CN_EXIT_SYSTEM;
-}
-
 static CnNetwork *find_isolated_network(CnSite *site, const char *name)
 {
     CnNetwork *net = cn_site_find_network(site, name);
@@ -308,9 +302,9 @@ int cn_cmd_isolation(CnCli *cli, int argc, char **argv)
             if (apply) {
                 g_autoptr(CnIsoNetwork) iso = cn_iso_network_from_model(net);
                 if (!cn_nft_network_apply(iso, NULL, &error))
-                    return fail(error);
+                    return cn_cli_fail(error);
             } else if (!cn_nft_network_remove(net->name, &error)) {
-                return fail(error);
+                return cn_cli_fail(error);
             }
             g_autofree char *table = cn_nft_table_name(net->name);
             printf("network %s: %s tables %s\n", net->name, apply ? "applied" : "removed", table);
@@ -357,6 +351,6 @@ int cn_cmd_isolation(CnCli *cli, int argc, char **argv)
     }
     g_autoptr(CnIsoNetwork) iso = cn_iso_network_from_model(net);
     if (!(attach ? cn_nft_guest_add(iso, guest, &error) : cn_nft_guest_remove(iso, guest, &error)))
-        return fail(error);
+        return cn_cli_fail(error);
     return CN_EXIT_OK;
 }

@@ -109,10 +109,8 @@ static int serve(ServeContext *ctx, char **listen, const CnMetadataLimits *limit
         g_autoptr(GError) error = NULL;
         char host[CN_V4_STR_MAX];
         cn_v4_format(endpoint->host, host);
-        if (!cn_metadata_server_listen(server, endpoint->host, endpoint->port, &error)) {
-            cn_cli_error("%s", error->message);
-            return CN_EXIT_SYSTEM;
-        }
+        if (!cn_metadata_server_listen(server, endpoint->host, endpoint->port, &error))
+            return cn_cli_fail(error);
         printf("listening on %s:%u\n", host, endpoint->port);
     }
     fflush(stdout);

@@ -205,10 +205,8 @@ int cn_cmd_pool(CnCli *cli, int argc, char **argv)
         return CN_EXIT_INVALID;
     }
     g_autoptr(CnState) state = cn_state_open(cli->state_dir, verb->writes, &error);
-    if (!state) {
-        cn_cli_error("%s", error->message);
-        return CN_EXIT_SYSTEM;
-    }
+    if (!state)
+        return cn_cli_fail(error);
     ctx.state = state;
     return verb->run(&ctx, argv + 3);
 }

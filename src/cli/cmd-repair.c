@@ -36,10 +36,8 @@ static int repair(CnCli *cli, CnSite *site, CnVirt *virt)
         return cn_cli_fail(error);
     for (guint i = 0; i < stale->len; i++) {
         g_autofree char *name = g_strconcat("hook-domain-", (char *)stale->pdata[i], NULL);
-        if (!cn_runtime_remove(cn_paths_run_dir(), name, &error)) {
-            cn_cli_error("%s", error->message);
-            return CN_EXIT_SYSTEM;
-        }
+        if (!cn_runtime_remove(cn_paths_run_dir(), name, &error))
+            return cn_cli_fail(error);
         printf("domain %s: not running; the hook's record of its ports forgotten\n", (char *)stale->pdata[i]);
     }
     g_autoptr(GPtrArray) orphans = g_ptr_array_new_with_free_func(g_free);
@@ -63,33 +61,29 @@ static int repair(CnCli *cli, CnSite *site, CnVirt *virt)
         for (guint j = 0; j < report->len; j++)
             printf("network %s: %s\n", net->name, (char *)report->pdata[j]);
         if (!ok) {
-            cn_cli_error("network %s: %s", net->name, error->message);
-            return CN_EXIT_SYSTEM;
+            g_prefix_error(&error, "network %s: ", net->name);
+            return cn_cli_fail(error);
         }
     }
     g_autoptr(CnState) state = cn_state_open(cli->state_dir, TRUE, &error);
-    if (!state) {
-        cn_cli_error("%s", error->message);
-        return CN_EXIT_SYSTEM;
-    }
+    if (!state)
+        return cn_cli_fail(error);
     /* Pools made and converged: a network restart makes a new bridge and
      * pool TAPs fall off it; a crash may have left some unmade. */
     for (guint i = 0; i < site->pools->len; i++) {
         const CnPool *pool = site->pools->pdata[i];
         g_autoptr(GPtrArray) report = g_ptr_array_new_with_free_func(g_free);
         if (!cn_pool_create(state, pool, report, &error)) {
-            cn_cli_error("pool %s: %s", pool->name, error->message);
-            return CN_EXIT_SYSTEM;
+            g_prefix_error(&error, "pool %s: ", pool->name);
+            return cn_cli_fail(error);
         }
         for (guint j = 0; j < report->len; j++)
             printf("pool %s: %s\n", pool->name, (char *)report->pdata[j]);
     }
     g_clear_pointer(&state, cn_state_close);
     g_autoptr(GPtrArray) ours = cn_virt_our_networks(virt, &error);
-    if (!ours) {
-        cn_cli_error("%s", error->message);
-        return CN_EXIT_SYSTEM;
-    }
+    if (!ours)
+        return cn_cli_fail(error);
     /* Not removed: a network missing from the definitions may be a layering
      * mistake, and guests may use it.  Say so instead. */
     for (guint i = 0; i < ours->len; i++) {
@@ -106,10 +100,8 @@ static int purge(CnCli *cli, CnSite *site, CnVirt *virt)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(GPtrArray) ours = cn_virt_our_networks(virt, &error);
-    if (!ours) {
-        cn_cli_error("%s", error->message);
-        return CN_EXIT_SYSTEM;
-    }
+    if (!ours)
+        return cn_cli_fail(error);
     for (guint i = 0; i < ours->len; i++) {
         g_autoptr(GPtrArray) report = g_ptr_array_new_with_free_func(g_free);
         gboolean ok = cn_ops_undefine_network(virt, site, ours->pdata[i], TRUE, cli->state_dir, report, &error);
@@ -119,15 +111,13 @@ static int purge(CnCli *cli, CnSite *site, CnVirt *virt)
     }
     /* libvirt is done with: from here the lock may be held throughout. */
     g_autoptr(CnState) state = cn_state_open(cli->state_dir, TRUE, &error);
-    if (!state) {
-        cn_cli_error("%s", error->message);
-        return CN_EXIT_SYSTEM;
-    }
+    if (!state)
+        return cn_cli_fail(error);
     for (guint i = 0; i < site->pools->len; i++) {
         const CnPool *pool = site->pools->pdata[i];
         if (!cn_pool_dispose(state, pool, TRUE, &error)) {
-            cn_cli_error("pool %s: %s", pool->name, error->message);
-            return CN_EXIT_SYSTEM;
+            g_prefix_error(&error, "pool %s: ", pool->name);
+            return cn_cli_fail(error);
         }
         printf("pool %s: disposed\n", pool->name);
     }
@@ -171,10 +161,8 @@ static int purge(CnCli *cli, CnSite *site, CnVirt *virt)
             return CN_EXIT_SYSTEM;
         }
     }
-    if (!cn_state_purge(state, &error)) {
-        cn_cli_error("%s", error->message);
-        return CN_EXIT_SYSTEM;
-    }
+    if (!cn_state_purge(state, &error))
+        return cn_cli_fail(error);
     printf("state directory %s: removed\n", cn_state_dir(state));
     return CN_EXIT_OK;
 }

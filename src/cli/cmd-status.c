@@ -241,17 +241,13 @@ int cn_cmd_status(CnCli *cli, int argc, char **argv)
         NetworkStatus *status = g_new0(NetworkStatus, 1);
         status->drift = g_ptr_array_new_with_free_func(drift_free);
         g_ptr_array_add(statuses, status);
-        if (!examine(virt, site->networks->pdata[i], template, status, &error)) {
-            cn_cli_error("%s", error->message);
-            return CN_EXIT_SYSTEM;
-        }
+        if (!examine(virt, site->networks->pdata[i], template, status, &error))
+            return cn_cli_fail(error);
         drifted |= status->drift->len > 0;
     }
     g_autoptr(GPtrArray) ours = cn_virt_our_networks(virt, &error);
-    if (!ours) {
-        cn_cli_error("%s", error->message);
-        return CN_EXIT_SYSTEM;
-    }
+    if (!ours)
+        return cn_cli_fail(error);
     g_autoptr(GPtrArray) extra = g_ptr_array_new();
     for (guint i = 0; i < ours->len; i++) {
         if (!cn_site_find_network(site, ours->pdata[i]))
@@ -262,26 +258,22 @@ int cn_cmd_status(CnCli *cli, int argc, char **argv)
     /* Pools: read-only, under a shared lock. */
     g_autoptr(GPtrArray) pool_drift = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(CnState) state = cn_state_open(cli->state_dir, FALSE, &error);
-    if (!state) {
-        cn_cli_error("%s", error->message);
-        return CN_EXIT_SYSTEM;
-    }
+    if (!state)
+        return cn_cli_fail(error);
     for (guint i = 0; i < site->pools->len; i++) {
         const CnPool *pool = site->pools->pdata[i];
         g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func(g_free);
         if (!cn_pool_check(state, pool, lines, &error)) {
-            cn_cli_error("pool %s: %s", pool->name, error->message);
-            return CN_EXIT_SYSTEM;
+            g_prefix_error(&error, "pool %s: ", pool->name);
+            return cn_cli_fail(error);
         }
         for (guint j = 0; j < lines->len; j++)
             g_ptr_array_add(pool_drift, g_strdup_printf("pool %s: %s", pool->name, (char *)lines->pdata[j]));
     }
     drifted |= pool_drift->len > 0;
     g_autoptr(GPtrArray) stale = g_ptr_array_new_with_free_func(g_free);
-    if (!cn_ops_stale_domain_records(virt, cn_paths_run_dir(), stale, &error)) {
-        cn_cli_error("%s", error->message);
-        return CN_EXIT_SYSTEM;
-    }
+    if (!cn_ops_stale_domain_records(virt, cn_paths_run_dir(), stale, &error))
+        return cn_cli_fail(error);
     drifted |= stale->len > 0;
     g_autoptr(GPtrArray) orphans = g_ptr_array_new_with_free_func(g_free);
     cn_runtime_list_orphans(cn_paths_run_dir(), orphans);

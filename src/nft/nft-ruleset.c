@@ -235,6 +235,30 @@ static void match_icmp6_type(struct nftnl_rule *r, uint8_t type)
     cn_nft_cmp_u8(r, R0, NFT_CMP_EQ, type);
 }
 
+static const uint8_t unspecified[16];
+
+/* One rule per ICMPv6 type, each with VERDICT; FROM_UNSPECIFIED: only
+ * from :: (what a host sends before it has an address). */
+typedef struct {
+    uint8_t type;
+    const char *what;
+} Icmp6Rule;
+
+static void icmp6_rules(Builder *b, uint32_t family, const char *chain, const Icmp6Rule *rules, gsize n,
+                        gboolean from_unspecified, int verdict)
+{
+    for (gsize i = 0; i < n; i++) {
+        struct nftnl_rule *r = cn_nft_rule_new(family, b->table, chain);
+        if (from_unspecified) {
+            cn_nft_payload(r, IP6_SADDR, R0);
+            cn_nft_cmp(r, R0, NFT_CMP_EQ, unspecified, 16);
+        }
+        match_icmp6_type(r, rules[i].type);
+        cn_nft_verdict(r, verdict);
+        add_rule(b, r, rules[i].what);
+    }
+}
+
 /* The bridge table: pinning, the layer-2 guards, guest isolation. */
 
 static void build_pin(Builder *b, const CnIsoNetwork *net)
@@ -421,7 +445,6 @@ static void build_pin_ip6(Builder *b)
     const uint32_t F = NFPROTO_BRIDGE;
     uint32_t r_addr = cn_nft_next_reg(R0, IFNAME);
     struct nftnl_rule *r;
-    static const uint8_t unspecified[16];
 
     r = cn_nft_rule_new(F, b->table, "pin_ip6");
     match_l4proto(r, IPPROTO_UDP);
@@ -430,20 +453,12 @@ static void build_pin_ip6(Builder *b)
     cn_nft_verdict(r, NF_DROP);
     add_rule(b, r, "udp sport 547 drop (DHCPv6 server and relay messages)");
 
-    static const struct {
-        uint8_t type;
-        const char *what;
-    } router_only[] = {
+    static const Icmp6Rule router_only[] = {
         { ICMP6_RA, "icmpv6 type nd-router-advert drop" },
         { ICMP6_REDIRECT, "icmpv6 type nd-redirect drop" },
         { ICMP6_ROUTER_RENUMBERING, "icmpv6 type router-renumbering drop" },
     };
-    for (gsize i = 0; i < G_N_ELEMENTS(router_only); i++) {
-        r = cn_nft_rule_new(F, b->table, "pin_ip6");
-        match_icmp6_type(r, router_only[i].type);
-        cn_nft_verdict(r, NF_DROP);
-        add_rule(b, r, router_only[i].what);
-    }
+    icmp6_rules(b, F, "pin_ip6", router_only, G_N_ELEMENTS(router_only), FALSE, NF_DROP);
 
     /* From ::, only what a host sends before it has an address: duplicate
      * address detection for one of its own addresses (so no guest can
@@ -458,22 +473,12 @@ static void build_pin_ip6(Builder *b)
     lookup(r, R0, CN_SET_PORT_IP6, 0);
     cn_nft_verdict(r, NF_ACCEPT);
     add_rule(b, r, "ip6 saddr :: icmpv6 type nd-neighbor-solicit iifname . nd target @port_ip6 accept (DAD)");
-    static const struct {
-        uint8_t type;
-        const char *what;
-    } before_address[] = {
+    static const Icmp6Rule before_address[] = {
         { ICMP6_RS, "ip6 saddr :: icmpv6 type nd-router-solicit accept" },
         { ICMP6_MLD2_REPORT, "ip6 saddr :: icmpv6 type mld2-listener-report accept" },
         { ICMP6_MLD_REPORT, "ip6 saddr :: icmpv6 type mld-listener-report accept" },
     };
-    for (gsize i = 0; i < G_N_ELEMENTS(before_address); i++) {
-        r = cn_nft_rule_new(F, b->table, "pin_ip6");
-        cn_nft_payload(r, IP6_SADDR, R0);
-        cn_nft_cmp(r, R0, NFT_CMP_EQ, unspecified, 16);
-        match_icmp6_type(r, before_address[i].type);
-        cn_nft_verdict(r, NF_ACCEPT);
-        add_rule(b, r, before_address[i].what);
-    }
+    icmp6_rules(b, F, "pin_ip6", before_address, G_N_ELEMENTS(before_address), TRUE, NF_ACCEPT);
     r = cn_nft_rule_new(F, b->table, "pin_ip6");
     cn_nft_payload(r, IP6_SADDR, R0);
     cn_nft_cmp(r, R0, NFT_CMP_EQ, unspecified, 16);
@@ -687,21 +692,13 @@ static void build_metadata(Builder *b, const CnIsoNetwork *net)
     if (net->ipv6 == CN_IPV6_PINNED) {
         /* What IPv6 needs of the host: neighbour discovery, router
          * solicitations, echo. */
-        static const struct {
-            uint8_t type;
-            const char *what;
-        } icmp6[] = {
+        static const Icmp6Rule icmp6[] = {
             { ICMP6_NS, "icmpv6 type nd-neighbor-solicit accept" },
             { ICMP6_NA, "icmpv6 type nd-neighbor-advert accept" },
             { ICMP6_RS, "icmpv6 type nd-router-solicit accept" },
             { 128, "icmpv6 type echo-request accept" },
         };
-        for (gsize i = 0; i < G_N_ELEMENTS(icmp6); i++) {
-            r = cn_nft_rule_new(F, b->table, "host");
-            match_icmp6_type(r, icmp6[i].type);
-            cn_nft_verdict(r, NF_ACCEPT);
-            add_rule(b, r, icmp6[i].what);
-        }
+        icmp6_rules(b, F, "host", icmp6, G_N_ELEMENTS(icmp6), FALSE, NF_ACCEPT);
     }
 
     r = cn_nft_rule_new(F, b->table, "host");

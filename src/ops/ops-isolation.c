@@ -208,20 +208,62 @@ static void element_drift(const CnNetwork *net, const CnNftDrift *nft, GHashTabl
     }
 }
 
-gboolean cn_isolation_drift(const CnNetwork *net, const char *run_dir, GPtrArray *drift, GError **error)
+/* One network's isolation as it is compared: the record the hook left
+ * (CURRENT, or why it cannot be read), the record and engine view the
+ * definitions want, and once looked at, the kernel's against them with
+ * the recorded guest ports. */
+typedef struct {
+    char *broken;
+    CnHookRecord *current, *wanted;
+    CnIsoNetwork *iso;
+    GHashTable *port_domains; /* port -> domain, of the recorded ports */
+    GPtrArray *guests;        /* CnIsoGuest*: the recorded ports */
+    CnNftDrift *nft;
+} Look;
+
+static void look_begin(Look *look, const CnNetwork *net, const char *run_dir)
 {
-    g_autofree char *broken = NULL;
-    g_autoptr(CnHookRecord) current = read_record(net, run_dir, &broken);
-    g_autoptr(CnHookRecord) wanted = expected_record(net, current);
-    g_autoptr(CnIsoNetwork) iso = iso_network(net, wanted);
-    g_autoptr(GHashTable) port_domains = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-    /* The kernel first, then the records: the hook records a port before
-     * it adds its elements, so none is taken for one nobody knows. */
+    memset(look, 0, sizeof *look);
+    look->current = read_record(net, run_dir, &look->broken);
+    look->wanted = expected_record(net, look->current);
+    look->port_domains = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+}
+
+/* The kernel first, then the records: the hook records a port before it
+ * adds its elements, so none is taken for one nobody knows. */
+static gboolean look_at_kernel(Look *look, const CnNetwork *net, const char *run_dir, gboolean network_wide_only,
+                               GError **error)
+{
+    look->iso = iso_network(net, look->wanted);
     g_autoptr(CnNftSnapshot) kernel = cn_nft_snapshot_read(net->name, error);
     if (!kernel)
         return FALSE;
-    g_autoptr(GPtrArray) guests = recorded_guests(net, run_dir, port_domains);
-    g_autoptr(CnNftDrift) nft = cn_nft_snapshot_compare(kernel, iso, guests, FALSE);
+    look->guests = recorded_guests(net, run_dir, look->port_domains);
+    look->nft = cn_nft_snapshot_compare(kernel, look->iso, look->guests, network_wide_only);
+    return TRUE;
+}
+
+static void look_clear(Look *look)
+{
+    g_free(look->broken);
+    cn_hook_record_free(look->current);
+    cn_hook_record_free(look->wanted);
+    cn_iso_network_free(look->iso);
+    g_hash_table_unref(look->port_domains);
+    if (look->guests)
+        g_ptr_array_unref(look->guests);
+    cn_nft_drift_free(look->nft);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Look, look_clear)
+
+gboolean cn_isolation_drift(const CnNetwork *net, const char *run_dir, GPtrArray *drift, GError **error)
+{
+    g_auto(Look) look;
+    look_begin(&look, net, run_dir);
+    if (!look_at_kernel(&look, net, run_dir, FALSE, error))
+        return FALSE;
+    const CnNftDrift *nft = look.nft;
+    const CnHookRecord *current = look.current, *wanted = look.wanted;
 
     if (!nft->bridge_table)
         add_drift(drift, g_strdup("no carthage-net nftables tables (the hook was not installed when the network "
@@ -229,8 +271,8 @@ gboolean cn_isolation_drift(const CnNetwork *net, const char *run_dir, GPtrArray
     else
         for (guint i = 0; i < nft->tables->len; i++)
             add_drift(drift, g_strdup(nft->tables->pdata[i]));
-    if (broken)
-        add_drift(drift, g_strdup_printf("the hook's record of the network cannot be read: %s", broken));
+    if (look.broken)
+        add_drift(drift, g_strdup_printf("the hook's record of the network cannot be read: %s", look.broken));
     else if (!current)
         add_drift(drift, g_strdup("no hook record of the network (the qemu hook refuses its metadata guests)"));
     else {
@@ -244,7 +286,7 @@ gboolean cn_isolation_drift(const CnNetwork *net, const char *run_dir, GPtrArray
                                                  "older hook)", current->version));
         }
     }
-    element_drift(net, nft, port_domains, drift);
+    element_drift(net, nft, look.port_domains, drift);
     return TRUE;
 }
 
@@ -284,15 +326,12 @@ gboolean cn_isolation_repair(const CnNetwork *net, const char *run_dir, GPtrArra
     int lock = lock_record(run_dir, error);
     if (lock < 0)
         return FALSE;
-    g_autofree char *broken = NULL;
-    g_autoptr(CnHookRecord) current = read_record(net, run_dir, &broken);
-    g_autoptr(CnHookRecord) wanted = expected_record(net, current);
-    g_autoptr(CnIsoNetwork) iso = iso_network(net, wanted);
-    g_autoptr(GHashTable) port_domains = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-    g_autoptr(CnNftSnapshot) kernel = cn_nft_snapshot_read(net->name, error);
-    g_autoptr(GPtrArray) guests = kernel ? recorded_guests(net, run_dir, port_domains) : NULL;
-    g_autoptr(CnNftDrift) nft = kernel ? cn_nft_snapshot_compare(kernel, iso, guests, FALSE) : NULL;
-    gboolean ok = nft != NULL;
+    g_auto(Look) look;
+    look_begin(&look, net, run_dir);
+    gboolean ok = look_at_kernel(&look, net, run_dir, FALSE, error);
+    const CnNftDrift *nft = look.nft;
+    CnIsoNetwork *iso = look.iso;
+    GPtrArray *guests = look.guests;
     if (ok && nft->tables->len > 0) {
         for (guint i = 0; i < nft->tables->len; i++)
             g_ptr_array_add(report, g_strdup_printf("isolation: %s", (char *)nft->tables->pdata[i]));
@@ -302,17 +341,17 @@ gboolean cn_isolation_repair(const CnNetwork *net, const char *run_dir, GPtrArra
         if (ok)
             g_ptr_array_add(report, g_strdup_printf("isolation applied (%u recorded guest port(s))", guests->len));
     } else if (ok && nft->elements->len > 0) {
-        report_elements(net, nft, port_domains, "", report);
+        report_elements(net, nft, look.port_domains, "", report);
         ok = cn_nft_converge(iso, nft, error);
         if (ok)
             g_ptr_array_add(report, g_strdup_printf("isolation: %u element(s) brought in step, in one batch",
                                                     nft->elements->len));
     }
-    if (ok && record_differs(current, wanted)) {
-        ok = write_record(net, run_dir, wanted, error);
+    if (ok && record_differs(look.current, look.wanted)) {
+        ok = write_record(net, run_dir, look.wanted, error);
         if (ok)
-            g_ptr_array_add(report, g_strdup(current ? "the hook's record of the network rewritten"
-                                                     : "the hook's record of the network written"));
+            g_ptr_array_add(report, g_strdup(look.current ? "the hook's record of the network rewritten"
+                                                          : "the hook's record of the network written"));
     }
     close(lock);
     return ok;
@@ -324,15 +363,16 @@ gboolean cn_isolation_sync_live(const CnNetwork *net, const char *run_dir, gbool
     int lock = lock_record(run_dir, error);
     if (lock < 0)
         return FALSE;
-    g_autofree char *broken = NULL;
-    g_autoptr(CnHookRecord) current = read_record(net, run_dir, &broken);
+    g_auto(Look) look;
+    look_begin(&look, net, run_dir);
+    const CnHookRecord *current = look.current;
+    CnHookRecord *wanted = look.wanted;
     if (!current || current->version < 2) {
         /* No record (the hook is not installed), or tables an older hook
          * made: status says so, and repair rebuilds them. */
         close(lock);
         return TRUE;
     }
-    g_autoptr(CnHookRecord) wanted = expected_record(net, current);
     if (!rules_may_change) {
         /* Until libvirt restarts the network, the hook works with the
          * settings its tables were built with. */
@@ -351,22 +391,19 @@ gboolean cn_isolation_sync_live(const CnNetwork *net, const char *run_dir, gbool
         close(lock);
         return TRUE;
     }
-    g_autoptr(CnIsoNetwork) iso = iso_network(net, wanted);
-    g_autoptr(GHashTable) port_domains = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     const char *would = dry_run ? "would " : "";
-    g_autoptr(CnNftDrift) nft = cn_nft_drift(iso, NULL, TRUE, error);
-    gboolean ok = nft != NULL;
+    gboolean ok = look_at_kernel(&look, net, run_dir, TRUE, error);
+    const CnNftDrift *nft = look.nft;
     gboolean tables_exist = ok && nft->bridge_table;
     if (ok && tables_exist && rules_may_change && nft->tables->len > 0) {
-        g_autoptr(GPtrArray) guests = recorded_guests(net, run_dir, port_domains);
         g_ptr_array_add(report, g_strdup_printf("%sapply the isolation again live, for the new settings (%u recorded "
-                                                "guest port(s), one batch)", would, guests->len));
+                                                "guest port(s), one batch)", would, look.guests->len));
         if (!dry_run)
-            ok = cn_nft_network_apply(iso, guests, error);
+            ok = cn_nft_network_apply(look.iso, look.guests, error);
     } else if (ok && tables_exist && nft->elements->len > 0) {
-        report_elements(net, nft, port_domains, dry_run ? "would change " : "", report);
+        report_elements(net, nft, look.port_domains, dry_run ? "would change " : "", report);
         if (!dry_run)
-            ok = cn_nft_converge(iso, nft, error);
+            ok = cn_nft_converge(look.iso, nft, error);
     }
     if (ok) {
         g_ptr_array_add(report, g_strdup_printf("%supdate the hook's record of the network live", would));

@@ -3,16 +3,8 @@
 # guests, forged MACs and addresses refused, elements removed on stop,
 # consistent across a libvirtd restart, tables gone with the network.
 set -u
-top=$(cd "${top_srcdir:-$(dirname "$0")/../..}" && pwd)
-build=${top_builddir:-$top/build}
-. "$top/tests/lib/tap.sh"
-. "$top/tests/e2e/lib/common.sh"
-e2e_require
-command -v python3 >/dev/null || skip_all "python3 not installed (handlers are python3 -m http.server)"
-e2e_enter_with_hook "$0" "$@"
-. "$top/tests/e2e/lib/guest.sh"
-guest_build || skip_all "cannot build the test guest"
-export CARTHAGE_NET_TEMPLATE_DIR=$top/xml-templates
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/e2e/lib/common.sh"
+e2e_start --hook python3 -- "$0" "$@"
 cn() { "$build/carthage-net" -f "$top/tests/e2e/defs/metadata.conf" "$@"; }
 
 pids=()

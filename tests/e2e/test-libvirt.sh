@@ -3,15 +3,8 @@
 # guests: define the example site through the libvirt API, boot guests,
 # check what they see.
 set -u
-top=$(cd "${top_srcdir:-$(dirname "$0")/../..}" && pwd)
-build=${top_builddir:-$top/build}
-. "$top/tests/lib/tap.sh"
-. "$top/tests/e2e/lib/common.sh"
-e2e_require
-e2e_enter "$0" "$@"
-. "$top/tests/e2e/lib/guest.sh"
-guest_build || skip_all "cannot build the test guest"
-export CARTHAGE_NET_TEMPLATE_DIR=$top/xml-templates
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/e2e/lib/common.sh"
+e2e_start -- "$0" "$@"
 defs=(-d "$top/examples/site")
 cn() { "$build/carthage-net" "${defs[@]}" --state-dir "$CN_E2E_RUN/state" "$@"; }
 

@@ -8,16 +8,8 @@
 # use.  And IPv6 pinned on a network with v6.network: a booted guest gets
 # its lease, its link-local and its SLAAC address.
 set -u
-top=$(cd "${top_srcdir:-$(dirname "$0")/../..}" && pwd)
-build=${top_builddir:-$top/build}
-. "$top/tests/lib/tap.sh"
-. "$top/tests/e2e/lib/common.sh"
-e2e_require
-command -v python3 >/dev/null || skip_all "python3 not installed (handlers are python3 -m http.server)"
-e2e_enter_with_hook "$0" "$@"
-. "$top/tests/e2e/lib/guest.sh"
-guest_build || skip_all "cannot build the test guest"
-export CARTHAGE_NET_TEMPLATE_DIR=$top/xml-templates
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/e2e/lib/common.sh"
+e2e_start --hook python3 -- "$0" "$@"
 defs=$top/tests/e2e/defs/live
 # The definitions as they stand: WITH is the list of optional files in.
 WITH="20-live2.conf"

@@ -4,15 +4,8 @@
 # isolation in a real libvirtd, and booted guests that fetch
 # http://metadata/... and print what they got: each its own.
 set -u
-top=$(cd "${top_srcdir:-$(dirname "$0")/../..}" && pwd)
-build=${top_builddir:-$top/build}
-. "$top/tests/lib/tap.sh"
-. "$top/tests/e2e/lib/common.sh"
-e2e_require
-e2e_enter_with_hook "$0" "$@"
-. "$top/tests/e2e/lib/guest.sh"
-guest_build || skip_all "cannot build the test guest"
-export CARTHAGE_NET_TEMPLATE_DIR=$top/xml-templates
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/e2e/lib/common.sh"
+e2e_start --hook -- "$0" "$@"
 cn() { "$build/carthage-net" -f "$top/tests/e2e/defs/metadata-serve.conf" "$@"; }
 
 pids=()

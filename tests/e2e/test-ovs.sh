@@ -20,19 +20,12 @@
 #                        the trunk guest's eth0.30 would reach if OVS let
 #                        VLAN 30 through.
 set -u
-top=$(cd "${top_srcdir:-$(dirname "$0")/../..}" && pwd)
-build=${top_builddir:-$top/build}
-. "$top/tests/lib/tap.sh"
-. "$top/tests/e2e/lib/common.sh"
-e2e_require
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/e2e/lib/common.sh"
 ovs_ctl=$(command -v ovs-ctl || echo /usr/share/openvswitch/scripts/ovs-ctl)
 [ -x "$ovs_ctl" ] || skip_all "no ovs-ctl (openvswitch-switch not installed)"
 command -v ovs-vsctl >/dev/null || skip_all "no ovs-vsctl (openvswitch-switch not installed)"
 command -v ovs-appctl >/dev/null || skip_all "no ovs-appctl (openvswitch-switch not installed)"
-e2e_enter "$0" "$@"
-. "$top/tests/e2e/lib/guest.sh"
-guest_build || skip_all "cannot build the test guest"
-export CARTHAGE_NET_TEMPLATE_DIR=$top/xml-templates
+e2e_start -- "$0" "$@"
 defs=(-d "$top/examples/site" -f "$top/tests/e2e/defs/ovs-extra.conf")
 cn() { "$build/carthage-net" "${defs[@]}" --state-dir "$CN_E2E_RUN/state" "$@"; }
 

@@ -1,15 +1,8 @@
 #!/usr/bin/env bash
 # status, repair and attach against a real libvirtd in private namespaces.
 set -u
-top=$(cd "${top_srcdir:-$(dirname "$0")/../..}" && pwd)
-build=${top_builddir:-$top/build}
-. "$top/tests/lib/tap.sh"
-. "$top/tests/e2e/lib/common.sh"
-e2e_require
-e2e_enter "$0" "$@"
-. "$top/tests/e2e/lib/guest.sh"
-guest_build || skip_all "cannot build the test guest"
-export CARTHAGE_NET_TEMPLATE_DIR=$top/xml-templates
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/e2e/lib/common.sh"
+e2e_start -- "$0" "$@"
 state=$CN_E2E_RUN/state
 cn() { "$build/carthage-net" -d "$top/examples/site" --state-dir "$state" "$@"; }
 status_rc() { cn status >"$CN_E2E_RUN/status.out" 2>&1; echo $?; }

@@ -104,6 +104,8 @@ net = fb
 net = fb
 [link f7 eth0]
 net = fa
+[link f8 eth0]
+net = fa
 EOF
 NETS="fa fb fc"
 DOMS="f1 f2 f3 f4 f5 f6"
@@ -341,7 +343,7 @@ for b in $(seq 1 "$bursts"); do
     note "burst $b: running ports: $(echo $want)"
 done
 all_down
-DOMS="$DOMS f7"
+DOMS="$DOMS f7 f8"
 verdict "burst with libvirtd restarted: libvirtd comes back" f_restart
 verdict "burst with libvirtd restarted: repair exits 0" f_repair
 verdict "burst with libvirtd restarted: then status exits 0" f_status
@@ -350,38 +352,42 @@ verdict "burst with libvirtd restarted: no elements of guests that are not runni
 verdict "burst with libvirtd restarted: the hook's records are those of the running guests" f_records
 
 # ================================================================ attach killed
-# f7 runs with no NIC (a virt-install guest); attach --live plugs in its
-# link on fa (a metadata network), records the port, then isolates it.
+# f7 and f8 run with no NIC (virt-install guests); attach --live plugs in
+# their link on fa (a metadata network), records the port, then isolates it.
+# f7's run, traced, says where the second step starts; f8's is killed there
+# (a hot-unplug needs the guest's help, so each guest is attached once).
 if [ -n "$have_strace" ]; then
-    guest_base_xml f7 "cn.sleep=600" >"$work/f7.xml"
-    virsh -q define "$work/f7.xml" >/dev/null && virsh -q start f7 >/dev/null || bail "cannot start f7"
-    f7_mac=$(cn render interface f7 eth0 | sed -n 's/.*mac address="\([^"]*\)".*/\1/p')
-    # Where the second step starts: the first netfilter socket of a traced run.
+    for m in f7 f8; do
+        guest_base_xml $m "cn.sleep=600" >"$work/$m.xml"
+        virsh -q define "$work/$m.xml" >/dev/null && virsh -q start $m >/dev/null || bail "cannot start $m"
+    done
+    # The first netfilter socket, counted in its own thread (strace counts
+    # injections per tracee).
     ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 strace -f -qq -o "$work/attach.trace" -e trace=socket,rename \
         "${CN[@]}" attach f7 --live >/dev/null 2>&1 || bail "traced attach --live failed"
-    nth=$(grep -c 'socket(' <(sed '/NETLINK_NETFILTER/q' "$work/attach.trace"))
+    nth=$(awk '/socket\(/ {n[$1]++} /NETLINK_NETFILTER/ {print n[$1]; exit}' "$work/attach.trace")
     recorded_first=$(awk '/rename\(.*hook-domain-f7/ {r = NR} /NETLINK_NETFILTER/ && !n {n = NR} END {print (r && n && r < n) ? "yes" : "no"}' "$work/attach.trace")
     is "attach --live records the port before its first netfilter socket (the second step)" "$recorded_first" yes
-    virsh -q detach-interface f7 network --mac "$f7_mac" --live >/dev/null 2>&1
-    for _ in $(seq 50); do virsh domiflist f7 | grep -q "$f7_mac" || break; sleep 0.2; done
-    cn repair >/dev/null 2>&1
-    launch_kill s "socket:$nth" /dev/null "$work/attach.out" "$work/attach.err" "${CN[@]}" attach f7 --live
+    f8_mac=$(cn render interface f8 eth0 | sed -n 's/.*mac address="\([^"]*\)".*/\1/p')
+    launch_kill s "socket:$nth" /dev/null "$work/attach.out" "$work/attach.err" "${CN[@]}" attach f8 --live
     is "attach --live killed at its first netfilter socket (system call socket number $nth)" "$krc" 137
-    f7_tap=$(virsh domiflist f7 | awk -v mac="$f7_mac" '$5 == mac {print $1}')
-    like "... after the hot-plug: the domain has the NIC" "$f7_tap" "^vnet[0-9]+$"
-    like "... between the steps: the port is in the domain's record" "$(cat "$run_dir/hook-domain-f7" 2>&1)" \
-        "^port fa $f7_tap $f7_mac "
-    ok "... and not yet isolated (no element of its port)" eval "! nft get element bridge cn_fa ports '{ \"$f7_tap\" }' 2>/dev/null"
-    rc=$(status_rc)
-    like "status names the recorded port the kernel lacks" "$rc:$(cat "$work/status.out")" \
-        "^5:.*isolation: set ports: missing \"$f7_tap\" \(domain f7 port $f7_tap\)"
+    f8_tap=$(virsh domiflist f8 | awk -v mac="$f8_mac" '$5 == mac {print $1}')
+    like "... after the hot-plug: the domain has the NIC" "$f8_tap" "^vnet[0-9]+$"
+    like "... between the steps: the port is in the domain's record" "$(cat "$run_dir/hook-domain-f8" 2>&1)" \
+        "^port fa $f8_tap $f8_mac "
+    ok "... and not yet isolated (no element of its port)" eval "! nft get element bridge cn_fa ports '{ \"$f8_tap\" }' 2>/dev/null"
+    is "status exits 5 (drift)" "$(status_rc)" 5
+    like "... and names the recorded port the kernel lacks" "$(cat "$work/status.out")" \
+        "^drift: network fa: isolation: set ports: missing \"$f8_tap\" \(domain f8 port $f8_tap\)"
     out=$(cn repair 2>&1)
     like "repair isolates the hot-plugged port (its elements, in one batch)" "$out" "network fa: isolation: .* element\(s\) brought in step"
     ok "... the port is in the isolation sets, pinned to its MAC" eval \
-        "nft get element bridge cn_fa port_mac '{ \"$f7_tap\" . $f7_mac }' >/dev/null 2>&1"
+        "nft get element bridge cn_fa port_mac '{ \"$f8_tap\" . $f8_mac }' >/dev/null 2>&1"
     is "... and status exits 0" "$(status_rc)" 0
-    virsh -q destroy f7 >/dev/null 2>&1
-    for _ in $(seq 50); do [ -e "$run_dir/hook-domain-f7" ] || break; sleep 0.1; done
+    for m in f7 f8; do
+        virsh -q destroy $m >/dev/null 2>&1
+        for _ in $(seq 50); do [ -e "$run_dir/hook-domain-$m" ] || break; sleep 0.1; done
+    done
 else
     skip "attach --live killed between its two steps" "needs strace"
 fi

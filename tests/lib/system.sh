@@ -12,6 +12,13 @@
 #   some-daemon & pids="$pids $!"     # stopped by PID by cleanup
 #
 # A test with more to undo defines cleanup_extra; it runs first.
+#
+# And what such tests do in namespaces:
+#   namespaces_up                 adds each of $NAMESPACES: lo up, no IPv6 DAD wait
+#   nsx NS CMD...                 CMD in NS
+#   bg NS CMD...                  CMD in NS in the background, its PID in $pids
+#   logged FILE TEXT              FILE's lines with TEXT, once one is there (1 s)
+#   bail REASON                   "Bail out!" and exit
 
 # require_root REASON TOOL...: skip unless root, in a writable checkout, with
 # every TOOL on the PATH.  make distcheck makes the source tree read-only;
@@ -75,4 +82,28 @@ reexec_in_namespace() {
     trap 'kill -TERM "$reexec_child" 2>/dev/null; exit 130' INT TERM HUP
     wait "$reexec_child"
     exit $?
+}
+
+bail() { echo "Bail out! $*"; exit 1; }
+nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+# ip netns exec execs the command, so $! is the process itself.
+bg() { local ns=$1; shift; ip netns exec "$ns" "$@" >>"$work/bg.log" 2>&1 & pids="$pids $!"; }
+
+namespaces_up() {
+    local ns
+    for ns in $NAMESPACES; do
+        ip netns add "$ns" || bail "cannot add network namespace $ns"
+        # Link-local IPv6 without waiting for duplicate address detection.
+        nsx "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+        nsx "$ns" ip link set lo up
+    done
+}
+
+logged() {
+    local _
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
+        grep -F -- "$2" "$1" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
 }

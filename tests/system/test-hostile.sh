@@ -98,9 +98,6 @@ done
 sed -i '/^\[link att-open eth0\]/a v6.address = fd00:81::a:1' "$defs"
 
 cn() { ip netns exec "$H" "$build/carthage-net" -f "$defs" --state-dir "$work/state" "$@"; }
-nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
-bg() { local ns=$1; shift; ip netns exec "$ns" "$@" >>"$work/bg.log" 2>&1 & pids="$pids $!"; }
-bail() { echo "Bail out! $*"; exit 1; }
 hostile() { local ns=$1; shift; ip netns exec "$ns" "$python" "$frames" "$@"; }
 # eui64 MAC [PREFIX]: the address a MAC forms (link-local without PREFIX)
 eui64() {
@@ -118,12 +115,8 @@ run() { out=$(cn "$@" 2>&1); rc=$?; }
 out=$("$build/carthage-net" -f "$defs" validate 2>&1) || bail "the test's definitions are invalid: $out"
 
 # ------------------------------------------------------------- topology
-for ns in $NAMESPACES; do
-    ip netns add "$ns" || bail "cannot add network namespace $ns"
-    nsx "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
-    nsx "$ns" sysctl -qw net.ipv6.conf.default.accept_ra=0 net.ipv6.conf.all.accept_ra=0
-    nsx "$ns" ip link set lo up
-done
+namespaces_up
+for ns in $NAMESPACES; do nsx "$ns" sysctl -qw net.ipv6.conf.default.accept_ra=0 net.ipv6.conf.all.accept_ra=0; done
 for n in $NETS; do
     # the bridge's own MAC, set (else it takes a port's): 02:00:00:81:00:01 ...
     nsx "$H" ip link add "${BR[$n]}" type bridge &&

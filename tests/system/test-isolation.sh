@@ -32,10 +32,6 @@ H=cni-$id-host G1=cni-$id-g1 G2=cni-$id-g2 G3=cni-$id-g3 GX=cni-$id-gx R1=cni-$i
 workspace isolation-test
 NAMESPACES="$H $G1 $G2 $G3 $GX $R1 $UP"
 
-nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
-# bg NS ARGS...: a process in NS in the background; ip netns exec execs the
-# command, so $! is the process itself: kept in $pids, killed by pid.
-bg() { local ns=$1; shift; ip netns exec "$ns" "$@" >>"$work/bg.log" 2>&1 & pids="$pids $!"; }
 
 defs=$work/defs.conf
 state=$work/state
@@ -219,24 +215,9 @@ fails() {
         _tap_result 0 "$name"
     fi
 }
-bail() { echo "Bail out! $*"; exit 1; }
-# logged FILE TEXT: the lines of FILE with TEXT, once one is there (up to 1 s).
-logged() {
-    local _
-    for _ in 1 2 3 4 5 6 7 8 9 10; do
-        grep -F -- "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
 
 # --------------------------------------------------------------- topology
-for ns in $NAMESPACES; do
-    ip netns add "$ns" || bail "cannot add network namespace $ns"
-    # Link-local IPv6 without waiting for duplicate address detection.
-    nsx "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
-    nsx "$ns" ip link set lo up
-done
+namespaces_up
 run validate
 [ "$rc" = 0 ] || bail "the test's definitions are invalid: $out"
 # The MACs carthage-net gives the links.

@@ -27,8 +27,6 @@ H=cnm-$id-host G1=cnm-$id-g1 G2=cnm-$id-g2 GX=cnm-$id-gx
 workspace metadata-test
 NAMESPACES="$H $G1 $G2 $GX"
 
-nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
-bail() { echo "Bail out! $*"; exit 1; }
 
 defs=$work/defs.conf
 state=$work/state
@@ -222,11 +220,7 @@ wait_for() { # FILE: until it exists (up to 3 s)
 }
 
 # --------------------------------------------------------------- topology
-for ns in $NAMESPACES; do
-    ip netns add "$ns" || bail "cannot add network namespace $ns"
-    nsx "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
-    nsx "$ns" ip link set lo up
-done
+namespaces_up
 run validate
 [ "$rc" = 0 ] || bail "the test's definitions are invalid: $out"
 link_mac() { cn render interface "$1" "$2" | sed -n 's/.*<mac address="\([^"]*\)".*/\1/p'; }

@@ -11,6 +11,7 @@
 #include "render.h"
 #include "templates.h"
 #include "xml-util.h"
+#include "tests/unit/test-paths.h"
 
 static char *read_text(const char *path)
 {

@@ -10,6 +10,7 @@
 #include "hook.h"
 #include "netaddr.h"
 #include "xml-ns.h"
+#include "tests/unit/test-paths.h"
 
 static HookInput *parse_file(const char *name)
 {

@@ -1,6 +1,35 @@
-# common.sh - what every end-to-end test shares.  Source after tap.sh.
-# Skips (TAP "1..0 # SKIP") when the test cannot run here, and re-executes
-# the test inside a private libvirtd (with-libvirtd.sh).
+# common.sh - what every end-to-end test shares.  Skips (TAP "1..0 #
+# SKIP") when the test cannot run here, and re-executes the test inside a
+# private libvirtd (with-libvirtd.sh).  A test starts with
+#
+#   set -u
+#   . "${top_srcdir:-$(dirname "$0")/../..}/tests/e2e/lib/common.sh"
+#   e2e_start [--hook] [TOOL...] -- "$0" "$@"
+#
+# which sets $top and $build, sources tap.sh, and returns inside the private
+# libvirtd with the test guest built (guest.sh).
+top=$(cd "${top_srcdir:-$(dirname "${BASH_SOURCE[0]}")/../../..}" && pwd)
+build=${top_builddir:-$top/build}
+. "$top/tests/lib/tap.sh"
+
+# e2e_start [--hook] [TOOL...] -- "$0" "$@": skips unless this can run here
+# and every TOOL is installed; then runs the rest of the test in a private
+# libvirtd (with carthage-net-hook installed with --hook), with the test
+# guest built and the templates of this checkout.
+e2e_start() {
+    local hook=""
+    if [ "$1" = --hook ]; then hook=1; shift; fi
+    e2e_require
+    while [ "$1" != -- ]; do
+        command -v "$1" >/dev/null || skip_all "$1 not installed"
+        shift
+    done
+    shift
+    if [ -n "$hook" ]; then e2e_enter_with_hook "$@"; else e2e_enter "$@"; fi
+    . "$top/tests/e2e/lib/guest.sh"
+    guest_build || skip_all "cannot build the test guest"
+    export CARTHAGE_NET_TEMPLATE_DIR=$top/xml-templates
+}
 
 e2e_require() {
     [ "$(id -u)" = 0 ] || skip_all "needs root (network and mount namespaces, libvirtd)"

@@ -26,16 +26,8 @@ done
 [ -x "$build/carthage-net" ] || skip_all "no $build/carthage-net (build first)"
 
 # --- outside: make the namespace, run this script again inside it.
-if [ -z "${CN_GOLDEN_NFT_NETNS:-}" ]; then
-    ns=cn-golden-nft-$$
-    ip netns add "$ns" 2>/dev/null || skip_all "cannot add a network namespace"
-    trap 'ip netns delete "$ns" 2>/dev/null' EXIT
-    CN_GOLDEN_NFT_NETNS=$ns ip netns exec "$ns" "${BASH:-bash}" "$0" "$@" &
-    child=$!
-    trap 'kill -TERM "$child" 2>/dev/null; exit 130' INT TERM HUP
-    wait "$child"
-    exit $?
-fi
+. "$top/tests/lib/system.sh"
+reexec_in_namespace CN_GOLDEN_NFT_NETNS cn-golden-nft "$@"
 
 # --- inside the namespace
 work=$(mktemp -d "${TMPDIR:-/tmp}/cn-golden-nft.XXXXXX")
