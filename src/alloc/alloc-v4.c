@@ -93,7 +93,9 @@ CnAssignments *cn_alloc_v4(CnSite *site, const CnAssignments *previous, CnDiagLi
      * NEXT comes out sorted. */
     for (guint i = 0; i < site->networks->len; i++) {
         CnNetwork *net = site->networks->pdata[i];
-        if (cn_network_serves_addresses(net) && net->has_v4 && net->has_v4_pool)
+        /* OVN's pool addresses are the fleet's: given out in its northbound
+         * database (src/ovn), never from this host's state. */
+        if (cn_network_serves_addresses(net) && cn_network_in_libvirt(net) && net->has_v4 && net->has_v4_pool)
             allocate_network(net, previous, next, diags);
     }
     return next;

@@ -16,6 +16,14 @@
 void cn_alloc_macs(CnSite *site);
 void cn_mac_for_link(const char *machine, const char *iface, uint8_t mac[6]);
 
+/* The OVN logical switch port of a link: a UUID hashed from machine and
+ * interface (libvirt's <virtualport> interfaceid must be a UUID), so that
+ * every host names it alike and it stays when the link changes network. */
+#define CN_UUID_STR_MAX 37
+void cn_ovn_port_name(const char *machine, const char *iface, char out[CN_UUID_STR_MAX]);
+/* The MAC OVN's DHCP server answers from on NETWORK (server_mac). */
+void cn_ovn_dhcp_server_mac(const char *network, uint8_t mac[6]);
+
 /* Fills v4_address of every CN_V4_POOL link, keeping PREVIOUS where it
  * still fits, and returns the full new table.  Exhausted pools go to
  * DIAGS (and the links concerned keep address 0). */

@@ -26,6 +26,7 @@ typedef struct {
     GArray *sources;  /* CnSource; paths owned by source_paths */
     GPtrArray *source_paths;
     char *uri;
+    char *ovn_nb; /* --ovn-nb, NULL: each network's ovn.northbound */
     char *state_dir;
     gboolean json;
 } CnCli;
@@ -80,6 +81,8 @@ CnVirt *cn_cli_open_virt(CnCli *cli, int *exit_code);
 /* NAMES, or every network when there are none; NULL (after saying which)
  * when a name is unknown. */
 GPtrArray *cn_cli_select_networks(CnSite *site, char **names, int n_names);
+/* The technology = ovn networks of NETWORKS, taken out of it. */
+GPtrArray *cn_cli_take_ovn_networks(GPtrArray *networks);
 
 
 int cn_cmd_validate(CnCli *cli, int argc, char **argv);

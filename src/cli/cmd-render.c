@@ -1,10 +1,11 @@
-/* cmd-render.c - carthage-net render network|interface|domain|netdev */
+/* cmd-render.c - carthage-net render network|interface|domain|netdev|ovn */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "netaddr.h"
+#include "ops-ovn.h"
 #include "pool-state.h"
 #include "render.h"
 #include "state.h"
@@ -41,10 +42,38 @@ static int render_network(RenderContext *ctx, char **args)
         cn_cli_error("unknown network '%s'", args[0]);
         return CN_EXIT_INVALID;
     }
+    if (cn_network_in_ovn(net)) {
+        cn_cli_error("network %s is technology = ovn: an OVN logical switch, not a libvirt network "
+                     "(render ovn %s shows its northbound transaction)", net->name, net->name);
+        return CN_EXIT_INVALID;
+    }
     g_autoptr(xmlDoc) template = cn_cli_load_template("network.xml", &exit_code);
     if (!template)
         return exit_code;
     return print_and_free_doc(cn_render_network(net, template));
+}
+
+/* The OVSDB operations define sends to an empty northbound database. */
+static int render_ovn(RenderContext *ctx, char **args)
+{
+    g_autoptr(GPtrArray) selected = cn_cli_select_networks(ctx->site, args, (int)g_strv_length(args));
+    if (!selected)
+        return CN_EXIT_INVALID;
+    g_autoptr(GPtrArray) in_ovn = cn_cli_take_ovn_networks(selected);
+    if (g_strv_length(args) && selected->len) {
+        cn_cli_error("network %s is not technology = ovn", ((CnNetwork *)selected->pdata[0])->name);
+        return CN_EXIT_INVALID;
+    }
+    if (in_ovn->len == 0) {
+        cn_cli_error("no network with technology = ovn in the definitions");
+        return CN_EXIT_INVALID;
+    }
+    g_autoptr(GError) error = NULL;
+    g_autofree char *text = cn_ops_ovn_render(in_ovn, &error);
+    if (!text)
+        return cn_cli_fail(error);
+    printf("%s\n", text);
+    return CN_EXIT_OK;
 }
 
 static int render_interface(RenderContext *ctx, char **args)
@@ -158,13 +187,14 @@ static const RenderKind kinds[] = {
     { "interface", 1, 2, "render interface MACHINE [IFACE]", render_interface },
     { "domain", 1, 1, "render domain MACHINE --base FILE|-", render_domain },
     { "netdev", 2, 2, "render netdev MACHINE IFACE [--user]", render_netdev },
+    { "ovn", 0, G_MAXUINT, "render ovn [NAME…]", render_ovn },
 };
 
 int cn_cmd_render(CnCli *cli, int argc, char **argv)
 {
     static const CnCommand self = {
         "render", "network NAME | interface MACHINE [IFACE] | domain MACHINE --base FILE|- | "
-                  "netdev MACHINE IFACE",
+                  "netdev MACHINE IFACE | ovn [NAME…]",
         "Print libvirt XML or QEMU arguments for the definitions.", NULL
     };
     RenderContext ctx = { cli, NULL, NULL, FALSE };
@@ -187,7 +217,7 @@ int cn_cmd_render(CnCli *cli, int argc, char **argv)
             kind = &kinds[i];
     }
     if (!kind) {
-        cn_cli_error("render: expected network, interface, domain or netdev (see 'carthage-net "
+        cn_cli_error("render: expected network, interface, domain, netdev or ovn (see 'carthage-net "
                      "render --help')");
         return CN_EXIT_USAGE;
     }

@@ -8,6 +8,7 @@
 #include "nft.h"
 #include "ops-isolation.h"
 #include "ops-network.h"
+#include "ops-ovn.h"
 #include "paths.h"
 #include "pool.h"
 #include "templates.h"
@@ -21,10 +22,22 @@ static int repair(CnCli *cli, CnSite *site, CnVirt *virt)
     if (!template)
         return exit_code;
     const CnDefineOptions options = { .start = TRUE };
-    for (guint i = 0; i < site->networks->len; i++) {
+    g_autoptr(GPtrArray) in_libvirt = g_ptr_array_copy(site->networks, NULL, NULL);
+    g_autoptr(GPtrArray) in_ovn = cn_cli_take_ovn_networks(in_libvirt);
+    for (guint i = 0; i < in_libvirt->len; i++) {
         g_autoptr(GPtrArray) report = g_ptr_array_new_with_free_func(g_free);
-        gboolean ok = cn_ops_define_network(virt, site->networks->pdata[i], template, &options, cli->state_dir,
+        gboolean ok = cn_ops_define_network(virt, in_libvirt->pdata[i], template, &options, cli->state_dir,
                                             report, &error);
+        cn_cli_print_report(report);
+        if (!ok)
+            return cn_cli_fail(error);
+    }
+    /* OVN's: switches, ports, DHCP and DNS as defined, in the northbound
+     * database (another host may have repaired them first: then nothing). */
+    if (in_ovn->len) {
+        g_autoptr(GPtrArray) report = g_ptr_array_new_with_free_func(g_free);
+        const CnOvnOptions ovn = { .northbound = cli->ovn_nb };
+        gboolean ok = cn_ops_ovn_define(in_ovn, &ovn, report, &error);
         cn_cli_print_report(report);
         if (!ok)
             return cn_cli_fail(error);

@@ -10,6 +10,8 @@
 #include "netxml-diff.h"
 #include "ops-isolation.h"
 #include "ops-network.h"
+#include "ops-ovn.h"
+#include "ovn-plan.h"
 #include "owned-bridges.h"
 #include "pool.h"
 #include "render.h"
@@ -18,7 +20,7 @@
 
 /* One difference between the definitions and the host. */
 typedef struct {
-    const char *kind; /* missing, config, live, stopped, extra, bridge, isolation */
+    const char *kind; /* missing, config, live, stopped, extra, bridge, isolation, ovn */
     char *what;
     CnIsolationDrift *isolation; /* kind isolation: the element, when about one */
 } Drift;
@@ -28,6 +30,7 @@ typedef struct {
     const char *technology;
     const char *bridge;
     CnVirtNetwork virt;
+    gboolean in_ovn;  /* an OVN switch: virt unused */
     GPtrArray *drift; /* Drift* */
 } NetworkStatus;
 
@@ -81,6 +84,12 @@ static gboolean examine(CnVirt *virt, const CnNetwork *net, xmlDocPtr template,
     status->name = net->name;
     status->technology = cn_technology_name(net->technology);
     status->bridge = net->bridge_name;
+    if (cn_network_in_ovn(net)) {
+        /* Until examine_ovn finds the switch missing. */
+        status->in_ovn = TRUE;
+        status->virt.exists = status->virt.active = status->virt.persistent = TRUE;
+        return TRUE;
+    }
     if (!cn_virt_network_get(virt, net->name, &status->virt, error))
         return FALSE;
     if (!status->virt.exists) {
@@ -120,6 +129,39 @@ static gboolean examine(CnVirt *virt, const CnNetwork *net, xmlDocPtr template,
     return TRUE;
 }
 
+/* OVN's networks: what the northbound database has, next to what the
+ * definitions say (one read per database). */
+static gboolean examine_ovn(CnCli *cli, const CnSite *site, GPtrArray *statuses, GPtrArray *ovn_extra,
+                            GError **error)
+{
+    g_autoptr(GPtrArray) networks = g_ptr_array_new();
+    for (guint i = 0; i < statuses->len; i++) {
+        NetworkStatus *status = statuses->pdata[i];
+        if (status->in_ovn)
+            g_ptr_array_add(networks, cn_site_find_network(site, status->name));
+    }
+    g_autoptr(GPtrArray) changes = g_ptr_array_new_with_free_func((GDestroyNotify)cn_ovn_change_free);
+    const CnOvnOptions options = { .northbound = cli->ovn_nb };
+    if (networks->len && !cn_ops_ovn_status(site, networks, &options, changes, error))
+        return FALSE;
+    for (guint i = 0; i < changes->len; i++) {
+        CnOvnChange *change = changes->pdata[i];
+        NetworkStatus *status = NULL;
+        for (guint j = 0; j < statuses->len && !status; j++)
+            if (strcmp(((NetworkStatus *)statuses->pdata[j])->name, change->network) == 0)
+                status = statuses->pdata[j];
+        if (!status || !status->in_ovn) {
+            g_ptr_array_add(ovn_extra, cn_ovn_change_describe(change));
+            continue;
+        }
+        if (strcmp(change->object, "switch") == 0 && change->kind == CN_OVN_MISSING)
+            status->virt.exists = FALSE;
+        add_drift(status->drift, "ovn", "%s: %s%s%s", change->object, cn_ovn_change_kind_name(change->kind),
+                  change->detail ? ": " : "", change->detail ? change->detail : "");
+    }
+    return TRUE;
+}
+
 static void json_strings(CnJson *json, const char *key, GPtrArray *strings)
 {
     cn_json_key(json, key);
@@ -129,8 +171,8 @@ static void json_strings(CnJson *json, const char *key, GPtrArray *strings)
     cn_json_end_array(json);
 }
 
-static void print_json(GPtrArray *statuses, GPtrArray *extra, GPtrArray *pool_drift, GPtrArray *stale,
-                       GPtrArray *orphans, gboolean drifted)
+static void print_json(GPtrArray *statuses, GPtrArray *extra, GPtrArray *ovn_extra, GPtrArray *pool_drift,
+                       GPtrArray *stale, GPtrArray *orphans, gboolean drifted)
 {
     CnJson *json = cn_json_new();
     cn_json_begin_object(json);
@@ -147,7 +189,7 @@ static void print_json(GPtrArray *statuses, GPtrArray *extra, GPtrArray *pool_dr
         cn_json_member_bool(json, "active", s->virt.active);
         cn_json_member_bool(json, "autostart", s->virt.autostart);
         cn_json_member_bool(json, "persistent", s->virt.persistent);
-        cn_json_member_string(json, "uuid", s->virt.exists ? s->virt.uuid : NULL);
+        cn_json_member_string(json, "uuid", s->virt.exists && !s->in_ovn ? s->virt.uuid : NULL);
         cn_json_key(json, "drift");
         cn_json_begin_array(json);
         for (guint j = 0; j < s->drift->len; j++) {
@@ -169,6 +211,7 @@ static void print_json(GPtrArray *statuses, GPtrArray *extra, GPtrArray *pool_dr
     }
     cn_json_end_array(json);
     json_strings(json, "extra_networks", extra);
+    json_strings(json, "extra_ovn", ovn_extra);
     json_strings(json, "pool_drift", pool_drift);
     json_strings(json, "stale_domain_records", stale);
     json_strings(json, "orphan_temporaries", orphans);
@@ -178,8 +221,8 @@ static void print_json(GPtrArray *statuses, GPtrArray *extra, GPtrArray *pool_dr
     printf("%s\n", text);
 }
 
-static void print_text(GPtrArray *statuses, GPtrArray *extra, GPtrArray *pool_drift, GPtrArray *stale,
-                       GPtrArray *orphans)
+static void print_text(GPtrArray *statuses, GPtrArray *extra, GPtrArray *ovn_extra, GPtrArray *pool_drift,
+                       GPtrArray *stale, GPtrArray *orphans)
 {
     printf("%-16s %-12s %-9s %-9s %-15s %s\n", "NETWORK", "TECHNOLOGY", "STATE", "AUTOSTART",
            "BRIDGE", "IN STEP");
@@ -187,7 +230,7 @@ static void print_text(GPtrArray *statuses, GPtrArray *extra, GPtrArray *pool_dr
         const NetworkStatus *s = statuses->pdata[i];
         printf("%-16s %-12s %-9s %-9s %-15s %s\n", s->name, s->technology,
                !s->virt.exists ? "missing" : s->virt.active ? "active" : "inactive",
-               !s->virt.exists ? "-" : s->virt.autostart ? "yes" : "no", s->bridge ? s->bridge : "-",
+               !s->virt.exists || s->in_ovn ? "-" : s->virt.autostart ? "yes" : "no", s->bridge ? s->bridge : "-",
                s->drift->len ? "no" : "yes");
     }
     for (guint i = 0; i < statuses->len; i++) {
@@ -200,6 +243,8 @@ static void print_text(GPtrArray *statuses, GPtrArray *extra, GPtrArray *pool_dr
     for (guint i = 0; i < extra->len; i++)
         printf("drift: network %s: extra: made by carthage-net but not in the definitions\n",
                (char *)extra->pdata[i]);
+    for (guint i = 0; i < ovn_extra->len; i++)
+        printf("drift: %s\n", (char *)ovn_extra->pdata[i]);
     for (guint i = 0; i < pool_drift->len; i++)
         printf("drift: %s\n", (char *)pool_drift->pdata[i]);
     for (guint i = 0; i < stale->len; i++)
@@ -243,8 +288,13 @@ int cn_cmd_status(CnCli *cli, int argc, char **argv)
         g_ptr_array_add(statuses, status);
         if (!examine(virt, site->networks->pdata[i], template, status, &error))
             return cn_cli_fail(error);
-        drifted |= status->drift->len > 0;
     }
+    g_autoptr(GPtrArray) ovn_extra = g_ptr_array_new_with_free_func(g_free);
+    if (!examine_ovn(cli, site, statuses, ovn_extra, &error))
+        return cn_cli_fail(error);
+    drifted |= ovn_extra->len > 0;
+    for (guint i = 0; i < statuses->len; i++)
+        drifted |= ((NetworkStatus *)statuses->pdata[i])->drift->len > 0;
     g_autoptr(GPtrArray) ours = cn_virt_our_networks(virt, &error);
     if (!ours)
         return cn_cli_fail(error);
@@ -280,8 +330,8 @@ int cn_cmd_status(CnCli *cli, int argc, char **argv)
     drifted |= orphans->len > 0;
 
     if (cli->json)
-        print_json(statuses, extra, pool_drift, stale, orphans, drifted);
+        print_json(statuses, extra, ovn_extra, pool_drift, stale, orphans, drifted);
     else
-        print_text(statuses, extra, pool_drift, stale, orphans);
+        print_text(statuses, extra, ovn_extra, pool_drift, stale, orphans);
     return drifted ? CN_EXIT_DRIFT : CN_EXIT_OK;
 }

@@ -221,3 +221,15 @@ CnVirt *cn_cli_open_virt(CnCli *cli, int *exit_code)
         *exit_code = cn_cli_fail(error);
     return virt;
 }
+
+GPtrArray *cn_cli_take_ovn_networks(GPtrArray *networks)
+{
+    GPtrArray *ovn = g_ptr_array_new();
+    for (guint i = 0; i < networks->len;) {
+        if (cn_network_in_ovn(networks->pdata[i]))
+            g_ptr_array_add(ovn, g_ptr_array_steal_index(networks, i));
+        else
+            i++;
+    }
+    return ovn;
+}

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "ovsdb-remote.h"
 #include "paths.h"
 
 #define DEFAULT_DEFS_DIR CN_PATHS_DEFINITIONS_DIR
@@ -80,6 +81,7 @@ int main(int argc, char **argv)
     CnCli cli = { 0 };
     gboolean version = FALSE;
     g_autofree char *uri = NULL;
+    g_autofree char *ovn_nb = NULL;
     g_autofree char *state_dir = NULL;
     g_autoptr(GError) error = NULL;
     g_autofree char *description = commands_description();
@@ -94,6 +96,8 @@ int main(int argc, char **argv)
         { "dir", 'd', 0, G_OPTION_ARG_CALLBACK, (gpointer)on_dir_option,
           "Read DIR/*.conf in name order (repeatable, in order)", "DIR" },
         { "connect", 'c', 0, G_OPTION_ARG_STRING, &uri, "libvirt connection URI", "URI" },
+        { "ovn-nb", 0, 0, G_OPTION_ARG_STRING, &ovn_nb,
+          "OVN northbound database for technology = ovn networks (overrides ovn.northbound)", "REMOTE" },
         { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir,
           "State directory (default " DEFAULT_STATE_DIR ")", "DIR" },
         { "json", 0, 0, G_OPTION_ARG_NONE, &cli.json, "JSON output for listings", NULL },
@@ -120,7 +124,8 @@ int main(int argc, char **argv)
         }
         if (strcmp(argv[i], "-f") == 0 || strcmp(argv[i], "-d") == 0 || strcmp(argv[i], "-c") == 0 ||
             strcmp(argv[i], "--file") == 0 || strcmp(argv[i], "--dir") == 0 ||
-            strcmp(argv[i], "--connect") == 0 || strcmp(argv[i], "--state-dir") == 0)
+            strcmp(argv[i], "--connect") == 0 || strcmp(argv[i], "--state-dir") == 0 ||
+            strcmp(argv[i], "--ovn-nb") == 0)
             i++;
     }
     gboolean command_help = FALSE;
@@ -153,6 +158,11 @@ int main(int argc, char **argv)
     if (cli.sources->len == 0)
         add_source(&cli, CN_SOURCE_DIR, DEFAULT_DEFS_DIR);
     cli.uri = uri;
+    if (ovn_nb && !cn_ovsdb_remote_is_valid(ovn_nb)) {
+        cn_cli_error("--ovn-nb: '%s' is not an OVSDB remote: unix:PATH, tcp:HOST[:PORT] or ssl:HOST[:PORT]", ovn_nb);
+        return CN_EXIT_USAGE;
+    }
+    cli.ovn_nb = ovn_nb;
     cli.state_dir = state_dir ? state_dir : (char *)cn_paths_state_dir();
 
     int exit_code = command->run(&cli, argc - 1, argv + 1);

@@ -9,6 +9,7 @@
 
 #include "defs.h"
 #include "netaddr.h"
+#include "ovsdb-remote.h"
 
 typedef enum {
     V_NAME,        /* [A-Za-z0-9_.-]{1,64} */
@@ -32,6 +33,8 @@ typedef enum {
     V_V6,
     V_V6_SUBNET,
     V_ETHERTYPES,
+    V_OVSDB_REMOTE, /* unix:PATH, tcp:HOST[:PORT], ssl:HOST[:PORT] */
+    V_PATH,         /* an absolute file name */
 } ValueType;
 
 typedef struct {
@@ -72,6 +75,10 @@ static const KeySpec network_keys[] = {
     KEY(CnNetwork, "v6.gateway", V_V6, v6_gateway),
     KEY(CnNetwork, "allowed_ethertypes", V_ETHERTYPES, allowed_ethertypes),
     UINT_KEY(CnNetwork, "broadcast_limit", broadcast_limit, 0, 1000000),
+    KEY(CnNetwork, "ovn.northbound", V_OVSDB_REMOTE, ovn_northbound),
+    KEY(CnNetwork, "ovn.private_key", V_PATH, ovn_private_key),
+    KEY(CnNetwork, "ovn.certificate", V_PATH, ovn_certificate),
+    KEY(CnNetwork, "ovn.ca_certificate", V_PATH, ovn_ca_certificate),
 };
 
 static const KeySpec machine_keys[] = {
@@ -103,7 +110,7 @@ static const KeySpec pool_keys[] = {
 
 #define WORD_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
 
-static const char *const technology_names[] = { "libvirt", "bridge", "openvswitch", NULL };
+static const char *const technology_names[] = { "libvirt", "bridge", "openvswitch", "ovn", NULL };
 static const char *const forward_names[] = { "nat", "route", "open", "isolated", NULL };
 static const char *const ipv6_mode_names[] = { "drop", "pinned", NULL };
 
@@ -306,6 +313,19 @@ static gboolean scalar_word(const KeySpec *spec, char **text, void *field)
     return store_string(text, field, **text != '\0' && strspn(*text, WORD_CHARS) == strlen(*text));
 }
 
+static gboolean scalar_ovsdb_remote(const KeySpec *spec, char **text, void *field)
+{
+    return store_string(text, field, cn_ovsdb_remote_is_valid(*text));
+}
+
+static gboolean scalar_path(const KeySpec *spec, char **text, void *field)
+{
+    gboolean ok = **text == '/';
+    for (const char *c = *text; ok && *c; c++)
+        ok = !g_ascii_iscntrl(*c);
+    return store_string(text, field, ok);
+}
+
 static gboolean scalar_bool(const KeySpec *spec, char **text, void *field)
 {
     if (strcmp(*text, "true") == 0 || strcmp(*text, "1") == 0)
@@ -398,7 +418,7 @@ static const struct {
     [V_WORD] = { scalar_word, NULL, "'%s' must be one word of [A-Za-z0-9_.-]" },
     [V_BOOL] = { scalar_bool, NULL, "'%s' is not a boolean (true or false)" },
     [V_UINT] = { scalar_uint, NULL, "'%s' is not an integer in %u-%u" },
-    [V_TECHNOLOGY] = { scalar_technology, NULL, "'%s' is not one of libvirt, bridge, openvswitch" },
+    [V_TECHNOLOGY] = { scalar_technology, NULL, "'%s' is not one of libvirt, bridge, openvswitch, ovn" },
     [V_FORWARD] = { scalar_forward, NULL, "'%s' is not one of nat, route, open, isolated" },
     [V_V4] = { scalar_v4, NULL, "'%s' is not an IPv4 address such as 192.0.2.1" },
     [V_V4_SUBNET] = { scalar_v4_subnet, NULL, "'%s' is not an IPv4 network such as 192.0.2.0/24 (host bits zero)" },
@@ -413,6 +433,9 @@ static const struct {
     [V_V6] = { scalar_v6, NULL, "'%s' is not an IPv6 address such as 2001:db8::1" },
     [V_V6_SUBNET] = { scalar_v6_subnet, NULL, "'%s' is not an IPv6 network such as 2001:db8:0:1::/64 (host bits zero)" },
     [V_ETHERTYPES] = { NULL, parse_ethertypes, NULL },
+    [V_OVSDB_REMOTE] = { scalar_ovsdb_remote, NULL,
+                         "'%s' is not an OVSDB remote: unix:PATH, tcp:HOST[:PORT] or ssl:HOST[:PORT]" },
+    [V_PATH] = { scalar_path, NULL, "'%s' is not an absolute file name" },
 };
 
 G_STATIC_ASSERT(CN_IFNAME_MAX == 15);

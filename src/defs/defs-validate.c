@@ -79,7 +79,7 @@ typedef struct {
 
 static void network_defaults(CnNetwork *net)
 {
-    if (cn_network_serves_addresses(net) && !net->bridge_name)
+    if (net->technology == CN_TECH_LIBVIRT && !net->bridge_name)
         net->bridge_name = derive_ifname("cn-", net->name, "", CN_IFNAME_MAX);
     if (!cn_key_is_set(net->key_locs, "forward"))
         net->forward = net->v4_masquerade ? CN_FORWARD_NAT : CN_FORWARD_ISOLATED;
@@ -93,8 +93,11 @@ static void network_defaults(CnNetwork *net)
     net->has_v4_pool = cn_key_is_set(net->key_locs, "v4.pool");
     if (net->has_v4 && !cn_key_is_set(net->key_locs, "v4.gateway"))
         net->v4_gateway = net->v4_subnet.network + 1;
+    /* OVN answers DHCP for each port's own address: on by default there. */
     if (!cn_key_is_set(net->key_locs, "v4.dhcp"))
-        net->v4_dhcp = net->v4_dhcp_ranges->len > 0;
+        net->v4_dhcp = cn_network_in_ovn(net) ? net->has_v4 : net->v4_dhcp_ranges->len > 0;
+    if (cn_network_in_ovn(net) && !net->bridge_name)
+        net->bridge_name = g_strdup(CN_OVN_BRIDGE_DEFAULT);
     if (net->metadata_handler.set && net->metadata_handler.host == 0)
         net->metadata_handler.host = net->v4_gateway;
     /* A metadata network has no IPv6 unless asked: the metadata routing
@@ -140,6 +143,17 @@ static const char *const libvirt_only_keys[] = {
 /* The guards nftables applies on Linux bridges. */
 static const char *const isolation_keys[] = {
     "ipv6", "v6.network", "allowed_ethertypes", "broadcast_limit",
+};
+
+/* libvirt's, which OVN's logical switches do not have: no logical router
+ * (so no forwarding or NAT), no dnsmasq ranges, no metadata service. */
+static const char *const ovn_refused_keys[] = {
+    "forward", "metadata", "metadata.address", "metadata.port", "metadata.hostname",
+    "metadata.handler", "v4.dhcp_ranges", "v4.masquerade", "v6.network", "v6.gateway",
+};
+
+static const char *const ovn_keys[] = {
+    "ovn.northbound", "ovn.private_key", "ovn.certificate", "ovn.ca_certificate",
 };
 
 static const char *const v4_dependent_keys[] = {
@@ -198,7 +212,7 @@ static void check_network_technology(Check *ctx, CnNetwork *net, const char *gro
         REPORT(ctx, net->key_locs, &net->loc, group, "vlan_id",
                "needs technology = openvswitch: libvirt 9 applies VLAN tags only on Open vSwitch "
                "bridges (this network is %s)", tech);
-    if (net->technology != CN_TECH_LIBVIRT && !net->bridge_name)
+    if (net->technology != CN_TECH_LIBVIRT && !cn_network_in_ovn(net) && !net->bridge_name)
         REPORT(ctx, net->key_locs, &net->loc, group, "bridge_name",
                "required with technology = %s: the host bridge the network uses", tech);
     if (net->delete_bridge && !cn_network_uses_host_bridge(net))
@@ -214,6 +228,11 @@ static void check_network_technology(Check *ctx, CnNetwork *net, const char *gro
                    "not available with technology = %s: nftables does not see traffic switched "
                    "inside Open vSwitch", tech);
     }
+    for (gsize i = 0; i < G_N_ELEMENTS(ovn_keys) && !cn_network_in_ovn(net); i++) {
+        if (cn_key_is_set(net->key_locs, ovn_keys[i]))
+            REPORT(ctx, net->key_locs, &net->loc, group, ovn_keys[i],
+                   "applies only to technology = ovn (this network is %s)", tech);
+    }
     if (cn_network_serves_addresses(net))
         return;
     for (gsize i = 0; i < G_N_ELEMENTS(libvirt_only_keys); i++) {
@@ -221,6 +240,36 @@ static void check_network_technology(Check *ctx, CnNetwork *net, const char *gro
             REPORT(ctx, net->key_locs, &net->loc, group, libvirt_only_keys[i],
                    "applies only to technology = libvirt: libvirt 9 serves addresses, DNS and "
                    "forwarding only on its own virtual networks (this network is %s)", tech);
+    }
+}
+
+/* OVN: a logical switch; the northbound database it lives in, and what
+ * OVN's switches do not do. */
+static void check_network_ovn(Check *ctx, CnNetwork *net, const char *group)
+{
+    for (gsize i = 0; i < G_N_ELEMENTS(ovn_refused_keys); i++) {
+        if (cn_key_is_set(net->key_locs, ovn_refused_keys[i]))
+            REPORT(ctx, net->key_locs, &net->loc, group, ovn_refused_keys[i],
+                   "not available with technology = ovn: a logical switch has no router, NAT, "
+                   "dnsmasq ranges, metadata service or IPv6 here (OVN answers DHCP for each "
+                   "port's own address)");
+    }
+    const char *remote = net->ovn_northbound ? net->ovn_northbound : CN_OVN_NB_DEFAULT;
+    if (g_str_has_prefix(remote, "ssl:")) {
+        static const char *const tls_keys[] = { "ovn.private_key", "ovn.certificate", "ovn.ca_certificate" };
+        for (gsize i = 0; i < G_N_ELEMENTS(tls_keys); i++) {
+            if (!cn_key_is_set(net->key_locs, tls_keys[i]))
+                REPORT(ctx, net->key_locs, &net->loc, group, tls_keys[i],
+                       "required with ovn.northbound = %s (TLS: this host's key and certificate, "
+                       "and the CA that signed the server's)", remote);
+        }
+    } else {
+        static const char *const tls_keys[] = { "ovn.private_key", "ovn.certificate", "ovn.ca_certificate" };
+        for (gsize i = 0; i < G_N_ELEMENTS(tls_keys); i++) {
+            if (cn_key_is_set(net->key_locs, tls_keys[i]))
+                REPORT(ctx, net->key_locs, &net->loc, group, tls_keys[i],
+                       "applies only to an ssl: ovn.northbound (it is %s)", remote);
+        }
     }
 }
 
@@ -353,6 +402,8 @@ static void check_networks(Check *ctx)
         g_autofree char *group = cn_network_group(net);
 
         check_network_technology(ctx, net, group);
+        if (cn_network_in_ovn(net))
+            check_network_ovn(ctx, net, group);
         if (cn_network_serves_addresses(net))
             check_network_v4(ctx, net, group);
         if (cn_network_has_isolation(net))
@@ -439,6 +490,26 @@ static const char *const libvirt_link_keys[] = {
     "v4.address", "v4.public_address", "v4.secondary_addresses", "dns_name",
 };
 
+/* libvirt's NAT and nftables' pinning, which OVN ports do not have. */
+static const char *const ovn_refused_link_keys[] = {
+    "v4.public_address", "v4.secondary_addresses", "v6.address",
+};
+
+static void check_link_ovn(Check *ctx, CnLink *link, const char *group)
+{
+    CnNetwork *net = link->net;
+    for (gsize i = 0; i < G_N_ELEMENTS(ovn_refused_link_keys); i++) {
+        if (cn_key_is_set(link->key_locs, ovn_refused_link_keys[i]))
+            REPORT(ctx, link->key_locs, &link->loc, group, ovn_refused_link_keys[i],
+                   "not available on [network %s] (technology = ovn): the port's addresses are its "
+                   "OVN addresses and port security, one IPv4 each", net->name);
+    }
+    if (net->has_v4 && link->v4_source == CN_V4_NONE)
+        REPORT(ctx, link->key_locs, &link->loc, group, "v4.address",
+               "required on [network %s] (technology = ovn) unless it has a v4.pool: OVN's port "
+               "security lets a port send only from the addresses it is given", net->name);
+}
+
 static gboolean forward_allows_inbound(const CnNetwork *net)
 {
     return net->forward == CN_FORWARD_ROUTE || net->forward == CN_FORWARD_OPEN;
@@ -471,7 +542,7 @@ static void check_link_net(Check *ctx, CnLink *link, const char *group, GHashTab
         gboolean has_public = link->v4_public_address != 0;
         for (guint i = 0; i < link->v4_secondary->len; i++)
             has_public |= g_array_index(link->v4_secondary, CnSecondaryAddress, i).public_address != 0;
-        if (has_public && !forward_allows_inbound(net))
+        if (has_public && !forward_allows_inbound(net) && cn_network_in_libvirt(net))
             REPORT(ctx, link->key_locs, &link->loc, group,
                    link->v4_public_address ? "v4.public_address" : "v4.secondary_addresses",
                    "1:1 NAT needs forward = route or open on [network %s] (it is %s; libvirt's "
@@ -484,7 +555,9 @@ static void check_link_net(Check *ctx, CnLink *link, const char *group, GHashTab
             REPORT(ctx, link->key_locs, &link->loc, group, "dns_name",
                    "needs v4.address or a v4.pool on [network %s] for the host record", net->name);
     }
-    if (link->has_v6_address)
+    if (cn_network_in_ovn(net))
+        check_link_ovn(ctx, link, group);
+    else if (link->has_v6_address)
         check_link_v6(ctx, link, group);
     if (link->v4_public_address)
         claim_address(ctx, public_claims, link, "v4.public_address", group, link->v4_public_address);
@@ -700,8 +773,8 @@ static void check_pools(Check *ctx)
                    pool->net_name);
         else if (!cn_network_has_isolation(pool->net))
             REPORT(ctx, pool->key_locs, &pool->loc, group, "net",
-                   "[network %s] is openvswitch; pools join libvirt or bridge networks",
-                   pool->net->name);
+                   "[network %s] is %s; pools join libvirt or bridge networks",
+                   pool->net->name, cn_technology_name(pool->net->technology));
         if (!pool->prefix)
             continue;
         if (pool->size && strlen(pool->prefix) + decimal_digits(pool->size - 1) > CN_IFNAME_MAX)

@@ -20,6 +20,10 @@ static void network_free(gpointer data)
     g_array_unref(net->v4_dns_servers);
     g_free(net->v4_domain);
     g_array_unref(net->allowed_ethertypes);
+    g_free(net->ovn_northbound);
+    g_free(net->ovn_private_key);
+    g_free(net->ovn_certificate);
+    g_free(net->ovn_ca_certificate);
     g_ptr_array_unref(net->links);
     g_ptr_array_unref(net->pools);
     g_free(net);
@@ -222,7 +226,7 @@ gboolean cn_object_is_invalid(GHashTable *key_locs)
 
 const char *cn_technology_name(CnTechnology t)
 {
-    static const char *const names[] = { "libvirt", "bridge", "openvswitch" };
+    static const char *const names[] = { "libvirt", "bridge", "openvswitch", "ovn" };
     return names[t];
 }
 
@@ -239,7 +243,7 @@ gboolean cn_network_has_isolation(const CnNetwork *net)
 
 gboolean cn_network_serves_addresses(const CnNetwork *net)
 {
-    return net->technology == CN_TECH_LIBVIRT;
+    return net->technology == CN_TECH_LIBVIRT || net->technology == CN_TECH_OVN;
 }
 
 gboolean cn_network_has_vlans(const CnNetwork *net)
@@ -250,6 +254,16 @@ gboolean cn_network_has_vlans(const CnNetwork *net)
 gboolean cn_network_uses_host_bridge(const CnNetwork *net)
 {
     return net->technology == CN_TECH_BRIDGE;
+}
+
+gboolean cn_network_in_libvirt(const CnNetwork *net)
+{
+    return net->technology != CN_TECH_OVN;
+}
+
+gboolean cn_network_in_ovn(const CnNetwork *net)
+{
+    return net->technology == CN_TECH_OVN;
 }
 
 const char *cn_forward_name(CnForward f)

@@ -21,6 +21,7 @@ typedef enum {
     CN_TECH_LIBVIRT = 0,
     CN_TECH_BRIDGE,
     CN_TECH_OPENVSWITCH,
+    CN_TECH_OVN,
 } CnTechnology;
 
 typedef enum {
@@ -110,6 +111,12 @@ struct CnNetwork {
     CnV6Address v6_gateway;     /* the host's address on it (libvirt networks) */
     GArray *allowed_ethertypes; /* uint16_t: further ethertypes guests may send */
     uint32_t broadcast_limit;   /* broadcast and multicast frames a second per guest port; 0: no limit */
+
+    /* technology = ovn: the northbound database, and its TLS files for ssl: */
+    char *ovn_northbound; /* NULL: CN_OVN_NB_DEFAULT */
+    char *ovn_private_key;
+    char *ovn_certificate;
+    char *ovn_ca_certificate;
 
     GPtrArray *links; /* CnLink*, borrowed, sorted by machine then iface */
     GPtrArray *pools; /* CnPool*, borrowed: pools whose TAPs join this network */
@@ -202,15 +209,24 @@ const char *cn_ipv6_mode_name(CnIpv6Mode mode);
 /* nftables sees traffic on Linux bridges only (not inside Open vSwitch):
  * isolation, anti-spoofing, the layer-2 guards and TAP pools need one. */
 gboolean cn_network_has_isolation(const CnNetwork *net);
-/* libvirt serves addresses (DHCP, pools), DNS and forwarding only on its
- * own virtual networks (libvirt 9 refuses <ip>, <dns> and <domain> on
- * forward mode bridge). */
+/* Addresses (DHCP, pools) and DNS are served on libvirt's own virtual
+ * networks (libvirt 9 refuses <ip>, <dns> and <domain> on forward mode
+ * bridge) and by OVN on its logical switches. */
 gboolean cn_network_serves_addresses(const CnNetwork *net);
 /* libvirt 9 applies VLAN tags only on Open vSwitch bridges. */
 gboolean cn_network_has_vlans(const CnNetwork *net);
 /* A Linux host bridge carthage-net makes when it is missing, and records
  * as its own (Carthage's BridgeNetwork). */
 gboolean cn_network_uses_host_bridge(const CnNetwork *net);
+/* A libvirt network per Carthage network (every technology but ovn). */
+gboolean cn_network_in_libvirt(const CnNetwork *net);
+/* An OVN logical switch in the northbound database: OVN serves DHCP and
+ * DNS, and does the anti-spoofing in its own pipeline (port_security). */
+gboolean cn_network_in_ovn(const CnNetwork *net);
+/* The default northbound database, as ovn-nbctl's. */
+#define CN_OVN_NB_DEFAULT "unix:/var/run/ovn/ovnnb_db.sock"
+/* The integration bridge ovn-controller manages, unless bridge_name says. */
+#define CN_OVN_BRIDGE_DEFAULT "br-int"
 const char *cn_forward_name(CnForward f);
 
 /* Where KEY of an object was set, else FALLBACK (the object's group). */

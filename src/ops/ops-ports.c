@@ -2,8 +2,6 @@
 #include "ops-ports.h"
 #include "state.h"
 
-G_DEFINE_QUARK(cn-ops-error-quark, cn_ops_error)
-
 gboolean cn_ports_load(const char *run_dir, const char *domain, GPtrArray **ports, GError **error)
 {
     g_autofree char *name = cn_hook_ports_file_name(domain);

@@ -2,11 +2,12 @@
  * attach-device), in <devices>, or merged into a domain. */
 #include <string.h>
 
+#include "alloc.h"
 #include "netaddr.h"
 #include "render.h"
 
 static const char *const owned_elements[] = {
-    "mac", "source", "target", "model", "mtu", "vlan",
+    "mac", "source", "target", "model", "mtu", "vlan", "virtualport",
 };
 
 /* <vlan trunk='yes'> with every allowed tag and the native one untagged. */
@@ -47,6 +48,17 @@ xmlNodePtr cn_render_interface(xmlDocPtr doc, const CnLink *link, const char *ta
         xmlNodePtr target = cn_xml_add(interface, "target");
         cn_xml_set(target, "dev", tap);
         cn_xml_set(target, "managed", "no");
+    } else if (cn_network_in_ovn(link->net)) {
+        /* OVN: a port on the integration bridge whose iface-id names the
+         * logical switch port; ovn-controller binds it where the guest
+         * runs. */
+        char port[CN_UUID_STR_MAX];
+        cn_ovn_port_name(link->machine_name, link->iface, port);
+        cn_xml_set(interface, "type", "bridge");
+        cn_xml_set(cn_xml_add(interface, "source"), "bridge", link->net->bridge_name);
+        xmlNodePtr virtualport = cn_xml_add(interface, "virtualport");
+        cn_xml_set(virtualport, "type", "openvswitch");
+        cn_xml_set(cn_xml_add(virtualport, "parameters"), "interfaceid", port);
     } else {
         cn_xml_set(interface, "type", "network");
         cn_xml_set(cn_xml_add(interface, "source"), "network", link->net_name);

@@ -1,0 +1,230 @@
+/* ops-ovn.c - OVN networks through the northbound database. */
+#include <string.h>
+
+#include "ops-ovn.h"
+#include "ovn-plan.h"
+#include "ovsdb-client.h"
+
+/* Attempts of one define before it gives up: each failed attempt means
+ * another host's change landed in between (it is then read). */
+#define DEFINE_ATTEMPTS 12
+
+static const char *remote_of(const CnNetwork *net, const CnOvnOptions *options)
+{
+    if (options && options->northbound)
+        return options->northbound;
+    return net && net->ovn_northbound ? net->ovn_northbound : CN_OVN_NB_DEFAULT;
+}
+
+static CnOvsdbClient *connect_for(const CnNetwork *net, const CnOvnOptions *options, GError **error)
+{
+    CnOvsdbTls tls = { 0 };
+    if (net) {
+        tls.private_key = net->ovn_private_key;
+        tls.certificate = net->ovn_certificate;
+        tls.ca_certificate = net->ovn_ca_certificate;
+    }
+    return cn_ovsdb_connect(remote_of(net, options), &tls, error);
+}
+
+static CnNbSnapshot *read_snapshot(CnOvsdbClient *client, GError **error)
+{
+    g_autoptr(GPtrArray) ops = cn_nb_snapshot_ops();
+    g_autoptr(JsonArray) results = cn_ovsdb_transact(client, CN_OVN_NB_DB, ops, error);
+    if (!results)
+        return NULL;
+    CnNbSnapshot *nb = cn_nb_snapshot_parse(results, error);
+    if (!nb)
+        g_prefix_error(error, "northbound database %s: ", cn_ovsdb_client_remote(client));
+    return nb;
+}
+
+/* The networks of NETWORKS that share a database with the first not yet
+ * done, taken out of TODO. */
+static GPtrArray *take_same_database(GPtrArray *todo, const CnOvnOptions *options)
+{
+    GPtrArray *group = g_ptr_array_new();
+    const char *remote = remote_of(todo->pdata[0], options);
+    for (guint i = 0; i < todo->len;) {
+        if (strcmp(remote_of(todo->pdata[i], options), remote) == 0)
+            g_ptr_array_add(group, g_ptr_array_steal_index(todo, i));
+        else
+            i++;
+    }
+    return group;
+}
+
+static const char *verb(CnOvnChangeKind kind, gboolean dry_run)
+{
+    static const char *const done[] = { "added", "removed", "updated" };
+    static const char *const would[] = { "would be added", "would be removed", "would be updated" };
+    return dry_run ? would[kind] : done[kind];
+}
+
+static void report_plan(const CnOvnPlan *plan, GPtrArray *networks, gboolean dry_run, GPtrArray *report)
+{
+    for (guint i = 0; i < networks->len; i++) {
+        const CnNetwork *net = networks->pdata[i];
+        gboolean any = FALSE;
+        for (guint j = 0; j < plan->changes->len; j++) {
+            const CnOvnChange *change = plan->changes->pdata[j];
+            if (strcmp(change->network, net->name) != 0)
+                continue;
+            any = TRUE;
+            g_ptr_array_add(report, g_strdup_printf("network %s: ovn: %s: %s%s%s", net->name, change->object,
+                                                    verb(change->kind, dry_run), change->detail ? ": " : "",
+                                                    change->detail ? change->detail : ""));
+        }
+        if (!any)
+            g_ptr_array_add(report, g_strdup_printf("network %s: unchanged", net->name));
+    }
+    for (guint i = 0; i < plan->notes->len; i++)
+        g_ptr_array_add(report, g_strdup(plan->notes->pdata[i]));
+}
+
+/* The transact's params, an operation a line: what --dry-run prints and
+ * the goldens hold. */
+static char *transaction_text(GPtrArray *ops)
+{
+    GString *text = g_string_new("[\n  \"" CN_OVN_NB_DB "\"");
+    for (guint i = 0; i < ops->len; i++) {
+        g_autofree char *op = cn_ovsdb_to_text(ops->pdata[i], FALSE);
+        g_string_append_printf(text, ",\n  %s", op);
+    }
+    g_string_append(text, "\n]");
+    return g_string_free(text, FALSE);
+}
+
+static char *comment_for(const char *verb_text, GPtrArray *networks)
+{
+    GString *comment = g_string_new("carthage-net ");
+    g_string_append(comment, verb_text);
+    for (guint i = 0; i < networks->len; i++)
+        g_string_append_printf(comment, " %s", ((const CnNetwork *)networks->pdata[i])->name);
+    return g_string_free(comment, FALSE);
+}
+
+static gboolean define_group(GPtrArray *networks, const CnOvnOptions *options, GPtrArray *report, GError **error)
+{
+    g_autoptr(CnOvsdbClient) client = connect_for(networks->pdata[0], options, error);
+    if (!client)
+        return FALSE;
+    g_autofree char *comment = comment_for("define", networks);
+    for (guint attempt = 1; attempt <= DEFINE_ATTEMPTS; attempt++) {
+        g_autoptr(CnNbSnapshot) nb = read_snapshot(client, error);
+        if (!nb)
+            return FALSE;
+        g_autoptr(CnOvnPlan) plan = cn_ovn_plan_networks(networks, nb, comment, error);
+        if (!plan)
+            return FALSE;
+        if (plan->ops->len == 0 || options->dry_run) {
+            report_plan(plan, networks, options->dry_run, report);
+            if (plan->ops->len)
+                g_ptr_array_add(report, transaction_text(plan->ops));
+            return TRUE;
+        }
+        g_autoptr(GError) local = NULL;
+        g_autoptr(JsonArray) results = cn_ovsdb_transact(client, CN_OVN_NB_DB, plan->ops, &local);
+        if (results) {
+            report_plan(plan, networks, FALSE, report);
+            return TRUE;
+        }
+        if (!g_error_matches(local, CN_OVSDB_ERROR, CN_OVSDB_ERROR_CONFLICT)) {
+            g_propagate_error(error, g_steal_pointer(&local));
+            return FALSE;
+        }
+        /* Another host's change landed first: read it, after a pause that
+         * keeps two hosts from meeting again and again. */
+        g_usleep((gulong)g_random_int_range(5000, 20000) * attempt);
+    }
+    g_set_error(error, CN_OPS_ERROR, CN_OPS_ERROR_BUSY,
+                "northbound database %s: %u attempts, each overtaken by another change; try again",
+                cn_ovsdb_client_remote(client), DEFINE_ATTEMPTS);
+    return FALSE;
+}
+
+gboolean cn_ops_ovn_define(GPtrArray *networks, const CnOvnOptions *options, GPtrArray *report, GError **error)
+{
+    g_autoptr(GPtrArray) todo = g_ptr_array_copy(networks, NULL, NULL);
+    while (todo->len) {
+        g_autoptr(GPtrArray) group = take_same_database(todo, options);
+        if (!define_group(group, options, report, error))
+            return FALSE;
+    }
+    return TRUE;
+}
+
+gboolean cn_ops_ovn_status(const CnSite *site, GPtrArray *networks, const CnOvnOptions *options, GPtrArray *changes,
+                           GError **error)
+{
+    g_autoptr(GPtrArray) todo = g_ptr_array_copy(networks, NULL, NULL);
+    gboolean extra_done = FALSE;
+    while (todo->len) {
+        g_autoptr(GPtrArray) group = take_same_database(todo, options);
+        g_autoptr(CnOvsdbClient) client = connect_for(group->pdata[0], options, error);
+        if (!client)
+            return FALSE;
+        g_autoptr(CnNbSnapshot) nb = read_snapshot(client, error);
+        if (!nb)
+            return FALSE;
+        g_autoptr(CnOvnPlan) plan = cn_ovn_plan_networks(group, nb, NULL, error);
+        if (!plan)
+            return FALSE;
+        g_ptr_array_extend_and_steal(changes, g_steal_pointer(&plan->changes));
+        plan->changes = g_ptr_array_new();
+        /* Extra switches: looked for in the first database only (others
+         * would list the same names again). */
+        if (site && !extra_done)
+            cn_ovn_extra_switches(site, nb, changes);
+        extra_done = TRUE;
+    }
+    return TRUE;
+}
+
+gboolean cn_ops_ovn_undefine(const char *name, const CnNetwork *net, const CnOvnOptions *options, GPtrArray *report,
+                             GError **error)
+{
+    g_autoptr(CnOvsdbClient) client = connect_for(net, options, error);
+    if (!client)
+        return FALSE;
+    g_autofree char *comment = g_strdup_printf("carthage-net undefine %s", name);
+    for (guint attempt = 1; attempt <= DEFINE_ATTEMPTS; attempt++) {
+        g_autoptr(CnNbSnapshot) nb = read_snapshot(client, error);
+        if (!nb)
+            return FALSE;
+        g_autoptr(CnOvnPlan) plan = cn_ovn_plan_removal(name, nb, comment, error);
+        if (!plan)
+            return FALSE;
+        if (plan->ops->len == 0) {
+            g_set_error(error, CN_OPS_ERROR, CN_OPS_ERROR_INVALID,
+                        "network %s: no logical switch of carthage-net's by that name in the northbound database %s",
+                        name, cn_ovsdb_client_remote(client));
+            return FALSE;
+        }
+        g_autoptr(GError) local = NULL;
+        g_autoptr(JsonArray) results = cn_ovsdb_transact(client, CN_OVN_NB_DB, plan->ops, &local);
+        if (results) {
+            for (guint i = 0; i < plan->changes->len; i++) {
+                const CnOvnChange *change = plan->changes->pdata[i];
+                g_ptr_array_add(report, g_strdup_printf("network %s: ovn: %s: removed", name, change->object));
+            }
+            return TRUE;
+        }
+        if (!g_error_matches(local, CN_OVSDB_ERROR, CN_OVSDB_ERROR_CONFLICT)) {
+            g_propagate_error(error, g_steal_pointer(&local));
+            return FALSE;
+        }
+        g_usleep((gulong)g_random_int_range(5000, 20000) * attempt);
+    }
+    g_set_error(error, CN_OPS_ERROR, CN_OPS_ERROR_BUSY, "northbound database %s: %u attempts, each overtaken by another change",
+                cn_ovsdb_client_remote(client), DEFINE_ATTEMPTS);
+    return FALSE;
+}
+
+char *cn_ops_ovn_render(GPtrArray *networks, GError **error)
+{
+    g_autoptr(CnNbSnapshot) empty = cn_nb_snapshot_new();
+    g_autofree char *comment = comment_for("define", networks);
+    g_autoptr(CnOvnPlan) plan = cn_ovn_plan_networks(networks, empty, comment, error);
+    return plan ? transaction_text(plan->ops) : NULL;
+}
