@@ -218,15 +218,17 @@ static void check_network_technology(Check *ctx, CnNetwork *net, const char *gro
     if (net->delete_bridge && !cn_network_uses_host_bridge(net))
         REPORT(ctx, net->key_locs, &net->loc, group, "delete_bridge",
                "applies only to technology = bridge (this network is %s)", tech);
+    /* OVN switches inside Open vSwitch too, and guards its ports itself. */
+    const char *why_not = cn_network_in_ovn(net) ? "; OVN's port_security does the anti-spoofing" : "";
     if (net->isolate_guests && !cn_network_has_isolation(net))
         REPORT(ctx, net->key_locs, &net->loc, group, "isolate_guests",
                "not available with technology = %s: nftables does not see traffic "
-               "switched inside Open vSwitch", tech);
+               "switched inside Open vSwitch%s", tech, why_not);
     for (gsize i = 0; i < G_N_ELEMENTS(isolation_keys) && !cn_network_has_isolation(net); i++) {
         if (cn_key_is_set(net->key_locs, isolation_keys[i]))
             REPORT(ctx, net->key_locs, &net->loc, group, isolation_keys[i],
                    "not available with technology = %s: nftables does not see traffic switched "
-                   "inside Open vSwitch", tech);
+                   "inside Open vSwitch%s", tech, why_not);
     }
     for (gsize i = 0; i < G_N_ELEMENTS(ovn_keys) && !cn_network_in_ovn(net); i++) {
         if (cn_key_is_set(net->key_locs, ovn_keys[i]))

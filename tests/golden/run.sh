@@ -32,6 +32,7 @@ slug() {
     local ext=out
     case $1 in
     "render netdev "*) ext=txt ;;
+    "render ovn" | "render ovn "*) ext=json ;;
     "render "*) ext=xml ;;
     esac
     echo "$1" | sed -e 's/ --base [^ ]*//' -e 's/^render //' -e 's/ /-/g' -e 's|/|_|g' -e "s/\$/.$ext/"
@@ -90,6 +91,15 @@ run_case() {
         "render network "*)
             validate_xml "$name: $line" "$file" network
             batch+="net-define --validate $file; net-dumpxml ${line#render network };"
+            ;;
+        "render ovn" | "render ovn "*)
+            # The OVSDB transaction is JSON (RFC 7047), whole.
+            if out_json=$(python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$file" 2>&1); then
+                _tap_result 0 "$name: $line: JSON"
+            else
+                _tap_result 1 "$name: $line: JSON"
+                echo "# $out_json"
+            fi
             ;;
         "render interface "* | "render domain "*)
             local dom=$file.domain.xml
