@@ -135,6 +135,9 @@ static gboolean define_group(GPtrArray *networks, const CnOvnOptions *options, G
         }
         /* Another host's change landed first: read it, after a pause that
          * keeps two hosts from meeting again and again. */
+        g_ptr_array_add(report, g_strdup_printf("northbound database %s: changed by another writer since it was "
+                                                "read; reading it again (attempt %u of %u)",
+                                                cn_ovsdb_client_remote(client), attempt + 1, DEFINE_ATTEMPTS));
         g_usleep((gulong)g_random_int_range(5000, 20000) * attempt);
     }
     g_set_error(error, CN_OPS_ERROR, CN_OPS_ERROR_BUSY,

@@ -57,3 +57,16 @@ done_testing() {
     [ -n "$TAP_PLANNED" ] || echo "1..$TAP_COUNT"
     [ "$TAP_FAILED" = 0 ]
 }
+
+# unlike NAME TEXT REGEX: no line of TEXT matches.
+unlike() {
+    if printf '%s\n' "$2" | grep -Eq -- "$3"; then
+        _tap_result 1 "$1"
+        printf '%s\n' "$2" | grep -E -- "$3" | sed 's/^/#   matched: /'
+    else
+        _tap_result 0 "$1"
+    fi
+}
+
+# note TEXT: a TAP comment.
+note() { printf '# %s\n' "$*"; }
