@@ -9,6 +9,8 @@
 #   cn.addr=A.B.C.D/N    static address on eth0 instead of DHCP (no route,
 #                        no DNS: for networks without DHCP)
 #   cn.addr2=A.B.C.D/N   a second static address on eth0
+#   cn.mac=MAC           eth0 sends from MAC, not the one it was given (a
+#                        forging guest)
 #   cn.vlan=ID:A.B.C.D/N an 802.1Q interface eth0.ID with that address (loads
 #                        8021q); repeatable -> "CN vlan eth0.ID A.B.C.D/N"
 #                        (or "CN vlan eth0.ID fail"), after the address line
@@ -77,14 +79,16 @@ for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_p
 done
 ip link set lo up
 for _ in 1 2 3 4 5 6 7 8 9 10; do [ -e /sys/class/net/eth0 ] && break; sleep 0.5; done
-static= static2= vlans=
+static= static2= vlans= mac=
 for arg in $(cat /proc/cmdline); do
     case $arg in
     cn.addr=*) static=${arg#cn.addr=} ;;
+    cn.mac=*) mac=${arg#cn.mac=} ;;
     cn.addr2=*) static2=${arg#cn.addr2=} ;;
     cn.vlan=*) vlans="$vlans ${arg#cn.vlan=}" ;;
     esac
 done
+[ -n "$mac" ] && ip link set eth0 address "$mac"
 ip link set eth0 up
 if [ -n "$static" ]; then
     ip addr add "$static" dev eth0

@@ -12,7 +12,9 @@
 # Inside, COMMAND sees: LIBVIRT_DEFAULT_URI=qemu:///system, CN_E2E_RUN (a
 # private scratch directory), and CN_E2E_HOOKS_DIR (=/etc/libvirt/hooks).
 # CN_E2E_HOOKS_SRC, when set, is copied into the hooks directory before
-# libvirtd starts; CN_E2E_PRIVATE_DIRS get a tmpfs each.
+# libvirtd starts; CN_E2E_PRIVATE_DIRS get a tmpfs each.  With
+# CN_E2E_NO_LIBVIRTD=1 the namespaces and directories are made but no
+# libvirtd is started (a host that runs no guests).
 set -euo pipefail
 
 if [ "${CN_E2E_INSIDE:-}" != 1 ]; then
@@ -87,11 +89,24 @@ stop_all() {
 }
 trap stop_all EXIT
 
-virtlogd -d -p /run/libvirt/virtlogd.pid
-libvirtd -d -p /run/libvirt/libvirtd.pid
-for _ in $(seq 100); do
-    [ -S /run/libvirt/libvirt-sock ] && virsh -c qemu:///system version >/dev/null 2>&1 && break
-    sleep 0.1
-done
+# libvirtd probes QEMU's capabilities on its first start (about 7 s here):
+# its cache, kept beside the guest images, makes each later start 0.1 s.
+# libvirt checks the cache against the QEMU and libvirtd binaries itself.
+caps_cache=${CN_E2E_CACHE:-${top_builddir:-/tmp}/e2e-cache}/libvirt-qemu-capabilities
+if [ "${CN_E2E_NO_LIBVIRTD:-}" != 1 ]; then
+    mkdir -p /var/cache/libvirt/qemu/capabilities
+    if [ -d "$caps_cache" ]; then cp -a "$caps_cache/." /var/cache/libvirt/qemu/capabilities/; fi
+    virtlogd -d -p /run/libvirt/virtlogd.pid
+    libvirtd -d -p /run/libvirt/libvirtd.pid
+    for _ in $(seq 200); do
+        [ -S /run/libvirt/libvirt-sock ] && virsh -c qemu:///system version >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    if [ ! -d "$caps_cache" ] && [ -n "$(ls /var/cache/libvirt/qemu/capabilities 2>/dev/null)" ] &&
+        mkdir -p "$(dirname "$caps_cache")" && cp -a /var/cache/libvirt/qemu/capabilities "$caps_cache.$$"; then
+        # Another test may have saved it first.
+        mv -T "$caps_cache.$$" "$caps_cache" 2>/dev/null || rm -rf "$caps_cache.$$"
+    fi
+fi
 export LIBVIRT_DEFAULT_URI=qemu:///system
 "$@"
