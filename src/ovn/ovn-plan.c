@@ -487,6 +487,71 @@ static char *port_difference(const NetPlan *np, const WantPort *want, gboolean w
     return g_string_free(diff, FALSE);
 }
 
+static char *service_port_name(const CnNetwork *net)
+{
+    return g_strdup_printf("carthage-net-%s", net->name);
+}
+
+/* The network's own port: a localport with the DHCP server's MAC and the
+ * gateway address, so that OVN answers ARP for the address guests send
+ * DNS queries to (OVN answers the queries themselves on the switch).
+ * Only on networks where OVN serves DHCP. */
+static void plan_service_port(NetPlan *np)
+{
+    const CnNetwork *net = np->net;
+    g_autofree char *name = service_port_name(net);
+    const CnNbPort *have = g_hash_table_lookup(np->nb->port_by_name, name);
+    gboolean want = net->has_v4 && net->v4_dhcp;
+    g_autofree char *object = g_strdup_printf("port %s (DHCP and DNS)", name);
+    if (!want) {
+        if (have && have->owner == np->ls && np->ls &&
+            g_strcmp0(cn_nb_owner_network(have->external_ids), net->name) == 0) {
+            add_change(np->changes, net->name, object, CN_OVN_EXTRA, NULL);
+            g_ptr_array_add(np->ports_out, cn_ovsdb_uuid(have->uuid));
+        }
+        return;
+    }
+    char mac[CN_MAC_STR_MAX], gateway[CN_V4_STR_MAX];
+    uint8_t server_mac[6];
+    cn_ovn_dhcp_server_mac(net->name, server_mac);
+    cn_mac_format(server_mac, mac);
+    cn_v4_format(net->v4_gateway, gateway);
+    g_autofree char *address = g_strdup_printf("%s %s", mac, gateway);
+    g_autoptr(GHashTable) ids = network_external_ids(net);
+    if (have && have->owner == np->ls && strcmp(have->type, "localport") == 0 &&
+        strings_equal_one(have->addresses, address) && have->port_security->len == 0 &&
+        map_has(have->external_ids, ids))
+        return;
+    JsonObject *row = json_object_new();
+    json_object_set_string_member(row, "type", "localport");
+    g_autoptr(GPtrArray) addresses = g_ptr_array_new();
+    g_ptr_array_add(addresses, address);
+    json_object_set_member(row, "addresses", cn_ovsdb_string_set(addresses));
+    json_object_set_member(row, "port_security", cn_ovsdb_string_set(NULL));
+    json_object_set_member(row, "external_ids", cn_ovsdb_string_map(ids));
+    if (!have) {
+        g_autofree char *uuid_name = named("service", np->index, 0);
+        json_object_set_string_member(row, "name", name);
+        add_change(np->changes, net->name, object, CN_OVN_MISSING, NULL);
+        g_ptr_array_add(np->ops, cn_ovsdb_op_insert("Logical_Switch_Port", uuid_name, row));
+        g_ptr_array_add(np->ports_in, cn_ovsdb_named_uuid(uuid_name));
+        return;
+    }
+    g_autofree char *was = strings_text(have->addresses);
+    add_change(np->changes, net->name, object, CN_OVN_CHANGED,
+               g_strdup_printf("type \"%s\", addresses %s (want localport, [\"%s\"])", have->type, was, address));
+    g_ptr_array_add(np->ops, cn_ovsdb_op_update("Logical_Switch_Port", have->uuid, row));
+    if (have->owner != np->ls) {
+        if (have->owner) {
+            g_autoptr(GPtrArray) out = g_ptr_array_new();
+            g_ptr_array_add(out, cn_ovsdb_uuid(have->uuid));
+            g_ptr_array_add(np->ops, cn_ovsdb_op_mutate("Logical_Switch", have->owner->uuid, "ports", "delete",
+                                                        cn_ovsdb_set(out)));
+        }
+        g_ptr_array_add(np->ports_in, cn_ovsdb_uuid(have->uuid));
+    }
+}
+
 static void plan_ports(NetPlan *np)
 {
     const CnNetwork *net = np->net;
@@ -536,6 +601,8 @@ static void plan_ports(NetPlan *np)
     /* carthage-net's ports of this network that the definitions no longer
      * have: removed (the definitions are the whole site's). */
     g_autoptr(GHashTable) wanted = g_hash_table_new(g_str_hash, g_str_equal);
+    g_autofree char *service = service_port_name(net);
+    g_hash_table_add(wanted, service);
     for (guint i = 0; i < np->ports->len; i++)
         g_hash_table_add(wanted, g_array_index(np->ports, WantPort, i).name);
     for (guint i = 0; i < np->ls->ports->len; i++) {
@@ -673,6 +740,7 @@ static gboolean plan_network(const CnNetwork *net, guint index, const CnNbSnapsh
         goto out;
     plan_dhcp(&np);
     plan_ports(&np);
+    plan_service_port(&np);
     plan_dns(&np, dns_in, dns_out);
     plan_switch(&np, dns_in, dns_out, plan->ops);
     ok = TRUE;

@@ -16,6 +16,7 @@
 set -u
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/e2e/lib/common.sh"
 . "$top/tests/e2e/lib/hosts.sh"
+bail() { echo "Bail out! $*"; exit 1; }
 [ -f /usr/share/ovn/ovn-nb.ovsschema ] || skip_all "OVN not installed (ovn-central, ovn-host)"
 multihost_start ovsdb-server ovn-northd ovn-controller ovn-nbctl ovs-vsctl nsenter
 
@@ -91,8 +92,10 @@ wait $p1; r1=$?
 wait $p2; r2=$?
 is "define on hv1 and hv2 at the same time: both exit 0" "$r1:$r2" "0:0"
 [ "$r1:$r2" = 0:0 ] || sed 's/^/# /' "$hosts_dir"/define-hv*.out
-addresses=$(nbctl --bare --columns=addresses list Logical_Switch_Port | awk 'NF {print $2}' | sort)
-is "... five ports, no address twice" "$(echo "$addresses" | grep -c .):$(echo "$addresses" | uniq -d)" "5:"
+# The links' ports (not the networks' own DHCP and DNS localports).
+addresses=$(nbctl --format=csv --data=bare --no-headings --columns=addresses,external_ids list Logical_Switch_Port |
+    grep 'carthage-net:machine' | cut -d, -f1 | awk '{print $2}' | sort)
+is "... five ports of links, no address twice" "$(echo "$addresses" | grep -c .):$(echo "$addresses" | uniq -d)" "5:"
 b_address=$(nbctl --bare --columns=addresses find Logical_Switch_Port 'external_ids:"carthage-net:machine"=b' | awk '{print $2}')
 like "b has a pool address" "$b_address" '^10\.90\.0\.1[0-9][0-9]$'
 is "status on hv1: in step (exit 0)" "$(cn_on hv1 status >/dev/null 2>&1; echo $?)" 0

@@ -260,9 +260,10 @@ static void test_plan_empty_database(void **state)
     g_autoptr(GError) error = NULL;
     g_autoptr(CnOvnPlan) plan = cn_ovn_plan_networks(site->networks, nb, "c", &error);
     assert_non_null(plan);
-    /* comment, wait, DHCP, 3 ports, DNS, switch */
-    assert_int_equal(plan->ops->len, 8);
-    assert_int_equal(plan->changes->len, 6);
+    /* comment, wait, DHCP, 3 ports, the DHCP and DNS localport, DNS, switch */
+    assert_int_equal(plan->ops->len, 9);
+    assert_int_equal(plan->changes->len, 7);
+    assert_true(plan_mentions(plan, "\"type\":\"localport\""));
     /* Pool addresses in link order (cache, db): the lowest free. */
     assert_true(plan_mentions(plan, " 10.90.0.100\""));
     assert_true(plan_mentions(plan, " 10.90.0.101\""));
