@@ -19,7 +19,8 @@
 #   hosts_stop                      # everything, by PID (also on exit)
 #
 # Inside a host, carthage-net runs as `cn_on HOST ARGS...` with the host's
-# own --state-dir and run directory, and $CN_DEFS (-d/-f arguments).
+# own --state-dir and run directory, and its definitions: the array
+# CN_DEFS_HOST, or CN_DEFS (-d/-f arguments).
 
 hosts_dir=
 hosts_started=()
@@ -62,11 +63,18 @@ on() {
         env LIBVIRT_DEFAULT_URI=qemu:///system CARTHAGE_NET_RUN_DIR="$hosts_dir/$name/run" "$@"
 }
 
-# cn_on HOST ARGS...: carthage-net on HOST, with its own state directory.
+# cn_on HOST ARGS...: carthage-net on HOST, with its own state directory
+# and definitions: the array CN_DEFS_HOST when the test set one, else
+# CN_DEFS.
 cn_on() {
     local name=$1
     shift
-    on "$name" "$build/carthage-net" "${CN_DEFS[@]}" --state-dir "$hosts_dir/$name/state" "$@"
+    local -a defs=("${CN_DEFS[@]}")
+    if declare -p "CN_DEFS_$name" >/dev/null 2>&1; then
+        local -n host_defs="CN_DEFS_$name"
+        defs=("${host_defs[@]}")
+    fi
+    on "$name" "$build/carthage-net" "${defs[@]}" --state-dir "$hosts_dir/$name/state" "$@"
 }
 
 # wire A IFA B IFB: a veth from host A (IFA) to host B (IFB), both up.
