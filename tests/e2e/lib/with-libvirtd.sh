@@ -68,6 +68,22 @@ export CN_E2E_HOOKS_DIR=/etc/libvirt/hooks
 
 ip link set lo up
 
+# The QEMU capabilities libvirtd probed (it probes some binaries only when
+# asked, so this is at the end): kept when they are more than the cache
+# has.  Replaced whole (another test may be saving its own at once).
+save_capabilities() {
+    local live=/var/cache/libvirt/qemu/capabilities have=0 now
+    [ -n "${caps_cache:-}" ] && [ -d "$live" ] || return 0
+    now=$(ls "$live" | wc -l)
+    [ -d "$caps_cache" ] && have=$(ls "$caps_cache" | wc -l)
+    [ "$now" -gt "$have" ] || return 0
+    mkdir -p "$(dirname "$caps_cache")" && cp -a "$live" "$caps_cache.$$" || return 0
+    rm -rf "$caps_cache.old.$$"
+    [ -d "$caps_cache" ] && mv -T "$caps_cache" "$caps_cache.old.$$" 2>/dev/null
+    mv -T "$caps_cache.$$" "$caps_cache" 2>/dev/null || rm -rf "$caps_cache.$$"
+    rm -rf "$caps_cache.old.$$"
+}
+
 stop_all() {
     local pidfile pid
     # QEMU and dnsmasq first (libvirt's children), then the daemons.
@@ -85,6 +101,7 @@ stop_all() {
         kill -9 "$pid" 2>/dev/null || true
     done
     if [ -n "${CN_E2E_KEEP_LOGS:-}" ]; then cp -r /var/log/libvirt "$CN_E2E_KEEP_LOGS" 2>/dev/null || true; fi
+    save_capabilities
     rm -rf "$run"
 }
 trap stop_all EXIT
@@ -102,11 +119,6 @@ if [ "${CN_E2E_NO_LIBVIRTD:-}" != 1 ]; then
         [ -S /run/libvirt/libvirt-sock ] && virsh -c qemu:///system version >/dev/null 2>&1 && break
         sleep 0.1
     done
-    if [ ! -d "$caps_cache" ] && [ -n "$(ls /var/cache/libvirt/qemu/capabilities 2>/dev/null)" ] &&
-        mkdir -p "$(dirname "$caps_cache")" && cp -a /var/cache/libvirt/qemu/capabilities "$caps_cache.$$"; then
-        # Another test may have saved it first.
-        mv -T "$caps_cache.$$" "$caps_cache" 2>/dev/null || rm -rf "$caps_cache.$$"
-    fi
 fi
 export LIBVIRT_DEFAULT_URI=qemu:///system
 "$@"
