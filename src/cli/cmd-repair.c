@@ -22,7 +22,8 @@ static int repair(CnCli *cli, CnSite *site, CnVirt *virt)
     if (!template)
         return exit_code;
     const CnDefineOptions options = { .start = TRUE };
-    g_autoptr(GPtrArray) in_libvirt = g_ptr_array_copy(site->networks, NULL, NULL);
+    g_autoptr(GPtrArray) in_libvirt = g_ptr_array_new(); /* borrowed: no free function */
+    g_ptr_array_extend(in_libvirt, site->networks, NULL, NULL);
     g_autoptr(GPtrArray) in_ovn = cn_cli_take_ovn_networks(in_libvirt);
     for (guint i = 0; i < in_libvirt->len; i++) {
         g_autoptr(GPtrArray) report = g_ptr_array_new_with_free_func(g_free);

@@ -104,34 +104,31 @@ static char *comment_for(const char *verb_text, GPtrArray *networks)
     return g_string_free(comment, FALSE);
 }
 
-static gboolean define_group(GPtrArray *networks, const CnOvnOptions *options, GPtrArray *report, GError **error)
+/* Plans one transaction against a snapshot; NULL with ERROR set to stop. */
+typedef CnOvnPlan *(*PlanFunc)(const CnNbSnapshot *nb, gpointer data, GError **error);
+
+/* Reads, plans with PLAN and sends, reading again while another writer's
+ * change lands first.  The plan sent, or the one not sent (empty, or on a
+ * DRY_RUN); NULL on errors. */
+static CnOvnPlan *transact_planned(CnOvsdbClient *client, PlanFunc plan_func, gpointer data, gboolean dry_run,
+                                   GPtrArray *report, GError **error)
 {
-    g_autoptr(CnOvsdbClient) client = connect_for(networks->pdata[0], options, error);
-    if (!client)
-        return FALSE;
-    g_autofree char *comment = comment_for("define", networks);
     for (guint attempt = 1; attempt <= DEFINE_ATTEMPTS; attempt++) {
         g_autoptr(CnNbSnapshot) nb = read_snapshot(client, error);
         if (!nb)
-            return FALSE;
-        g_autoptr(CnOvnPlan) plan = cn_ovn_plan_networks(networks, nb, comment, error);
+            return NULL;
+        g_autoptr(CnOvnPlan) plan = plan_func(nb, data, error);
         if (!plan)
-            return FALSE;
-        if (plan->ops->len == 0 || options->dry_run) {
-            report_plan(plan, networks, options->dry_run, report);
-            if (plan->ops->len)
-                g_ptr_array_add(report, transaction_text(plan->ops));
-            return TRUE;
-        }
+            return NULL;
+        if (plan->ops->len == 0 || dry_run)
+            return g_steal_pointer(&plan);
         g_autoptr(GError) local = NULL;
         g_autoptr(JsonArray) results = cn_ovsdb_transact(client, CN_OVN_NB_DB, plan->ops, &local);
-        if (results) {
-            report_plan(plan, networks, FALSE, report);
-            return TRUE;
-        }
+        if (results)
+            return g_steal_pointer(&plan);
         if (!g_error_matches(local, CN_OVSDB_ERROR, CN_OVSDB_ERROR_CONFLICT)) {
             g_propagate_error(error, g_steal_pointer(&local));
-            return FALSE;
+            return NULL;
         }
         /* Another host's change landed first: read it, after a pause that
          * keeps two hosts from meeting again and again. */
@@ -143,12 +140,47 @@ static gboolean define_group(GPtrArray *networks, const CnOvnOptions *options, G
     g_set_error(error, CN_OPS_ERROR, CN_OPS_ERROR_BUSY,
                 "northbound database %s: %u attempts, each overtaken by another change; try again",
                 cn_ovsdb_client_remote(client), DEFINE_ATTEMPTS);
-    return FALSE;
+    return NULL;
+}
+
+typedef struct {
+    GPtrArray *networks;
+    const char *comment;
+    const char *name; /* undefine */
+} PlanArgs;
+
+static CnOvnPlan *plan_define(const CnNbSnapshot *nb, gpointer data, GError **error)
+{
+    const PlanArgs *args = data;
+    return cn_ovn_plan_networks(args->networks, nb, args->comment, error);
+}
+
+static CnOvnPlan *plan_undefine(const CnNbSnapshot *nb, gpointer data, GError **error)
+{
+    const PlanArgs *args = data;
+    return cn_ovn_plan_removal(args->name, nb, args->comment, error);
+}
+
+static gboolean define_group(GPtrArray *networks, const CnOvnOptions *options, GPtrArray *report, GError **error)
+{
+    g_autoptr(CnOvsdbClient) client = connect_for(networks->pdata[0], options, error);
+    if (!client)
+        return FALSE;
+    g_autofree char *comment = comment_for("define", networks);
+    PlanArgs args = { networks, comment, NULL };
+    g_autoptr(CnOvnPlan) plan = transact_planned(client, plan_define, &args, options->dry_run, report, error);
+    if (!plan)
+        return FALSE;
+    report_plan(plan, networks, options->dry_run, report);
+    if (options->dry_run && plan->ops->len)
+        g_ptr_array_add(report, transaction_text(plan->ops));
+    return TRUE;
 }
 
 gboolean cn_ops_ovn_define(GPtrArray *networks, const CnOvnOptions *options, GPtrArray *report, GError **error)
 {
-    g_autoptr(GPtrArray) todo = g_ptr_array_copy(networks, NULL, NULL);
+    g_autoptr(GPtrArray) todo = g_ptr_array_new(); /* borrowed: no free function */
+    g_ptr_array_extend(todo, networks, NULL, NULL);
     while (todo->len) {
         g_autoptr(GPtrArray) group = take_same_database(todo, options);
         if (!define_group(group, options, report, error))
@@ -160,7 +192,8 @@ gboolean cn_ops_ovn_define(GPtrArray *networks, const CnOvnOptions *options, GPt
 gboolean cn_ops_ovn_status(const CnSite *site, GPtrArray *networks, const CnOvnOptions *options, GPtrArray *changes,
                            GError **error)
 {
-    g_autoptr(GPtrArray) todo = g_ptr_array_copy(networks, NULL, NULL);
+    g_autoptr(GPtrArray) todo = g_ptr_array_new(); /* borrowed: no free function */
+    g_ptr_array_extend(todo, networks, NULL, NULL);
     gboolean extra_done = FALSE;
     while (todo->len) {
         g_autoptr(GPtrArray) group = take_same_database(todo, options);
@@ -191,37 +224,21 @@ gboolean cn_ops_ovn_undefine(const char *name, const CnNetwork *net, const CnOvn
     if (!client)
         return FALSE;
     g_autofree char *comment = g_strdup_printf("carthage-net undefine %s", name);
-    for (guint attempt = 1; attempt <= DEFINE_ATTEMPTS; attempt++) {
-        g_autoptr(CnNbSnapshot) nb = read_snapshot(client, error);
-        if (!nb)
-            return FALSE;
-        g_autoptr(CnOvnPlan) plan = cn_ovn_plan_removal(name, nb, comment, error);
-        if (!plan)
-            return FALSE;
-        if (plan->ops->len == 0) {
-            g_set_error(error, CN_OPS_ERROR, CN_OPS_ERROR_INVALID,
-                        "network %s: no logical switch of carthage-net's by that name in the northbound database %s",
-                        name, cn_ovsdb_client_remote(client));
-            return FALSE;
-        }
-        g_autoptr(GError) local = NULL;
-        g_autoptr(JsonArray) results = cn_ovsdb_transact(client, CN_OVN_NB_DB, plan->ops, &local);
-        if (results) {
-            for (guint i = 0; i < plan->changes->len; i++) {
-                const CnOvnChange *change = plan->changes->pdata[i];
-                g_ptr_array_add(report, g_strdup_printf("network %s: ovn: %s: removed", name, change->object));
-            }
-            return TRUE;
-        }
-        if (!g_error_matches(local, CN_OVSDB_ERROR, CN_OVSDB_ERROR_CONFLICT)) {
-            g_propagate_error(error, g_steal_pointer(&local));
-            return FALSE;
-        }
-        g_usleep((gulong)g_random_int_range(5000, 20000) * attempt);
+    PlanArgs args = { NULL, comment, name };
+    g_autoptr(CnOvnPlan) plan = transact_planned(client, plan_undefine, &args, FALSE, report, error);
+    if (!plan)
+        return FALSE;
+    if (plan->ops->len == 0) {
+        g_set_error(error, CN_OPS_ERROR, CN_OPS_ERROR_INVALID,
+                    "network %s: no logical switch of carthage-net's by that name in the northbound database %s", name,
+                    cn_ovsdb_client_remote(client));
+        return FALSE;
     }
-    g_set_error(error, CN_OPS_ERROR, CN_OPS_ERROR_BUSY, "northbound database %s: %u attempts, each overtaken by another change",
-                cn_ovsdb_client_remote(client), DEFINE_ATTEMPTS);
-    return FALSE;
+    for (guint i = 0; i < plan->changes->len; i++) {
+        const CnOvnChange *change = plan->changes->pdata[i];
+        g_ptr_array_add(report, g_strdup_printf("network %s: ovn: %s: removed", name, change->object));
+    }
+    return TRUE;
 }
 
 char *cn_ops_ovn_render(GPtrArray *networks, GError **error)
