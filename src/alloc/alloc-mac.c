@@ -37,6 +37,20 @@ void cn_ovn_dhcp_server_mac(const char *network, uint8_t mac[6])
     mac_from_digest(digest, mac);
 }
 
+void cn_ovn_uplink_mac(const char *network, uint8_t mac[6])
+{
+    guint8 digest[32];
+    hash_names("carthage-net ovn uplink", network, NULL, digest);
+    mac_from_digest(digest, mac);
+}
+
+void cn_ovn_nat_mac(const char *network, const char *public_address, uint8_t mac[6])
+{
+    guint8 digest[32];
+    hash_names("carthage-net ovn nat", network, public_address, digest);
+    mac_from_digest(digest, mac);
+}
+
 void cn_ovn_port_name(const char *machine, const char *iface, char out[CN_UUID_STR_MAX])
 {
     guint8 d[32];

@@ -23,6 +23,10 @@ void cn_mac_for_link(const char *machine, const char *iface, uint8_t mac[6]);
 void cn_ovn_port_name(const char *machine, const char *iface, char out[CN_UUID_STR_MAX]);
 /* The MAC OVN's DHCP server answers from on NETWORK (server_mac). */
 void cn_ovn_dhcp_server_mac(const char *network, uint8_t mac[6]);
+/* The MAC of NETWORK's logical router on its uplink. */
+void cn_ovn_uplink_mac(const char *network, uint8_t mac[6]);
+/* The MAC a distributed 1:1 NAT of PUBLIC_ADDRESS answers with. */
+void cn_ovn_nat_mac(const char *network, const char *public_address, uint8_t mac[6]);
 
 /* Fills v4_address of every CN_V4_POOL link, keeping PREVIOUS where it
  * still fits, and returns the full new table.  Exhausted pools go to

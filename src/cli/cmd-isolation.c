@@ -113,7 +113,7 @@ static NetworkView *read_view(const CnNetwork *net, GError **error)
                 g_ptr_array_add(guest->ipv6, g_strdup(strstr(text, " . ") + 3));
             }
         }
-        g_ptr_array_sort(guest->ipv6, (GCompareFunc)g_strcmp0);
+        g_ptr_array_sort(guest->ipv6, cn_compare_string_ptrs);
         g_ptr_array_add(view->guests, guest);
     }
     for (guint i = 0; i < reserved->len; i++)

@@ -113,6 +113,19 @@ static int repair(CnCli *cli, CnSite *site, CnVirt *virt)
 static int purge(CnCli *cli, CnSite *site, CnVirt *virt)
 {
     g_autoptr(GError) error = NULL;
+    /* OVN's northbound databases: every row carthage-net wrote. */
+    g_autoptr(GPtrArray) in_ovn = g_ptr_array_new(); /* borrowed: no free function */
+    for (guint i = 0; i < site->networks->len; i++)
+        if (cn_network_in_ovn(site->networks->pdata[i]))
+            g_ptr_array_add(in_ovn, site->networks->pdata[i]);
+    if (in_ovn->len || cli->ovn_nb) {
+        g_autoptr(GPtrArray) report = g_ptr_array_new_with_free_func(g_free);
+        const CnOvnOptions ovn = { .northbound = cli->ovn_nb };
+        gboolean ok = cn_ops_ovn_purge(in_ovn, &ovn, report, &error);
+        cn_cli_print_report(report);
+        if (!ok)
+            return cn_cli_fail(error);
+    }
     g_autoptr(GPtrArray) ours = cn_virt_our_networks(virt, &error);
     if (!ours)
         return cn_cli_fail(error);

@@ -5,6 +5,7 @@
  * defs-validate.c.
  */
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "defs.h"
@@ -35,6 +36,8 @@ typedef enum {
     V_ETHERTYPES,
     V_OVSDB_REMOTE, /* unix:PATH, tcp:HOST[:PORT], ssl:HOST[:PORT] */
     V_PATH,         /* an absolute file name */
+    V_V4_INTERFACE, /* A.B.C.D/N: an address and its network's prefix */
+    V_WORDS,        /* WORD;WORD;... */
 } ValueType;
 
 typedef struct {
@@ -79,6 +82,11 @@ static const KeySpec network_keys[] = {
     KEY(CnNetwork, "ovn.private_key", V_PATH, ovn_private_key),
     KEY(CnNetwork, "ovn.certificate", V_PATH, ovn_certificate),
     KEY(CnNetwork, "ovn.ca_certificate", V_PATH, ovn_ca_certificate),
+    KEY(CnNetwork, "ovn.uplink", V_WORD, ovn_uplink),
+    KEY(CnNetwork, "ovn.uplink_address", V_V4_INTERFACE, ovn_uplink_address),
+    KEY(CnNetwork, "ovn.uplink_gateway", V_V4, ovn_uplink_gateway),
+    KEY(CnNetwork, "ovn.gateway_chassis", V_WORDS, ovn_gateway_chassis),
+    KEY(CnNetwork, "ovn.distributed_nat", V_BOOL, ovn_distributed_nat),
 };
 
 static const KeySpec machine_keys[] = {
@@ -276,6 +284,24 @@ static gboolean parse_v4_list(GPtrArray *items, GArray *out, char **why)
     return TRUE;
 }
 
+static gboolean parse_words(GPtrArray *items, GArray *out, char **why)
+{
+    for (guint i = 0; i < items->len; i++) {
+        const char *word = items->pdata[i];
+        if (!*word || strspn(word, WORD_CHARS) != strlen(word)) {
+            *why = g_strdup_printf("'%s' is not one word of [A-Za-z0-9_.-]", word);
+            return FALSE;
+        }
+        char *copy = g_strdup(word);
+        g_array_append_val(out, copy);
+    }
+    if (out->len == 0) {
+        *why = g_strdup("is empty");
+        return FALSE;
+    }
+    return TRUE;
+}
+
 /* Scalar values: each parser takes the unescaped TEXT (ownership, for
  * strings) and fills FIELD; FALSE when TEXT is not of its kind. */
 typedef gboolean (*ScalarParser)(const KeySpec *spec, char **text, void *field);
@@ -375,6 +401,20 @@ static gboolean scalar_v4_subnet(const KeySpec *spec, char **text, void *field)
     return cn_v4_cidr_parse(*text, &subnet->network, &subnet->prefix);
 }
 
+static gboolean scalar_v4_interface(const KeySpec *spec, char **text, void *field)
+{
+    CnV4Interface *iface = field;
+    const char *slash = strchr(*text, '/');
+    if (!slash || slash[1] == '\0' || strspn(slash + 1, "0123456789") != strlen(slash + 1) || strlen(slash + 1) > 2)
+        return FALSE;
+    g_autofree char *address = g_strndup(*text, (gsize)(slash - *text));
+    unsigned prefix = (unsigned)atoi(slash + 1);
+    if (prefix < 1 || prefix > 30 || !cn_v4_parse(address, &iface->address))
+        return FALSE;
+    iface->prefix = prefix;
+    return cn_v4_is_host(iface->address, iface->address & cn_v4_netmask(prefix), prefix);
+}
+
 static gboolean scalar_v4_range(const KeySpec *spec, char **text, void *field)
 {
     CnV4Range *range = field;
@@ -436,6 +476,9 @@ static const struct {
     [V_OVSDB_REMOTE] = { scalar_ovsdb_remote, NULL,
                          "'%s' is not an OVSDB remote: unix:PATH, tcp:HOST[:PORT] or ssl:HOST[:PORT]" },
     [V_PATH] = { scalar_path, NULL, "'%s' is not an absolute file name" },
+    [V_V4_INTERFACE] = { scalar_v4_interface, NULL,
+                         "'%s' is not an IPv4 host address with its prefix such as 192.0.2.10/24 (prefix 1-30)" },
+    [V_WORDS] = { NULL, parse_words, NULL },
 };
 
 G_STATIC_ASSERT(CN_IFNAME_MAX == 15);

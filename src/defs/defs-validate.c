@@ -148,12 +148,22 @@ static const char *const isolation_keys[] = {
 /* libvirt's, which OVN's logical switches do not have: no logical router
  * (so no forwarding or NAT), no dnsmasq ranges, no metadata service. */
 static const char *const ovn_refused_keys[] = {
-    "forward", "metadata", "metadata.address", "metadata.port", "metadata.hostname",
-    "metadata.handler", "v4.dhcp_ranges", "v4.masquerade", "v6.network", "v6.gateway",
+    "metadata", "metadata.address", "metadata.port", "metadata.hostname",
+    "metadata.handler", "v4.dhcp_ranges", "v6.network", "v6.gateway",
 };
 
 static const char *const ovn_keys[] = {
     "ovn.northbound", "ovn.private_key", "ovn.certificate", "ovn.ca_certificate",
+    "ovn.uplink", "ovn.uplink_address", "ovn.uplink_gateway", "ovn.gateway_chassis",
+    "ovn.distributed_nat",
+};
+
+/* What an OVN network's logical router needs: where it meets the outside. */
+static const char *const ovn_router_keys[] = {
+    "ovn.uplink", "ovn.uplink_address", "ovn.gateway_chassis",
+};
+static const char *const ovn_router_optional_keys[] = {
+    "ovn.uplink_gateway", "ovn.distributed_nat",
 };
 
 static const char *const v4_dependent_keys[] = {
@@ -220,7 +230,7 @@ static void check_network_technology(Check *ctx, CnNetwork *net, const char *gro
                "applies only to technology = bridge (this network is %s)", tech);
     /* OVN switches inside Open vSwitch too, and guards its ports itself. */
     const char *why_not = cn_network_in_ovn(net) ? "; OVN's port_security does the anti-spoofing" : "";
-    if (net->isolate_guests && !cn_network_has_isolation(net))
+    if (net->isolate_guests && !cn_network_has_isolation(net) && !cn_network_in_ovn(net))
         REPORT(ctx, net->key_locs, &net->loc, group, "isolate_guests",
                "not available with technology = %s: nftables does not see traffic "
                "switched inside Open vSwitch%s", tech, why_not);
@@ -245,6 +255,64 @@ static void check_network_technology(Check *ctx, CnNetwork *net, const char *gro
     }
 }
 
+/* OVN: forward nat or route is a logical router with an uplink; the
+ * uplink's network may not overlap the network's own. */
+static void check_network_ovn_router(Check *ctx, CnNetwork *net, const char *group)
+{
+    const char *forward = cn_forward_name(net->forward);
+    if (net->forward == CN_FORWARD_OPEN) {
+        REPORT(ctx, net->key_locs, &net->loc, group, "forward",
+               "open is not available with technology = ovn (there is no host firewall to leave "
+               "open): use route, or nat");
+        return;
+    }
+    if (!cn_network_has_ovn_router(net)) {
+        for (gsize i = 0; i < G_N_ELEMENTS(ovn_router_keys); i++)
+            if (cn_key_is_set(net->key_locs, ovn_router_keys[i]))
+                REPORT(ctx, net->key_locs, &net->loc, group, ovn_router_keys[i],
+                       "applies only with forward = nat or route (a logical router; forward is %s)", forward);
+        for (gsize i = 0; i < G_N_ELEMENTS(ovn_router_optional_keys); i++)
+            if (cn_key_is_set(net->key_locs, ovn_router_optional_keys[i]))
+                REPORT(ctx, net->key_locs, &net->loc, group, ovn_router_optional_keys[i],
+                       "applies only with forward = nat or route (a logical router; forward is %s)", forward);
+        return;
+    }
+    if (!net->has_v4)
+        REPORT(ctx, net->key_locs, &net->loc, group, "forward",
+               "forward = %s on technology = ovn is a logical router: needs v4.network", forward);
+    for (gsize i = 0; i < G_N_ELEMENTS(ovn_router_keys); i++)
+        if (!cn_key_is_set(net->key_locs, ovn_router_keys[i]))
+            REPORT(ctx, net->key_locs, &net->loc, group, ovn_router_keys[i],
+                   "required with forward = %s on technology = ovn: the logical router's uplink "
+                   "(ovn.uplink the physical network its gateway chassis map with "
+                   "ovn-bridge-mappings, ovn.uplink_address its address there, "
+                   "ovn.gateway_chassis where it runs)", forward);
+    if (!cn_key_is_set(net->key_locs, "ovn.uplink_address"))
+        return;
+    const CnV4Interface *up = &net->ovn_uplink_address;
+    uint32_t up_network = up->address & cn_v4_netmask(up->prefix);
+    g_autofree char *up_text = cn_v4_str(up->address);
+    if (net->has_v4 && (cn_v4_in_network(net->v4_subnet.network, up_network, up->prefix) ||
+                        cn_v4_in_network(up_network, net->v4_subnet.network, net->v4_subnet.prefix)))
+        REPORT(ctx, net->key_locs, &net->loc, group, "ovn.uplink_address",
+               "%s/%u overlaps v4.network: the router would have one network on both sides", up_text,
+               up->prefix);
+    if (cn_key_is_set(net->key_locs, "ovn.uplink_gateway") &&
+        (!cn_v4_is_host(net->ovn_uplink_gateway, up_network, up->prefix) ||
+         net->ovn_uplink_gateway == up->address)) {
+        g_autofree char *gateway = cn_v4_str(net->ovn_uplink_gateway);
+        REPORT(ctx, net->key_locs, &net->loc, group, "ovn.uplink_gateway",
+               "%s is not another host address of ovn.uplink_address's network %s/%u", gateway, up_text,
+               up->prefix);
+    }
+    GArray *chassis = net->ovn_gateway_chassis;
+    for (guint i = 0; i < chassis->len; i++)
+        for (guint j = 0; j < i; j++)
+            if (strcmp(g_array_index(chassis, char *, i), g_array_index(chassis, char *, j)) == 0)
+                REPORT(ctx, net->key_locs, &net->loc, group, "ovn.gateway_chassis", "'%s' is listed twice",
+                       g_array_index(chassis, char *, i));
+}
+
 /* OVN: a logical switch; the northbound database it lives in, and what
  * OVN's switches do not do. */
 static void check_network_ovn(Check *ctx, CnNetwork *net, const char *group)
@@ -252,10 +320,10 @@ static void check_network_ovn(Check *ctx, CnNetwork *net, const char *group)
     for (gsize i = 0; i < G_N_ELEMENTS(ovn_refused_keys); i++) {
         if (cn_key_is_set(net->key_locs, ovn_refused_keys[i]))
             REPORT(ctx, net->key_locs, &net->loc, group, ovn_refused_keys[i],
-                   "not available with technology = ovn: a logical switch has no router, NAT, "
-                   "dnsmasq ranges, metadata service or IPv6 here (OVN answers DHCP for each "
-                   "port's own address)");
+                   "not available with technology = ovn: a logical switch has no dnsmasq ranges, "
+                   "metadata service or IPv6 here (OVN answers DHCP for each port's own address)");
     }
+    check_network_ovn_router(ctx, net, group);
     const char *remote = net->ovn_northbound ? net->ovn_northbound : CN_OVN_NB_DEFAULT;
     if (g_str_has_prefix(remote, "ssl:")) {
         static const char *const tls_keys[] = { "ovn.private_key", "ovn.certificate", "ovn.ca_certificate" };
@@ -492,10 +560,35 @@ static const char *const libvirt_link_keys[] = {
     "v4.address", "v4.public_address", "v4.secondary_addresses", "dns_name",
 };
 
-/* libvirt's NAT and nftables' pinning, which OVN ports do not have. */
+/* nftables' pinning of IPv6, which OVN ports do not have here. */
 static const char *const ovn_refused_link_keys[] = {
-    "v4.public_address", "v4.secondary_addresses", "v6.address",
+    "v6.address",
 };
+
+/* A public address of a link on an OVN network: the router's uplink
+ * answers ARP for it, so it is a host address of the uplink's network
+ * other than the router's own and its gateway. */
+static void check_ovn_public(Check *ctx, CnLink *link, const char *group, const char *key, uint32_t address)
+{
+    CnNetwork *net = link->net;
+    if (!cn_network_has_ovn_router(net)) {
+        REPORT(ctx, link->key_locs, &link->loc, group, key,
+               "1:1 NAT on [network %s] (technology = ovn) needs its logical router: forward = nat or "
+               "route (it is %s)", net->name, cn_forward_name(net->forward));
+        return;
+    }
+    if (!cn_key_is_set(net->key_locs, "ovn.uplink_address"))
+        return;
+    const CnV4Interface *up = &net->ovn_uplink_address;
+    g_autofree char *text = cn_v4_str(address);
+    if (!cn_v4_is_host(address, up->address & cn_v4_netmask(up->prefix), up->prefix) ||
+        address == up->address || address == net->ovn_uplink_gateway) {
+        g_autofree char *up_text = cn_v4_str(up->address);
+        REPORT(ctx, link->key_locs, &link->loc, group, key,
+               "%s must be a free host address of [network %s] ovn.uplink_address's network %s/%u "
+               "(not the router's, not ovn.uplink_gateway)", text, net->name, up_text, up->prefix);
+    }
+}
 
 static void check_link_ovn(Check *ctx, CnLink *link, const char *group)
 {
@@ -504,12 +597,19 @@ static void check_link_ovn(Check *ctx, CnLink *link, const char *group)
         if (cn_key_is_set(link->key_locs, ovn_refused_link_keys[i]))
             REPORT(ctx, link->key_locs, &link->loc, group, ovn_refused_link_keys[i],
                    "not available on [network %s] (technology = ovn): the port's addresses are its "
-                   "OVN addresses and port security, one IPv4 each", net->name);
+                   "OVN addresses and port security, IPv4 only here", net->name);
     }
     if (net->has_v4 && link->v4_source == CN_V4_NONE)
         REPORT(ctx, link->key_locs, &link->loc, group, "v4.address",
                "required on [network %s] (technology = ovn) unless it has a v4.pool: OVN's port "
                "security lets a port send only from the addresses it is given", net->name);
+    if (link->v4_public_address)
+        check_ovn_public(ctx, link, group, "v4.public_address", link->v4_public_address);
+    for (guint i = 0; i < link->v4_secondary->len; i++) {
+        uint32_t address = g_array_index(link->v4_secondary, CnSecondaryAddress, i).public_address;
+        if (address)
+            check_ovn_public(ctx, link, group, "v4.secondary_addresses", address);
+    }
 }
 
 static gboolean forward_allows_inbound(const CnNetwork *net)

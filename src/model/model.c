@@ -24,6 +24,8 @@ static void network_free(gpointer data)
     g_free(net->ovn_private_key);
     g_free(net->ovn_certificate);
     g_free(net->ovn_ca_certificate);
+    g_free(net->ovn_uplink);
+    g_array_unref(net->ovn_gateway_chassis);
     g_ptr_array_unref(net->links);
     g_ptr_array_unref(net->pools);
     g_free(net);
@@ -86,6 +88,11 @@ void cn_site_free(CnSite *site)
     g_free(site);
 }
 
+static void clear_string(gpointer slot)
+{
+    g_free(*(char **)slot);
+}
+
 CnNetwork *cn_network_new(const char *name)
 {
     CnNetwork *net = g_new0(CnNetwork, 1);
@@ -94,6 +101,8 @@ CnNetwork *cn_network_new(const char *name)
     net->v4_dhcp_ranges = g_array_new(FALSE, FALSE, sizeof(CnV4Range));
     net->v4_dns_servers = g_array_new(FALSE, FALSE, sizeof(uint32_t));
     net->allowed_ethertypes = g_array_new(FALSE, FALSE, sizeof(uint16_t));
+    net->ovn_gateway_chassis = g_array_new(FALSE, FALSE, sizeof(char *));
+    g_array_set_clear_func(net->ovn_gateway_chassis, clear_string);
     net->links = g_ptr_array_new();
     net->pools = g_ptr_array_new();
     return net;
@@ -264,6 +273,16 @@ gboolean cn_network_in_libvirt(const CnNetwork *net)
 gboolean cn_network_in_ovn(const CnNetwork *net)
 {
     return net->technology == CN_TECH_OVN;
+}
+
+gboolean cn_network_has_ovn_router(const CnNetwork *net)
+{
+    return cn_network_in_ovn(net) && (net->forward == CN_FORWARD_NAT || net->forward == CN_FORWARD_ROUTE);
+}
+
+gint cn_compare_string_ptrs(gconstpointer a, gconstpointer b)
+{
+    return g_strcmp0(*(const char *const *)a, *(const char *const *)b);
 }
 
 const char *cn_forward_name(CnForward f)

@@ -57,6 +57,12 @@ typedef struct {
     uint16_t last;
 } CnVlanRange;
 
+/* An address with its prefix length: "192.0.2.10/24". */
+typedef struct {
+    uint32_t address; /* host order */
+    unsigned prefix;
+} CnV4Interface;
+
 /* A metadata handler endpoint "[HOST:]PORT"; host 0 means "the network's
  * v4.gateway", resolved when the model is finished. */
 typedef struct {
@@ -117,6 +123,14 @@ struct CnNetwork {
     char *ovn_private_key;
     char *ovn_certificate;
     char *ovn_ca_certificate;
+    /* technology = ovn with forward nat or route: a logical router whose
+     * uplink is a localnet port onto physical network OVN_UPLINK (the
+     * gateway chassis map it to a bridge with ovn-bridge-mappings). */
+    char *ovn_uplink;
+    CnV4Interface ovn_uplink_address; /* the router's address there, and SNAT's */
+    uint32_t ovn_uplink_gateway;      /* 0: no default route */
+    GArray *ovn_gateway_chassis;      /* char*: chassis names, highest priority first */
+    gboolean ovn_distributed_nat;     /* 1:1 NAT on the guest's own chassis */
 
     GPtrArray *links; /* CnLink*, borrowed, sorted by machine then iface */
     GPtrArray *pools; /* CnPool*, borrowed: pools whose TAPs join this network */
@@ -223,11 +237,18 @@ gboolean cn_network_in_libvirt(const CnNetwork *net);
 /* An OVN logical switch in the northbound database: OVN serves DHCP and
  * DNS, and does the anti-spoofing in its own pipeline (port_security). */
 gboolean cn_network_in_ovn(const CnNetwork *net);
+/* An OVN network with a logical router (forward nat or route): the
+ * gateway, SNAT and 1:1 NAT are OVN's. */
+gboolean cn_network_has_ovn_router(const CnNetwork *net);
 /* The default northbound database, as ovn-nbctl's. */
 #define CN_OVN_NB_DEFAULT "unix:/var/run/ovn/ovnnb_db.sock"
 /* The integration bridge ovn-controller manages, unless bridge_name says. */
 #define CN_OVN_BRIDGE_DEFAULT "br-int"
 const char *cn_forward_name(CnForward f);
+
+/* g_ptr_array_sort's comparison for arrays of char* (it passes pointers
+ * to the elements, so g_strcmp0 itself would compare addresses). */
+gint cn_compare_string_ptrs(gconstpointer a, gconstpointer b);
 
 /* Where KEY of an object was set, else FALLBACK (the object's group). */
 const CnLoc *cn_key_loc(GHashTable *key_locs, const char *key, const CnLoc *fallback);

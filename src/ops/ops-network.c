@@ -246,6 +246,6 @@ gboolean cn_ops_stale_domain_records(CnVirt *virt, const char *run_dir, GPtrArra
         if (!domain.exists || !domain.active)
             g_ptr_array_add(stale, g_strdup(domain_name));
     }
-    g_ptr_array_sort(stale, (GCompareFunc)g_strcmp0);
+    g_ptr_array_sort(stale, cn_compare_string_ptrs);
     return TRUE;
 }

@@ -241,6 +241,40 @@ gboolean cn_ops_ovn_undefine(const char *name, const CnNetwork *net, const CnOvn
     return TRUE;
 }
 
+static CnOvnPlan *plan_purge(const CnNbSnapshot *nb, gpointer data, GError **error)
+{
+    const PlanArgs *args = data;
+    return cn_ovn_plan_purge(nb, args->comment);
+}
+
+gboolean cn_ops_ovn_purge(GPtrArray *networks, const CnOvnOptions *options, GPtrArray *report, GError **error)
+{
+    g_autoptr(GPtrArray) todo = g_ptr_array_new(); /* borrowed: no free function */
+    g_ptr_array_extend(todo, networks, NULL, NULL);
+    /* Only --ovn-nb: that database, whatever the definitions say. */
+    if (todo->len == 0 && options->northbound)
+        g_ptr_array_add(todo, NULL);
+    while (todo->len) {
+        g_autoptr(GPtrArray) group = todo->pdata[0] ? take_same_database(todo, options) : NULL;
+        const CnNetwork *first = group ? group->pdata[0] : g_ptr_array_steal_index(todo, 0);
+        g_autoptr(CnOvsdbClient) client = connect_for(first, options, error);
+        if (!client)
+            return FALSE;
+        PlanArgs args = { NULL, "carthage-net repair --purge", NULL };
+        g_autoptr(CnOvnPlan) plan = transact_planned(client, plan_purge, &args, options->dry_run, report, error);
+        if (!plan)
+            return FALSE;
+        for (guint i = 0; i < plan->changes->len; i++) {
+            const CnOvnChange *change = plan->changes->pdata[i];
+            g_ptr_array_add(report, g_strdup_printf("network %s: ovn: %s: removed", change->network, change->object));
+        }
+        if (plan->changes->len == 0)
+            g_ptr_array_add(report, g_strdup_printf("northbound database %s: nothing of carthage-net's",
+                                                    cn_ovsdb_client_remote(client)));
+    }
+    return TRUE;
+}
+
 char *cn_ops_ovn_render(GPtrArray *networks, GError **error)
 {
     g_autoptr(CnNbSnapshot) empty = cn_nb_snapshot_new();

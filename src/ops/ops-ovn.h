@@ -27,6 +27,9 @@ gboolean cn_ops_ovn_status(const CnSite *site, GPtrArray *networks, const CnOvnO
  * names (NET NULL: the default or OPTIONS'). */
 gboolean cn_ops_ovn_undefine(const char *name, const CnNetwork *net, const CnOvnOptions *options, GPtrArray *report,
                              GError **error);
+/* Removes everything carthage-net wrote to the databases of NETWORKS (or
+ * OPTIONS' northbound alone when NETWORKS is empty), and nothing else. */
+gboolean cn_ops_ovn_purge(GPtrArray *networks, const CnOvnOptions *options, GPtrArray *report, GError **error);
 /* The transaction define would send to an empty database (render ovn,
  * the goldens), as indented JSON. */
 char *cn_ops_ovn_render(GPtrArray *networks, GError **error);

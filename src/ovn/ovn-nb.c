@@ -1,87 +1,207 @@
-/* ovn-nb.c - a snapshot of the northbound rows carthage-net works on. */
+/* ovn-nb.c - a snapshot of the northbound rows carthage-net works on.
+ *
+ * Each table is described once (its columns, their kinds and where they
+ * go in its C struct); selecting, parsing and freeing follow from that. */
+#include <stddef.h>
 #include <string.h>
 
+#include "model.h"
 #include "ovn-nb.h"
 
-static const char *const switch_columns[] = { "_uuid", "name", "ports", "dns_records", "external_ids", NULL };
-static const char *const port_columns[] = { "_uuid", "name", "type", "addresses", "port_security",
-                                            "dhcpv4_options", "external_ids", NULL };
-static const char *const dhcp_columns[] = { "_uuid", "cidr", "options", "external_ids", NULL };
-static const char *const dns_columns[] = { "_uuid", "records", "external_ids", NULL };
+typedef enum {
+    COL_UUID,     /* char* */
+    COL_STRING,   /* char* */
+    COL_OPTIONAL_STRING, /* char*, NULL: empty set */
+    COL_OPTIONAL_UUID,   /* char*, NULL: empty set */
+    COL_STRINGS,  /* GPtrArray* of char* */
+    COL_UUIDS,    /* GPtrArray* of char* */
+    COL_MAP,      /* GHashTable* string -> string */
+    COL_INTEGER,  /* gint64 */
+} ColumnKind;
+
+typedef struct {
+    const char *name;
+    ColumnKind kind;
+    size_t offset;
+} Column;
+
+typedef struct {
+    const char *name;
+    size_t row_size;
+    const Column *columns;
+    size_t snapshot_offset; /* its GPtrArray* in CnNbSnapshot */
+    size_t index_offset;    /* a GHashTable* by uuid in CnNbSnapshot, 0: none */
+} Table;
+
+#define COL(type, column, kind, field) { column, kind, offsetof(type, field) }
+#define END { NULL, 0, 0 }
+
+static const Column switch_columns[] = {
+    COL(CnNbSwitch, "_uuid", COL_UUID, uuid), COL(CnNbSwitch, "name", COL_STRING, name),
+    COL(CnNbSwitch, "ports", COL_UUIDS, ports), COL(CnNbSwitch, "dns_records", COL_UUIDS, dns_records),
+    COL(CnNbSwitch, "external_ids", COL_MAP, external_ids), END,
+};
+static const Column port_columns[] = {
+    COL(CnNbPort, "_uuid", COL_UUID, uuid), COL(CnNbPort, "name", COL_STRING, name),
+    COL(CnNbPort, "type", COL_STRING, type), COL(CnNbPort, "addresses", COL_STRINGS, addresses),
+    COL(CnNbPort, "port_security", COL_STRINGS, port_security),
+    COL(CnNbPort, "dhcpv4_options", COL_OPTIONAL_UUID, dhcpv4_options),
+    COL(CnNbPort, "options", COL_MAP, options), COL(CnNbPort, "external_ids", COL_MAP, external_ids), END,
+};
+static const Column dhcp_columns[] = {
+    COL(CnNbDhcp, "_uuid", COL_UUID, uuid), COL(CnNbDhcp, "cidr", COL_STRING, cidr),
+    COL(CnNbDhcp, "options", COL_MAP, options), COL(CnNbDhcp, "external_ids", COL_MAP, external_ids), END,
+};
+static const Column dns_columns[] = {
+    COL(CnNbDns, "_uuid", COL_UUID, uuid), COL(CnNbDns, "records", COL_MAP, records),
+    COL(CnNbDns, "external_ids", COL_MAP, external_ids), END,
+};
+static const Column router_columns[] = {
+    COL(CnNbRouter, "_uuid", COL_UUID, uuid), COL(CnNbRouter, "name", COL_STRING, name),
+    COL(CnNbRouter, "ports", COL_UUIDS, ports), COL(CnNbRouter, "static_routes", COL_UUIDS, static_routes),
+    COL(CnNbRouter, "nat", COL_UUIDS, nat), COL(CnNbRouter, "external_ids", COL_MAP, external_ids), END,
+};
+static const Column router_port_columns[] = {
+    COL(CnNbRouterPort, "_uuid", COL_UUID, uuid), COL(CnNbRouterPort, "name", COL_STRING, name),
+    COL(CnNbRouterPort, "mac", COL_STRING, mac), COL(CnNbRouterPort, "networks", COL_STRINGS, networks),
+    COL(CnNbRouterPort, "gateway_chassis", COL_UUIDS, gateway_chassis),
+    COL(CnNbRouterPort, "external_ids", COL_MAP, external_ids), END,
+};
+static const Column gateway_chassis_columns[] = {
+    COL(CnNbGatewayChassis, "_uuid", COL_UUID, uuid), COL(CnNbGatewayChassis, "name", COL_STRING, name),
+    COL(CnNbGatewayChassis, "chassis_name", COL_STRING, chassis_name),
+    COL(CnNbGatewayChassis, "priority", COL_INTEGER, priority), END,
+};
+static const Column nat_columns[] = {
+    COL(CnNbNat, "_uuid", COL_UUID, uuid), COL(CnNbNat, "type", COL_STRING, type),
+    COL(CnNbNat, "external_ip", COL_STRING, external_ip), COL(CnNbNat, "logical_ip", COL_STRING, logical_ip),
+    COL(CnNbNat, "logical_port", COL_OPTIONAL_STRING, logical_port),
+    COL(CnNbNat, "external_mac", COL_OPTIONAL_STRING, external_mac),
+    COL(CnNbNat, "external_ids", COL_MAP, external_ids), END,
+};
+static const Column route_columns[] = {
+    COL(CnNbRoute, "_uuid", COL_UUID, uuid), COL(CnNbRoute, "ip_prefix", COL_STRING, ip_prefix),
+    COL(CnNbRoute, "nexthop", COL_STRING, nexthop), COL(CnNbRoute, "external_ids", COL_MAP, external_ids), END,
+};
+static const Column port_group_columns[] = {
+    COL(CnNbPortGroup, "_uuid", COL_UUID, uuid), COL(CnNbPortGroup, "name", COL_STRING, name),
+    COL(CnNbPortGroup, "ports", COL_UUIDS, ports), COL(CnNbPortGroup, "acls", COL_UUIDS, acls),
+    COL(CnNbPortGroup, "external_ids", COL_MAP, external_ids), END,
+};
+static const Column acl_columns[] = {
+    COL(CnNbAcl, "_uuid", COL_UUID, uuid), COL(CnNbAcl, "direction", COL_STRING, direction),
+    COL(CnNbAcl, "match", COL_STRING, match), COL(CnNbAcl, "action", COL_STRING, action),
+    COL(CnNbAcl, "priority", COL_INTEGER, priority), COL(CnNbAcl, "external_ids", COL_MAP, external_ids), END,
+};
+
+#define TABLE(name, type, columns, array, index) \
+    { name, sizeof(type), columns, offsetof(CnNbSnapshot, array), index }
+#define INDEX(field) offsetof(CnNbSnapshot, field)
+
+/* In the order of the selects (and of their results). */
+static const Table tables[] = {
+    TABLE("Logical_Switch", CnNbSwitch, switch_columns, switches, 0),
+    TABLE("Logical_Switch_Port", CnNbPort, port_columns, ports, INDEX(port_by_uuid)),
+    TABLE("DHCP_Options", CnNbDhcp, dhcp_columns, dhcp, 0),
+    TABLE("DNS", CnNbDns, dns_columns, dns, INDEX(dns_by_uuid)),
+    TABLE("Logical_Router", CnNbRouter, router_columns, routers, 0),
+    TABLE("Logical_Router_Port", CnNbRouterPort, router_port_columns, router_ports, INDEX(router_port_by_uuid)),
+    TABLE("Gateway_Chassis", CnNbGatewayChassis, gateway_chassis_columns, gateway_chassis,
+          INDEX(gateway_chassis_by_uuid)),
+    TABLE("NAT", CnNbNat, nat_columns, nat, INDEX(nat_by_uuid)),
+    TABLE("Logical_Router_Static_Route", CnNbRoute, route_columns, routes, INDEX(route_by_uuid)),
+    TABLE("Port_Group", CnNbPortGroup, port_group_columns, port_groups, 0),
+    TABLE("ACL", CnNbAcl, acl_columns, acls, INDEX(acl_by_uuid)),
+};
+
+#define FIELD(row, column) ((char *)(row) + (column)->offset)
+#define SNAPSHOT_MEMBER(nb, offset, type) (*(type *)((char *)(nb) + (offset)))
 
 GPtrArray *cn_nb_snapshot_ops(void)
 {
     GPtrArray *ops = g_ptr_array_new_with_free_func((GDestroyNotify)json_node_unref);
-    g_ptr_array_add(ops, cn_ovsdb_op_select_all("Logical_Switch", switch_columns));
-    g_ptr_array_add(ops, cn_ovsdb_op_select_all("Logical_Switch_Port", port_columns));
-    g_ptr_array_add(ops, cn_ovsdb_op_select_all("DHCP_Options", dhcp_columns));
-    g_ptr_array_add(ops, cn_ovsdb_op_select_all("DNS", dns_columns));
+    for (gsize t = 0; t < G_N_ELEMENTS(tables); t++) {
+        const char *names[16];
+        gsize n = 0;
+        for (const Column *c = tables[t].columns; c->name; c++)
+            names[n++] = c->name;
+        names[n] = NULL;
+        g_ptr_array_add(ops, cn_ovsdb_op_select_all(tables[t].name, names));
+    }
     return ops;
 }
 
-static GHashTable *string_map_new(void)
+static void row_free(const Table *table, gpointer row)
 {
-    return g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    for (const Column *c = table->columns; c->name; c++) {
+        void *field = FIELD(row, c);
+        switch (c->kind) {
+        case COL_UUID:
+        case COL_STRING:
+        case COL_OPTIONAL_STRING:
+        case COL_OPTIONAL_UUID:
+            g_free(*(char **)field);
+            break;
+        case COL_STRINGS:
+        case COL_UUIDS:
+            g_clear_pointer((GPtrArray **)field, g_ptr_array_unref);
+            break;
+        case COL_MAP:
+            g_clear_pointer((GHashTable **)field, g_hash_table_unref);
+            break;
+        case COL_INTEGER:
+            break;
+        }
+    }
+    g_free(row);
 }
 
-static GPtrArray *strings_new(void)
+static gpointer row_new(const Table *table)
 {
-    return g_ptr_array_new_with_free_func(g_free);
+    gpointer row = g_malloc0(table->row_size);
+    for (const Column *c = table->columns; c->name; c++) {
+        void *field = FIELD(row, c);
+        if (c->kind == COL_STRINGS || c->kind == COL_UUIDS)
+            *(GPtrArray **)field = g_ptr_array_new_with_free_func(g_free);
+        else if (c->kind == COL_MAP)
+            *(GHashTable **)field = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    }
+    return row;
 }
 
-static void switch_free(gpointer data)
+static gboolean read_column(JsonObject *json, const char *table, const Column *c, gpointer row, GError **error)
 {
-    CnNbSwitch *ls = data;
-    g_free(ls->uuid);
-    g_free(ls->name);
-    g_ptr_array_unref(ls->ports);
-    g_ptr_array_unref(ls->dns_records);
-    g_hash_table_unref(ls->external_ids);
-    g_free(ls);
-}
-
-static void port_free(gpointer data)
-{
-    CnNbPort *port = data;
-    g_free(port->uuid);
-    g_free(port->name);
-    g_free(port->type);
-    g_ptr_array_unref(port->addresses);
-    g_ptr_array_unref(port->port_security);
-    g_free(port->dhcpv4_options);
-    g_hash_table_unref(port->external_ids);
-    g_free(port);
-}
-
-static void dhcp_free(gpointer data)
-{
-    CnNbDhcp *dhcp = data;
-    g_free(dhcp->uuid);
-    g_free(dhcp->cidr);
-    g_hash_table_unref(dhcp->options);
-    g_hash_table_unref(dhcp->external_ids);
-    g_free(dhcp);
-}
-
-static void dns_free(gpointer data)
-{
-    CnNbDns *dns = data;
-    g_free(dns->uuid);
-    g_hash_table_unref(dns->records);
-    g_hash_table_unref(dns->external_ids);
-    g_free(dns);
+    void *field = FIELD(row, c);
+    switch (c->kind) {
+    case COL_UUID:
+        return cn_ovsdb_row_uuid(json, table, c->name, field, error);
+    case COL_STRING:
+        return cn_ovsdb_row_string(json, table, c->name, field, error);
+    case COL_OPTIONAL_STRING:
+        return cn_ovsdb_row_optional_string(json, table, c->name, field, error);
+    case COL_OPTIONAL_UUID:
+        return cn_ovsdb_row_optional_uuid(json, table, c->name, field, error);
+    case COL_STRINGS:
+        return cn_ovsdb_row_set(json, table, c->name, "string", *(GPtrArray **)field, error);
+    case COL_UUIDS:
+        return cn_ovsdb_row_set(json, table, c->name, "uuid", *(GPtrArray **)field, error);
+    case COL_MAP:
+        return cn_ovsdb_row_map(json, table, c->name, *(GHashTable **)field, error);
+    case COL_INTEGER:
+        return cn_ovsdb_row_integer(json, table, c->name, field, error);
+    }
+    return FALSE;
 }
 
 CnNbSnapshot *cn_nb_snapshot_new(void)
 {
     CnNbSnapshot *nb = g_new0(CnNbSnapshot, 1);
-    nb->switches = g_ptr_array_new_with_free_func(switch_free);
-    nb->ports = g_ptr_array_new_with_free_func(port_free);
-    nb->dhcp = g_ptr_array_new_with_free_func(dhcp_free);
-    nb->dns = g_ptr_array_new_with_free_func(dns_free);
-    nb->port_by_uuid = g_hash_table_new(g_str_hash, g_str_equal);
+    for (gsize t = 0; t < G_N_ELEMENTS(tables); t++) {
+        SNAPSHOT_MEMBER(nb, tables[t].snapshot_offset, GPtrArray *) = g_ptr_array_new();
+        if (tables[t].index_offset)
+            SNAPSHOT_MEMBER(nb, tables[t].index_offset, GHashTable *) = g_hash_table_new(g_str_hash, g_str_equal);
+    }
     nb->port_by_name = g_hash_table_new(g_str_hash, g_str_equal);
-    nb->dns_by_uuid = g_hash_table_new(g_str_hash, g_str_equal);
     return nb;
 }
 
@@ -89,13 +209,15 @@ void cn_nb_snapshot_free(CnNbSnapshot *nb)
 {
     if (!nb)
         return;
-    g_hash_table_unref(nb->port_by_uuid);
     g_hash_table_unref(nb->port_by_name);
-    g_hash_table_unref(nb->dns_by_uuid);
-    g_ptr_array_unref(nb->ports);
-    g_ptr_array_unref(nb->switches);
-    g_ptr_array_unref(nb->dhcp);
-    g_ptr_array_unref(nb->dns);
+    for (gsize t = 0; t < G_N_ELEMENTS(tables); t++) {
+        if (tables[t].index_offset)
+            g_hash_table_unref(SNAPSHOT_MEMBER(nb, tables[t].index_offset, GHashTable *));
+        GPtrArray *rows = SNAPSHOT_MEMBER(nb, tables[t].snapshot_offset, GPtrArray *);
+        for (guint i = 0; i < rows->len; i++)
+            row_free(&tables[t], rows->pdata[i]);
+        g_ptr_array_unref(rows);
+    }
     g_free(nb);
 }
 
@@ -112,106 +234,30 @@ static JsonArray *rows_of(JsonArray *results, guint index, const char *table, GE
     return json_node_get_array(rows);
 }
 
-static JsonObject *row_at(JsonArray *rows, guint i, const char *table, GError **error)
+static gboolean parse_table(const Table *table, JsonArray *rows, CnNbSnapshot *nb, GError **error)
 {
-    JsonNode *node = json_array_get_element(rows, i);
-    if (!JSON_NODE_HOLDS_OBJECT(node)) {
-        g_set_error(error, CN_OVSDB_ERROR, CN_OVSDB_ERROR_PROTOCOL, "a %s row that is not an object", table);
-        return NULL;
-    }
-    return json_node_get_object(node);
-}
-
-static gboolean parse_switches(JsonArray *rows, CnNbSnapshot *nb, GError **error)
-{
-    static const char table[] = "Logical_Switch";
+    GPtrArray *into = SNAPSHOT_MEMBER(nb, table->snapshot_offset, GPtrArray *);
     for (guint i = 0; i < json_array_get_length(rows); i++) {
-        JsonObject *row = row_at(rows, i, table, error);
-        if (!row)
+        JsonNode *node = json_array_get_element(rows, i);
+        if (!JSON_NODE_HOLDS_OBJECT(node)) {
+            g_set_error(error, CN_OVSDB_ERROR, CN_OVSDB_ERROR_PROTOCOL, "a %s row that is not an object", table->name);
             return FALSE;
-        CnNbSwitch *ls = g_new0(CnNbSwitch, 1);
-        ls->ports = strings_new();
-        ls->dns_records = strings_new();
-        ls->external_ids = string_map_new();
-        g_ptr_array_add(nb->switches, ls);
-        if (!cn_ovsdb_row_uuid(row, table, "_uuid", &ls->uuid, error) ||
-            !cn_ovsdb_row_string(row, table, "name", &ls->name, error) ||
-            !cn_ovsdb_row_set(row, table, "ports", "uuid", ls->ports, error) ||
-            !cn_ovsdb_row_set(row, table, "dns_records", "uuid", ls->dns_records, error) ||
-            !cn_ovsdb_row_map(row, table, "external_ids", ls->external_ids, error))
-            return FALSE;
+        }
+        gpointer row = row_new(table);
+        g_ptr_array_add(into, row);
+        for (const Column *c = table->columns; c->name; c++)
+            if (!read_column(json_node_get_object(node), table->name, c, row, error))
+                return FALSE;
+        /* Every table's first column is its _uuid. */
+        if (table->index_offset)
+            g_hash_table_insert(SNAPSHOT_MEMBER(nb, table->index_offset, GHashTable *), *(char **)row, row);
     }
     return TRUE;
 }
 
-static gboolean parse_ports(JsonArray *rows, CnNbSnapshot *nb, GError **error)
+static gint compare_named(gconstpointer a, gconstpointer b)
 {
-    static const char table[] = "Logical_Switch_Port";
-    for (guint i = 0; i < json_array_get_length(rows); i++) {
-        JsonObject *row = row_at(rows, i, table, error);
-        if (!row)
-            return FALSE;
-        CnNbPort *port = g_new0(CnNbPort, 1);
-        port->addresses = strings_new();
-        port->port_security = strings_new();
-        port->external_ids = string_map_new();
-        g_ptr_array_add(nb->ports, port);
-        if (!cn_ovsdb_row_uuid(row, table, "_uuid", &port->uuid, error) ||
-            !cn_ovsdb_row_string(row, table, "name", &port->name, error) ||
-            !cn_ovsdb_row_string(row, table, "type", &port->type, error) ||
-            !cn_ovsdb_row_set(row, table, "addresses", "string", port->addresses, error) ||
-            !cn_ovsdb_row_set(row, table, "port_security", "string", port->port_security, error) ||
-            !cn_ovsdb_row_optional_uuid(row, table, "dhcpv4_options", &port->dhcpv4_options, error) ||
-            !cn_ovsdb_row_map(row, table, "external_ids", port->external_ids, error))
-            return FALSE;
-        g_hash_table_insert(nb->port_by_uuid, port->uuid, port);
-        g_hash_table_insert(nb->port_by_name, port->name, port);
-    }
-    return TRUE;
-}
-
-static gboolean parse_dhcp(JsonArray *rows, CnNbSnapshot *nb, GError **error)
-{
-    static const char table[] = "DHCP_Options";
-    for (guint i = 0; i < json_array_get_length(rows); i++) {
-        JsonObject *row = row_at(rows, i, table, error);
-        if (!row)
-            return FALSE;
-        CnNbDhcp *dhcp = g_new0(CnNbDhcp, 1);
-        dhcp->options = string_map_new();
-        dhcp->external_ids = string_map_new();
-        g_ptr_array_add(nb->dhcp, dhcp);
-        if (!cn_ovsdb_row_uuid(row, table, "_uuid", &dhcp->uuid, error) ||
-            !cn_ovsdb_row_string(row, table, "cidr", &dhcp->cidr, error) ||
-            !cn_ovsdb_row_map(row, table, "options", dhcp->options, error) ||
-            !cn_ovsdb_row_map(row, table, "external_ids", dhcp->external_ids, error))
-            return FALSE;
-    }
-    return TRUE;
-}
-
-static gboolean parse_dns(JsonArray *rows, CnNbSnapshot *nb, GError **error)
-{
-    static const char table[] = "DNS";
-    for (guint i = 0; i < json_array_get_length(rows); i++) {
-        JsonObject *row = row_at(rows, i, table, error);
-        if (!row)
-            return FALSE;
-        CnNbDns *dns = g_new0(CnNbDns, 1);
-        dns->records = string_map_new();
-        dns->external_ids = string_map_new();
-        g_ptr_array_add(nb->dns, dns);
-        if (!cn_ovsdb_row_uuid(row, table, "_uuid", &dns->uuid, error) ||
-            !cn_ovsdb_row_map(row, table, "records", dns->records, error) ||
-            !cn_ovsdb_row_map(row, table, "external_ids", dns->external_ids, error))
-            return FALSE;
-        g_hash_table_insert(nb->dns_by_uuid, dns->uuid, dns);
-    }
-    return TRUE;
-}
-
-static gint compare_switches(gconstpointer a, gconstpointer b)
-{
+    /* Switches, routers and port groups: uuid then name, in that order. */
     const CnNbSwitch *x = *(const CnNbSwitch *const *)a, *y = *(const CnNbSwitch *const *)b;
     int by_name = strcmp(x->name, y->name);
     return by_name ? by_name : strcmp(x->uuid, y->uuid);
@@ -222,22 +268,32 @@ static gint compare_dhcp(gconstpointer a, gconstpointer b)
     return strcmp((*(const CnNbDhcp *const *)a)->uuid, (*(const CnNbDhcp *const *)b)->uuid);
 }
 
+G_STATIC_ASSERT(offsetof(CnNbSwitch, name) == offsetof(CnNbRouter, name) &&
+                offsetof(CnNbSwitch, uuid) == offsetof(CnNbRouter, uuid) &&
+                offsetof(CnNbSwitch, name) == offsetof(CnNbPortGroup, name) &&
+                offsetof(CnNbSwitch, uuid) == offsetof(CnNbPortGroup, uuid));
+
 CnNbSnapshot *cn_nb_snapshot_parse(JsonArray *results, GError **error)
 {
     g_autoptr(CnNbSnapshot) nb = cn_nb_snapshot_new();
-    JsonArray *rows;
-    if (!(rows = rows_of(results, 0, "Logical_Switch", error)) || !parse_switches(rows, nb, error) ||
-        !(rows = rows_of(results, 1, "Logical_Switch_Port", error)) || !parse_ports(rows, nb, error) ||
-        !(rows = rows_of(results, 2, "DHCP_Options", error)) || !parse_dhcp(rows, nb, error) ||
-        !(rows = rows_of(results, 3, "DNS", error)) || !parse_dns(rows, nb, error))
-        return NULL;
+    for (gsize t = 0; t < G_N_ELEMENTS(tables); t++) {
+        JsonArray *rows = rows_of(results, (guint)t, tables[t].name, error);
+        if (!rows || !parse_table(&tables[t], rows, nb, error))
+            return NULL;
+    }
+    for (guint i = 0; i < nb->ports->len; i++) {
+        CnNbPort *port = nb->ports->pdata[i];
+        g_hash_table_insert(nb->port_by_name, port->name, port);
+    }
     /* Sorted, so that what is derived from it does not depend on the
      * server's order. */
-    g_ptr_array_sort(nb->switches, compare_switches);
+    g_ptr_array_sort(nb->switches, compare_named);
+    g_ptr_array_sort(nb->routers, compare_named);
+    g_ptr_array_sort(nb->port_groups, compare_named);
     g_ptr_array_sort(nb->dhcp, compare_dhcp);
     for (guint i = 0; i < nb->switches->len; i++) {
         const CnNbSwitch *ls = nb->switches->pdata[i];
-        g_ptr_array_sort(ls->ports, (GCompareFunc)g_strcmp0);
+        g_ptr_array_sort(ls->ports, cn_compare_string_ptrs);
         for (guint j = 0; j < ls->ports->len; j++) {
             CnNbPort *port = g_hash_table_lookup(nb->port_by_uuid, ls->ports->pdata[j]);
             if (port && !port->owner)
@@ -252,14 +308,29 @@ const char *cn_nb_owner_network(GHashTable *external_ids)
     return g_hash_table_lookup(external_ids, CN_OVN_KEY_NETWORK);
 }
 
-const CnNbSwitch *cn_nb_find_switch(const CnNbSnapshot *nb, const char *name)
+static gconstpointer find_named(GPtrArray *rows, const char *name)
 {
-    for (guint i = 0; i < nb->switches->len; i++) {
-        const CnNbSwitch *ls = nb->switches->pdata[i];
-        if (strcmp(ls->name, name) == 0)
-            return ls;
+    for (guint i = 0; i < rows->len; i++) {
+        const CnNbSwitch *row = rows->pdata[i];
+        if (strcmp(row->name, name) == 0)
+            return row;
     }
     return NULL;
+}
+
+const CnNbSwitch *cn_nb_find_switch(const CnNbSnapshot *nb, const char *name)
+{
+    return find_named(nb->switches, name);
+}
+
+const CnNbRouter *cn_nb_find_router(const CnNbSnapshot *nb, const char *name)
+{
+    return find_named(nb->routers, name);
+}
+
+const CnNbPortGroup *cn_nb_find_port_group(const CnNbSnapshot *nb, const char *name)
+{
+    return find_named(nb->port_groups, name);
 }
 
 const CnNbDhcp *cn_nb_find_dhcp(const CnNbSnapshot *nb, const char *network)

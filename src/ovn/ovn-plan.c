@@ -4,31 +4,7 @@
 #include "alloc.h"
 #include "netaddr.h"
 #include "ops.h"
-#include "ovn-plan.h"
-
-/* What one link's port should be. */
-typedef struct {
-    const CnLink *link;
-    char name[CN_UUID_STR_MAX];
-    char *label;    /* "app eth0" */
-    uint32_t address; /* 0: none (a network without v4.network) */
-    char *address_text; /* "MAC IP" or "MAC" */
-    const CnNbPort *existing;
-} WantPort;
-
-/* One network's plan in the making. */
-typedef struct {
-    const CnNetwork *net;
-    const CnNbSnapshot *nb;
-    const CnNbSwitch *ls;      /* NULL: to be made */
-    guint index;               /* for named uuids */
-    GPtrArray *ops;            /* JsonNode*, this network's changes */
-    GPtrArray *changes;
-    GPtrArray *notes;
-    GArray *ports;             /* WantPort */
-    JsonNode *dhcp_ref;        /* the DHCP row ports point at, NULL: none */
-    GPtrArray *ports_in, *ports_out; /* JsonNode* uuid refs for the switch's ports column */
-} NetPlan;
+#include "ovn-plan-private.h"
 
 static void change_free(gpointer data)
 {
@@ -75,7 +51,7 @@ char *cn_ovn_change_describe(const CnOvnChange *change)
                            change->detail ? change->detail : "");
 }
 
-static void add_change(GPtrArray *changes, const char *network, const char *object, CnOvnChangeKind kind,
+void cn_ovn_add_change(GPtrArray *changes, const char *network, const char *object, CnOvnChangeKind kind,
                        char *detail)
 {
     CnOvnChange *change = g_new0(CnOvnChange, 1);
@@ -86,24 +62,24 @@ static void add_change(GPtrArray *changes, const char *network, const char *obje
     g_ptr_array_add(changes, change);
 }
 
-static GHashTable *string_map_new(void)
+GHashTable *cn_ovn_string_map_new(void)
 {
     return g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 }
 
-static void map_set(GHashTable *map, const char *key, const char *value)
+void cn_ovn_map_set(GHashTable *map, const char *key, const char *value)
 {
     g_hash_table_replace(map, g_strdup(key), g_strdup(value));
 }
 
 static GHashTable *map_copy(GHashTable *from)
 {
-    GHashTable *copy = string_map_new();
+    GHashTable *copy = cn_ovn_string_map_new();
     GHashTableIter iter;
     gpointer key, value;
     g_hash_table_iter_init(&iter, from);
     while (g_hash_table_iter_next(&iter, &key, &value))
-        map_set(copy, key, value);
+        cn_ovn_map_set(copy, key, value);
     return copy;
 }
 
@@ -120,7 +96,7 @@ static char *map_text(GHashTable *map)
 }
 
 /* "k=v (want w), k2=v2 (want none), k3 (want x)": what differs. */
-static char *map_difference(GHashTable *have, GHashTable *want)
+char *cn_ovn_map_difference(GHashTable *have, GHashTable *want)
 {
     GString *text = g_string_new(NULL);
     g_autoptr(GPtrArray) keys = cn_ovsdb_sorted_keys(want);
@@ -144,7 +120,7 @@ static char *map_difference(GHashTable *have, GHashTable *want)
     return g_string_free(text, FALSE);
 }
 
-static gboolean maps_equal(GHashTable *a, GHashTable *b)
+gboolean cn_ovn_maps_equal(GHashTable *a, GHashTable *b)
 {
     if (g_hash_table_size(a) != g_hash_table_size(b))
         return FALSE;
@@ -159,7 +135,7 @@ static gboolean maps_equal(GHashTable *a, GHashTable *b)
 
 /* OUR keys of WANT are in HAVE with the same values (other keys are left to
  * whoever set them). */
-static gboolean map_has(GHashTable *have, GHashTable *want)
+gboolean cn_ovn_map_has(GHashTable *have, GHashTable *want)
 {
     GHashTableIter iter;
     gpointer key, value;
@@ -181,19 +157,18 @@ static void addresses_v4(const char *text, GHashTable *into)
     }
 }
 
+/* The port's own address: the first IPv4 of its one addresses entry
+ * ("MAC IP [SECONDARY...]"), 0: none. */
 static uint32_t first_v4(GPtrArray *addresses)
 {
-    g_autoptr(GHashTable) found = g_hash_table_new(NULL, NULL);
     if (addresses->len != 1)
         return 0;
-    addresses_v4(addresses->pdata[0], found);
-    if (g_hash_table_size(found) != 1)
-        return 0;
-    GHashTableIter iter;
-    gpointer address;
-    g_hash_table_iter_init(&iter, found);
-    g_hash_table_iter_next(&iter, &address, NULL);
-    return GPOINTER_TO_UINT(address);
+    g_auto(GStrv) words = g_strsplit(addresses->pdata[0], " ", -1);
+    uint32_t address = 0;
+    for (gsize i = 0; words[i] && !address; i++)
+        if (!cn_v4_parse(words[i], &address))
+            address = 0;
+    return address;
 }
 
 static gboolean in_pool(const CnNetwork *net, uint32_t address)
@@ -223,6 +198,9 @@ static gboolean assign_addresses(NetPlan *np, GError **error)
             want->address = want->link->v4_address;
             g_hash_table_add(taken, GUINT_TO_POINTER(want->address));
         }
+        for (guint j = 0; j < want->link->v4_secondary->len; j++)
+            g_hash_table_add(taken, GUINT_TO_POINTER(g_array_index(want->link->v4_secondary, CnSecondaryAddress,
+                                                                   j).private_address));
     }
     /* Ports of the switch that are not the definitions' keep theirs:
      * someone else's, or carthage-net's on their way out (removed in this
@@ -273,6 +251,7 @@ static gboolean assign_addresses(NetPlan *np, GError **error)
 static void want_port_clear(gpointer data)
 {
     WantPort *want = data;
+    g_clear_pointer(&want->ref, json_node_unref);
     g_free(want->label);
     g_free(want->address_text);
 }
@@ -290,21 +269,21 @@ static void collect_ports(NetPlan *np)
 
 static GHashTable *port_external_ids(const CnLink *link)
 {
-    GHashTable *ids = string_map_new();
-    map_set(ids, CN_OVN_KEY_NETWORK, link->net->name);
-    map_set(ids, CN_OVN_KEY_MACHINE, link->machine_name);
-    map_set(ids, CN_OVN_KEY_IFACE, link->iface);
+    GHashTable *ids = cn_ovn_string_map_new();
+    cn_ovn_map_set(ids, CN_OVN_KEY_NETWORK, link->net->name);
+    cn_ovn_map_set(ids, CN_OVN_KEY_MACHINE, link->machine_name);
+    cn_ovn_map_set(ids, CN_OVN_KEY_IFACE, link->iface);
     return ids;
 }
 
-static GHashTable *network_external_ids(const CnNetwork *net)
+GHashTable *cn_ovn_network_external_ids(const CnNetwork *net)
 {
-    GHashTable *ids = string_map_new();
-    map_set(ids, CN_OVN_KEY_NETWORK, net->name);
+    GHashTable *ids = cn_ovn_string_map_new();
+    cn_ovn_map_set(ids, CN_OVN_KEY_NETWORK, net->name);
     return ids;
 }
 
-static char *named(const char *kind, guint network, guint item)
+char *cn_ovn_named(const char *kind, guint network, guint item)
 {
     return g_strdup_printf("%s_%u_%u", kind, network, item);
 }
@@ -312,20 +291,20 @@ static char *named(const char *kind, guint network, guint item)
 /* The DHCP options OVN answers with on NET. */
 static GHashTable *dhcp_options(const CnNetwork *net)
 {
-    GHashTable *options = string_map_new();
+    GHashTable *options = cn_ovn_string_map_new();
     char gateway[CN_V4_STR_MAX], mac[CN_MAC_STR_MAX];
     uint8_t server_mac[6];
     cn_v4_format(net->v4_gateway, gateway);
     cn_ovn_dhcp_server_mac(net->name, server_mac);
     cn_mac_format(server_mac, mac);
-    map_set(options, "lease_time", "3600");
-    map_set(options, "router", gateway);
-    map_set(options, "server_id", gateway);
-    map_set(options, "server_mac", mac);
+    cn_ovn_map_set(options, "lease_time", "3600");
+    cn_ovn_map_set(options, "router", gateway);
+    cn_ovn_map_set(options, "server_id", gateway);
+    cn_ovn_map_set(options, "server_mac", mac);
     /* Without servers of its own the network's names are OVN's to answer
      * (it answers queries for its records whatever their destination). */
     if (net->v4_dns_servers->len == 0) {
-        map_set(options, "dns_server", gateway);
+        cn_ovn_map_set(options, "dns_server", gateway);
     } else {
         GString *servers = g_string_new(net->v4_dns_servers->len > 1 ? "{" : "");
         for (guint i = 0; i < net->v4_dns_servers->len; i++) {
@@ -335,16 +314,16 @@ static GHashTable *dhcp_options(const CnNetwork *net)
         }
         if (net->v4_dns_servers->len > 1)
             g_string_append_c(servers, '}');
-        map_set(options, "dns_server", servers->str);
+        cn_ovn_map_set(options, "dns_server", servers->str);
         g_string_free(servers, TRUE);
     }
     if (net->v4_domain) {
         g_autofree char *quoted = g_strdup_printf("\"%s\"", net->v4_domain);
-        map_set(options, "domain_name", quoted);
+        cn_ovn_map_set(options, "domain_name", quoted);
     }
     if (net->mtu) {
         g_autofree char *mtu = g_strdup_printf("%u", net->mtu);
-        map_set(options, "mtu", mtu);
+        cn_ovn_map_set(options, "mtu", mtu);
     }
     return options;
 }
@@ -362,14 +341,14 @@ static void plan_dhcp(NetPlan *np)
     const CnNbDhcp *have = cn_nb_find_dhcp(np->nb, net->name);
     if (!net->v4_dhcp || !net->has_v4) {
         if (have) {
-            add_change(np->changes, net->name, "dhcp options", CN_OVN_EXTRA, NULL);
+            cn_ovn_add_change(np->changes, net->name, "dhcp options", CN_OVN_EXTRA, NULL);
             g_ptr_array_add(np->ops, cn_ovsdb_op_delete("DHCP_Options", have->uuid));
         }
         return;
     }
     g_autoptr(GHashTable) options = dhcp_options(net);
     g_autofree char *cidr = cidr_text(net);
-    if (have && strcmp(have->cidr, cidr) == 0 && maps_equal(have->options, options)) {
+    if (have && strcmp(have->cidr, cidr) == 0 && cn_ovn_maps_equal(have->options, options)) {
         np->dhcp_ref = cn_ovsdb_uuid(have->uuid);
         return;
     }
@@ -377,20 +356,20 @@ static void plan_dhcp(NetPlan *np)
     json_object_set_string_member(row, "cidr", cidr);
     json_object_set_member(row, "options", cn_ovsdb_string_map(options));
     if (have) {
-        g_autofree char *options_diff = map_difference(have->options, options);
+        g_autofree char *options_diff = cn_ovn_map_difference(have->options, options);
         GString *detail = g_string_new(NULL);
         if (strcmp(have->cidr, cidr) != 0)
             g_string_append_printf(detail, "cidr %s (want %s)", have->cidr, cidr);
         if (*options_diff)
             g_string_append_printf(detail, "%soptions: %s", detail->len ? ", " : "", options_diff);
-        add_change(np->changes, net->name, "dhcp options", CN_OVN_CHANGED, g_string_free(detail, FALSE));
+        cn_ovn_add_change(np->changes, net->name, "dhcp options", CN_OVN_CHANGED, g_string_free(detail, FALSE));
         g_ptr_array_add(np->ops, cn_ovsdb_op_update("DHCP_Options", have->uuid, row));
         np->dhcp_ref = cn_ovsdb_uuid(have->uuid);
     } else {
-        g_autoptr(GHashTable) ids = network_external_ids(net);
+        g_autoptr(GHashTable) ids = cn_ovn_network_external_ids(net);
         json_object_set_member(row, "external_ids", cn_ovsdb_string_map(ids));
-        g_autofree char *name = named("dhcp", np->index, 0);
-        add_change(np->changes, net->name, "dhcp options", CN_OVN_MISSING, NULL);
+        g_autofree char *name = cn_ovn_named("dhcp", np->index, 0);
+        cn_ovn_add_change(np->changes, net->name, "dhcp options", CN_OVN_MISSING, NULL);
         g_ptr_array_add(np->ops, cn_ovsdb_op_insert("DHCP_Options", name, row));
         np->dhcp_ref = cn_ovsdb_named_uuid(name);
     }
@@ -421,7 +400,7 @@ static JsonObject *port_row(const NetPlan *np, const WantPort *want, gboolean wi
         gpointer key, value;
         g_hash_table_iter_init(&iter, ids);
         while (g_hash_table_iter_next(&iter, &key, &value))
-            map_set(merged, key, value);
+            cn_ovn_map_set(merged, key, value);
         json_object_set_member(row, "external_ids", cn_ovsdb_string_map(merged));
     } else {
         json_object_set_member(row, "external_ids", cn_ovsdb_string_map(ids));
@@ -429,12 +408,12 @@ static JsonObject *port_row(const NetPlan *np, const WantPort *want, gboolean wi
     return row;
 }
 
-static gboolean strings_equal_one(GPtrArray *have, const char *want)
+gboolean cn_ovn_strings_equal_one(GPtrArray *have, const char *want)
 {
     return have->len == 1 && strcmp(have->pdata[0], want) == 0;
 }
 
-static char *strings_text(GPtrArray *strings)
+char *cn_ovn_strings_text(GPtrArray *strings)
 {
     GString *text = g_string_new("[");
     for (guint i = 0; i < strings->len; i++)
@@ -448,12 +427,12 @@ static char *port_difference(const NetPlan *np, const WantPort *want, gboolean w
 {
     const CnNbPort *have = want->existing;
     GString *diff = g_string_new(NULL);
-    if (!strings_equal_one(have->addresses, want->address_text)) {
-        g_autofree char *text = strings_text(have->addresses);
+    if (!cn_ovn_strings_equal_one(have->addresses, want->address_text)) {
+        g_autofree char *text = cn_ovn_strings_text(have->addresses);
         g_string_append_printf(diff, "addresses %s (want [\"%s\"])", text, want->address_text);
     }
-    if (!strings_equal_one(have->port_security, want->address_text)) {
-        g_autofree char *text = strings_text(have->port_security);
+    if (!cn_ovn_strings_equal_one(have->port_security, want->address_text)) {
+        g_autofree char *text = cn_ovn_strings_text(have->port_security);
         g_string_append_printf(diff, "%sport_security %s (want [\"%s\"])", diff->len ? ", " : "", text,
                                want->address_text);
     }
@@ -469,7 +448,7 @@ static char *port_difference(const NetPlan *np, const WantPort *want, gboolean w
                                have->dhcpv4_options ? have->dhcpv4_options : "none",
                                dhcp_named ? "the new DHCP options" : want_dhcp ? want_dhcp : "none");
     g_autoptr(GHashTable) ids = port_external_ids(want->link);
-    if (!map_has(have->external_ids, ids)) {
+    if (!cn_ovn_map_has(have->external_ids, ids)) {
         g_autofree char *text = map_text(have->external_ids);
         g_string_append_printf(diff, "%sexternal_ids %s", diff->len ? ", " : "", text);
     }
@@ -492,21 +471,73 @@ static char *service_port_name(const CnNetwork *net)
     return g_strdup_printf("carthage-net-%s", net->name);
 }
 
+void cn_ovn_plan_own_port(NetPlan *np, const CnNbSwitch *ls, const char *name, const char *object, const char *type,
+                          const char *address, GHashTable *options, GPtrArray *ports_in, const char *uuid_kind)
+{
+    const CnNetwork *net = np->net;
+    const CnNbPort *have = g_hash_table_lookup(np->nb->port_by_name, name);
+    g_autoptr(GHashTable) ids = cn_ovn_network_external_ids(net);
+    gboolean same_owner = have && (ls ? have->owner == ls : FALSE);
+    if (same_owner && strcmp(have->type, type) == 0 && cn_ovn_strings_equal_one(have->addresses, address) &&
+        have->port_security->len == 0 && cn_ovn_map_has(have->external_ids, ids) &&
+        (!options || cn_ovn_maps_equal(have->options, options)))
+        return;
+    JsonObject *row = json_object_new();
+    json_object_set_string_member(row, "type", type);
+    g_autoptr(GPtrArray) addresses = g_ptr_array_new();
+    g_ptr_array_add(addresses, (char *)address);
+    json_object_set_member(row, "addresses", cn_ovsdb_string_set(addresses));
+    json_object_set_member(row, "port_security", cn_ovsdb_string_set(NULL));
+    if (options)
+        json_object_set_member(row, "options", cn_ovsdb_string_map(options));
+    json_object_set_member(row, "external_ids", cn_ovsdb_string_map(ids));
+    if (!have) {
+        g_autofree char *uuid_name = cn_ovn_named(uuid_kind, np->index, 0);
+        json_object_set_string_member(row, "name", name);
+        cn_ovn_add_change(np->changes, net->name, object, CN_OVN_MISSING, NULL);
+        g_ptr_array_add(np->ops, cn_ovsdb_op_insert("Logical_Switch_Port", uuid_name, row));
+        g_ptr_array_add(ports_in, cn_ovsdb_named_uuid(uuid_name));
+        return;
+    }
+    g_autofree char *was = cn_ovn_strings_text(have->addresses);
+    GString *detail = g_string_new(NULL);
+    g_string_append_printf(detail, "type \"%s\", addresses %s (want %s, [\"%s\"])", have->type, was, type, address);
+    if (options && !cn_ovn_maps_equal(have->options, options)) {
+        g_autofree char *diff = cn_ovn_map_difference(have->options, options);
+        g_string_append_printf(detail, ", options: %s", diff);
+    }
+    cn_ovn_add_change(np->changes, net->name, object, CN_OVN_CHANGED, g_string_free(detail, FALSE));
+    g_ptr_array_add(np->ops, cn_ovsdb_op_update("Logical_Switch_Port", have->uuid, row));
+    if (!same_owner) {
+        if (have->owner)
+            g_ptr_array_add(np->ops, cn_ovn_op_list_delete("Logical_Switch", have->owner->uuid, "ports", have->uuid));
+        g_ptr_array_add(ports_in, cn_ovsdb_uuid(have->uuid));
+    }
+}
+
+JsonNode *cn_ovn_op_list_delete(const char *table, const char *uuid, const char *column, const char *member_uuid)
+{
+    g_autoptr(GPtrArray) out = g_ptr_array_new();
+    g_ptr_array_add(out, cn_ovsdb_uuid(member_uuid));
+    return cn_ovsdb_op_mutate(table, uuid, column, "delete", cn_ovsdb_set(out));
+}
+
 /* The network's own port: a localport with the DHCP server's MAC and the
  * gateway address, so that OVN answers ARP for the address guests send
  * DNS queries to (OVN answers the queries themselves on the switch).
- * Only on networks where OVN serves DHCP. */
+ * Only on networks where OVN serves DHCP and no logical router holds the
+ * gateway address. */
 static void plan_service_port(NetPlan *np)
 {
     const CnNetwork *net = np->net;
     g_autofree char *name = service_port_name(net);
     const CnNbPort *have = g_hash_table_lookup(np->nb->port_by_name, name);
-    gboolean want = net->has_v4 && net->v4_dhcp;
+    gboolean want = net->has_v4 && net->v4_dhcp && !cn_network_has_ovn_router(net);
     g_autofree char *object = g_strdup_printf("port %s (DHCP and DNS)", name);
     if (!want) {
         if (have && have->owner == np->ls && np->ls &&
             g_strcmp0(cn_nb_owner_network(have->external_ids), net->name) == 0) {
-            add_change(np->changes, net->name, object, CN_OVN_EXTRA, NULL);
+            cn_ovn_add_change(np->changes, net->name, object, CN_OVN_EXTRA, NULL);
             g_ptr_array_add(np->ports_out, cn_ovsdb_uuid(have->uuid));
         }
         return;
@@ -517,39 +548,7 @@ static void plan_service_port(NetPlan *np)
     cn_mac_format(server_mac, mac);
     cn_v4_format(net->v4_gateway, gateway);
     g_autofree char *address = g_strdup_printf("%s %s", mac, gateway);
-    g_autoptr(GHashTable) ids = network_external_ids(net);
-    if (have && have->owner == np->ls && strcmp(have->type, "localport") == 0 &&
-        strings_equal_one(have->addresses, address) && have->port_security->len == 0 &&
-        map_has(have->external_ids, ids))
-        return;
-    JsonObject *row = json_object_new();
-    json_object_set_string_member(row, "type", "localport");
-    g_autoptr(GPtrArray) addresses = g_ptr_array_new();
-    g_ptr_array_add(addresses, address);
-    json_object_set_member(row, "addresses", cn_ovsdb_string_set(addresses));
-    json_object_set_member(row, "port_security", cn_ovsdb_string_set(NULL));
-    json_object_set_member(row, "external_ids", cn_ovsdb_string_map(ids));
-    if (!have) {
-        g_autofree char *uuid_name = named("service", np->index, 0);
-        json_object_set_string_member(row, "name", name);
-        add_change(np->changes, net->name, object, CN_OVN_MISSING, NULL);
-        g_ptr_array_add(np->ops, cn_ovsdb_op_insert("Logical_Switch_Port", uuid_name, row));
-        g_ptr_array_add(np->ports_in, cn_ovsdb_named_uuid(uuid_name));
-        return;
-    }
-    g_autofree char *was = strings_text(have->addresses);
-    add_change(np->changes, net->name, object, CN_OVN_CHANGED,
-               g_strdup_printf("type \"%s\", addresses %s (want localport, [\"%s\"])", have->type, was, address));
-    g_ptr_array_add(np->ops, cn_ovsdb_op_update("Logical_Switch_Port", have->uuid, row));
-    if (have->owner != np->ls) {
-        if (have->owner) {
-            g_autoptr(GPtrArray) out = g_ptr_array_new();
-            g_ptr_array_add(out, cn_ovsdb_uuid(have->uuid));
-            g_ptr_array_add(np->ops, cn_ovsdb_op_mutate("Logical_Switch", have->owner->uuid, "ports", "delete",
-                                                        cn_ovsdb_set(out)));
-        }
-        g_ptr_array_add(np->ports_in, cn_ovsdb_uuid(have->uuid));
-    }
+    cn_ovn_plan_own_port(np, np->ls, name, object, "localport", address, NULL, np->ports_in, "service");
 }
 
 static void plan_ports(NetPlan *np)
@@ -560,27 +559,37 @@ static void plan_ports(NetPlan *np)
         char mac[CN_MAC_STR_MAX];
         cn_mac_format(want->link->mac, mac);
         if (want->address) {
+            /* "MAC IP [SECONDARY...]": port security lets the guest send
+             * from each, OVN answers ARP for each. */
+            GString *text = g_string_new(mac);
             char address[CN_V4_STR_MAX];
             cn_v4_format(want->address, address);
-            want->address_text = g_strdup_printf("%s %s", mac, address);
+            g_string_append_printf(text, " %s", address);
+            for (guint j = 0; j < want->link->v4_secondary->len; j++) {
+                cn_v4_format(g_array_index(want->link->v4_secondary, CnSecondaryAddress, j).private_address, address);
+                g_string_append_printf(text, " %s", address);
+            }
+            want->address_text = g_string_free(text, FALSE);
         } else {
             want->address_text = g_strdup(mac);
         }
         gboolean with_dhcp = want->address != 0;
         g_autofree char *object = g_strdup_printf("port %s", want->label);
         if (!want->existing) {
-            g_autofree char *name = named("port", np->index, i);
+            g_autofree char *name = cn_ovn_named("port", np->index, i);
             JsonObject *row = port_row(np, want, with_dhcp);
             json_object_set_string_member(row, "name", want->name);
-            add_change(np->changes, net->name, object, CN_OVN_MISSING, NULL);
+            cn_ovn_add_change(np->changes, net->name, object, CN_OVN_MISSING, NULL);
             g_ptr_array_add(np->ops, cn_ovsdb_op_insert("Logical_Switch_Port", name, row));
             g_ptr_array_add(np->ports_in, cn_ovsdb_named_uuid(name));
+            want->ref = cn_ovsdb_named_uuid(name);
             continue;
         }
+        want->ref = cn_ovsdb_uuid(want->existing->uuid);
         char *diff = port_difference(np, want, with_dhcp);
         if (!diff)
             continue;
-        add_change(np->changes, net->name, object, CN_OVN_CHANGED, diff);
+        cn_ovn_add_change(np->changes, net->name, object, CN_OVN_CHANGED, diff);
         g_ptr_array_add(np->ops, cn_ovsdb_op_update("Logical_Switch_Port", want->existing->uuid,
                                                     port_row(np, want, with_dhcp)));
         const CnNbSwitch *owner = want->existing->owner;
@@ -602,7 +611,9 @@ static void plan_ports(NetPlan *np)
      * have: removed (the definitions are the whole site's). */
     g_autoptr(GHashTable) wanted = g_hash_table_new(g_str_hash, g_str_equal);
     g_autofree char *service = service_port_name(net);
+    g_autofree char *router_port = cn_ovn_router_port_name(net->name);
     g_hash_table_add(wanted, service);
+    g_hash_table_add(wanted, router_port);
     for (guint i = 0; i < np->ports->len; i++)
         g_hash_table_add(wanted, g_array_index(np->ports, WantPort, i).name);
     for (guint i = 0; i < np->ls->ports->len; i++) {
@@ -614,7 +625,7 @@ static void plan_ports(NetPlan *np)
                                                   (char *)g_hash_table_lookup(port->external_ids, CN_OVN_KEY_MACHINE) ?: "?",
                                                   (char *)g_hash_table_lookup(port->external_ids, CN_OVN_KEY_IFACE) ?: "?",
                                                   port->name);
-        add_change(np->changes, net->name, object, CN_OVN_EXTRA, NULL);
+        cn_ovn_add_change(np->changes, net->name, object, CN_OVN_EXTRA, NULL);
         g_ptr_array_add(np->ports_out, cn_ovsdb_uuid(port->uuid));
     }
 }
@@ -623,36 +634,36 @@ static void plan_ports(NetPlan *np)
 static void plan_dns(NetPlan *np, GPtrArray *dns_in, GPtrArray *dns_out)
 {
     const CnNetwork *net = np->net;
-    g_autoptr(GHashTable) records = string_map_new();
+    g_autoptr(GHashTable) records = cn_ovn_string_map_new();
     for (guint i = 0; i < np->ports->len; i++) {
         const WantPort *want = &g_array_index(np->ports, WantPort, i);
         if (!want->link->dns_name || !want->address)
             continue;
         g_autofree char *name = g_ascii_strdown(want->link->dns_name, -1);
         g_autofree char *address = cn_v4_str(want->address);
-        map_set(records, name, address);
+        cn_ovn_map_set(records, name, address);
     }
     const CnNbDns *have = np->ls ? cn_nb_switch_dns(np->nb, np->ls) : NULL;
     if (g_hash_table_size(records) == 0) {
         if (have) {
-            add_change(np->changes, net->name, "dns records", CN_OVN_EXTRA, NULL);
+            cn_ovn_add_change(np->changes, net->name, "dns records", CN_OVN_EXTRA, NULL);
             g_ptr_array_add(dns_out, cn_ovsdb_uuid(have->uuid));
         }
         return;
     }
-    if (have && maps_equal(have->records, records))
+    if (have && cn_ovn_maps_equal(have->records, records))
         return;
     JsonObject *row = json_object_new();
     json_object_set_member(row, "records", cn_ovsdb_string_map(records));
     if (have) {
-        add_change(np->changes, net->name, "dns records", CN_OVN_CHANGED, map_difference(have->records, records));
+        cn_ovn_add_change(np->changes, net->name, "dns records", CN_OVN_CHANGED, cn_ovn_map_difference(have->records, records));
         g_ptr_array_add(np->ops, cn_ovsdb_op_update("DNS", have->uuid, row));
         return;
     }
-    g_autoptr(GHashTable) ids = network_external_ids(net);
+    g_autoptr(GHashTable) ids = cn_ovn_network_external_ids(net);
     json_object_set_member(row, "external_ids", cn_ovsdb_string_map(ids));
-    g_autofree char *name = named("dns", np->index, 0);
-    add_change(np->changes, net->name, "dns records", CN_OVN_MISSING, NULL);
+    g_autofree char *name = cn_ovn_named("dns", np->index, 0);
+    cn_ovn_add_change(np->changes, net->name, "dns records", CN_OVN_MISSING, NULL);
     g_ptr_array_add(np->ops, cn_ovsdb_op_insert("DNS", name, row));
     g_ptr_array_add(dns_in, cn_ovsdb_named_uuid(name));
 }
@@ -669,15 +680,15 @@ static void plan_switch(NetPlan *np, GPtrArray *dns_in, GPtrArray *dns_out, GPtr
 {
     const CnNetwork *net = np->net;
     if (!np->ls) {
-        g_autofree char *name = named("switch", np->index, 0);
+        g_autofree char *name = cn_ovn_named("switch", np->index, 0);
         JsonObject *row = json_object_new();
         json_object_set_string_member(row, "name", net->name);
         json_object_set_member(row, "ports", cn_ovsdb_set(np->ports_in));
         json_object_set_member(row, "dns_records", cn_ovsdb_set(dns_in));
-        g_autoptr(GHashTable) ids = network_external_ids(net);
-        map_set(ids, CN_OVN_KEY_VERSION, "1");
+        g_autoptr(GHashTable) ids = cn_ovn_network_external_ids(net);
+        cn_ovn_map_set(ids, CN_OVN_KEY_VERSION, "1");
         json_object_set_member(row, "external_ids", cn_ovsdb_string_map(ids));
-        add_change(np->changes, net->name, "switch", CN_OVN_MISSING, NULL);
+        cn_ovn_add_change(np->changes, net->name, "switch", CN_OVN_MISSING, NULL);
         g_ptr_array_add(out, cn_ovsdb_op_wait_no_name("Logical_Switch", net->name));
         g_ptr_array_extend_and_steal(out, g_steal_pointer(&np->ops));
         g_ptr_array_add(out, cn_ovsdb_op_insert("Logical_Switch", name, row));
@@ -706,7 +717,7 @@ static void plan_switch(NetPlan *np, GPtrArray *dns_in, GPtrArray *dns_out, GPtr
     np->ops = g_ptr_array_new_with_free_func((GDestroyNotify)json_node_unref);
     g_autoptr(GHashTable) ids = map_copy(np->ls->external_ids);
     g_autofree char *version = g_strdup_printf("%" G_GUINT64_FORMAT, switch_version(np->ls) + 1);
-    map_set(ids, CN_OVN_KEY_VERSION, version);
+    cn_ovn_map_set(ids, CN_OVN_KEY_VERSION, version);
     JsonObject *row = json_object_new();
     json_object_set_member(row, "external_ids", cn_ovsdb_string_map(ids));
     g_ptr_array_add(out, cn_ovsdb_op_update("Logical_Switch", uuid, row));
@@ -741,6 +752,8 @@ static gboolean plan_network(const CnNetwork *net, guint index, const CnNbSnapsh
     plan_dhcp(&np);
     plan_ports(&np);
     plan_service_port(&np);
+    if (!cn_ovn_plan_router(&np, error) || !cn_ovn_plan_port_group(&np, error))
+        goto out;
     plan_dns(&np, dns_in, dns_out);
     plan_switch(&np, dns_in, dns_out, plan->ops);
     ok = TRUE;
@@ -782,14 +795,101 @@ CnOvnPlan *cn_ovn_plan_removal(const char *name, const CnNbSnapshot *nb, const c
         g_ptr_array_add(plan->ops, cn_ovsdb_op_wait_column("Logical_Switch", ls->uuid, "external_ids",
                                                            cn_ovsdb_string_map(ls->external_ids)));
         g_ptr_array_add(plan->ops, cn_ovsdb_op_delete("Logical_Switch", ls->uuid));
-        add_change(plan->changes, name, "switch", CN_OVN_EXTRA, NULL);
+        cn_ovn_add_change(plan->changes, name, "switch", CN_OVN_EXTRA, NULL);
     }
     for (guint i = 0; i < nb->dhcp->len; i++) {
         const CnNbDhcp *dhcp = nb->dhcp->pdata[i];
         if (g_strcmp0(cn_nb_owner_network(dhcp->external_ids), name) != 0)
             continue;
         g_ptr_array_add(plan->ops, cn_ovsdb_op_delete("DHCP_Options", dhcp->uuid));
-        add_change(plan->changes, name, "dhcp options", CN_OVN_EXTRA, NULL);
+        cn_ovn_add_change(plan->changes, name, "dhcp options", CN_OVN_EXTRA, NULL);
+    }
+    /* DNS rows are roots: the switch only refers to them. */
+    for (guint i = 0; i < nb->dns->len; i++) {
+        const CnNbDns *dns = nb->dns->pdata[i];
+        if (g_strcmp0(cn_nb_owner_network(dns->external_ids), name) != 0)
+            continue;
+        g_ptr_array_add(plan->ops, cn_ovsdb_op_delete("DNS", dns->uuid));
+        cn_ovn_add_change(plan->changes, name, "dns records", CN_OVN_EXTRA, NULL);
+    }
+    /* The router, its uplink switch and the port group: carthage-net's
+     * rows of the network by the names it gives them. */
+    g_autofree char *router_name = cn_ovn_router_name(name);
+    g_autofree char *uplink_name = cn_ovn_uplink_switch_name(name);
+    g_autofree char *group_name = cn_ovn_port_group_name(name);
+    const CnNbRouter *router = cn_nb_find_router(nb, router_name);
+    const CnNbSwitch *uplink = cn_nb_find_switch(nb, uplink_name);
+    const CnNbPortGroup *group = cn_nb_find_port_group(nb, group_name);
+    if (router && g_strcmp0(cn_nb_owner_network(router->external_ids), name) == 0) {
+        g_ptr_array_add(plan->ops, cn_ovsdb_op_delete("Logical_Router", router->uuid));
+        g_autofree char *object = g_strdup_printf("router %s", router_name);
+        cn_ovn_add_change(plan->changes, name, object, CN_OVN_EXTRA, NULL);
+    }
+    if (uplink && g_strcmp0(cn_nb_owner_network(uplink->external_ids), name) == 0) {
+        g_ptr_array_add(plan->ops, cn_ovsdb_op_delete("Logical_Switch", uplink->uuid));
+        g_autofree char *object = g_strdup_printf("switch %s (uplink)", uplink_name);
+        cn_ovn_add_change(plan->changes, name, object, CN_OVN_EXTRA, NULL);
+    }
+    if (group && g_strcmp0(cn_nb_owner_network(group->external_ids), name) == 0) {
+        g_ptr_array_add(plan->ops, cn_ovsdb_op_delete("Port_Group", group->uuid));
+        g_autofree char *object = g_strdup_printf("port group %s", group_name);
+        cn_ovn_add_change(plan->changes, name, object, CN_OVN_EXTRA, NULL);
+    }
+    add_comment(plan, comment);
+    return g_steal_pointer(&plan);
+}
+
+/* A root row of carthage-net's (or a port of its on someone else's
+ * switch): deleted, and named in the changes. */
+static void purge_row(CnOvnPlan *plan, const char *table, const char *uuid, GHashTable *external_ids,
+                      const char *what)
+{
+    const char *network = cn_nb_owner_network(external_ids);
+    if (!network)
+        return;
+    g_autofree char *object = g_strdup_printf("%s (%s)", what, uuid);
+    cn_ovn_add_change(plan->changes, network, object, CN_OVN_EXTRA, NULL);
+    g_ptr_array_add(plan->ops, cn_ovsdb_op_delete(table, uuid));
+}
+
+CnOvnPlan *cn_ovn_plan_purge(const CnNbSnapshot *nb, const char *comment)
+{
+    g_autoptr(CnOvnPlan) plan = plan_new();
+    /* Root rows: switches (their ports go with them), routers (their
+     * ports, routes, NAT and gateway chassis too), port groups (their
+     * ACLs), DHCP options, DNS records. */
+    for (guint i = 0; i < nb->switches->len; i++) {
+        const CnNbSwitch *ls = nb->switches->pdata[i];
+        g_autofree char *what = g_strdup_printf("switch %s", ls->name);
+        purge_row(plan, "Logical_Switch", ls->uuid, ls->external_ids, what);
+    }
+    for (guint i = 0; i < nb->routers->len; i++) {
+        const CnNbRouter *router = nb->routers->pdata[i];
+        g_autofree char *what = g_strdup_printf("router %s", router->name);
+        purge_row(plan, "Logical_Router", router->uuid, router->external_ids, what);
+    }
+    for (guint i = 0; i < nb->port_groups->len; i++) {
+        const CnNbPortGroup *group = nb->port_groups->pdata[i];
+        g_autofree char *what = g_strdup_printf("port group %s", group->name);
+        purge_row(plan, "Port_Group", group->uuid, group->external_ids, what);
+    }
+    for (guint i = 0; i < nb->dhcp->len; i++) {
+        const CnNbDhcp *dhcp = nb->dhcp->pdata[i];
+        purge_row(plan, "DHCP_Options", dhcp->uuid, dhcp->external_ids, "dhcp options");
+    }
+    for (guint i = 0; i < nb->dns->len; i++) {
+        const CnNbDns *dns = nb->dns->pdata[i];
+        purge_row(plan, "DNS", dns->uuid, dns->external_ids, "dns records");
+    }
+    /* Ports of carthage-net's on switches that are not: taken off them. */
+    for (guint i = 0; i < nb->ports->len; i++) {
+        const CnNbPort *port = nb->ports->pdata[i];
+        const char *network = cn_nb_owner_network(port->external_ids);
+        if (!network || !port->owner || cn_nb_owner_network(port->owner->external_ids))
+            continue;
+        g_autofree char *object = g_strdup_printf("port %s on switch %s", port->name, port->owner->name);
+        cn_ovn_add_change(plan->changes, network, object, CN_OVN_EXTRA, NULL);
+        g_ptr_array_add(plan->ops, cn_ovn_op_list_delete("Logical_Switch", port->owner->uuid, "ports", port->uuid));
     }
     add_comment(plan, comment);
     return g_steal_pointer(&plan);
@@ -804,7 +904,7 @@ void cn_ovn_extra_switches(const CnSite *site, const CnNbSnapshot *nb, GPtrArray
             continue;
         const CnNetwork *net = cn_site_find_network(site, network);
         if (!net || !cn_network_in_ovn(net))
-            add_change(changes, network, "switch", CN_OVN_EXTRA,
+            cn_ovn_add_change(changes, network, "switch", CN_OVN_EXTRA,
                        g_strdup("not in the definitions; not removed (carthage-net undefine removes it)"));
     }
 }

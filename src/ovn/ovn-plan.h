@@ -51,6 +51,9 @@ CnOvnPlan *cn_ovn_plan_networks(GPtrArray *networks, const CnNbSnapshot *nb, con
 /* Removes network NAME's switch (its ports and DNS records go with it)
  * and DHCP options; empty when there is none of carthage-net's. */
 CnOvnPlan *cn_ovn_plan_removal(const char *name, const CnNbSnapshot *nb, const char *comment, GError **error);
+/* Everything carthage-net wrote to the database (rows whose external_ids
+ * name a network), and nothing else: repair --purge. */
+CnOvnPlan *cn_ovn_plan_purge(const CnNbSnapshot *nb, const char *comment);
 /* carthage-net's switches the site has no ovn network for, as changes
  * (extra switch); never removed but by undefine. */
 void cn_ovn_extra_switches(const CnSite *site, const CnNbSnapshot *nb, GPtrArray *changes);

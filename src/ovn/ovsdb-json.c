@@ -313,6 +313,29 @@ gboolean cn_ovsdb_row_optional_uuid(JsonObject *row, const char *table, const ch
     return TRUE;
 }
 
+gboolean cn_ovsdb_row_optional_string(JsonObject *row, const char *table, const char *column, char **out,
+                                      GError **error)
+{
+    g_autoptr(GPtrArray) strings = g_ptr_array_new_with_free_func(g_free);
+    if (!cn_ovsdb_row_set(row, table, column, "string", strings, error))
+        return FALSE;
+    if (strings->len > 1)
+        return bad_column(table, column, "an optional string", error);
+    *out = strings->len ? g_strdup(strings->pdata[0]) : NULL;
+    return TRUE;
+}
+
+gboolean cn_ovsdb_row_integer(JsonObject *row, const char *table, const char *column, gint64 *out, GError **error)
+{
+    JsonNode *node = column_of(row, table, column, error);
+    if (!node)
+        return FALSE;
+    if (!JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_INT64)
+        return bad_column(table, column, "an integer", error);
+    *out = json_node_get_int(node);
+    return TRUE;
+}
+
 gboolean cn_ovsdb_row_map(JsonObject *row, const char *table, const char *column, GHashTable *out, GError **error)
 {
     JsonNode *node = column_of(row, table, column, error);

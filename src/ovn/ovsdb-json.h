@@ -53,6 +53,10 @@ gboolean cn_ovsdb_row_set(JsonObject *row, const char *table, const char *column
 /* An optional uuid (a set of zero or one): *OUT NULL when empty. */
 gboolean cn_ovsdb_row_optional_uuid(JsonObject *row, const char *table, const char *column, char **out,
                                     GError **error);
+/* An optional string (a set of zero or one): *OUT NULL when empty. */
+gboolean cn_ovsdb_row_optional_string(JsonObject *row, const char *table, const char *column, char **out,
+                                      GError **error);
+gboolean cn_ovsdb_row_integer(JsonObject *row, const char *table, const char *column, gint64 *out, GError **error);
 /* A string -> string map into OUT. */
 gboolean cn_ovsdb_row_map(JsonObject *row, const char *table, const char *column, GHashTable *out, GError **error);
 

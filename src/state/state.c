@@ -9,6 +9,7 @@
 
 #include <glib/gstdio.h>
 
+#include "model.h"
 #include "state.h"
 
 G_DEFINE_QUARK(cn-state-error-quark, cn_state_error)
@@ -279,7 +280,7 @@ void cn_runtime_list_orphans(const char *dir, GPtrArray *names)
         if (lstat(path, &st) == 0 && S_ISREG(st.st_mode))
             g_ptr_array_add(names, g_strdup(name));
     }
-    g_ptr_array_sort(names, (GCompareFunc)g_strcmp0);
+    g_ptr_array_sort(names, cn_compare_string_ptrs);
 }
 
 void cn_runtime_remove_orphans(const char *dir, GPtrArray *removed, GPtrArray *warnings)

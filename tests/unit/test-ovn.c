@@ -216,7 +216,7 @@ static char *lab_snapshot(const char *switch_ports, const char *ports)
     return g_strdup_printf("[{\"rows\":[{\"_uuid\":[\"uuid\",\"00000000-0000-0000-0000-00000000000a\"],\"name\":\"lab\","
                            "\"ports\":[\"set\",[%s]],\"dns_records\":[\"set\",[]],"
                            "\"external_ids\":[\"map\",[[\"carthage-net:network\",\"lab\"],[\"carthage-net:version\",\"4\"]]]}]},"
-                           "{\"rows\":[%s]},{\"rows\":[]},{\"rows\":[]}]",
+                           "{\"rows\":[%s]},{\"rows\":[]},{\"rows\":[]},{\"rows\":[]},{\"rows\":[]},{\"rows\":[]},{\"rows\":[]},{\"rows\":[]},{\"rows\":[]},{\"rows\":[]}]",
                            switch_ports, ports);
 }
 
@@ -228,7 +228,7 @@ static char *port_row(const char *uuid, const char *machine, const char *address
                                                   "[\"carthage-net:network\",\"lab\"]", machine)
                                 : g_strdup("");
     return g_strdup_printf("{\"_uuid\":[\"uuid\",\"%s\"],\"name\":\"%s\",\"type\":\"\",\"addresses\":\"%s\","
-                           "\"port_security\":[\"set\",[]],\"dhcpv4_options\":[\"set\",[]],"
+                           "\"port_security\":[\"set\",[]],\"dhcpv4_options\":[\"set\",[]],\"options\":[\"map\",[]],"
                            "\"external_ids\":[\"map\",[%s]]}",
                            uuid, ours ? name : machine, addresses, ids);
 }
@@ -326,7 +326,7 @@ static void test_plan_refusals(void **state)
     g_autoptr(CnNbSnapshot) foreign =
         snapshot("[{\"rows\":[{\"_uuid\":[\"uuid\",\"00000000-0000-0000-0000-00000000000b\"],\"name\":\"lab\","
                  "\"ports\":[\"set\",[]],\"dns_records\":[\"set\",[]],\"external_ids\":[\"map\",[]]}]},"
-                 "{\"rows\":[]},{\"rows\":[]},{\"rows\":[]}]");
+                 "{\"rows\":[]},{\"rows\":[]},{\"rows\":[]},{\"rows\":[]},{\"rows\":[]},{\"rows\":[]},{\"rows\":[]},{\"rows\":[]},{\"rows\":[]},{\"rows\":[]}]");
     g_autoptr(GError) error = NULL;
     assert_null(cn_ovn_plan_networks(site->networks, foreign, NULL, &error));
     assert_true(g_error_matches(error, CN_OPS_ERROR, CN_OPS_ERROR_INVALID));
