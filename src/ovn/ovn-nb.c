@@ -39,7 +39,7 @@ typedef struct {
 static const Column switch_columns[] = {
     COL(CnNbSwitch, "_uuid", COL_UUID, uuid), COL(CnNbSwitch, "name", COL_STRING, name),
     COL(CnNbSwitch, "ports", COL_UUIDS, ports), COL(CnNbSwitch, "dns_records", COL_UUIDS, dns_records),
-    COL(CnNbSwitch, "external_ids", COL_MAP, external_ids), END,
+    COL(CnNbSwitch, "external_ids", COL_MAP, external_ids), COL(CnNbSwitch, "acls", COL_UUIDS, acls), END,
 };
 static const Column port_columns[] = {
     COL(CnNbPort, "_uuid", COL_UUID, uuid), COL(CnNbPort, "name", COL_STRING, name),

@@ -24,6 +24,7 @@ typedef struct {
     GPtrArray *ports;       /* uuid strings */
     GPtrArray *dns_records; /* uuid strings */
     GHashTable *external_ids;
+    GPtrArray *acls;        /* uuid strings */
 } CnNbSwitch;
 
 typedef struct {

@@ -345,12 +345,65 @@ static void plan_nat(NetPlan *np, const CnNbRouter *router, GPtrArray *refs_in)
     plan_items(np, router, "NAT", "nat", wanted, have, refs_in);
 }
 
+/* forward nat lets nothing in but what NAT answers: on the uplink switch,
+ * before the router, what is addressed to the network itself is dropped
+ * (1:1 NAT arrives addressed to public addresses, SNAT's replies to the
+ * router's).  forward route routes it in. */
+static gboolean want_inbound_drop(const CnNetwork *net)
+{
+    return net->forward == CN_FORWARD_NAT;
+}
+
+/* The uplink switch's ACLs as they should be: ours kept when right,
+ * others' kept.  Their references go into ACLS; TRUE when they differ. */
+static gboolean plan_uplink_acls(NetPlan *np, const CnNbSwitch *have, GPtrArray *acls)
+{
+    const CnNetwork *net = np->net;
+    g_autofree char *cidr = v4_cidr(net->v4_subnet.network, net->v4_subnet.prefix);
+    g_autofree char *match = g_strdup_printf("ip4.dst == %s", cidr);
+    g_autofree char *object = g_strdup_printf("acl from-lport 1000 \"%s\" drop (uplink)", match);
+    gboolean want = want_inbound_drop(net), found = FALSE, extra = FALSE;
+    for (guint i = 0; have && i < have->acls->len; i++) {
+        const CnNbAcl *acl = g_hash_table_lookup(np->nb->acl_by_uuid, have->acls->pdata[i]);
+        if (!acl)
+            continue;
+        if (g_strcmp0(cn_nb_owner_network(acl->external_ids), net->name) != 0) {
+            g_ptr_array_add(acls, cn_ovsdb_uuid(acl->uuid));
+        } else if (want && !found && acl->priority == 1000 && strcmp(acl->direction, "from-lport") == 0 &&
+                   strcmp(acl->action, "drop") == 0 && strcmp(acl->match, match) == 0) {
+            found = TRUE;
+            g_ptr_array_add(acls, cn_ovsdb_uuid(acl->uuid));
+        } else {
+            extra = TRUE;
+            g_autofree char *text = g_strdup_printf("acl %s %" G_GINT64_FORMAT " \"%s\" %s (uplink)", acl->direction,
+                                                    acl->priority, acl->match, acl->action);
+            cn_ovn_add_change(np->changes, net->name, text, CN_OVN_EXTRA, NULL);
+        }
+    }
+    if (want && !found) {
+        g_autofree char *uuid_name = cn_ovn_named("uplink_acl", np->index, 0);
+        JsonObject *row = json_object_new();
+        json_object_set_string_member(row, "direction", "from-lport");
+        json_object_set_int_member(row, "priority", 1000);
+        json_object_set_string_member(row, "match", match);
+        json_object_set_string_member(row, "action", "drop");
+        g_autoptr(GHashTable) ids = cn_ovn_network_external_ids(net);
+        json_object_set_member(row, "external_ids", cn_ovsdb_string_map(ids));
+        g_ptr_array_add(np->ops, cn_ovsdb_op_insert("ACL", uuid_name, row));
+        g_ptr_array_add(acls, cn_ovsdb_named_uuid(uuid_name));
+        if (have)
+            cn_ovn_add_change(np->changes, net->name, object, CN_OVN_MISSING, NULL);
+    }
+    return extra || (want && !found);
+}
+
 /* The uplink switch: the router's uplink port and the localnet port onto
  * ovn.uplink. */
 static void plan_uplink_switch(NetPlan *np, const CnNbSwitch *have, const char *name, const char *lrp_name)
 {
     const CnNetwork *net = np->net;
     g_autoptr(GPtrArray) ports_in = g_ptr_array_new_with_free_func((GDestroyNotify)json_node_unref);
+    g_autoptr(GPtrArray) acls = g_ptr_array_new_with_free_func((GDestroyNotify)json_node_unref);
     g_autofree char *router_side = g_strdup_printf("%s-router", name);
     g_autofree char *localnet = g_strdup_printf("carthage-net-%s-localnet", net->name);
     g_autoptr(GHashTable) router_options = cn_ovn_string_map_new();
@@ -363,16 +416,23 @@ static void plan_uplink_switch(NetPlan *np, const CnNbSwitch *have, const char *
                          "uplink_router");
     cn_ovn_plan_own_port(np, have, localnet, localnet_object, "localnet", "unknown", localnet_options, ports_in,
                          "localnet");
+    gboolean acls_differ = plan_uplink_acls(np, have, acls);
     if (have) {
         if (ports_in->len)
             g_ptr_array_add(np->ops, cn_ovsdb_op_mutate("Logical_Switch", have->uuid, "ports", "insert",
                                                         cn_ovsdb_set(ports_in)));
+        if (acls_differ) {
+            JsonObject *row = json_object_new();
+            json_object_set_member(row, "acls", cn_ovsdb_set(acls));
+            g_ptr_array_add(np->ops, cn_ovsdb_op_update("Logical_Switch", have->uuid, row));
+        }
         return;
     }
     g_autofree char *uuid_name = cn_ovn_named("uplink_switch", np->index, 0);
     JsonObject *row = json_object_new();
     json_object_set_string_member(row, "name", name);
     json_object_set_member(row, "ports", cn_ovsdb_set(ports_in));
+    json_object_set_member(row, "acls", cn_ovsdb_set(acls));
     g_autoptr(GHashTable) ids = cn_ovn_network_external_ids(net);
     json_object_set_member(row, "external_ids", cn_ovsdb_string_map(ids));
     g_autofree char *object = g_strdup_printf("switch %s (uplink)", name);

@@ -3,7 +3,7 @@
  * a socket would), each message through json-glib and the transact reply
  * reader; a reply that reads as a snapshot is planned against a small
  * site, so the planner meets hostile databases too. */
-/* fuzz-extra: src/ovn/ovsdb-stream.c src/ovn/ovsdb-json.c src/ovn/ovsdb-client.c src/ovn/ovn-nb.c src/ovn/ovn-plan.c */
+/* fuzz-extra: src/ovn/ovsdb-stream.c src/ovn/ovsdb-json.c src/ovn/ovsdb-client.c src/ovn/ovn-nb.c src/ovn/ovn-plan.c src/ovn/ovn-plan-router.c */
 /* fuzz-pkgs: json-glib-1.0 gio-2.0 */
 #include <string.h>
 
@@ -18,7 +18,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char site_text[] =
     "[network lab]\ntechnology = ovn\nv4.network = 10.90.0.0/24\nv4.pool = 10.90.0.100-10.90.0.103\n"
-    "[link web eth0]\nnet = lab\nv4.address = 10.90.0.10\ndns_name = web.lab\n"
+    "v4.masquerade = true\nisolate_guests = true\novn.uplink = outside\novn.uplink_address = 192.0.2.10/24\n"
+    "ovn.uplink_gateway = 192.0.2.1\novn.gateway_chassis = hv1;hv2\n"
+    "[link web eth0]\nnet = lab\nv4.address = 10.90.0.10\ndns_name = web.lab\nv4.public_address = 192.0.2.20\n"
+    "v4.secondary_addresses = 10.90.0.11=192.0.2.21\n"
     "[link db eth0]\nnet = lab\ndns_name = db.lab\n";
 
 static CnSite *site_once(void)
@@ -41,7 +44,12 @@ static void take(const char *text)
     g_autoptr(JsonParser) parser = json_parser_new();
     if (!json_parser_load_from_data(parser, text, -1, NULL))
         return;
-    g_autoptr(JsonArray) results = cn_ovsdb_parse_transact_reply(json_parser_get_root(parser), 4, NULL);
+    static guint selects;
+    if (!selects) {
+        g_autoptr(GPtrArray) ops = cn_nb_snapshot_ops();
+        selects = ops->len;
+    }
+    g_autoptr(JsonArray) results = cn_ovsdb_parse_transact_reply(json_parser_get_root(parser), selects, NULL);
     if (!results)
         return;
     g_autoptr(CnNbSnapshot) nb = cn_nb_snapshot_parse(results, NULL);
@@ -52,6 +60,7 @@ static void take(const char *text)
     g_autoptr(GPtrArray) changes = g_ptr_array_new_with_free_func((GDestroyNotify)cn_ovn_change_free);
     cn_ovn_extra_switches(site, nb, changes);
     g_autoptr(CnOvnPlan) removal = cn_ovn_plan_removal("lab", nb, NULL, NULL);
+    g_autoptr(CnOvnPlan) purge = cn_ovn_plan_purge(nb, NULL);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -116,6 +116,8 @@ is "no DHCP and DNS localport: the router answers for the gateway" \
 is "the port group holds both guests' ports" "$(nbctl --bare --columns=ports find Port_Group name="$group" | wc -w)" 2
 is "... and one ACL: member to member, dropped" "$(nbctl acl-list "$group" | sed 's/  */ /g;s/^ //')" \
     "to-lport 1000 (inport == @$group && outport == @$group) drop"
+is "forward nat: the uplink switch drops what is addressed to the network itself (nothing in but NAT)" \
+    "$(nbctl acl-list carthage-net-lab-uplink | sed 's/  */ /g;s/^ //')" "from-lport 1000 (ip4.dst == 10.90.0.0/24) drop"
 ok "northd made the SNAT flows" lflows "ct_snat(192.0.2.10)"
 ok "... the 1:1 NAT flows" lflows "ip4.dst == 192.0.2.20"
 ok "... and the ACL's flow on the port group" lflows "inport == @$group && outport == @$group"
@@ -130,8 +132,10 @@ nbctl lr-route-del $router
 nbctl lsp-del carthage-net-lab-localnet
 nbctl pg-set-ports "$group" "$web_port"
 nbctl acl-del "$group"
+nbctl acl-del carthage-net-lab-uplink
 out=$(cn status 2>&1); rc=$?
-is "status after six changes by hand: exit 5" "$rc" 5
+is "status after seven changes by hand: exit 5" "$rc" 5
+like "... names the uplink's ACL" "$out" "^drift: network lab: ovn: acl from-lport 1000 \"ip4.dst == 10.90.0.0/24\" drop \(uplink\): missing$"
 like "... names the 1:1 NAT" "$out" "^drift: network lab: ovn: nat dnat_and_snat 192.0.2.20 <-> 10.90.0.10 \(web eth0\): missing$"
 like "... the gateway chassis" "$out" "^drift: network lab: ovn: router port $router-uplink: changed: .*gateway chassis \[hv1:2\] \(want .*\[hv1:2 hv2:1\]\)$"
 like "... the route" "$out" "^drift: network lab: ovn: route 0.0.0.0/0 via 192.0.2.1: missing$"
@@ -143,6 +147,7 @@ is "repair: exit 0" "$rc" 0
 like "... adds the NAT rule" "$out" "^network lab: ovn: nat dnat_and_snat 192.0.2.20 <-> 10.90.0.10 \(web eth0\): added$"
 is "status then: exit 0" "$(cn status >/dev/null 2>&1; echo $?)" 0
 is "... the ACL is one again" "$(nbctl acl-list "$group" | grep -c drop)" 1
+is "... and the uplink's too" "$(nbctl acl-list carthage-net-lab-uplink | grep -c drop)" 1
 nbctl -- --id=@n create NAT type=snat external_ip=192.0.2.99 logical_ip=10.90.0.0/24 \
     'external_ids:"carthage-net:network"=lab' -- add Logical_Router $router nat @n >/dev/null
 out=$(cn status 2>&1); rc=$?

@@ -214,7 +214,7 @@ static CnNbSnapshot *snapshot(const char *results)
 static char *lab_snapshot(const char *switch_ports, const char *ports)
 {
     return g_strdup_printf("[{\"rows\":[{\"_uuid\":[\"uuid\",\"00000000-0000-0000-0000-00000000000a\"],\"name\":\"lab\","
-                           "\"ports\":[\"set\",[%s]],\"dns_records\":[\"set\",[]],"
+                           "\"ports\":[\"set\",[%s]],\"dns_records\":[\"set\",[]],\"acls\":[\"set\",[]],"
                            "\"external_ids\":[\"map\",[[\"carthage-net:network\",\"lab\"],[\"carthage-net:version\",\"4\"]]]}]},"
                            "{\"rows\":[%s]},{\"rows\":[]},{\"rows\":[]},{\"rows\":[]},{\"rows\":[]},{\"rows\":[]},{\"rows\":[]},{\"rows\":[]},{\"rows\":[]},{\"rows\":[]}]",
                            switch_ports, ports);
@@ -325,7 +325,7 @@ static void test_plan_refusals(void **state)
     g_autoptr(CnSite) site = load(LAB_SITE);
     g_autoptr(CnNbSnapshot) foreign =
         snapshot("[{\"rows\":[{\"_uuid\":[\"uuid\",\"00000000-0000-0000-0000-00000000000b\"],\"name\":\"lab\","
-                 "\"ports\":[\"set\",[]],\"dns_records\":[\"set\",[]],\"external_ids\":[\"map\",[]]}]},"
+                 "\"ports\":[\"set\",[]],\"dns_records\":[\"set\",[]],\"acls\":[\"set\",[]],\"external_ids\":[\"map\",[]]}]},"
                  "{\"rows\":[]},{\"rows\":[]},{\"rows\":[]},{\"rows\":[]},{\"rows\":[]},{\"rows\":[]},{\"rows\":[]},{\"rows\":[]},{\"rows\":[]},{\"rows\":[]}]");
     g_autoptr(GError) error = NULL;
     assert_null(cn_ovn_plan_networks(site->networks, foreign, NULL, &error));
@@ -353,7 +353,7 @@ static void test_snapshot_refuses_bad_rows(void **state)
     static const char *const bad[] = {
         "[]",
         "[{\"rows\":[1]},{\"rows\":[]},{\"rows\":[]},{\"rows\":[]}]",
-        "[{\"rows\":[{\"_uuid\":[\"uuid\",\"short\"],\"name\":\"x\",\"ports\":[\"set\",[]],\"dns_records\":[\"set\",[]],"
+        "[{\"rows\":[{\"_uuid\":[\"uuid\",\"short\"],\"name\":\"x\",\"ports\":[\"set\",[]],\"dns_records\":[\"set\",[]],\"acls\":[\"set\",[]],"
         "\"external_ids\":[\"map\",[]]}]},{\"rows\":[]},{\"rows\":[]},{\"rows\":[]}]",
         "[{\"rows\":[]},{\"rows\":[{\"_uuid\":[\"uuid\",\"00000000-0000-0000-0000-0000000000f1\"]}]},{\"rows\":[]},"
         "{\"rows\":[]}]",
