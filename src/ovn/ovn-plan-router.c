@@ -354,47 +354,78 @@ static gboolean want_inbound_drop(const CnNetwork *net)
     return net->forward == CN_FORWARD_NAT;
 }
 
-/* The uplink switch's ACLs as they should be: ours kept when right,
- * others' kept.  Their references go into ACLS; TRUE when they differ. */
-static gboolean plan_uplink_acls(NetPlan *np, const CnNbSwitch *have, GPtrArray *acls)
+/* An ACL carthage-net keeps (priority 1000, action drop). */
+typedef struct {
+    const char *direction;
+    char *match;
+} WantAcl;
+
+/* Brings the ACLs of a row (a switch, a port group; HAVE_ACLS its acls
+ * column, NULL: being made) to WANTED: ours kept when right, others'
+ * kept, the rest of ours dropped.  The references the column should hold
+ * go into ACLS; TRUE when that differs from what it holds. */
+static gboolean plan_acls(NetPlan *np, GPtrArray *have_acls, const WantAcl *wanted, guint n_wanted,
+                          const char *where, const char *uuid_kind, GPtrArray *acls)
 {
     const CnNetwork *net = np->net;
-    g_autofree char *cidr = v4_cidr(net->v4_subnet.network, net->v4_subnet.prefix);
-    g_autofree char *match = g_strdup_printf("ip4.dst == %s", cidr);
-    g_autofree char *object = g_strdup_printf("acl from-lport 1000 \"%s\" drop (uplink)", match);
-    gboolean want = want_inbound_drop(net), found = FALSE, extra = FALSE;
-    for (guint i = 0; have && i < have->acls->len; i++) {
-        const CnNbAcl *acl = g_hash_table_lookup(np->nb->acl_by_uuid, have->acls->pdata[i]);
+    gboolean found[4] = { FALSE }, differ = FALSE;
+    g_assert(n_wanted <= G_N_ELEMENTS(found));
+    for (guint i = 0; have_acls && i < have_acls->len; i++) {
+        const CnNbAcl *acl = g_hash_table_lookup(np->nb->acl_by_uuid, have_acls->pdata[i]);
         if (!acl)
             continue;
         if (g_strcmp0(cn_nb_owner_network(acl->external_ids), net->name) != 0) {
             g_ptr_array_add(acls, cn_ovsdb_uuid(acl->uuid));
-        } else if (want && !found && acl->priority == 1000 && strcmp(acl->direction, "from-lport") == 0 &&
-                   strcmp(acl->action, "drop") == 0 && strcmp(acl->match, match) == 0) {
-            found = TRUE;
-            g_ptr_array_add(acls, cn_ovsdb_uuid(acl->uuid));
-        } else {
-            extra = TRUE;
-            g_autofree char *text = g_strdup_printf("acl %s %" G_GINT64_FORMAT " \"%s\" %s (uplink)", acl->direction,
-                                                    acl->priority, acl->match, acl->action);
-            cn_ovn_add_change(np->changes, net->name, text, CN_OVN_EXTRA, NULL);
+            continue;
         }
+        guint match = n_wanted;
+        for (guint w = 0; w < n_wanted && match == n_wanted; w++)
+            if (!found[w] && acl->priority == 1000 && strcmp(acl->direction, wanted[w].direction) == 0 &&
+                strcmp(acl->action, "drop") == 0 && strcmp(acl->match, wanted[w].match) == 0)
+                match = w;
+        if (match < n_wanted) {
+            found[match] = TRUE;
+            g_ptr_array_add(acls, cn_ovsdb_uuid(acl->uuid));
+            continue;
+        }
+        differ = TRUE;
+        g_autofree char *text = g_strdup_printf("acl %s %" G_GINT64_FORMAT " \"%s\" %s%s", acl->direction,
+                                                acl->priority, acl->match, acl->action, where);
+        cn_ovn_add_change(np->changes, net->name, text, CN_OVN_EXTRA, NULL);
     }
-    if (want && !found) {
-        g_autofree char *uuid_name = cn_ovn_named("uplink_acl", np->index, 0);
+    for (guint w = 0; w < n_wanted; w++) {
+        if (found[w])
+            continue;
+        differ = TRUE;
+        g_autofree char *uuid_name = cn_ovn_named(uuid_kind, np->index, w);
         JsonObject *row = json_object_new();
-        json_object_set_string_member(row, "direction", "from-lport");
+        json_object_set_string_member(row, "direction", wanted[w].direction);
         json_object_set_int_member(row, "priority", 1000);
-        json_object_set_string_member(row, "match", match);
+        json_object_set_string_member(row, "match", wanted[w].match);
         json_object_set_string_member(row, "action", "drop");
         g_autoptr(GHashTable) ids = cn_ovn_network_external_ids(net);
         json_object_set_member(row, "external_ids", cn_ovsdb_string_map(ids));
         g_ptr_array_add(np->ops, cn_ovsdb_op_insert("ACL", uuid_name, row));
         g_ptr_array_add(acls, cn_ovsdb_named_uuid(uuid_name));
-        if (have)
-            cn_ovn_add_change(np->changes, net->name, object, CN_OVN_MISSING, NULL);
+        if (have_acls) {
+            g_autofree char *text = g_strdup_printf("acl %s 1000 \"%s\" drop%s", wanted[w].direction,
+                                                    wanted[w].match, where);
+            cn_ovn_add_change(np->changes, net->name, text, CN_OVN_MISSING, NULL);
+        }
     }
-    return extra || (want && !found);
+    return differ;
+}
+
+/* The uplink switch's ACLs: see want_inbound_drop(). */
+static gboolean plan_uplink_acls(NetPlan *np, const CnNbSwitch *have, GPtrArray *acls)
+{
+    const CnNetwork *net = np->net;
+    g_autofree char *cidr = v4_cidr(net->v4_subnet.network, net->v4_subnet.prefix);
+    WantAcl drop_inbound = { "from-lport", g_strdup_printf("ip4.dst == %s", cidr) };
+    gboolean differ = plan_acls(np, have ? have->acls : NULL, &drop_inbound, want_inbound_drop(net) ? 1 : 0,
+                                " (uplink)", "uplink_acl", acls);
+    g_free(drop_inbound.match);
+    return differ;
 }
 
 /* The uplink switch: the router's uplink port and the localnet port onto
@@ -526,9 +557,17 @@ gboolean cn_ovn_plan_router(NetPlan *np, GError **error)
     return TRUE;
 }
 
-/* isolate_guests: guests' ports in one port group, and one ACL that drops
- * what goes from a member to a member (constant in the number of guests;
- * the router, DHCP and DNS are not members). */
+/* isolate_guests: guests' ports in one port group, and two ACLs, constant
+ * in the number of guests (the router is not a member, so the gateway,
+ * NAT and the outside stay reachable):
+ *  - from-lport: a member's IPv4 to an address of a member is dropped as it
+ *    enters, on the sender's chassis ($GROUP_ip4 is the address set OVN
+ *    makes of the members' addresses).  Only there: OVN's own ARP, DHCP and
+ *    DNS answers go back out of the asking port (inport == outport), so a
+ *    to-lport "member to member" rule would drop them too.
+ *  - to-lport: from a member to a member, whatever is neither IPv4 nor ARP
+ *    (IPv6 link-local, other ethertypes) is dropped; OVN's answers are
+ *    IPv4 or ARP. */
 gboolean cn_ovn_plan_port_group(NetPlan *np, GError **error)
 {
     const CnNetwork *net = np->net;
@@ -544,7 +583,6 @@ gboolean cn_ovn_plan_port_group(NetPlan *np, GError **error)
         }
         return TRUE;
     }
-    g_autofree char *match = g_strdup_printf("inport == @%s && outport == @%s", name, name);
     g_autoptr(GHashTable) ids = cn_ovn_network_external_ids(net);
     /* The members: every link's port. */
     g_autoptr(GPtrArray) members = g_ptr_array_new_with_free_func((GDestroyNotify)json_node_unref);
@@ -557,42 +595,14 @@ gboolean cn_ovn_plan_port_group(NetPlan *np, GError **error)
         g_ptr_array_add(member_uuids, (char *)json_array_get_string_element(ref, 1));
         g_ptr_array_add(members, json_node_copy(want->ref));
     }
-    g_ptr_array_sort(member_uuids, cn_compare_string_ptrs);
-    /* The ACL: ours as it should be, else a new one (foreign ACLs kept). */
+    WantAcl wanted[] = {
+        { "from-lport", g_strdup_printf("inport == @%s && ip4.dst == $%s_ip4", name, name) },
+        { "to-lport", g_strdup_printf("inport == @%s && outport == @%s && !ip4 && !arp", name, name) },
+    };
     g_autoptr(GPtrArray) acls = g_ptr_array_new_with_free_func((GDestroyNotify)json_node_unref);
-    gboolean acl_ok = FALSE, acl_extra = FALSE;
-    for (guint i = 0; have && i < have->acls->len; i++) {
-        const CnNbAcl *acl = g_hash_table_lookup(np->nb->acl_by_uuid, have->acls->pdata[i]);
-        if (!acl)
-            continue;
-        if (g_strcmp0(cn_nb_owner_network(acl->external_ids), net->name) != 0) {
-            g_ptr_array_add(acls, cn_ovsdb_uuid(acl->uuid));
-            continue;
-        }
-        if (!acl_ok && acl->priority == 1000 && strcmp(acl->direction, "to-lport") == 0 &&
-            strcmp(acl->action, "drop") == 0 && strcmp(acl->match, match) == 0) {
-            acl_ok = TRUE;
-            g_ptr_array_add(acls, cn_ovsdb_uuid(acl->uuid));
-        } else {
-            acl_extra = TRUE;
-        }
-    }
-    g_autofree char *acl_object = g_strdup_printf("acl to-lport 1000 \"%s\" drop", match);
-    if (!acl_ok) {
-        g_autofree char *uuid_name = cn_ovn_named("acl", np->index, 0);
-        JsonObject *row = json_object_new();
-        json_object_set_string_member(row, "direction", "to-lport");
-        json_object_set_int_member(row, "priority", 1000);
-        json_object_set_string_member(row, "match", match);
-        json_object_set_string_member(row, "action", "drop");
-        json_object_set_member(row, "external_ids", cn_ovsdb_string_map(ids));
-        g_ptr_array_add(np->ops, cn_ovsdb_op_insert("ACL", uuid_name, row));
-        g_ptr_array_add(acls, cn_ovsdb_named_uuid(uuid_name));
-        if (have)
-            cn_ovn_add_change(np->changes, net->name, acl_object, CN_OVN_MISSING, NULL);
-    }
-    if (acl_extra)
-        cn_ovn_add_change(np->changes, net->name, "acl (not isolate_guests')", CN_OVN_EXTRA, NULL);
+    gboolean acls_differ = plan_acls(np, have ? have->acls : NULL, wanted, G_N_ELEMENTS(wanted), "", "acl", acls);
+    for (gsize i = 0; i < G_N_ELEMENTS(wanted); i++)
+        g_free(wanted[i].match);
     if (!have) {
         g_autofree char *uuid_name = cn_ovn_named("port_group", np->index, 0);
         JsonObject *row = json_object_new();
@@ -613,7 +623,7 @@ gboolean cn_ovn_plan_port_group(NetPlan *np, GError **error)
                           g_strdup_printf("ports: %u (want %u)", have->ports->len, np->ports->len));
         json_object_set_member(row, "ports", cn_ovsdb_set(members));
     }
-    if (!acl_ok || acl_extra)
+    if (acls_differ)
         json_object_set_member(row, "acls", cn_ovsdb_set(acls));
     if (json_object_get_size(row) == 0) {
         json_object_unref(row);

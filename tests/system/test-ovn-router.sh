@@ -3,7 +3,7 @@
 # (ovsdb-server with OVN's schema) and a real ovn-northd writing a real
 # southbound database: forward nat as a logical router (gateway chassis,
 # default route, SNAT), v4.public_address and PRIVATE=PUBLIC secondaries
-# as dnat_and_snat, isolate_guests as a port group with one ACL; each
+# as dnat_and_snat, isolate_guests as a port group with two ACLs; each
 # row broken by hand with ovn-nbctl is named by status and restored by
 # repair; a router of the same name that is not carthage-net's stops
 # define with nothing written; repair --purge removes every row
@@ -114,13 +114,15 @@ is "web's port: its address and secondary, in addresses and port_security" \
 is "no DHCP and DNS localport: the router answers for the gateway" \
     "$(nbctl --bare --columns=name find Logical_Switch_Port name=carthage-net-lab)" ""
 is "the port group holds both guests' ports" "$(nbctl --bare --columns=ports find Port_Group name="$group" | wc -w)" 2
-is "... and one ACL: member to member, dropped" "$(nbctl acl-list "$group" | sed 's/  */ /g;s/^ //')" \
-    "to-lport 1000 (inport == @$group && outport == @$group) drop"
+is "... and two ACLs: IPv4 to a member dropped as it enters, the rest but ARP member to member" \
+    "$(nbctl acl-list "$group" | sed 's/  */ /g;s/^ //')" \
+    "from-lport 1000 (inport == @$group && ip4.dst == \$${group}_ip4) drop
+to-lport 1000 (inport == @$group && outport == @$group && !ip4 && !arp) drop"
 is "forward nat: the uplink switch drops what is addressed to the network itself (nothing in but NAT)" \
     "$(nbctl acl-list carthage-net-lab-uplink | sed 's/  */ /g;s/^ //')" "from-lport 1000 (ip4.dst == 10.90.0.0/24) drop"
 ok "northd made the SNAT flows" lflows "ct_snat(192.0.2.10)"
 ok "... the 1:1 NAT flows" lflows "ip4.dst == 192.0.2.20"
-ok "... and the ACL's flow on the port group" lflows "inport == @$group && outport == @$group"
+ok "... and the ACLs' flows on the port group's address set" lflows "ip4.dst == \$${group}_ip4"
 is "status: in step (exit 0)" "$(cn status >/dev/null 2>&1; echo $?)" 0
 out=$(cn define 2>&1)
 is "define again: unchanged" "$out" "network lab: unchanged"
@@ -141,12 +143,12 @@ like "... the gateway chassis" "$out" "^drift: network lab: ovn: router port $ro
 like "... the route" "$out" "^drift: network lab: ovn: route 0.0.0.0/0 via 192.0.2.1: missing$"
 like "... the localnet port" "$out" "^drift: network lab: ovn: port carthage-net-lab-localnet \(localnet outside\): missing$"
 like "... the port group's members" "$out" "^drift: network lab: ovn: port group $group: changed: ports: 1 \(want 2\)$"
-like "... the ACL" "$out" "^drift: network lab: ovn: acl to-lport 1000 .*: missing$"
+like "... the ACLs" "$out" "^drift: network lab: ovn: acl from-lport 1000 .*ip4.dst == .*: missing$"
 out=$(cn repair 2>&1); rc=$?
 is "repair: exit 0" "$rc" 0
 like "... adds the NAT rule" "$out" "^network lab: ovn: nat dnat_and_snat 192.0.2.20 <-> 10.90.0.10 \(web eth0\): added$"
 is "status then: exit 0" "$(cn status >/dev/null 2>&1; echo $?)" 0
-is "... the ACL is one again" "$(nbctl acl-list "$group" | grep -c drop)" 1
+is "... the ACLs are two again" "$(nbctl acl-list "$group" | grep -c drop)" 2
 is "... and the uplink's too" "$(nbctl acl-list carthage-net-lab-uplink | grep -c drop)" 1
 nbctl -- --id=@n create NAT type=snat external_ip=192.0.2.99 logical_ip=10.90.0.0/24 \
     'external_ids:"carthage-net:network"=lab' -- add Logical_Router $router nat @n >/dev/null
@@ -156,7 +158,7 @@ like "... named extra" "$out" "^drift: network lab: ovn: nat snat 192.0.2.99 <- 
 cn repair >/dev/null 2>&1
 is "repair removes it" "$(nbctl --bare --columns=_uuid find NAT external_ip=192.0.2.99)" ""
 
-# --- a guest more: one port-group member more, the ACL stays one --------------------------------
+# --- a guest more: one port-group member more, the ACLs stay two --------------------------------
 cat >>"$defs/site.conf" <<'EOF'
 
 [link cache eth0]
@@ -165,7 +167,7 @@ EOF
 out=$(cn define 2>&1); rc=$?
 is "define with a third guest: exit 0" "$rc" 0
 like "... adds it to the port group" "$out" "^network lab: ovn: port group $group: updated: ports: 2 \(want 3\)$"
-is "... three members, one ACL" "$(nbctl --bare --columns=ports find Port_Group name="$group" | wc -w):$(nbctl acl-list "$group" | wc -l)" "3:1"
+is "... three members, still two ACLs" "$(nbctl --bare --columns=ports find Port_Group name="$group" | wc -w):$(nbctl acl-list "$group" | wc -l)" "3:2"
 
 # --- masquerade off: the router goes, the DHCP and DNS localport comes back ------------------------
 sed -i -e '/^v4.masquerade/d' -e '/^ovn.uplink/d' -e '/^ovn.gateway_chassis/d' -e '/^v4.public_address/d' \

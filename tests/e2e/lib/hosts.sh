@@ -16,6 +16,7 @@
 #   host_ovs hv1                    # Open vSwitch in hv1, userspace datapath
 #   ovn_central central 10.99.0.1   # NB (6641) and SB (6642) over TCP, northd
 #   ovn_chassis hv1 10.98.0.11 br-phy tun0 10.99.0.1   # ovn-controller, Geneve from 10.98.0.11
+#   ovn_controller_stop hv1; ovn_controller_start hv1  # kill and restart it (by its pid file)
 #   hosts_stop                      # everything, by PID (also on exit)
 #
 # Inside a host, carthage-net runs as `cn_on HOST ARGS...` with the host's
@@ -140,6 +141,13 @@ ovn_chassis() {
         external_ids:system-id="$name" external_ids:ovn-remote="tcp:$central:6642" \
         external_ids:ovn-encap-type=geneve external_ids:ovn-encap-ip="$address" \
         external_ids:ovn-bridge-datapath-type=netdev || return 1
+    ovn_controller_start "$name"
+}
+
+# ovn_controller_start NAME: (re)starts NAME's ovn-controller; returns once
+# br-int is there.  ovn_controller_stop NAME stops it by its pid file.
+ovn_controller_start() {
+    local name=$1
     on "$name" ovn-controller --pidfile=/run/ovn/ovn-controller.pid --log-file=/var/log/ovn/ovn-controller.log \
         --detach --no-chdir unix:/run/openvswitch/db.sock 2>>"$hosts_dir/$name/ovn.log" || return 1
     for _ in $(seq 100); do
@@ -147,6 +155,13 @@ ovn_chassis() {
         sleep 0.1
     done
     return 1
+}
+ovn_controller_stop() {
+    local name=$1 pid
+    pid=$(on "$name" cat /run/ovn/ovn-controller.pid 2>/dev/null) && [ -n "$pid" ] || return 1
+    on "$name" kill "$pid" || return 1
+    for _ in $(seq 50); do on "$name" kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+    on "$name" kill -9 "$pid"
 }
 
 # hosts_stop: every host's guests, OVN, Open vSwitch and libvirt, by PID.

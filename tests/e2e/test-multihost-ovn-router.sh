@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# End to end, two hypervisors on OVN with a logical router: forward nat
+# (SNAT), 1:1 NAT of a guest's public address, isolate_guests across
+# hosts, and ovn-controller killed and restarted on the gateway chassis.
+# An "outside" host is wired to hv1, the gateway chassis, whose Open
+# vSwitch maps physical network "outside" to its bridge br-ex
+# (ovn-bridge-mappings): the router's uplink lives there.
+#
+#   lab   (ovn) 10.90.0.0/24, v4.pool .100-.199, masquerade, isolate_guests
+#         router uplink 192.0.2.10/24 on "outside", default route via 192.0.2.1
+#     a   hv1  10.90.0.11, public 192.0.2.20
+#     b   hv2  from the pool
+#     c   hv2  10.90.0.13
+#   outside    192.0.2.1/24, no route to 10.90.0.0/24 (until it tries one)
+set -u
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/e2e/lib/common.sh"
+. "$top/tests/e2e/lib/hosts.sh"
+bail() { echo "Bail out! $*"; exit 1; }
+[ -f /usr/share/ovn/ovn-nb.ovsschema ] || skip_all "OVN not installed (ovn-central, ovn-host)"
+multihost_start ovsdb-server ovn-northd ovn-controller ovn-nbctl ovn-sbctl ovs-vsctl nsenter
+
+defs=$hosts_dir/defs
+mkdir -p "$defs"
+write_defs() {
+    cat >"$defs/site.conf" <<EOF
+[network lab]
+technology = ovn
+v4.network = 10.90.0.0/24
+v4.pool = 10.90.0.100-10.90.0.199
+v4.domains = lab.example
+forward = $1
+v4.masquerade = $([ "$1" = nat ] && echo true || echo false)
+isolate_guests = $2
+ovn.northbound = tcp:10.99.0.1:6641
+ovn.uplink = outside
+ovn.uplink_address = 192.0.2.10/24
+ovn.uplink_gateway = 192.0.2.1
+ovn.gateway_chassis = hv1
+
+[link a eth0]
+net = lab
+v4.address = 10.90.0.11
+v4.public_address = 192.0.2.20
+
+[link b eth0]
+net = lab
+
+[link c eth0]
+net = lab
+v4.address = 10.90.0.13
+EOF
+}
+write_defs nat true
+CN_DEFS=(-d "$defs")
+
+# --- the hosts ---------------------------------------------------------------------
+t0=${EPOCHREALTIME/./}
+host_start central --no-libvirtd
+host_start hv1
+host_start hv2
+host_start outside --no-libvirtd
+on central ip link add mgmt type bridge && on central ip link set mgmt up &&
+    on central ip addr add 10.99.0.1/24 dev mgmt || bail "no management bridge"
+n=11
+for h in hv1 hv2; do
+    wire central "m-$h" "$h" mgmt0 && on central ip link set "m-$h" master mgmt &&
+        on "$h" ip addr add "10.99.0.$n/24" dev mgmt0 || bail "no management wire to $h"
+    n=$((n + 1))
+done
+wire hv1 tun0 hv2 tun0 || bail "no tunnel wire"
+wire hv1 ext0 outside eth0 && on outside ip addr add 192.0.2.1/24 dev eth0 || bail "no wire to the outside"
+ovn_central central 10.99.0.1 || bail "OVN's databases or northd do not start: $(cat "$hosts_dir/central/ovn.log")"
+for h in hv1 hv2; do host_ovs "$h" || bail "Open vSwitch does not start in $h: $(tail -3 "$hosts_dir/$h/ovs-ctl.log")"; done
+host_bridge hv1 br-ex ext0 || bail "no br-ex on hv1"
+on hv1 ovs-vsctl --timeout=10 set open_vswitch . external_ids:ovn-bridge-mappings=outside:br-ex || bail "no bridge mapping"
+ovn_chassis hv1 10.98.0.11 br-phy tun0 10.99.0.1 || bail "ovn-controller does not start in hv1"
+ovn_chassis hv2 10.98.0.12 br-phy tun0 10.99.0.1 || bail "ovn-controller does not start in hv2"
+sbctl() { on central ovn-sbctl --db=unix:/run/ovn/ovnsb_db.sock "$@"; }
+nbctl() { on central ovn-nbctl --db=unix:/run/ovn/ovnnb_db.sock "$@"; }
+for _ in $(seq 100); do [ "$(sbctl --bare --columns=name list Chassis | grep -c .)" = 2 ] && break; sleep 0.1; done
+is "both hypervisors are OVN chassis" "$(sbctl --bare --columns=name list Chassis | grep . | sort | xargs)" "hv1 hv2"
+note "four hosts, OVN and both chassis up in $(( (${EPOCHREALTIME/./} - t0) / 1000 )) ms"
+
+out=$(cn_on hv1 define 2>&1); rc=$?
+is "define on hv1: exit 0" "$rc" 0
+[ "$rc" = 0 ] || note "$out"
+like "... adds the router" "$out" "^network lab: ovn: router carthage-net-lab: added$"
+b_address=$(nbctl --bare --columns=addresses find Logical_Switch_Port 'external_ids:"carthage-net:machine"=b' | awk '{print $2}')
+like "b has a pool address" "$b_address" '^10\.90\.0\.1[0-9][0-9]$'
+is "status on hv2: in step (exit 0)" "$(cn_on hv2 status >/dev/null 2>&1; echo $?)" 0
+# The gateway port is bound to hv1 once northd and hv1's controller agree.
+for _ in $(seq 300); do
+    sbctl --bare --columns=chassis find Port_Binding logical_port=cr-carthage-net-lab-uplink | grep -q . && break
+    sleep 0.1
+done
+# bound_on PORT: the name of the chassis PORT is bound on, or nothing.
+bound_on() {
+    local chassis
+    chassis=$(sbctl --bare --columns=chassis find Port_Binding logical_port="$1")
+    [ -n "$chassis" ] && sbctl get Chassis "$chassis" name | tr -d '"'
+}
+is "the router's uplink is bound on hv1 (the gateway chassis)" "$(bound_on cr-carthage-net-lab-uplink)" hv1
+
+# --- guests on both hosts: out through the router, isolated from each other ------------------
+boot_on hv2 b "cn.ping=10.90.0.1 cn.ping=192.0.2.1 cn.sleep=300" || bail "cannot start b on hv2"
+boot_on hv1 a "cn.ping=10.90.0.1 cn.ping=192.0.2.1 cn.ping=$b_address cn.sleep=300" || bail "cannot start a on hv1"
+boot_on hv2 c "cn.ping=10.90.0.1 cn.ping=$b_address" || bail "cannot start c on hv2"
+out=$(guest_wait_for_on hv2 b '^CN ping 192.0.2.1' 90)
+is "b (hv2) gets its reservation" "$(result "$out" address)" "$b_address/24"
+is "b reaches its gateway, the router" "$(result "$out" "ping 10.90.0.1")" ok
+is "b reaches the outside, masqueraded (the outside has no route back to 10.90.0.0/24)" \
+    "$(result "$out" "ping 192.0.2.1")" ok
+out=$(guest_wait_for_on hv1 a "^CN ping $b_address" 90)
+is "a (hv1) reaches the gateway" "$(result "$out" "ping 10.90.0.1")" ok
+is "a reaches the outside from its public address" "$(result "$out" "ping 192.0.2.1")" ok
+is "a cannot reach b across hosts (isolate_guests)" "$(result "$out" "ping $b_address")" fail
+out=$(guest_wait_on hv2 c 90)
+is "c (hv2) reaches the gateway" "$(result "$out" "ping 10.90.0.1")" ok
+is "c cannot reach b on the same host (isolate_guests)" "$(result "$out" "ping $b_address")" fail
+
+# --- from the outside: 1:1 NAT in, nothing else -----------------------------------------------
+is "the outside reaches a at its public address 192.0.2.20 (1:1 NAT in)" \
+    "$(on outside busybox ping -c 2 -W 2 192.0.2.20 >/dev/null 2>&1 && echo ok || echo fail)" ok
+on outside ip route add 10.90.0.0/24 via 192.0.2.10
+is "the outside routing to b's own address gets nothing (forward nat)" \
+    "$(on outside busybox ping -c 2 -W 2 "$b_address" >/dev/null 2>&1 && echo ok || echo fail)" fail
+write_defs route true
+cn_on hv2 define >/dev/null 2>&1
+sleep 2
+is "... with forward = route the same ping reaches b (what stopped it was nat's drop)" \
+    "$(on outside busybox ping -c 3 -W 2 "$b_address" >/dev/null 2>&1 && echo ok || echo fail)" ok
+on outside ip route del 10.90.0.0/24 via 192.0.2.10
+
+# --- isolate_guests off: c reaches b -----------------------------------------------------------
+write_defs nat false
+out=$(cn_on hv1 define 2>&1); rc=$?
+is "define with isolate_guests = false: exit 0" "$rc" 0
+like "... removes the port group" "$out" "^network lab: ovn: port group carthage_net_lab_[0-9a-f]{8}: removed$"
+on hv2 virsh -q destroy c >/dev/null 2>&1
+on hv2 virsh -q undefine c >/dev/null 2>&1
+boot_on hv2 c "cn.ping=$b_address cn.ping=10.90.0.11" || bail "cannot start c again"
+out=$(guest_wait_on hv2 c 90)
+is "c reaches b then" "$(result "$out" "ping $b_address")" ok
+is "... and a across hosts" "$(result "$out" "ping 10.90.0.11")" ok
+
+# --- ovn-controller killed and restarted on the gateway chassis ------------------------------------
+a_port=$(cn_on hv1 render interface a eth0 | sed -n 's/.*interfaceid="\([^"]*\)".*/\1/p')
+ovn_controller_stop hv1 || bail "cannot stop hv1's ovn-controller"
+ovn_controller_start hv1 || bail "ovn-controller does not start again in hv1"
+for _ in $(seq 100); do
+    [ "$(sbctl --bare --columns=up find Port_Binding logical_port="$a_port")" = true ] && break
+    sleep 0.1
+done
+is "after ovn-controller's restart: a's port is bound on hv1 again" "$(bound_on "$a_port")" hv1
+ok_after=fail
+for _ in 1 2 3 4 5; do
+    on outside busybox ping -c 1 -W 2 192.0.2.20 >/dev/null 2>&1 && { ok_after=ok; break; }
+done
+is "... the outside reaches a at 192.0.2.20 again" "$ok_after" ok
+is "... and status on hv2 finds nothing lost (exit 0)" "$(cn_on hv2 status >/dev/null 2>&1; echo $?)" 0
+note "the whole test: $(( (${EPOCHREALTIME/./} - t0) / 1000000 )) s"
+done_testing
