@@ -107,6 +107,51 @@ static void emit_resolved(const HookEvent *event, const HookDomain *domain)
     }
 }
 
+static const char *domain_name(const HookEvent *event, const HookDomain *domain)
+{
+    return domain->name ? domain->name : event->name;
+}
+
+static CnEvent *ovn_event(const char *type, const HookEvent *event, const HookDomain *domain, const HookLink *link)
+{
+    char mac[CN_MAC_STR_MAX];
+    cn_mac_format(link->mac, mac);
+    CnEvent *news = cn_event_new(type);
+    cn_event_add_string(news, "domain", domain_name(event, domain));
+    cn_event_add_string(news, "network", link->network ? link->network : "");
+    cn_event_add_string(news, "mac", mac);
+    cn_event_add_string(news, "ovn_port", link->ovn_port);
+    return news;
+}
+
+static void emit_ovn_attached(const HookEvent *event, const HookDomain *domain, const HookLink *link,
+                              const HookInterface *iface)
+{
+    CnEvent *attached = ovn_event("guest-attached", event, domain, link);
+    cn_event_add_string(attached, "port", iface->tap);
+    cn_event_add_addresses(attached, "ipv4", link->addresses);
+    hook_emit(event, attached);
+    hook_log(event, LOG_INFO, "network %s port %s: on OVN (logical port %s): nothing for nftables", link->network,
+             iface->tap, link->ovn_port);
+    /* forward nat: the guest's traffic leaves from the router's address. */
+    for (guint i = 0; link->snat && i < link->addresses->len; i++)
+        hook_emit(event, cn_event_public_address(domain_name(event, domain), link->network,
+                                                 g_array_index(link->addresses, uint32_t, i), link->snat,
+                                                 "masquerade", NULL));
+}
+
+/* stopped: OVN guests' news, from the domain's metadata (nothing of theirs
+ * is recorded: there is nothing to undo here). */
+static void emit_ovn_detached(const HookEvent *event)
+{
+    const HookDomain *domain = &event->input->domain;
+    for (guint i = 0; i < domain->links->len; i++) {
+        const HookLink *link = domain->links->pdata[i];
+        if (link->ovn_port)
+            hook_emit(event, ovn_event("guest-detached", event, domain, link));
+    }
+}
+
 /* Writes PORTS as the domain's record, for "stopped"; OK unless the
  * record itself cannot be written (logged). */
 static gboolean save_ports(const HookEvent *event, const HookDomain *domain, GPtrArray *ports, gboolean ok,
@@ -159,6 +204,12 @@ static gboolean add_ports(const HookEvent *event, GError **error)
             g_hash_table_insert(records, g_strdup(network), load_record(event, network));
         const CnHookRecord *record = g_hash_table_lookup(records, network);
         const HookLink *link = hook_domain_link(domain, iface->mac);
+        if (link && link->ovn_port) {
+            /* OVN's pipeline pins it (port security), isolates it (ACLs)
+             * and serves it: nothing for nftables here, only the news. */
+            emit_ovn_attached(event, domain, link, iface);
+            continue;
+        }
         if (!record) {
             /* A carthage-net metadata link on a network without our
              * isolation (started before the hook was installed) must not
@@ -237,7 +288,9 @@ gboolean hook_qemu_event(const HookEvent *event, GError **error)
     const char *op = event->operation;
     if (strcmp(op, "start") == 0 || strcmp(op, "reconnect") == 0)
         return add_ports(event, error);
-    if (strcmp(op, "stopped") == 0)
+    if (strcmp(op, "stopped") == 0) {
+        emit_ovn_detached(event);
         return remove_ports(event, error);
+    }
     return TRUE; /* prepare, started, release, migrate, restore, attach: nothing */
 }

@@ -45,6 +45,7 @@ static void link_free(gpointer data)
     g_array_unref(link->addresses);
     g_array_unref(link->nat);
     g_free(link->tap);
+    g_free(link->ovn_port);
     g_free(link);
 }
 
@@ -270,6 +271,12 @@ static gboolean domain_link(Parser *p, const char **names, const char **values, 
     link->network = g_strdup(attr(names, values, "network"));
     link->iface = g_strdup(attr(names, values, "iface"));
     link->tap = g_strdup(attr(names, values, "tap"));
+    link->ovn_port = g_strdup(attr(names, values, "ovn-port"));
+    const char *snat = attr(names, values, "snat");
+    if (snat && !cn_v4_parse(snat, &link->snat)) {
+        g_set_error(error, HOOK_ERROR, 0, "bad SNAT address '%s' in carthage-net metadata", snat);
+        return FALSE;
+    }
     const char *handler = attr(names, values, "handler");
     if (handler && !cn_endpoint_parse(handler, FALSE, &link->handler)) {
         g_set_error(error, HOOK_ERROR, 0, "bad handler endpoint '%s'", handler);

@@ -60,6 +60,8 @@ typedef struct {
     CnV6Address v6;         /* its static IPv6 address */
     CnEndpoint handler;
     char *tap;
+    char *ovn_port;         /* on an OVN network: its logical port (OVN guards it) */
+    uint32_t snat;          /* on an OVN network with forward nat: the router's SNAT address */
 } HookLink;
 
 typedef struct {

@@ -37,6 +37,13 @@ void cn_ovn_dhcp_server_mac(const char *network, uint8_t mac[6])
     mac_from_digest(digest, mac);
 }
 
+void cn_ovn_metadata_mac(const char *network, uint8_t mac[6])
+{
+    guint8 digest[32];
+    hash_names("carthage-net ovn metadata", network, NULL, digest);
+    mac_from_digest(digest, mac);
+}
+
 void cn_ovn_uplink_mac(const char *network, uint8_t mac[6])
 {
     guint8 digest[32];

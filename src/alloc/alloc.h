@@ -23,6 +23,8 @@ void cn_mac_for_link(const char *machine, const char *iface, uint8_t mac[6]);
 void cn_ovn_port_name(const char *machine, const char *iface, char out[CN_UUID_STR_MAX]);
 /* The MAC OVN's DHCP server answers from on NETWORK (server_mac). */
 void cn_ovn_dhcp_server_mac(const char *network, uint8_t mac[6]);
+/* The MAC of NETWORK's metadata localport (and of its end on each chassis). */
+void cn_ovn_metadata_mac(const char *network, uint8_t mac[6]);
 /* The MAC of NETWORK's logical router on its uplink. */
 void cn_ovn_uplink_mac(const char *network, uint8_t mac[6]);
 /* The MAC a distributed 1:1 NAT of PUBLIC_ADDRESS answers with. */

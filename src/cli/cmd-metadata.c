@@ -8,6 +8,8 @@
 #include "paths.h"
 #include "metadata-server.h"
 #include "netaddr.h"
+#include "ops-ovn-metadata.h"
+#include "ovn-plan.h"
 
 
 typedef struct {
@@ -15,15 +17,45 @@ typedef struct {
     const char *data_dir;
     CnMetadataServer *server;
     GMainLoop *loop;
+    const char *ovn_network; /* --ovn: this chassis's end of that network's metadata localport */
+    const char *ovs_db;
 } ServeContext;
+
+/* --ovn NETWORK: an OVN network with metadata = true; its links' pool
+ * addresses from the northbound database (the fleet's truth). */
+static gboolean complete_ovn(ServeContext *ctx, CnSite *site, int *exit_code)
+{
+    CnNetwork *net = cn_site_find_network(site, ctx->ovn_network);
+    if (!net || !cn_network_in_ovn(net) || !net->metadata) {
+        cn_cli_error("metadata serve --ovn %s: no technology = ovn network of that name with metadata = true in "
+                     "the definitions", ctx->ovn_network);
+        *exit_code = CN_EXIT_INVALID;
+        return FALSE;
+    }
+    g_autoptr(GPtrArray) networks = g_ptr_array_new();
+    g_ptr_array_add(networks, net);
+    const CnOvnOptions options = { .northbound = ctx->cli->ovn_nb };
+    g_autoptr(GError) error = NULL;
+    if (!cn_ops_ovn_pool_addresses(networks, &options, &error)) {
+        *exit_code = cn_cli_fail(error);
+        return FALSE;
+    }
+    return TRUE;
+}
 
 /* The definitions and the machines' files; NULL (diagnostics printed)
  * when the definitions do not load. */
-static CnMetadataSnapshot *load_snapshot(CnCli *cli, const char *data_dir, int *exit_code)
+static CnMetadataSnapshot *load_snapshot(ServeContext *ctx, int *exit_code)
 {
+    CnCli *cli = ctx->cli;
+    const char *data_dir = ctx->data_dir;
     CnSite *site = cn_cli_load_site(cli, FALSE, exit_code);
     if (!site)
         return NULL;
+    if (ctx->ovn_network && !complete_ovn(ctx, site, exit_code)) {
+        cn_site_free(site);
+        return NULL;
+    }
     g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
     CnMetadataSnapshot *snapshot = cn_metadata_snapshot_new(site, data_dir, cn_paths_run_dir(), warnings);
     for (guint i = 0; i < warnings->len; i++)
@@ -38,7 +70,7 @@ static gboolean reload(gpointer data)
     int exit_code;
     if (!ctx->server)
         return G_SOURCE_CONTINUE; /* still starting: it loads what is there now */
-    CnMetadataSnapshot *snapshot = load_snapshot(ctx->cli, ctx->data_dir, &exit_code);
+    CnMetadataSnapshot *snapshot = load_snapshot(ctx, &exit_code);
     if (!snapshot) {
         cn_cli_warning("reload failed: still answering from the previous definitions");
         return G_SOURCE_CONTINUE;
@@ -58,12 +90,13 @@ static gboolean quit(gpointer data)
     return G_SOURCE_CONTINUE; /* removed by metadata_serve */
 }
 
-static int metadata_serve(CnCli *cli, char **listen, const char *data_dir, const CnMetadataLimits *limits)
+static int metadata_serve(CnCli *cli, char **listen, const char *data_dir, const CnMetadataLimits *limits,
+                          const char *ovn_network, const char *ovs_db)
 {
     /* Signals first: a reload asked for during start-up (systemctl reload
      * right after start) must not kill the server. */
     g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
-    ServeContext ctx = { cli, data_dir, NULL, loop };
+    ServeContext ctx = { cli, data_dir, NULL, loop, ovn_network, ovs_db };
     guint hup = g_unix_signal_add(SIGHUP, reload, &ctx);
     guint term = g_unix_signal_add(SIGTERM, quit, &ctx);
     guint interrupt = g_unix_signal_add(SIGINT, quit, &ctx);
@@ -74,12 +107,50 @@ static int metadata_serve(CnCli *cli, char **listen, const char *data_dir, const
     return exit_code;
 }
 
+/* --ovn: listens in the namespace of this chassis's end of the network's
+ * metadata localport, at metadata.address, and takes the end away when
+ * it stops. */
+static int serve_ovn(ServeContext *ctx, CnMetadataSnapshot *snapshot, const CnMetadataLimits *limits)
+{
+    g_autoptr(GError) error = NULL;
+    const CnNetwork *net = cn_site_find_network(cn_metadata_snapshot_site(snapshot), ctx->ovn_network);
+    g_autoptr(CnMetadataServer) server = cn_metadata_server_new(limits, snapshot);
+    cn_metadata_server_set_ovn_network(server, net->name);
+    CnOvnMetadataEnd end = { .host_netns = -1 };
+    if (!cn_ops_ovn_metadata_attach(net, ctx->ovs_db, &end, &error))
+        return cn_cli_fail(error);
+    gboolean listening = cn_metadata_server_listen(server, net->metadata_address, net->metadata_port, &error);
+    if (!cn_ops_ovn_metadata_leave(&end, listening ? &error : NULL) || !listening) {
+        g_autoptr(GError) ignored = NULL;
+        cn_ops_ovn_metadata_detach(&end, &ignored);
+        return cn_cli_fail(error);
+    }
+    char host[CN_V4_STR_MAX];
+    cn_v4_format(net->metadata_address, host);
+    g_autofree char *localport = cn_ovn_metadata_port_name(net->name);
+    printf("network %s: listening on %s:%u behind OVN localport %s (link %s)\n", net->name, host, net->metadata_port,
+           localport, end.host_name);
+    fflush(stdout);
+    /* The server holds the definitions (NET among them) until it goes. */
+    g_autofree char *name = g_strdup(net->name);
+    ctx->server = server;
+    g_main_loop_run(ctx->loop);
+    ctx->server = NULL;
+    g_clear_pointer(&server, cn_metadata_server_free);
+    if (!cn_ops_ovn_metadata_detach(&end, &error))
+        return cn_cli_fail(error);
+    printf("network %s: metadata localport's end on this chassis removed\n", name);
+    return CN_EXIT_OK;
+}
+
 static int serve(ServeContext *ctx, char **listen, const CnMetadataLimits *limits)
 {
     int exit_code;
-    CnMetadataSnapshot *snapshot = load_snapshot(ctx->cli, ctx->data_dir, &exit_code);
+    CnMetadataSnapshot *snapshot = load_snapshot(ctx, &exit_code);
     if (!snapshot)
         return exit_code;
+    if (ctx->ovn_network)
+        return serve_ovn(ctx, snapshot, limits);
     g_autoptr(GArray) endpoints = NULL;
     if (listen) {
         endpoints = g_array_new(FALSE, FALSE, sizeof(CnEndpoint));
@@ -143,7 +214,8 @@ static const CnLink *show_link(const CnSite *site, const char *machine_name, con
 static int metadata_show(CnCli *cli, const char *machine, const char *iface, const char *path, const char *data_dir)
 {
     int exit_code;
-    g_autoptr(CnMetadataSnapshot) snapshot = load_snapshot(cli, data_dir, &exit_code);
+    ServeContext ctx = { .cli = cli, .data_dir = data_dir };
+    g_autoptr(CnMetadataSnapshot) snapshot = load_snapshot(&ctx, &exit_code);
     if (!snapshot)
         return exit_code;
     const CnLink *link = show_link(cn_metadata_snapshot_site(snapshot), machine, iface);
@@ -184,12 +256,12 @@ static int metadata_show(CnCli *cli, const char *machine, const char *iface, con
 int cn_cmd_metadata(CnCli *cli, int argc, char **argv)
 {
     static const CnCommand self = {
-        "metadata", "serve [--listen ADDR:PORT]... | show MACHINE [PATH]",
+        "metadata", "serve [--listen ADDR:PORT]... | serve --ovn NETWORK | show MACHINE [PATH]",
         "The built-in metadata handler: cloud-init NoCloud and EC2-style documents for the guest that "
         "calls, known by its pinned source address.", NULL
     };
     g_auto(GStrv) listen = NULL;
-    g_autofree char *data_dir_option = NULL, *iface = NULL;
+    g_autofree char *data_dir_option = NULL, *iface = NULL, *ovn_network = NULL, *ovs_db = NULL;
     CnMetadataLimits limits = CN_METADATA_LIMITS_DEFAULT;
     gint max_connections = (gint)limits.max_connections, max_per_guest = (gint)limits.max_per_guest;
     gint timeout = (gint)limits.timeout_seconds, max_request = (gint)limits.max_request_bytes;
@@ -202,6 +274,12 @@ int cn_cmd_metadata(CnCli *cli, int argc, char **argv)
           "else " CN_PATHS_METADATA_DIR ")",
           "DIR" },
         { "iface", 0, 0, G_OPTION_ARG_STRING, &iface, "show: answer as the guest on this link", "IFACE" },
+        { "ovn", 0, 0, G_OPTION_ARG_STRING, &ovn_network,
+          "serve: this chassis's end of OVN network NETWORK's metadata localport, at its metadata.address",
+          "NETWORK" },
+        { "ovs-db", 0, 0, G_OPTION_ARG_STRING, &ovs_db,
+          "serve --ovn: this host's Open vSwitch database (default " "unix:/var/run/openvswitch/db.sock" ")",
+          "REMOTE" },
         { "max-connections", 0, 0, G_OPTION_ARG_INT, &max_connections, "serve: open connections, all guests", "N" },
         { "max-per-guest", 0, 0, G_OPTION_ARG_INT, &max_per_guest, "serve: open connections per guest", "N" },
         { "timeout", 0, 0, G_OPTION_ARG_INT, &timeout,
@@ -224,11 +302,12 @@ int cn_cmd_metadata(CnCli *cli, int argc, char **argv)
     limits.timeout_seconds = (guint)timeout;
     limits.max_request_bytes = (gsize)max_request;
     limits.log_burst = (guint)log_burst;
-    if (argc == 2 && strcmp(argv[1], "serve") == 0)
-        return metadata_serve(cli, listen, data_dir, &limits);
+    if (argc == 2 && strcmp(argv[1], "serve") == 0 && !(ovn_network && listen))
+        return metadata_serve(cli, listen, data_dir, &limits, ovn_network, ovs_db);
     if ((argc == 3 || argc == 4) && strcmp(argv[1], "show") == 0 && !listen)
         return metadata_show(cli, argv[2], iface, argc == 4 ? argv[3] : NULL, data_dir);
-    cn_cli_error("usage: carthage-net metadata serve [--listen ADDR:PORT]... | metadata show MACHINE [--iface "
+    cn_cli_error("usage: carthage-net metadata serve [--listen ADDR:PORT]... | metadata serve --ovn NETWORK "
+                 "[--ovs-db REMOTE] | metadata show MACHINE [--iface "
                  "IFACE] [PATH]");
     return CN_EXIT_USAGE;
 }

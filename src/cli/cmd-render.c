@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "ops-ovn-metadata.h"
 #include "netaddr.h"
 #include "ops-ovn.h"
 #include "pool-state.h"
@@ -103,6 +104,27 @@ static int render_interface(RenderContext *ctx, char **args)
     return CN_EXIT_OK;
 }
 
+/* Pool addresses of MACHINE's links on OVN networks live in the
+ * northbound database: there for the hook's events (resolved); without
+ * the database the domain is rendered all the same, without them. */
+static void fill_ovn_pool_addresses(CnCli *cli, const CnMachine *machine)
+{
+    g_autoptr(GPtrArray) networks = g_ptr_array_new();
+    for (guint i = 0; i < machine->links->len; i++) {
+        const CnLink *link = machine->links->pdata[i];
+        if (link->net && cn_network_in_ovn(link->net) && link->v4_source == CN_V4_POOL &&
+            !g_ptr_array_find(networks, link->net, NULL))
+            g_ptr_array_add(networks, link->net);
+    }
+    if (networks->len == 0)
+        return;
+    g_autoptr(GError) error = NULL;
+    const CnOvnOptions options = { .northbound = cli->ovn_nb };
+    if (!cn_ops_ovn_pool_addresses(networks, &options, &error))
+        cn_cli_warning("pool addresses of OVN links left out of the domain's carthage-net metadata: %s",
+                       error->message);
+}
+
 static int render_domain(RenderContext *ctx, char **args)
 {
     int exit_code = CN_EXIT_OK;
@@ -137,6 +159,7 @@ static int render_domain(RenderContext *ctx, char **args)
     g_autoptr(GHashTable) taps = cn_cli_held_taps(ctx->cli, machine, NULL, &exit_code);
     if (!taps)
         return exit_code;
+    fill_ovn_pool_addresses(ctx->cli, machine);
     g_autoptr(xmlDoc) template = cn_cli_load_template("interface.xml", &exit_code);
     if (!template)
         return exit_code;

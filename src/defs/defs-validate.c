@@ -148,8 +148,7 @@ static const char *const isolation_keys[] = {
 /* libvirt's, which OVN's logical switches do not have: no logical router
  * (so no forwarding or NAT), no dnsmasq ranges, no metadata service. */
 static const char *const ovn_refused_keys[] = {
-    "metadata", "metadata.address", "metadata.port", "metadata.hostname",
-    "metadata.handler", "v4.dhcp_ranges", "v6.network", "v6.gateway",
+    "v4.dhcp_ranges", "v6.network", "v6.gateway",
 };
 
 static const char *const ovn_keys[] = {
@@ -320,9 +319,13 @@ static void check_network_ovn(Check *ctx, CnNetwork *net, const char *group)
     for (gsize i = 0; i < G_N_ELEMENTS(ovn_refused_keys); i++) {
         if (cn_key_is_set(net->key_locs, ovn_refused_keys[i]))
             REPORT(ctx, net->key_locs, &net->loc, group, ovn_refused_keys[i],
-                   "not available with technology = ovn: a logical switch has no dnsmasq ranges, "
-                   "metadata service or IPv6 here (OVN answers DHCP for each port's own address)");
+                   "not available with technology = ovn: a logical switch has no dnsmasq ranges "
+                   "or IPv6 here (OVN answers DHCP for each port's own address)");
     }
+    if (cn_key_is_set(net->key_locs, "metadata.handler"))
+        REPORT(ctx, net->key_locs, &net->loc, group, "metadata.handler",
+               "not available with technology = ovn: guests reach the metadata service on their own "
+               "chassis at metadata.address (carthage-net metadata serve --ovn %s there)", net->name);
     check_network_ovn_router(ctx, net, group);
     const char *remote = net->ovn_northbound ? net->ovn_northbound : CN_OVN_NB_DEFAULT;
     if (g_str_has_prefix(remote, "ssl:")) {
@@ -826,6 +829,14 @@ static void check_machines(Check *ctx)
             }
             if (!net->metadata || !net->has_v4)
                 continue;
+            if (cn_network_in_ovn(net)) {
+                REPORT(ctx, machine->key_locs, &machine->loc, group, "metadata.handler",
+                       "not available for [link %s %s] on [network %s] (technology = ovn): guests there reach "
+                       "the metadata service on their own chassis at metadata.address", link->machine_name,
+                       link->iface, net->name);
+                unknown = TRUE;
+                continue;
+            }
             on_metadata_network = TRUE;
             uint32_t host = machine->metadata_handler.host ? machine->metadata_handler.host
                                                            : net->v4_gateway;

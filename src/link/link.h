@@ -35,3 +35,22 @@ int cn_route_watch_fd(const CnRouteWatch *watch);
 /* Reads every pending notification; *CHANGED when there was one (or when
  * the kernel dropped some: the caller must look again). */
 gboolean cn_route_watch_drain(CnRouteWatch *watch, gboolean *changed, GError **error);
+
+/* A veth pair: HOST_NAME stays here (up), PEER_NAME (with PEER_MAC, up,
+ * ADDRESS/PREFIX, and ROUTE_NETWORK/ROUTE_PREFIX on-link through it, lo
+ * up) goes alone into a new network namespace. */
+typedef struct {
+    const char *host_name, *peer_name;
+    uint8_t peer_mac[6];
+    uint32_t address;
+    unsigned prefix;
+    uint32_t route_network;
+    unsigned route_prefix;
+} CnVethSpec;
+/* Makes SPEC's pair and namespace and leaves the calling thread in the new
+ * namespace (sockets it opens now live there, and keep it, and the pair,
+ * alive: both go when the last of them is closed); *HOST_NETNS is a
+ * descriptor of the namespace it was in, to go back with
+ * cn_link_netns_enter.  A link named HOST_NAME is deleted first. */
+gboolean cn_link_veth_netns_new(const CnVethSpec *spec, int *host_netns, GError **error);
+gboolean cn_link_netns_enter(int fd, GError **error);

@@ -33,6 +33,7 @@ struct CnMetadataServer {
     GHashTable *per_guest;   /* "local-ip remote-ip" -> open connections */
     GHashTable *log_budget;  /* "remote-ip" -> LogBudget* */
     guint open;              /* connections from accept to finish */
+    char *ovn_network;       /* the OVN network whose chassis end this serves, NULL: none */
 };
 
 typedef struct {
@@ -290,6 +291,16 @@ static const CnLink *identify(CnMetadataServer *server, GSocketAddress *remote, 
         CnEndpoint handler = cn_link_metadata_handler(link);
         if (!handler.set || handler.host != local_address || handler.port != local_port)
             continue;
+        /* On OVN the judge is OVN's port security, and only the network's
+         * own switch reaches this namespace (its localport). */
+        if (cn_network_in_ovn(link->net)) {
+            if (g_strcmp0(server->ovn_network, link->net->name) != 0)
+                continue;
+            if (found)
+                return NULL;
+            found = link;
+            continue;
+        }
         gboolean reserved = FALSE;
         g_autoptr(GError) error = NULL;
         if (!cn_nft_address_reserved(link->net->name, source, link->mac, &reserved, &error)) {
@@ -407,6 +418,7 @@ void cn_metadata_server_free(CnMetadataServer *server)
     g_hash_table_unref(server->connections);
     g_hash_table_unref(server->per_guest);
     g_hash_table_unref(server->log_budget);
+    g_free(server->ovn_network);
     cn_metadata_snapshot_unref(server->snapshot);
     g_free(server);
 }
@@ -428,6 +440,12 @@ gboolean cn_metadata_server_listen(CnMetadataServer *server, uint32_t host, uint
     }
     g_socket_service_start(server->service);
     return TRUE;
+}
+
+void cn_metadata_server_set_ovn_network(CnMetadataServer *server, const char *network)
+{
+    g_free(server->ovn_network);
+    server->ovn_network = g_strdup(network);
 }
 
 void cn_metadata_server_set_snapshot(CnMetadataServer *server, CnMetadataSnapshot *snapshot)

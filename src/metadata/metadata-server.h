@@ -49,4 +49,8 @@ void cn_metadata_server_take(CnMetadataServer *server, GSocketConnection *connec
 /* Takes SNAPSHOT; requests from now on are answered from it. */
 void cn_metadata_server_set_snapshot(CnMetadataServer *server, CnMetadataSnapshot *snapshot);
 /* Connections open now. */
+/* Serves the guests of OVN network NETWORK (their links' addresses, as
+ * OVN's port security pins them, identify them; other OVN networks'
+ * links are nobody here). */
+void cn_metadata_server_set_ovn_network(CnMetadataServer *server, const char *network);
 guint cn_metadata_server_connections(const CnMetadataServer *server);

@@ -301,6 +301,10 @@ uint32_t cn_link_effective_mtu(const CnLink *link)
 CnEndpoint cn_link_metadata_handler(const CnLink *link)
 {
     CnEndpoint endpoint = { 0 };
+    /* On OVN the service on the guest's own chassis listens at the
+     * metadata address itself (carthage-net metadata serve --ovn). */
+    if (link->net && cn_network_in_ovn(link->net) && link->net->metadata)
+        return (CnEndpoint){ .set = TRUE, .host = link->net->metadata_address, .port = link->net->metadata_port };
     if (link->machine && link->machine->metadata_handler.set)
         endpoint = link->machine->metadata_handler;
     else if (link->net)

@@ -1,6 +1,8 @@
 /* ops-ovn.c - OVN networks through the northbound database. */
 #include <string.h>
 
+#include "alloc.h"
+#include "ops-ovn-metadata.h"
 #include "ops-ovn.h"
 #include "ovn-plan.h"
 #include "ovsdb-client.h"
@@ -281,4 +283,34 @@ char *cn_ops_ovn_render(GPtrArray *networks, GError **error)
     g_autofree char *comment = comment_for("define", networks);
     g_autoptr(CnOvnPlan) plan = cn_ovn_plan_networks(networks, empty, comment, error);
     return plan ? transaction_text(plan->ops) : NULL;
+}
+
+gboolean cn_ops_ovn_pool_addresses(GPtrArray *networks, const CnOvnOptions *options, GError **error)
+{
+    g_autoptr(GPtrArray) todo = g_ptr_array_new(); /* borrowed: no free function */
+    g_ptr_array_extend(todo, networks, NULL, NULL);
+    while (todo->len) {
+        g_autoptr(GPtrArray) group = take_same_database(todo, options);
+        g_autoptr(CnOvsdbClient) client = connect_for(group->pdata[0], options, error);
+        if (!client)
+            return FALSE;
+        g_autoptr(CnNbSnapshot) nb = read_snapshot(client, error);
+        if (!nb)
+            return FALSE;
+        for (guint i = 0; i < group->len; i++) {
+            const CnNetwork *net = group->pdata[i];
+            for (guint j = 0; j < net->links->len; j++) {
+                CnLink *link = net->links->pdata[j];
+                if (link->v4_source != CN_V4_POOL)
+                    continue;
+                char name[CN_UUID_STR_MAX];
+                cn_ovn_port_name(link->machine_name, link->iface, name);
+                const CnNbPort *port = g_hash_table_lookup(nb->port_by_name, name);
+                uint32_t address = port ? cn_ovn_port_address(port) : 0;
+                link->v4_address = address && cn_v4_is_host(address, net->v4_subnet.network, net->v4_subnet.prefix)
+                                       ? address : 0;
+            }
+        }
+    }
+    return TRUE;
 }

@@ -52,6 +52,9 @@ JsonNode *cn_ovn_op_list_delete(const char *table, const char *uuid, const char 
 void cn_ovn_plan_own_port(NetPlan *np, const CnNbSwitch *ls, const char *name, const char *object, const char *type,
                           const char *address, GHashTable *options, GPtrArray *ports_in, const char *uuid_kind);
 
+/* metadata = true: a localport with the metadata address, which each
+ * chassis binds to its own end (carthage-net metadata serve --ovn). */
+void cn_ovn_plan_metadata_port(NetPlan *np);
 /* The logical router of a forward nat or route network, its uplink switch
  * and the switch's router port (ovn-plan-router.c). */
 gboolean cn_ovn_plan_router(NetPlan *np, GError **error);

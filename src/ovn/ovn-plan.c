@@ -171,6 +171,11 @@ static uint32_t first_v4(GPtrArray *addresses)
     return address;
 }
 
+uint32_t cn_ovn_port_address(const CnNbPort *port)
+{
+    return first_v4(port->addresses);
+}
+
 static gboolean in_pool(const CnNetwork *net, uint32_t address)
 {
     return net->has_v4_pool && address >= net->v4_pool.first && address <= net->v4_pool.last;
@@ -324,6 +329,15 @@ static GHashTable *dhcp_options(const CnNetwork *net)
     if (net->mtu) {
         g_autofree char *mtu = g_strdup_printf("%u", net->mtu);
         cn_ovn_map_set(options, "mtu", mtu);
+    }
+    /* Option 121: the metadata address on-link (the metadata localport on
+     * the guest's own chassis answers for it), and with it the default
+     * route, which clients given option 121 take from there alone. */
+    if (net->metadata) {
+        char metadata[CN_V4_STR_MAX];
+        cn_v4_format(net->metadata_address, metadata);
+        g_autofree char *routes = g_strdup_printf("{%s/32,0.0.0.0, 0.0.0.0/0,%s}", metadata, gateway);
+        cn_ovn_map_set(options, "classless_static_route", routes);
     }
     return options;
 }
@@ -527,6 +541,34 @@ JsonNode *cn_ovn_op_list_delete(const char *table, const char *uuid, const char 
  * DNS queries to (OVN answers the queries themselves on the switch).
  * Only on networks where OVN serves DHCP and no logical router holds the
  * gateway address. */
+void cn_ovn_plan_metadata_port(NetPlan *np)
+{
+    const CnNetwork *net = np->net;
+    g_autofree char *name = cn_ovn_metadata_port_name(net->name);
+    g_autofree char *object = g_strdup_printf("port %s (metadata)", name);
+    const CnNbPort *have = g_hash_table_lookup(np->nb->port_by_name, name);
+    if (!net->metadata || !net->has_v4) {
+        if (have && np->ls && have->owner == np->ls &&
+            g_strcmp0(cn_nb_owner_network(have->external_ids), net->name) == 0) {
+            cn_ovn_add_change(np->changes, net->name, object, CN_OVN_EXTRA, NULL);
+            g_ptr_array_add(np->ports_out, cn_ovsdb_uuid(have->uuid));
+        }
+        return;
+    }
+    char mac[CN_MAC_STR_MAX], metadata[CN_V4_STR_MAX];
+    uint8_t metadata_mac[6];
+    cn_ovn_metadata_mac(net->name, metadata_mac);
+    cn_mac_format(metadata_mac, mac);
+    cn_v4_format(net->metadata_address, metadata);
+    g_autofree char *address = g_strdup_printf("%s %s", mac, metadata);
+    cn_ovn_plan_own_port(np, np->ls, name, object, "localport", address, NULL, np->ports_in, "metadata");
+}
+
+char *cn_ovn_metadata_port_name(const char *network)
+{
+    return g_strdup_printf("carthage-net-%s-metadata", network);
+}
+
 static void plan_service_port(NetPlan *np)
 {
     const CnNetwork *net = np->net;
@@ -612,8 +654,10 @@ static void plan_ports(NetPlan *np)
     g_autoptr(GHashTable) wanted = g_hash_table_new(g_str_hash, g_str_equal);
     g_autofree char *service = service_port_name(net);
     g_autofree char *router_port = cn_ovn_router_port_name(net->name);
+    g_autofree char *metadata_port = cn_ovn_metadata_port_name(net->name);
     g_hash_table_add(wanted, service);
     g_hash_table_add(wanted, router_port);
+    g_hash_table_add(wanted, metadata_port);
     for (guint i = 0; i < np->ports->len; i++)
         g_hash_table_add(wanted, g_array_index(np->ports, WantPort, i).name);
     for (guint i = 0; i < np->ls->ports->len; i++) {
@@ -642,6 +686,16 @@ static void plan_dns(NetPlan *np, GPtrArray *dns_in, GPtrArray *dns_out)
         g_autofree char *name = g_ascii_strdown(want->link->dns_name, -1);
         g_autofree char *address = cn_v4_str(want->address);
         cn_ovn_map_set(records, name, address);
+    }
+    if (net->metadata) {
+        g_autofree char *address = cn_v4_str(net->metadata_address);
+        g_autofree char *name = g_ascii_strdown(net->metadata_hostname, -1);
+        cn_ovn_map_set(records, name, address);
+        if (net->v4_domain) {
+            g_autofree char *full = g_strdup_printf("%s.%s", name, net->v4_domain);
+            g_autofree char *lower = g_ascii_strdown(full, -1);
+            cn_ovn_map_set(records, lower, address);
+        }
     }
     const CnNbDns *have = np->ls ? cn_nb_switch_dns(np->nb, np->ls) : NULL;
     if (g_hash_table_size(records) == 0) {
@@ -752,6 +806,7 @@ static gboolean plan_network(const CnNetwork *net, guint index, const CnNbSnapsh
     plan_dhcp(&np);
     plan_ports(&np);
     plan_service_port(&np);
+    cn_ovn_plan_metadata_port(&np);
     if (!cn_ovn_plan_router(&np, error) || !cn_ovn_plan_port_group(&np, error))
         goto out;
     plan_dns(&np, dns_in, dns_out);

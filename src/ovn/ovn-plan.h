@@ -58,6 +58,14 @@ CnOvnPlan *cn_ovn_plan_purge(const CnNbSnapshot *nb, const char *comment);
  * (extra switch); never removed but by undefine. */
 void cn_ovn_extra_switches(const CnSite *site, const CnNbSnapshot *nb, GPtrArray *changes);
 
+/* The metadata localport of NETWORK (each chassis binds its end by this
+ * iface-id). */
+char *cn_ovn_metadata_port_name(const char *network);
+
+/* A port's own IPv4 address (the first of "MAC IP [SECONDARY...]"), 0:
+ * none. */
+uint32_t cn_ovn_port_address(const CnNbPort *port);
+
 /* "missing", "extra", "changed". */
 const char *cn_ovn_change_kind_name(CnOvnChangeKind kind);
 /* "network lab: ovn: port app eth0: changed: addresses ..." */

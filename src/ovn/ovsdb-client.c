@@ -9,6 +9,7 @@
 
 struct CnOvsdbClient {
     char *remote;
+    const char *label; /* "northbound database", "Open vSwitch database": static */
     GIOStream *stream;
     GSocketConnection *connection; /* the socket under TLS */
     CnOvsdbFramer *framer;
@@ -83,6 +84,7 @@ CnOvsdbClient *cn_ovsdb_connect(const char *text, const CnOvsdbTls *tls, GError 
         return NULL;
     }
     guint timeout = tls && tls->timeout_seconds ? tls->timeout_seconds : 30;
+    const char *label = tls && tls->label ? tls->label : "northbound database";
     g_autoptr(GSocketClient) socket_client = g_socket_client_new();
     g_socket_client_set_timeout(socket_client, timeout);
     g_autoptr(GSocketConnection) connection = NULL;
@@ -96,7 +98,7 @@ CnOvsdbClient *cn_ovsdb_connect(const char *text, const CnOvsdbTls *tls, GError 
         connection = g_socket_client_connect_to_host(socket_client, remote.host, remote.port, NULL, &local);
     }
     if (!connection) {
-        g_set_error(error, CN_OVSDB_ERROR, CN_OVSDB_ERROR_CONNECT, "northbound database %s: %s", text,
+        g_set_error(error, CN_OVSDB_ERROR, CN_OVSDB_ERROR_CONNECT, "%s %s: %s", label, text,
                     local->message);
         return NULL;
     }
@@ -106,13 +108,14 @@ CnOvsdbClient *cn_ovsdb_connect(const char *text, const CnOvsdbTls *tls, GError 
         g_object_unref(stream);
         stream = start_tls(connection, remote.host, tls, &local);
         if (!stream) {
-            g_set_error(error, CN_OVSDB_ERROR, CN_OVSDB_ERROR_CONNECT, "northbound database %s: TLS: %s", text,
+            g_set_error(error, CN_OVSDB_ERROR, CN_OVSDB_ERROR_CONNECT, "%s %s: TLS: %s", label, text,
                         local->message);
             return NULL;
         }
     }
     CnOvsdbClient *client = g_new0(CnOvsdbClient, 1);
     client->remote = g_strdup(text);
+    client->label = label;
     client->stream = stream;
     client->connection = g_steal_pointer(&connection);
     client->framer = cn_ovsdb_framer_new(CN_OVSDB_MESSAGE_MAX);
@@ -138,8 +141,8 @@ static gboolean send_node(CnOvsdbClient *client, JsonNode *node, GError **error)
     GOutputStream *out = g_io_stream_get_output_stream(client->stream);
     g_autoptr(GError) local = NULL;
     if (!g_output_stream_write_all(out, text, strlen(text), NULL, NULL, &local)) {
-        g_set_error(error, CN_OVSDB_ERROR, CN_OVSDB_ERROR_CONNECT, "northbound database %s: sending: %s",
-                    client->remote, local->message);
+        g_set_error(error, CN_OVSDB_ERROR, CN_OVSDB_ERROR_CONNECT, "%s %s: sending: %s",
+                    client->label, client->remote, local->message);
         return FALSE;
     }
     return TRUE;
@@ -155,22 +158,22 @@ static JsonNode *receive_node(CnOvsdbClient *client, GError **error)
         if (text) {
             g_autoptr(JsonParser) parser = json_parser_new();
             if (!json_parser_load_from_data(parser, text, -1, &local)) {
-                g_set_error(error, CN_OVSDB_ERROR, CN_OVSDB_ERROR_PROTOCOL, "northbound database %s: %s",
-                            client->remote, local->message);
+                g_set_error(error, CN_OVSDB_ERROR, CN_OVSDB_ERROR_PROTOCOL, "%s %s: %s",
+                            client->label, client->remote, local->message);
                 return NULL;
             }
             return json_node_copy(json_parser_get_root(parser));
         }
         if (local) {
-            g_set_error(error, CN_OVSDB_ERROR, CN_OVSDB_ERROR_PROTOCOL, "northbound database %s: %s",
-                        client->remote, local->message);
+            g_set_error(error, CN_OVSDB_ERROR, CN_OVSDB_ERROR_PROTOCOL, "%s %s: %s",
+                        client->label, client->remote, local->message);
             return NULL;
         }
         char buffer[65536];
         gssize got = g_input_stream_read(in, buffer, sizeof buffer, NULL, &local);
         if (got <= 0) {
-            g_set_error(error, CN_OVSDB_ERROR, CN_OVSDB_ERROR_CONNECT, "northbound database %s: %s",
-                        client->remote, got == 0 ? "the server closed the connection" : local->message);
+            g_set_error(error, CN_OVSDB_ERROR, CN_OVSDB_ERROR_CONNECT, "%s %s: %s",
+                        client->label, client->remote, got == 0 ? "the server closed the connection" : local->message);
             return NULL;
         }
         cn_ovsdb_framer_feed(client->framer, buffer, (gsize)got);
@@ -264,8 +267,8 @@ JsonArray *cn_ovsdb_transact(CnOvsdbClient *client, const char *db, GPtrArray *o
             return NULL;
         JsonObject *object = JSON_NODE_HOLDS_OBJECT(message) ? json_node_get_object(message) : NULL;
         if (!object) {
-            g_set_error(error, CN_OVSDB_ERROR, CN_OVSDB_ERROR_PROTOCOL, "northbound database %s: a message that is not an object",
-                        client->remote);
+            g_set_error(error, CN_OVSDB_ERROR, CN_OVSDB_ERROR_PROTOCOL, "%s %s: a message that is not an object",
+                        client->label, client->remote);
             return NULL;
         }
         const char *method = member_string(object, "method");
@@ -281,7 +284,7 @@ JsonArray *cn_ovsdb_transact(CnOvsdbClient *client, const char *db, GPtrArray *o
         g_autoptr(GError) local = NULL;
         JsonArray *results = cn_ovsdb_parse_transact_reply(message, ops->len, &local);
         if (!results) {
-            g_set_error(error, CN_OVSDB_ERROR, local->code, "northbound database %s: %s", client->remote,
+            g_set_error(error, CN_OVSDB_ERROR, local->code, "%s %s: %s", client->label, client->remote,
                         local->message);
             return NULL;
         }

@@ -11,6 +11,7 @@
 typedef struct {
     const char *private_key, *certificate, *ca_certificate; /* ssl: files */
     guint timeout_seconds;                                   /* connect and each read; 0: 30 */
+    const char *label; /* errors name the server so (static); NULL: "northbound database" */
 } CnOvsdbTls;
 
 typedef struct CnOvsdbClient CnOvsdbClient;

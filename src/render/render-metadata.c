@@ -5,6 +5,7 @@
  * one child per guest link, plain attributes, space-separated lists.  The
  * attribute names are a contract with hooks/ (docs/metadata-xml.md).
  */
+#include "alloc.h"
 #include "netaddr.h"
 #include "render.h"
 
@@ -136,8 +137,16 @@ xmlNodePtr cn_render_machine_metadata(xmlDocPtr doc, const CnMachine *machine, G
         set_link_addresses(node, link);
         if (link->has_v6_address)
             cn_xml_set_v6(node, "ipv6", &link->v6_address);
-        if (link->net && link->net->metadata)
+        if (link->net && cn_network_in_ovn(link->net)) {
+            /* OVN's pipeline guards it; the hook only tells of it. */
+            char port[CN_UUID_STR_MAX];
+            cn_ovn_port_name(link->machine_name, link->iface, port);
+            cn_xml_set(node, "ovn-port", port);
+            if (link->net->forward == CN_FORWARD_NAT)
+                cn_xml_set_v4(node, "snat", link->net->ovn_uplink_address.address);
+        } else if (link->net && link->net->metadata) {
             set_endpoint(node, "handler", cn_link_metadata_handler(link));
+        }
         const char *tap = taps ? g_hash_table_lookup(taps, link) : NULL;
         if (tap)
             cn_xml_set(node, "tap", tap);

@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
 # End to end, two hypervisors on OVN with a logical router: forward nat
 # (SNAT), 1:1 NAT of a guest's public address, isolate_guests across
-# hosts, and ovn-controller killed and restarted on the gateway chassis.
+# hosts, per-VM metadata from each chassis's own end of the network's
+# metadata localport (carthage-net metadata serve --ovn), and
+# ovn-controller killed and restarted on the gateway chassis.
 # An "outside" host is wired to hv1, the gateway chassis, whose Open
 # vSwitch maps physical network "outside" to its bridge br-ex
 # (ovn-bridge-mappings): the router's uplink lives there.
 #
-#   lab   (ovn) 10.90.0.0/24, v4.pool .100-.199, masquerade, isolate_guests
-#         router uplink 192.0.2.10/24 on "outside", default route via 192.0.2.1
+#   lab   (ovn) 10.90.0.0/24, v4.pool .100-.199, masquerade, isolate_guests,
+#         metadata; router uplink 192.0.2.10/24 on "outside", default route
+#         via 192.0.2.1
 #     a   hv1  10.90.0.11, public 192.0.2.20
 #     b   hv2  from the pool
 #     c   hv2  10.90.0.13
+#     m1  hv1  10.90.0.14, boots with a forged MAC
+#     m2  hv1  10.90.0.15, boots claiming b's address
 #   outside    192.0.2.1/24, no route to 10.90.0.0/24 (until it tries one)
 set -u
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/e2e/lib/common.sh"
@@ -31,6 +36,7 @@ v4.domains = lab.example
 forward = $1
 v4.masquerade = $([ "$1" = nat ] && echo true || echo false)
 isolate_guests = $2
+metadata = true
 ovn.northbound = tcp:10.99.0.1:6641
 ovn.uplink = outside
 ovn.uplink_address = 192.0.2.10/24
@@ -48,12 +54,50 @@ net = lab
 [link c eth0]
 net = lab
 v4.address = 10.90.0.13
+
+[link m1 eth0]
+net = lab
+v4.address = 10.90.0.14
+
+[link m2 eth0]
+net = lab
+v4.address = 10.90.0.15
 EOF
 }
 write_defs nat true
 CN_DEFS=(-d "$defs")
+md=$hosts_dir/metadata
+for m in a b c m1 m2; do mkdir -p "$md/$m" && echo "#cloud-config for $m" >"$md/$m/user-data"; done
+# The metadata service on each chassis: started by this test, stopped by PID.
+metadata_pids=()
+metadata_start() {
+    local host=$1
+    # nsenter and env exec: $! is the server itself.
+    nsenter --target "$(cat "$hosts_dir/$host/pid")" --net --mount -- \
+        env CARTHAGE_NET_RUN_DIR="$hosts_dir/$host/run" "$build/carthage-net" -d "$defs" \
+        metadata serve --ovn lab --data-dir "$md" >>"$hosts_dir/metadata-$host.log" 2>&1 &
+    metadata_pids+=("$!")
+    eval "metadata_pid_$host=$!"
+    for _ in $(seq 100); do grep -q "listening on" "$hosts_dir/metadata-$host.log" 2>/dev/null && return 0; sleep 0.1; done
+    return 1
+}
+metadata_stop_all() {
+    local pid
+    for pid in "${metadata_pids[@]}"; do kill "$pid" 2>/dev/null; done
+    for pid in "${metadata_pids[@]}"; do wait "$pid" 2>/dev/null; done
+    metadata_pids=()
+}
+trap 'metadata_stop_all; hosts_stop' EXIT
 
 # --- the hosts ---------------------------------------------------------------------
+# carthage-net-hook in every host's libvirt, its directories private to each.
+hooks=$hosts_dir/hooks
+mkdir -p "$hooks/network.d" "$hooks/qemu.d"
+cp "$build/carthage-net-hook" "$hooks/network.d/carthage-net"
+cp "$build/carthage-net-hook" "$hooks/qemu.d/carthage-net"
+export CN_E2E_HOOKS_SRC=$hooks
+CN_E2E_PRIVATE_DIRS=$("$build/carthage-net-hook" --paths | sed 's/^[a-z_]*=//' | tr '\n' ' ')
+export CN_E2E_PRIVATE_DIRS
 t0=${EPOCHREALTIME/./}
 host_start central --no-libvirtd
 host_start hv1
@@ -101,19 +145,44 @@ bound_on() {
 }
 is "the router's uplink is bound on hv1 (the gateway chassis)" "$(bound_on cr-carthage-net-lab-uplink)" hv1
 
+# --- the metadata service on both chassis ------------------------------------------------------
+metadata_start hv1 || bail "metadata serve --ovn lab does not start on hv1: $(tail -3 "$hosts_dir/metadata-hv1.log")"
+metadata_start hv2 || bail "metadata serve --ovn lab does not start on hv2: $(tail -3 "$hosts_dir/metadata-hv2.log")"
+like "metadata serve --ovn lab on hv1: listens behind the network's metadata localport" \
+    "$(cat "$hosts_dir/metadata-hv1.log")" "^network lab: listening on 169.254.169.254:80 behind OVN localport carthage-net-lab-metadata"
+md_link=$(grep -o '(link cnmd[0-9a-f]*)' "$hosts_dir/metadata-hv1.log" | tr -d '()' | cut -d' ' -f2)
+is "... its end is a port of br-int bound to the localport" \
+    "$(on hv1 ovs-vsctl get Interface "$md_link" external_ids:iface-id | tr -d '"')" carthage-net-lab-metadata
+
 # --- guests on both hosts: out through the router, isolated from each other ------------------
-boot_on hv2 b "cn.ping=10.90.0.1 cn.ping=192.0.2.1 cn.sleep=300" || bail "cannot start b on hv2"
-boot_on hv1 a "cn.ping=10.90.0.1 cn.ping=192.0.2.1 cn.ping=$b_address cn.sleep=300" || bail "cannot start a on hv1"
+fetch="cn.resolve=metadata cn.http=metadata:80/latest/meta-data/local-hostname cn.http=metadata:80/user-data"
+boot_on hv2 b "cn.ping=10.90.0.1 cn.ping=192.0.2.1 $fetch cn.sleep=300" || bail "cannot start b on hv2"
+boot_on hv1 a "cn.ping=10.90.0.1 cn.ping=192.0.2.1 cn.ping=$b_address $fetch cn.sleep=300" || bail "cannot start a on hv1"
+boot_on hv1 m1 "cn.mac=02:00:00:00:00:99 cn.addr=10.90.0.14/24 cn.route=169.254.169.254/32 cn.http=169.254.169.254:80/latest/meta-data/local-hostname" ||
+    bail "cannot start m1"
 boot_on hv2 c "cn.ping=10.90.0.1 cn.ping=$b_address" || bail "cannot start c on hv2"
-out=$(guest_wait_for_on hv2 b '^CN ping 192.0.2.1' 90)
+out=$(guest_wait_for_on hv2 b '^CN http metadata:80/user-data' 90)
 is "b (hv2) gets its reservation" "$(result "$out" address)" "$b_address/24"
 is "b reaches its gateway, the router" "$(result "$out" "ping 10.90.0.1")" ok
 is "b reaches the outside, masqueraded (the outside has no route back to 10.90.0.0/24)" \
     "$(result "$out" "ping 192.0.2.1")" ok
-out=$(guest_wait_for_on hv1 a "^CN ping $b_address" 90)
+is "b resolves metadata (OVN's DNS records) to the metadata address" "$(result "$out" "resolve metadata")" 169.254.169.254
+is "b (hv2) fetches its own local-hostname from hv2's metadata service" \
+    "$(result "$out" "http metadata:80/latest/meta-data/local-hostname")" b
+is "... and its own user-data" "$(result "$out" "http metadata:80/user-data")" "#cloud-config for b"
+out=$(guest_wait_for_on hv1 a "^CN http metadata:80/user-data" 90)
 is "a (hv1) reaches the gateway" "$(result "$out" "ping 10.90.0.1")" ok
 is "a reaches the outside from its public address" "$(result "$out" "ping 192.0.2.1")" ok
 is "a cannot reach b across hosts (isolate_guests)" "$(result "$out" "ping $b_address")" fail
+is "a (hv1) fetches its own local-hostname from hv1's metadata service" \
+    "$(result "$out" "http metadata:80/latest/meta-data/local-hostname")" a
+is "... and its own user-data" "$(result "$out" "http metadata:80/user-data")" "#cloud-config for a"
+boot_on hv1 m2 "cn.addr=$b_address/24 cn.route=169.254.169.254/32 cn.http=169.254.169.254:80/latest/meta-data/local-hostname" || bail "cannot start m2"
+out=$(guest_wait_on hv1 m1 90)
+is "m1 with a forged MAC gets no metadata" "$(result "$out" "http 169.254.169.254:80/latest/meta-data/local-hostname")" fail
+out=$(guest_wait_on hv1 m2 90)
+is "m2 claiming b's address gets no metadata (not b's, not its own)" \
+    "$(result "$out" "http 169.254.169.254:80/latest/meta-data/local-hostname")" fail
 out=$(guest_wait_on hv2 c 90)
 is "c (hv2) reaches the gateway" "$(result "$out" "ping 10.90.0.1")" ok
 is "c cannot reach b on the same host (isolate_guests)" "$(result "$out" "ping $b_address")" fail
@@ -131,6 +200,17 @@ is "... with forward = route the same ping reaches b (what stopped it was nat's 
     "$(on outside busybox ping -c 3 -W 2 "$b_address" >/dev/null 2>&1 && echo ok || echo fail)" ok
 on outside ip route del 10.90.0.0/24 via 192.0.2.10
 
+# --- the hook's news of OVN guests -------------------------------------------------------------
+events_hv1=$(cn_on hv1 events --json 2>&1)
+like "hook on hv1: guest-attached for a, with its OVN logical port" "$events_hv1" \
+    '"event":"guest-attached","domain":"a","network":"lab","mac":"[0-9a-f:]+","ovn_port":"[-0-9a-f]{36}","port":"vnet[0-9]+","ipv4":\["10.90.0.11"\]'
+like "... resolved for a" "$events_hv1" '"event":"resolved","machine":"a","links":\[\{"iface":"eth0","network":"lab","tap":"vnet[0-9]+","mac":"[0-9a-f:]+","ipv4":\["10.90.0.11"\]\}\]'
+like "... a's public address, 1:1" "$events_hv1" '"event":"public_address","machine":"a","network":"lab","address":"10.90.0.11","public_address":"192.0.2.20","nat":"one-to-one"'
+like "... and the router's SNAT address" "$events_hv1" '"event":"public_address","machine":"a","network":"lab","address":"10.90.0.11","public_address":"192.0.2.10","nat":"masquerade"'
+like "hook on hv2: resolved for b with its pool address (from the northbound database)" "$(cn_on hv2 events --json 2>&1)" \
+    "\"event\":\"resolved\",\"machine\":\"b\",\"links\":\\[\\{\"iface\":\"eth0\",\"network\":\"lab\",\"tap\":\"vnet[0-9]+\",\"mac\":\"[0-9a-f:]+\",\"ipv4\":\\[\"$b_address\"\\]"
+is "... no nftables table for an OVN network on either host" "$(on hv1 nft list tables 2>/dev/null | grep -c carthage)$(on hv2 nft list tables 2>/dev/null | grep -c carthage)" 00
+
 # --- isolate_guests off: c reaches b -----------------------------------------------------------
 write_defs nat false
 out=$(cn_on hv1 define 2>&1); rc=$?
@@ -138,10 +218,29 @@ is "define with isolate_guests = false: exit 0" "$rc" 0
 like "... removes the port group" "$out" "^network lab: ovn: port group carthage_net_lab_[0-9a-f]{8}: removed$"
 on hv2 virsh -q destroy c >/dev/null 2>&1
 on hv2 virsh -q undefine c >/dev/null 2>&1
+like "hook on hv2: guest-detached for c when it stopped" "$(cn_on hv2 events --json 2>&1)" \
+    '"event":"guest-detached","domain":"c","network":"lab","mac":"[0-9a-f:]+","ovn_port":"[-0-9a-f]{36}"'
 boot_on hv2 c "cn.ping=$b_address cn.ping=10.90.0.11" || bail "cannot start c again"
 out=$(guest_wait_on hv2 c 90)
 is "c reaches b then" "$(result "$out" "ping $b_address")" ok
 is "... and a across hosts" "$(result "$out" "ping 10.90.0.11")" ok
+
+# --- fail closed: a port nobody binds passes nothing ----------------------------------------------
+# br-int is ovn-controller's, in fail_mode secure: a guest whose port no
+# ovn-controller has bound (it is down) gets no flows, so nothing at all.
+is "br-int on hv2 is in fail_mode secure" "$(on hv2 ovs-vsctl get-fail-mode br-int)" secure
+ovn_controller_stop hv2 || bail "cannot stop hv2's ovn-controller"
+on hv2 virsh -q destroy c >/dev/null 2>&1
+on hv2 virsh -q undefine c >/dev/null 2>&1
+boot_on hv2 c "cn.ping=10.90.0.1 cn.ping=$b_address" || bail "cannot start c with ovn-controller down"
+out=$(guest_wait_on hv2 c 90)
+is "c started while hv2's ovn-controller is down: no DHCP" "$(result "$out" address)" none
+ovn_controller_start hv2 || bail "ovn-controller does not start again in hv2"
+on hv2 virsh -q destroy c >/dev/null 2>&1
+on hv2 virsh -q undefine c >/dev/null 2>&1
+boot_on hv2 c "cn.ping=10.90.0.1" || bail "cannot start c again"
+out=$(guest_wait_on hv2 c 90)
+is "... with it back: its reservation, and the gateway" "$(result "$out" address) $(result "$out" "ping 10.90.0.1")" "10.90.0.13/24 ok"
 
 # --- ovn-controller killed and restarted on the gateway chassis ------------------------------------
 a_port=$(cn_on hv1 render interface a eth0 | sed -n 's/.*interfaceid="\([^"]*\)".*/\1/p')
@@ -158,5 +257,20 @@ for _ in 1 2 3 4 5; do
 done
 is "... the outside reaches a at 192.0.2.20 again" "$ok_after" ok
 is "... and status on hv2 finds nothing lost (exit 0)" "$(cn_on hv2 status >/dev/null 2>&1; echo $?)" 0
+# --- the metadata service stopped, and killed ------------------------------------------------------
+kill "$metadata_pid_hv2" && wait "$metadata_pid_hv2"
+is "metadata serve stopped on hv2: its port is off br-int" "$(on hv2 ovs-vsctl list-ports br-int | grep -c '^cnmd')" 0
+is "... and its link is gone" "$(on hv2 ip -o link show | grep -c cnmd)" 0
+kill -9 "$metadata_pid_hv1"; wait "$metadata_pid_hv1" 2>/dev/null
+is "killed with SIGKILL on hv1: its link went with its namespace" "$(on hv1 ip -o link show | grep -c cnmd)" 0
+metadata_start hv1 || bail "metadata serve does not start again on hv1: $(tail -3 "$hosts_dir/metadata-hv1.log")"
+is "started again: the port left on br-int is replaced, one port" "$(on hv1 ovs-vsctl list-ports br-int | grep -c '^cnmd')" 1
+on hv1 virsh -q destroy m1 >/dev/null 2>&1
+on hv1 virsh -q undefine m1 >/dev/null 2>&1
+boot_on hv1 m1 "cn.addr=10.90.0.14/24 cn.route=169.254.169.254/32 cn.http=169.254.169.254:80/latest/meta-data/local-hostname" ||
+    bail "cannot start m1 again"
+out=$(guest_wait_on hv1 m1 90)
+is "... and serves: m1, as configured as before but with its own MAC, fetches its own local-hostname" \
+    "$(result "$out" "http 169.254.169.254:80/latest/meta-data/local-hostname")" m1
 note "the whole test: $(( (${EPOCHREALTIME/./} - t0) / 1000000 )) s"
 done_testing

@@ -9,6 +9,7 @@
 #   cn.addr=A.B.C.D/N    static address on eth0 instead of DHCP (no route,
 #                        no DNS: for networks without DHCP)
 #   cn.addr2=A.B.C.D/N   a second static address on eth0
+#   cn.route=A.B.C.D/N   a route on-link through eth0 (repeatable; with cn.addr)
 #   cn.mac=MAC           eth0 sends from MAC, not the one it was given (a
 #                        forging guest)
 #   cn.vlan=ID:A.B.C.D/N an 802.1Q interface eth0.ID with that address (loads
@@ -79,10 +80,11 @@ for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_p
 done
 ip link set lo up
 for _ in 1 2 3 4 5 6 7 8 9 10; do [ -e /sys/class/net/eth0 ] && break; sleep 0.5; done
-static= static2= vlans= mac=
+static= static2= vlans= mac= routes=
 for arg in $(cat /proc/cmdline); do
     case $arg in
     cn.addr=*) static=${arg#cn.addr=} ;;
+    cn.route=*) routes="$routes ${arg#cn.route=}" ;;
     cn.mac=*) mac=${arg#cn.mac=} ;;
     cn.addr2=*) static2=${arg#cn.addr2=} ;;
     cn.vlan=*) vlans="$vlans ${arg#cn.vlan=}" ;;
@@ -98,6 +100,7 @@ fi
 addr=$(ip -4 -o addr show eth0 | awk '{print $4}' | head -1)
 say address ${addr:-none}
 [ -n "$static2" ] && ip addr add "$static2" dev eth0
+for r in $routes; do ip route replace "$r" dev eth0; done
 if [ -n "$vlans" ]; then
     for m in llc stp garp mrp 8021q; do
         [ -f /lib/modules/$m.ko ] && insmod /lib/modules/$m.ko 2>/dev/null

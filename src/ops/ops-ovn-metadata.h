@@ -1,0 +1,34 @@
+/* ops-ovn-metadata.h - the metadata service of an OVN network on this
+ * chassis: the network's metadata localport (written by define) bound
+ * here to a veth whose other end, with metadata.address and the MAC of
+ * the localport, is alone in a network namespace of its own, where
+ * carthage-net metadata serve --ovn listens.  OVN delivers a localport's
+ * traffic only on the chassis it came from, and its port security lets
+ * each guest send only from its own MAC and address: the source address
+ * names the guest. */
+#pragma once
+
+#include "model.h"
+#include "ops-ovn.h"
+
+typedef struct {
+    int host_netns;  /* the namespace to go back to; -1: not attached */
+    char host_name[16];
+    char *ovs_remote, *bridge;
+} CnOvnMetadataEnd;
+
+/* The chassis end's link name for NETWORK ("cnmd" and a hash). */
+void cn_ovn_metadata_link_name(const char *network, char out[16]);
+/* Makes NET's end here and leaves the calling thread in its namespace:
+ * listen there, then cn_ops_ovn_metadata_leave.  What a run killed before
+ * left (the link, the Open vSwitch port) is replaced. */
+gboolean cn_ops_ovn_metadata_attach(const CnNetwork *net, const char *ovs_remote, CnOvnMetadataEnd *end,
+                                    GError **error);
+gboolean cn_ops_ovn_metadata_leave(CnOvnMetadataEnd *end, GError **error);
+/* Takes the end away: the Open vSwitch port, the link (its namespace goes
+ * with the last socket in it). */
+gboolean cn_ops_ovn_metadata_detach(CnOvnMetadataEnd *end, GError **error);
+
+/* Gives the pool links of NETWORKS the addresses their ports have in the
+ * northbound database (the fleet's truth); links without a port keep 0. */
+gboolean cn_ops_ovn_pool_addresses(GPtrArray *networks, const CnOvnOptions *options, GError **error);
