@@ -75,10 +75,25 @@ metadata_start() {
     # nsenter and env exec: $! is the server itself.
     nsenter --target "$(cat "$hosts_dir/$host/pid")" --net --mount -- \
         env CARTHAGE_NET_RUN_DIR="$hosts_dir/$host/run" "$build/carthage-net" -d "$defs" \
-        metadata serve --ovn lab --data-dir "$md" >>"$hosts_dir/metadata-$host.log" 2>&1 &
+        metadata serve --ovn lab --data-dir "$md" >"$hosts_dir/metadata-$host.log" 2>&1 &
     metadata_pids+=("$!")
     eval "metadata_pid_$host=$!"
     for _ in $(seq 100); do grep -q "listening on" "$hosts_dir/metadata-$host.log" 2>/dev/null && return 0; sleep 0.1; done
+    return 1
+}
+# metadata_bound HOST: waits (15 s) until HOST's ovn-controller delivers to
+# the metadata end (flows with output to its port; there are such flows
+# only while a guest of the switch runs on HOST).
+metadata_bound() {
+    local host=$1 link ofport
+    link=$(grep -o '(link cnmd[0-9a-f]*)' "$hosts_dir/metadata-$host.log" | tr -d '()' | cut -d' ' -f2)
+    [ -n "$link" ] || return 1
+    for _ in $(seq 150); do
+        ofport=$(on "$host" ovs-vsctl get Interface "$link" ofport 2>/dev/null)
+        [ -n "$ofport" ] && [ "$ofport" -gt 0 ] 2>/dev/null &&
+            on "$host" ovs-ofctl dump-flows br-int 2>/dev/null | grep -q "output:$ofport\b" && return 0
+        sleep 0.1
+    done
     return 1
 }
 metadata_stop_all() {
@@ -201,13 +216,13 @@ is "... with forward = route the same ping reaches b (what stopped it was nat's 
 on outside ip route del 10.90.0.0/24 via 192.0.2.10
 
 # --- the hook's news of OVN guests -------------------------------------------------------------
-events_hv1=$(cn_on hv1 events --json 2>&1)
+events_hv1=$(on hv1 "$build/carthage-net" events --json 2>&1)
 like "hook on hv1: guest-attached for a, with its OVN logical port" "$events_hv1" \
     '"event":"guest-attached","domain":"a","network":"lab","mac":"[0-9a-f:]+","ovn_port":"[-0-9a-f]{36}","port":"vnet[0-9]+","ipv4":\["10.90.0.11"\]'
 like "... resolved for a" "$events_hv1" '"event":"resolved","machine":"a","links":\[\{"iface":"eth0","network":"lab","tap":"vnet[0-9]+","mac":"[0-9a-f:]+","ipv4":\["10.90.0.11"\]\}\]'
 like "... a's public address, 1:1" "$events_hv1" '"event":"public_address","machine":"a","network":"lab","address":"10.90.0.11","public_address":"192.0.2.20","nat":"one-to-one"'
 like "... and the router's SNAT address" "$events_hv1" '"event":"public_address","machine":"a","network":"lab","address":"10.90.0.11","public_address":"192.0.2.10","nat":"masquerade"'
-like "hook on hv2: resolved for b with its pool address (from the northbound database)" "$(cn_on hv2 events --json 2>&1)" \
+like "hook on hv2: resolved for b with its pool address (from the northbound database)" "$(on hv2 "$build/carthage-net" events --json 2>&1)" \
     "\"event\":\"resolved\",\"machine\":\"b\",\"links\":\\[\\{\"iface\":\"eth0\",\"network\":\"lab\",\"tap\":\"vnet[0-9]+\",\"mac\":\"[0-9a-f:]+\",\"ipv4\":\\[\"$b_address\"\\]"
 is "... no nftables table for an OVN network on either host" "$(on hv1 nft list tables 2>/dev/null | grep -c carthage)$(on hv2 nft list tables 2>/dev/null | grep -c carthage)" 00
 
@@ -218,7 +233,7 @@ is "define with isolate_guests = false: exit 0" "$rc" 0
 like "... removes the port group" "$out" "^network lab: ovn: port group carthage_net_lab_[0-9a-f]{8}: removed$"
 on hv2 virsh -q destroy c >/dev/null 2>&1
 on hv2 virsh -q undefine c >/dev/null 2>&1
-like "hook on hv2: guest-detached for c when it stopped" "$(cn_on hv2 events --json 2>&1)" \
+like "hook on hv2: guest-detached for c when it stopped" "$(on hv2 "$build/carthage-net" events --json 2>&1)" \
     '"event":"guest-detached","domain":"c","network":"lab","mac":"[0-9a-f:]+","ovn_port":"[-0-9a-f]{36}"'
 boot_on hv2 c "cn.ping=$b_address cn.ping=10.90.0.11" || bail "cannot start c again"
 out=$(guest_wait_on hv2 c 90)
@@ -262,8 +277,11 @@ kill "$metadata_pid_hv2" && wait "$metadata_pid_hv2"
 is "metadata serve stopped on hv2: its port is off br-int" "$(on hv2 ovs-vsctl list-ports br-int | grep -c '^cnmd')" 0
 is "... and its link is gone" "$(on hv2 ip -o link show | grep -c cnmd)" 0
 kill -9 "$metadata_pid_hv1"; wait "$metadata_pid_hv1" 2>/dev/null
+# The kernel takes a namespace apart after its last user, not at once.
+for _ in $(seq 100); do [ "$(on hv1 ip -o link show | grep -c cnmd)" = 0 ] && break; sleep 0.1; done
 is "killed with SIGKILL on hv1: its link went with its namespace" "$(on hv1 ip -o link show | grep -c cnmd)" 0
 metadata_start hv1 || bail "metadata serve does not start again on hv1: $(tail -3 "$hosts_dir/metadata-hv1.log")"
+metadata_bound hv1 || note "hv1's ovn-controller has no flows to the new metadata end after 15 s"
 is "started again: the port left on br-int is replaced, one port" "$(on hv1 ovs-vsctl list-ports br-int | grep -c '^cnmd')" 1
 on hv1 virsh -q destroy m1 >/dev/null 2>&1
 on hv1 virsh -q undefine m1 >/dev/null 2>&1
@@ -272,5 +290,6 @@ boot_on hv1 m1 "cn.addr=10.90.0.14/24 cn.route=169.254.169.254/32 cn.http=169.25
 out=$(guest_wait_on hv1 m1 90)
 is "... and serves: m1, as configured as before but with its own MAC, fetches its own local-hostname" \
     "$(result "$out" "http 169.254.169.254:80/latest/meta-data/local-hostname")" m1
+
 note "the whole test: $(( (${EPOCHREALTIME/./} - t0) / 1000000 )) s"
 done_testing
