@@ -616,8 +616,11 @@ gboolean cn_ovn_plan_port_group(NetPlan *np, GError **error)
     }
     JsonObject *row = json_object_new();
     gboolean same_members = !members_new && member_uuids->len == have->ports->len;
+    g_autoptr(GHashTable) have_members = g_hash_table_new(g_str_hash, g_str_equal);
+    for (guint i = 0; same_members && i < have->ports->len; i++)
+        g_hash_table_add(have_members, have->ports->pdata[i]);
     for (guint i = 0; same_members && i < member_uuids->len; i++)
-        same_members = g_ptr_array_find_with_equal_func(have->ports, member_uuids->pdata[i], g_str_equal, NULL);
+        same_members = g_hash_table_contains(have_members, member_uuids->pdata[i]);
     if (!same_members) {
         cn_ovn_add_change(np->changes, net->name, object, CN_OVN_CHANGED,
                           g_strdup_printf("ports: %u (want %u)", have->ports->len, np->ports->len));
