@@ -667,12 +667,16 @@ CnSite *cn_defs_build(const CnRawDefs *defs, CnDiagList *diags)
 
     /* A link implies its machine, as a Carthage NetworkConfig belongs to
      * one; [machine] groups only add machine-wide keys. */
+    g_autoptr(GHashTable) machines = g_hash_table_new(g_str_hash, g_str_equal);
+    for (guint i = 0; i < site->machines->len; i++)
+        g_hash_table_add(machines, ((CnMachine *)site->machines->pdata[i])->name);
     for (guint i = 0; i < site->links->len; i++) {
         CnLink *link = site->links->pdata[i];
-        if (!cn_site_find_machine(site, link->machine_name)) {
+        if (!g_hash_table_contains(machines, link->machine_name)) {
             CnMachine *machine = cn_machine_new(link->machine_name);
             machine->loc = link->loc;
             g_ptr_array_add(site->machines, machine);
+            g_hash_table_add(machines, machine->name);
         }
     }
     cn_site_index(site);

@@ -152,6 +152,24 @@ static gpointer find_named(GPtrArray *array, const char *name)
     return NULL;
 }
 
+/* ARRAY sorted by name (cn_site_index sorts them first). */
+static gpointer find_named_sorted(GPtrArray *array, const char *name)
+{
+    guint low = 0, high = array->len;
+    while (low < high) {
+        guint middle = low + (high - low) / 2;
+        NamedObject *object = array->pdata[middle];
+        int order = strcmp(object->name, name);
+        if (order == 0)
+            return object;
+        if (order < 0)
+            low = middle + 1;
+        else
+            high = middle;
+    }
+    return NULL;
+}
+
 CnNetwork *cn_site_find_network(const CnSite *site, const char *name)
 {
     return find_named(site->networks, name);
@@ -203,7 +221,7 @@ void cn_site_index(CnSite *site)
         CnLink *link = site->links->pdata[i];
         link->net = link->net_name ? cn_site_find_network(site, link->net_name) : NULL;
         link->pool = link->pool_name ? cn_site_find_pool(site, link->pool_name) : NULL;
-        link->machine = cn_site_find_machine(site, link->machine_name);
+        link->machine = find_named_sorted(site->machines, link->machine_name);
         if (link->net)
             g_ptr_array_add(link->net->links, link);
         if (link->machine)
