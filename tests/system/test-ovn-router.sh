@@ -181,6 +181,29 @@ is "no router, no NAT, no gateway chassis left" \
 is "the localport holds the gateway again" "$(nbctl lsp-get-addresses carthage-net-lab | awk '{print $2}')" "10.90.0.1"
 is "status: exit 0" "$(cn status >/dev/null 2>&1; echo $?)" 0
 
+# --- metadata: the localport, option 121, the name ---------------------------------------------------
+sed -i 's/^isolate_guests = true$/isolate_guests = true\nmetadata = true/' "$defs/site.conf"
+out=$(cn define 2>&1); rc=$?
+is "define with metadata = true: exit 0" "$rc" 0
+like "... adds the metadata localport" "$out" "^network lab: ovn: port carthage-net-lab-metadata \(metadata\): added$"
+is "... a localport with the metadata address" \
+    "$(nbctl get Logical_Switch_Port carthage-net-lab-metadata type) $(nbctl lsp-get-addresses carthage-net-lab-metadata | awk '{print $2}')" \
+    "localport 169.254.169.254"
+dhcp=$(nbctl --bare --columns=_uuid find DHCP_Options 'external_ids:"carthage-net:network"=lab')
+is "... option 121: the metadata address on-link, and the default route" \
+    "$(nbctl get DHCP_Options "$dhcp" options:classless_static_route)" '"{169.254.169.254/32,0.0.0.0, 0.0.0.0/0,10.90.0.1}"'
+like "... and a DNS record for it" "$(nbctl --bare --columns=records list DNS)" "metadata=169.254.169.254"
+ok "northd accepts option 121" lflows "classless_static_route"
+nbctl lsp-del carthage-net-lab-metadata
+out=$(cn status 2>&1); rc=$?
+is "status after ovn-nbctl lsp-del of the metadata localport: exit 5" "$rc" 5
+like "... names it" "$out" "^drift: network lab: ovn: port carthage-net-lab-metadata \(metadata\): missing$"
+cn repair >/dev/null 2>&1
+is "repair puts it back" "$(nbctl get Logical_Switch_Port carthage-net-lab-metadata type 2>&1)" localport
+sed -i '/^metadata = true$/d' "$defs/site.conf"
+out=$(cn define 2>&1)
+like "metadata off: the localport goes" "$out" "^network lab: ovn: port carthage-net-lab-metadata \(metadata\): removed$"
+
 # --- a router of that name that is not carthage-net's ----------------------------------------------
 cat >"$work/masq.conf" <<EOF
 [network lab]

@@ -103,6 +103,29 @@ static void test_qemu_start(void **state)
     assert_int_equal(link->handler.port, 9001);
 }
 
+static void test_qemu_start_ovn(void **state)
+{
+    /* A guest on an OVN network: a port of br-int; its link names its
+     * logical port and the router's SNAT address, and no handler (OVN
+     * serves the metadata on the chassis). */
+    g_autoptr(HookInput) in = parse_file("qemu-start-ovn.xml");
+    const HookInterface *iface = in->domain.interfaces->pdata[0];
+    assert_string_equal(iface->type, "bridge");
+    assert_null(iface->network);
+    assert_string_equal(iface->tap, "vnet0");
+    const HookLink *link = hook_domain_link(&in->domain, iface->mac);
+    assert_non_null(link);
+    assert_string_equal(link->network, "lab");
+    assert_string_equal(link->ovn_port, "21a63326-9515-8afd-8354-e09978bc5f30");
+    assert_int_equal(link->snat, 0xc000020a);
+    assert_int_equal(link->nat->len, 1);
+    assert_false(link->handler.set);
+    expect_error("<domain><name>x</name><metadata><cn:machine xmlns:cn='" CN_XML_NS "' version='1' name='x'>"
+                 "<cn:link iface='eth0' network='lab' mac='02:00:00:00:00:01' snat='192.0.2'/>"
+                 "</cn:machine></metadata></domain>",
+                 "bad SNAT address");
+}
+
 static void test_qemu_stopped_has_no_tap(void **state)
 {
     /* Why the hook keeps its own record of the ports it isolated. */
@@ -232,6 +255,7 @@ int main(void)
         cmocka_unit_test(test_network_not_ours),
         cmocka_unit_test(test_port_created),
         cmocka_unit_test(test_qemu_start),
+        cmocka_unit_test(test_qemu_start_ovn),
         cmocka_unit_test(test_qemu_stopped_has_no_tap),
         cmocka_unit_test(test_qemu_pool_interface),
         cmocka_unit_test(test_every_recorded_event_parses),

@@ -2,6 +2,7 @@
  * server: remotes, the stream framer, RFC 7047 values, transact replies,
  * the northbound snapshot, and the plan against snapshots written out. */
 #include "defs-fixture.h"
+#include "tests/unit/test-paths.h"
 #include "ops.h"
 #include "ovn-nb.h"
 #include "ovn-plan.h"
@@ -378,6 +379,137 @@ static void test_port_names_stable(void **state)
     assert_int_equal(a[14], '8'); /* version 8 */
 }
 
+/* --- routers, NAT, port groups ------------------------------------------------ */
+
+#define ROUTER_SITE                                                                                                   \
+    "[network lab]\ntechnology = ovn\nv4.network = 10.90.0.0/24\nv4.pool = 10.90.0.100-10.90.0.103\n"                  \
+    "v4.masquerade = true\nisolate_guests = true\novn.uplink = outside\novn.uplink_address = 192.0.2.10/24\n"           \
+    "ovn.uplink_gateway = 192.0.2.1\novn.gateway_chassis = hv1;hv2\n"                                                  \
+    "[link web eth0]\nnet = lab\nv4.address = 10.90.0.10\ndns_name = web.lab\nv4.public_address = 192.0.2.20\n"       \
+    "v4.secondary_addresses = 10.90.0.11=192.0.2.21\n"                                                                 \
+    "[link db eth0]\nnet = lab\ndns_name = db.lab\n"
+
+/* The fuzz target's seed of a database with a router that has drifted:
+ * the reply after the framer's first byte. */
+static CnNbSnapshot *drifted_router_snapshot(void)
+{
+    g_autofree char *text = NULL;
+    assert_true(g_file_get_contents(TEST_TOP_DIR "/tests/fuzz/corpus/ovsdb-reply/router", &text, NULL, NULL));
+    g_autoptr(JsonNode) reply = parse(text + 1);
+    JsonArray *results = json_object_get_array_member(json_node_get_object(reply), "result");
+    g_autoptr(GError) error = NULL;
+    CnNbSnapshot *nb = cn_nb_snapshot_parse(results, &error);
+    assert_null(error);
+    return nb;
+}
+
+static void assert_change(const CnOvnPlan *plan, const char *object, CnOvnChangeKind kind)
+{
+    const CnOvnChange *change = find_change(plan, object);
+    if (!change)
+        fail_msg("no change for \"%s\"", object);
+    assert_int_equal(change->kind, kind);
+}
+
+static void test_plan_router_drift(void **state)
+{
+    g_autoptr(CnSite) site = load(ROUTER_SITE);
+    g_autoptr(CnNbSnapshot) nb = drifted_router_snapshot();
+    g_autoptr(GError) error = NULL;
+    g_autoptr(CnOvnPlan) plan = cn_ovn_plan_networks(site->networks, nb, NULL, &error);
+    assert_null(error);
+    /* A 1:1 NAT of another address, and the route via another gateway:
+     * extra; the definitions' own: missing. */
+    assert_change(plan, "nat dnat_and_snat 192.0.2.99 <-> 10.90.0.10 port x mac 02:00:00:00:00:07", CN_OVN_EXTRA);
+    assert_change(plan, "nat dnat_and_snat 192.0.2.20 <-> 10.90.0.10 (web eth0)", CN_OVN_MISSING);
+    assert_change(plan, "nat dnat_and_snat 192.0.2.21 <-> 10.90.0.11 (web eth0)", CN_OVN_MISSING);
+    assert_null(find_change(plan, "nat snat 192.0.2.10 <- 10.90.0.0/24")); /* as it should be */
+    assert_change(plan, "route 0.0.0.0/0 via 192.0.2.254", CN_OVN_EXTRA);
+    assert_change(plan, "route 0.0.0.0/0 via 192.0.2.1", CN_OVN_MISSING);
+    assert_change(plan, "router port carthage-net-lab-lan", CN_OVN_MISSING);
+    assert_change(plan, "router port carthage-net-lab-uplink", CN_OVN_CHANGED);
+    assert_non_null(strstr(find_change(plan, "router port carthage-net-lab-uplink")->detail,
+                           "gateway chassis [hv1:1] (want "));
+    assert_change(plan, "port carthage-net-lab-localnet (localnet outside)", CN_OVN_CHANGED);
+    assert_non_null(strstr(find_change(plan, "port carthage-net-lab-localnet (localnet outside)")->detail,
+                           "network_name=other (want outside)"));
+    assert_change(plan, "acl from-lport 1000 \"ip4.dst == 10.0.0.0/8\" drop (uplink)", CN_OVN_EXTRA);
+    assert_change(plan, "acl from-lport 1000 \"ip4.dst == 10.90.0.0/24\" drop (uplink)", CN_OVN_MISSING);
+    assert_change(plan, "acl to-lport 1000 \"inport == @x\" drop", CN_OVN_EXTRA);
+    /* The machine that is gone: its port leaves, and with it the group. */
+    assert_change(plan, "port gone eth0 (x)", CN_OVN_EXTRA);
+    assert_change(plan, "port group carthage_net_lab_a51146d3", CN_OVN_CHANGED);
+    /* All behind the switch's version, in one transaction. */
+    assert_true(plan_mentions(plan, "\"op\":\"wait\""));
+    assert_true(plan_mentions(plan, "carthage-net:version\",\"4\""));
+}
+
+static void test_plan_purge_only_ours(void **state)
+{
+    g_autoptr(CnNbSnapshot) nb = drifted_router_snapshot();
+    g_autoptr(CnOvnPlan) plan = cn_ovn_plan_purge(nb, NULL);
+    guint deletes = 0;
+    for (guint i = 0; i < plan->ops->len; i++) {
+        g_autofree char *text = cn_ovsdb_to_text(plan->ops->pdata[i], FALSE);
+        deletes += strstr(text, "\"op\":\"delete\"") != NULL;
+    }
+    /* Two switches, the router, the port group, the DHCP options, the DNS
+     * row: the roots; the rest goes with them. */
+    assert_int_equal(deletes, 6);
+    assert_true(plan_mentions(plan, "00000000-0000-0000-0000-0000000000f1"));
+    g_autoptr(CnNbSnapshot) empty = cn_nb_snapshot_new();
+    g_autoptr(CnOvnPlan) nothing = cn_ovn_plan_purge(empty, "purge");
+    assert_int_equal(nothing->ops->len, 0);
+}
+
+static void test_plan_removal_takes_router(void **state)
+{
+    g_autoptr(CnNbSnapshot) nb = drifted_router_snapshot();
+    g_autoptr(GError) error = NULL;
+    g_autoptr(CnOvnPlan) plan = cn_ovn_plan_removal("lab", nb, NULL, &error);
+    assert_null(error);
+    assert_change(plan, "router carthage-net-lab", CN_OVN_EXTRA);
+    assert_change(plan, "switch carthage-net-lab-uplink (uplink)", CN_OVN_EXTRA);
+    assert_change(plan, "port group carthage_net_lab_a51146d3", CN_OVN_EXTRA);
+    assert_change(plan, "dns records", CN_OVN_EXTRA);
+}
+
+static void test_router_refusals(void **state)
+{
+    /* A router of that name that is not carthage-net's. */
+    g_autoptr(CnSite) site = load(ROUTER_SITE);
+    g_autofree char *text = g_strdup_printf(
+        "[{\"rows\":[]},{\"rows\":[]},{\"rows\":[]},{\"rows\":[]},"
+        "{\"rows\":[{\"_uuid\":[\"uuid\",\"00000000-0000-0000-0000-0000000000f1\"],\"name\":\"carthage-net-lab\","
+        "\"ports\":[\"set\",[]],\"static_routes\":[\"set\",[]],\"nat\":[\"set\",[]],\"external_ids\":[\"map\",[]]}]},"
+        "{\"rows\":[]},{\"rows\":[]},{\"rows\":[]},{\"rows\":[]},{\"rows\":[]},{\"rows\":[]}]");
+    g_autoptr(CnNbSnapshot) nb = snapshot(text);
+    g_autoptr(GError) error = NULL;
+    assert_null(cn_ovn_plan_networks(site->networks, nb, NULL, &error));
+    assert_true(g_error_matches(error, CN_OPS_ERROR, CN_OPS_ERROR_INVALID));
+    assert_non_null(strstr(error->message, "a logical router carthage-net-lab"));
+}
+
+static void test_router_render_is_complete(void **state)
+{
+    /* Against an empty database every row is made in one transaction,
+     * each network's after a wait that its switch is still absent. */
+    g_autoptr(CnSite) site = load(ROUTER_SITE);
+    g_autoptr(CnNbSnapshot) nb = cn_nb_snapshot_new();
+    g_autoptr(GError) error = NULL;
+    g_autoptr(CnOvnPlan) plan = cn_ovn_plan_networks(site->networks, nb, NULL, &error);
+    assert_null(error);
+    static const char *const tables[] = { "Logical_Router", "Logical_Router_Port", "Gateway_Chassis", "NAT",
+                                          "Logical_Router_Static_Route", "Port_Group", "ACL" };
+    for (gsize i = 0; i < G_N_ELEMENTS(tables); i++) {
+        g_autofree char *needle = g_strdup_printf("\"op\":\"insert\",\"table\":\"%s\"", tables[i]);
+        assert_true(plan_mentions(plan, needle));
+    }
+    /* A router holds the gateway: no DHCP and DNS localport. */
+    assert_false(plan_mentions(plan, "\"name\":\"carthage-net-lab\"},\"uuid-name\":\"service"));
+    assert_true(plan_mentions(plan, "10.90.0.10 10.90.0.11\"")); /* the secondary in addresses */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -393,6 +525,11 @@ int main(void)
         cmocka_unit_test(test_plan_refusals),
         cmocka_unit_test(test_snapshot_refuses_bad_rows),
         cmocka_unit_test(test_port_names_stable),
+        cmocka_unit_test(test_plan_router_drift),
+        cmocka_unit_test(test_plan_purge_only_ours),
+        cmocka_unit_test(test_plan_removal_takes_router),
+        cmocka_unit_test(test_router_refusals),
+        cmocka_unit_test(test_router_render_is_complete),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
