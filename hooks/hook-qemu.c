@@ -133,11 +133,18 @@ static void emit_ovn_attached(const HookEvent *event, const HookDomain *domain, 
     hook_emit(event, attached);
     hook_log(event, LOG_INFO, "network %s port %s: on OVN (logical port %s): nothing for nftables", link->network,
              iface->tap, link->ovn_port);
-    /* forward nat: the guest's traffic leaves from the router's address. */
-    for (guint i = 0; link->snat && i < link->addresses->len; i++)
-        hook_emit(event, cn_event_public_address(domain_name(event, domain), link->network,
-                                                 g_array_index(link->addresses, uint32_t, i), link->snat,
-                                                 "masquerade", NULL));
+    /* forward nat: the guest's traffic leaves from the router's address,
+     * but for the addresses with a 1:1 NAT of their own (OVN's
+     * dnat_and_snat wins over the network's SNAT). */
+    for (guint i = 0; link->snat && i < link->addresses->len; i++) {
+        uint32_t address = g_array_index(link->addresses, uint32_t, i);
+        gboolean one_to_one = FALSE;
+        for (guint j = 0; j < link->nat->len && !one_to_one; j++)
+            one_to_one = g_array_index(link->nat, CnIsoNat, j).private_address == address;
+        if (!one_to_one)
+            hook_emit(event, cn_event_public_address(domain_name(event, domain), link->network, address, link->snat,
+                                                     "masquerade", NULL));
+    }
 }
 
 /* stopped: OVN guests' news, from the domain's metadata (nothing of theirs
@@ -200,9 +207,6 @@ static gboolean add_ports(const HookEvent *event, GError **error)
         if (!network || !iface->tap || !iface->has_mac)
             continue;
         /* One read per network, however many ports the domain has on it. */
-        if (!g_hash_table_contains(records, network))
-            g_hash_table_insert(records, g_strdup(network), load_record(event, network));
-        const CnHookRecord *record = g_hash_table_lookup(records, network);
         const HookLink *link = hook_domain_link(domain, iface->mac);
         if (link && link->ovn_port) {
             /* OVN's pipeline pins it (port security), isolates it (ACLs)
@@ -210,6 +214,9 @@ static gboolean add_ports(const HookEvent *event, GError **error)
             emit_ovn_attached(event, domain, link, iface);
             continue;
         }
+        if (!g_hash_table_contains(records, network))
+            g_hash_table_insert(records, g_strdup(network), load_record(event, network));
+        const CnHookRecord *record = g_hash_table_lookup(records, network);
         if (!record) {
             /* A carthage-net metadata link on a network without our
              * isolation (started before the hook was installed) must not

@@ -107,6 +107,24 @@ static int metadata_serve(CnCli *cli, char **listen, const char *data_dir, const
     return exit_code;
 }
 
+/* Asks the northbound database, for each request: an address OVN no
+ * longer pins to the link (define gave it to another since the
+ * definitions were read) is nobody's; so is everybody while the database
+ * cannot be asked. */
+static gboolean ovn_pins(const CnLink *link, uint32_t source, gpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    gboolean pinned = FALSE;
+    if (!cn_ovn_port_check(data, link, source, &pinned, &error)) {
+        char text[CN_V4_STR_MAX];
+        cn_v4_format(source, text);
+        printf("%s - - - refused: the northbound database cannot say whose it is: %s\n", text, error->message);
+        fflush(stdout);
+        return FALSE;
+    }
+    return pinned;
+}
+
 /* --ovn: listens in the namespace of this chassis's end of the network's
  * metadata localport, at metadata.address, and takes the end away when
  * it stops. */
@@ -114,9 +132,11 @@ static int serve_ovn(ServeContext *ctx, CnMetadataSnapshot *snapshot, const CnMe
 {
     g_autoptr(GError) error = NULL;
     const CnNetwork *net = cn_site_find_network(cn_metadata_snapshot_site(snapshot), ctx->ovn_network);
+    const CnOvnOptions options = { .northbound = ctx->cli->ovn_nb };
+    g_autoptr(CnOvnPortCheck) check = cn_ovn_port_check_new(net, &options);
     g_autoptr(CnMetadataServer) server = cn_metadata_server_new(limits, snapshot);
-    cn_metadata_server_set_ovn_network(server, net->name);
-    CnOvnMetadataEnd end = { .host_netns = -1 };
+    cn_metadata_server_set_ovn_network(server, net->name, ovn_pins, check);
+    CnOvnMetadataEnd end = { .host_netns = -1, .claim = -1 };
     if (!cn_ops_ovn_metadata_attach(net, ctx->ovs_db, &end, &error))
         return cn_cli_fail(error);
     gboolean listening = cn_metadata_server_listen(server, net->metadata_address, net->metadata_port, &error);

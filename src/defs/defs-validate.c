@@ -322,6 +322,10 @@ static void check_network_ovn(Check *ctx, CnNetwork *net, const char *group)
                    "not available with technology = ovn: a logical switch has no dnsmasq ranges "
                    "or IPv6 here (OVN answers DHCP for each port's own address)");
     }
+    if (net->metadata && net->has_v4 && !net->v4_dhcp)
+        REPORT(ctx, net->key_locs, &net->loc, group, "metadata",
+               "metadata = true on technology = ovn needs v4.dhcp: guests learn the route to metadata.address "
+               "from OVN's DHCP (option 121)");
     if (cn_key_is_set(net->key_locs, "metadata.handler"))
         REPORT(ctx, net->key_locs, &net->loc, group, "metadata.handler",
                "not available with technology = ovn: guests reach the metadata service on their own "
@@ -477,6 +481,16 @@ static void check_networks(Check *ctx)
         check_network_technology(ctx, net, group);
         if (cn_network_in_ovn(net))
             check_network_ovn(ctx, net, group);
+        if (cn_network_has_ovn_router(net) && cn_key_is_set(net->key_locs, "ovn.uplink_address")) {
+            /* Two routers answering for one address on the outside. */
+            for (guint j = 0; j < i; j++) {
+                const CnNetwork *other = networks->pdata[j];
+                if (cn_network_has_ovn_router(other) && cn_key_is_set(other->key_locs, "ovn.uplink_address") &&
+                    other->ovn_uplink_address.address == net->ovn_uplink_address.address)
+                    REPORT(ctx, net->key_locs, &net->loc, group, "ovn.uplink_address",
+                           "is also the uplink address of [network %s]", other->name);
+            }
+        }
         if (cn_network_serves_addresses(net))
             check_network_v4(ctx, net, group);
         if (cn_network_has_isolation(net))

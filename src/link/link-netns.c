@@ -45,6 +45,16 @@ gboolean cn_link_netns_enter(int fd, GError **error)
     return TRUE;
 }
 
+/* Back to the namespace this thread came from.  Not being able to is not
+ * an error to report and go on from: everything after would act in the
+ * wrong namespace. */
+static void return_home(int host_netns)
+{
+    g_autoptr(GError) error = NULL;
+    if (!cn_link_netns_enter(host_netns, &error))
+        g_error("%s: cannot go on", error->message);
+}
+
 static nl_addr_t *v4_nl_addr(uint32_t address, unsigned prefix)
 {
     uint32_t be = htonl(address);
@@ -182,7 +192,7 @@ gboolean cn_link_veth_netns_new(const CnVethSpec *spec, int *host_netns, GError 
     int new_netns = open_own_netns();
     if (new_netns < 0) {
         fail_errno(error, "cannot open the new network namespace");
-        cn_link_netns_enter(*host_netns, NULL);
+        return_home(*host_netns);
         goto fail_pair;
     }
     gboolean ok = cn_link_netns_enter(*host_netns, error) && move_peer(spec, new_netns, error) &&
@@ -192,7 +202,7 @@ gboolean cn_link_veth_netns_new(const CnVethSpec *spec, int *host_netns, GError 
         return TRUE;
     /* Wherever it stopped, back home; the new namespace (with the peer,
      * if it got there) goes when nothing holds it. */
-    cn_link_netns_enter(*host_netns, NULL);
+    return_home(*host_netns);
 fail_pair:
     cn_link_delete(spec->host_name, NULL);
 fail:

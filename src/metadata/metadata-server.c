@@ -34,6 +34,8 @@ struct CnMetadataServer {
     GHashTable *log_budget;  /* "remote-ip" -> LogBudget* */
     guint open;              /* connections from accept to finish */
     char *ovn_network;       /* the OVN network whose chassis end this serves, NULL: none */
+    CnMetadataOvnVerify ovn_verify;
+    gpointer ovn_verify_data;
 };
 
 typedef struct {
@@ -291,10 +293,12 @@ static const CnLink *identify(CnMetadataServer *server, GSocketAddress *remote, 
         CnEndpoint handler = cn_link_metadata_handler(link);
         if (!handler.set || handler.host != local_address || handler.port != local_port)
             continue;
-        /* On OVN the judge is OVN's port security, and only the network's
-         * own switch reaches this namespace (its localport). */
-        if (cn_network_in_ovn(link->net)) {
-            if (g_strcmp0(server->ovn_network, link->net->name) != 0)
+        /* On OVN the judge is OVN's port security as the northbound
+         * database has it now, and only the network's own switch reaches
+         * this namespace (its localport). */
+        if (server->ovn_network || cn_network_in_ovn(link->net)) {
+            if (!cn_network_in_ovn(link->net) || g_strcmp0(server->ovn_network, link->net->name) != 0 ||
+                !server->ovn_verify || !server->ovn_verify(link, source, server->ovn_verify_data))
                 continue;
             if (found)
                 return NULL;
@@ -442,10 +446,13 @@ gboolean cn_metadata_server_listen(CnMetadataServer *server, uint32_t host, uint
     return TRUE;
 }
 
-void cn_metadata_server_set_ovn_network(CnMetadataServer *server, const char *network)
+void cn_metadata_server_set_ovn_network(CnMetadataServer *server, const char *network, CnMetadataOvnVerify verify,
+                                        gpointer data)
 {
     g_free(server->ovn_network);
     server->ovn_network = g_strdup(network);
+    server->ovn_verify = verify;
+    server->ovn_verify_data = data;
 }
 
 void cn_metadata_server_set_snapshot(CnMetadataServer *server, CnMetadataSnapshot *snapshot)

@@ -49,8 +49,11 @@ void cn_metadata_server_take(CnMetadataServer *server, GSocketConnection *connec
 /* Takes SNAPSHOT; requests from now on are answered from it. */
 void cn_metadata_server_set_snapshot(CnMetadataServer *server, CnMetadataSnapshot *snapshot);
 /* Connections open now. */
-/* Serves the guests of OVN network NETWORK (their links' addresses, as
- * OVN's port security pins them, identify them; other OVN networks'
- * links are nobody here). */
-void cn_metadata_server_set_ovn_network(CnMetadataServer *server, const char *network);
+/* Whether OVN pins SOURCE to LINK's port now (asked for each request). */
+typedef gboolean (*CnMetadataOvnVerify)(const CnLink *link, uint32_t source, gpointer data);
+/* Serves the guests of OVN network NETWORK only: a request from SOURCE is
+ * LINK's when SOURCE is LINK's address and VERIFY says OVN's port
+ * security pins it to LINK's port; every other link is nobody here. */
+void cn_metadata_server_set_ovn_network(CnMetadataServer *server, const char *network, CnMetadataOvnVerify verify,
+                                        gpointer data);
 guint cn_metadata_server_connections(const CnMetadataServer *server);

@@ -13,6 +13,7 @@
 
 typedef struct {
     int host_netns;  /* the namespace to go back to; -1: not attached */
+    int claim;       /* the host-wide claim on the network's end (a socket); -1: none */
     char host_name[16];
     char *ovs_remote, *bridge;
 } CnOvnMetadataEnd;
@@ -28,6 +29,18 @@ gboolean cn_ops_ovn_metadata_leave(CnOvnMetadataEnd *end, GError **error);
 /* Takes the end away: the Open vSwitch port, the link (its namespace goes
  * with the last socket in it). */
 gboolean cn_ops_ovn_metadata_detach(CnOvnMetadataEnd *end, GError **error);
+
+/* Whether the northbound database pins ADDRESS to LINK's port now: its
+ * logical port (of LINK's network) has LINK's MAC and ADDRESS in its
+ * port_security.  The metadata service asks it for each request, so that
+ * what OVN enforces, not the definitions it read, says who calls.  One
+ * connection, made again after a failure. */
+typedef struct CnOvnPortCheck CnOvnPortCheck;
+CnOvnPortCheck *cn_ovn_port_check_new(const CnNetwork *net, const CnOvnOptions *options);
+void cn_ovn_port_check_free(CnOvnPortCheck *check);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CnOvnPortCheck, cn_ovn_port_check_free)
+gboolean cn_ovn_port_check(CnOvnPortCheck *check, const CnLink *link, uint32_t address, gboolean *pinned,
+                           GError **error);
 
 /* Gives the pool links of NETWORKS the addresses their ports have in the
  * northbound database (the fleet's truth); links without a port keep 0. */

@@ -314,3 +314,94 @@ gboolean cn_ops_ovn_pool_addresses(GPtrArray *networks, const CnOvnOptions *opti
     }
     return TRUE;
 }
+
+struct CnOvnPortCheck {
+    char *remote, *network;
+    char *private_key, *certificate, *ca_certificate; /* copies: the definitions may be reloaded */
+    CnOvsdbTls tls;                                   /* points at them */
+    CnOvsdbClient *client;
+};
+
+CnOvnPortCheck *cn_ovn_port_check_new(const CnNetwork *net, const CnOvnOptions *options)
+{
+    CnOvnPortCheck *check = g_new0(CnOvnPortCheck, 1);
+    check->remote = g_strdup(remote_of(net, options));
+    check->tls.private_key = check->private_key = g_strdup(net->ovn_private_key);
+    check->tls.certificate = check->certificate = g_strdup(net->ovn_certificate);
+    check->tls.ca_certificate = check->ca_certificate = g_strdup(net->ovn_ca_certificate);
+    check->tls.timeout_seconds = 5;
+    check->network = g_strdup(net->name);
+    return check;
+}
+
+void cn_ovn_port_check_free(CnOvnPortCheck *check)
+{
+    if (!check)
+        return;
+    g_clear_pointer(&check->client, cn_ovsdb_close);
+    g_free(check->remote);
+    g_free(check->network);
+    g_free(check->private_key);
+    g_free(check->certificate);
+    g_free(check->ca_certificate);
+    g_free(check);
+}
+
+static JsonArray *port_rows(CnOvnPortCheck *check, const char *name, GError **error)
+{
+    static const char *const columns[] = { "port_security", "external_ids", NULL };
+    g_autoptr(GPtrArray) ops = g_ptr_array_new_with_free_func((GDestroyNotify)json_node_unref);
+    g_ptr_array_add(ops, cn_ovsdb_op_select_named("Logical_Switch_Port", name, columns));
+    for (guint attempt = 0; attempt < 2; attempt++) {
+        if (!check->client && !(check->client = cn_ovsdb_connect(check->remote, &check->tls, error)))
+            return NULL;
+        g_autoptr(GError) local = NULL;
+        JsonArray *results = cn_ovsdb_transact(check->client, CN_OVN_NB_DB, ops, &local);
+        if (results)
+            return results;
+        /* A connection the server closed: once more on a new one. */
+        g_clear_pointer(&check->client, cn_ovsdb_close);
+        if (attempt == 1 || !g_error_matches(local, CN_OVSDB_ERROR, CN_OVSDB_ERROR_CONNECT)) {
+            g_propagate_error(error, g_steal_pointer(&local));
+            return NULL;
+        }
+    }
+    return NULL;
+}
+
+gboolean cn_ovn_port_check(CnOvnPortCheck *check, const CnLink *link, uint32_t address, gboolean *pinned,
+                           GError **error)
+{
+    *pinned = FALSE;
+    char name[CN_UUID_STR_MAX], mac[CN_MAC_STR_MAX], ip[CN_V4_STR_MAX];
+    cn_ovn_port_name(link->machine_name, link->iface, name);
+    cn_mac_format(link->mac, mac);
+    cn_v4_format(address, ip);
+    g_autoptr(JsonArray) results = port_rows(check, name, error);
+    if (!results)
+        return FALSE;
+    JsonObject *result = json_array_get_object_element(results, 0);
+    JsonArray *rows = result && json_object_has_member(result, "rows") ? json_object_get_array_member(result, "rows")
+                                                                      : NULL;
+    if (!rows || json_array_get_length(rows) != 1)
+        return TRUE; /* no such port (or not one): nobody's */
+    JsonNode *row = json_array_get_element(rows, 0);
+    if (!JSON_NODE_HOLDS_OBJECT(row))
+        return TRUE;
+    g_autoptr(GPtrArray) security = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GHashTable) ids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    if (!cn_ovsdb_row_set(json_node_get_object(row), "Logical_Switch_Port", "port_security", "string", security,
+                          error) ||
+        !cn_ovsdb_row_map(json_node_get_object(row), "Logical_Switch_Port", "external_ids", ids, error))
+        return FALSE;
+    if (g_strcmp0(cn_nb_owner_network(ids), check->network) != 0)
+        return TRUE;
+    for (guint i = 0; i < security->len && !*pinned; i++) {
+        g_auto(GStrv) words = g_strsplit(security->pdata[i], " ", -1);
+        if (!words[0] || g_ascii_strcasecmp(words[0], mac) != 0)
+            continue;
+        for (gsize j = 1; words[j] && !*pinned; j++)
+            *pinned = strcmp(words[j], ip) == 0;
+    }
+    return TRUE;
+}

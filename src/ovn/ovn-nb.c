@@ -257,7 +257,7 @@ static gboolean parse_table(const Table *table, JsonArray *rows, CnNbSnapshot *n
 
 static gint compare_named(gconstpointer a, gconstpointer b)
 {
-    /* Switches, routers and port groups: uuid then name, in that order. */
+    /* Switches, routers and port groups: by name, then uuid. */
     const CnNbSwitch *x = *(const CnNbSwitch *const *)a, *y = *(const CnNbSwitch *const *)b;
     int by_name = strcmp(x->name, y->name);
     return by_name ? by_name : strcmp(x->uuid, y->uuid);

@@ -49,16 +49,17 @@ JsonNode *cn_ovn_op_list_delete(const char *table, const char *uuid, const char 
 /* A port carthage-net keeps on switch LS (NULL: the switch is being made)
  * for the network itself: TYPE, one ADDRESS (NULL: none), OPTIONS.  Its
  * reference goes into PORTS_IN when the switch must list it. */
-void cn_ovn_plan_own_port(NetPlan *np, const CnNbSwitch *ls, const char *name, const char *object, const char *type,
-                          const char *address, GHashTable *options, GPtrArray *ports_in, const char *uuid_kind);
+gboolean cn_ovn_plan_own_port(NetPlan *np, const CnNbSwitch *ls, const char *name, const char *object,
+                              const char *type, const char *address, GHashTable *options, GPtrArray *ports_in,
+                              const char *uuid_kind, GError **error);
 
 /* metadata = true: a localport with the metadata address, which each
  * chassis binds to its own end (carthage-net metadata serve --ovn). */
-void cn_ovn_plan_metadata_port(NetPlan *np);
+gboolean cn_ovn_plan_metadata_port(NetPlan *np, GError **error);
 /* The logical router of a forward nat or route network, its uplink switch
  * and the switch's router port (ovn-plan-router.c). */
 gboolean cn_ovn_plan_router(NetPlan *np, GError **error);
-/* isolate_guests: the network's port group and its ACL. */
+/* isolate_guests: the network's port group and its four ACLs. */
 gboolean cn_ovn_plan_port_group(NetPlan *np, GError **error);
 /* Names of carthage-net's rows for network NET. */
 char *cn_ovn_router_name(const char *network);

@@ -1,8 +1,8 @@
 /* ovn-plan-router.c - what an OVN network has beyond its switch: the
  * logical router of forward nat or route (its two ports, the gateway
  * chassis of the uplink side, the default route, SNAT and 1:1 NAT), the
- * uplink switch with its localnet port, and the port group whose one ACL
- * keeps isolate_guests' guests apart.
+ * uplink switch with its localnet port, and the port group whose four ACLs
+ * keep isolate_guests' guests apart.
  *
  *   switch NET ── port NET-router ── router port NET-lan (gateway/prefix)
  *                                     router carthage-net-NET
@@ -354,9 +354,11 @@ static gboolean want_inbound_drop(const CnNetwork *net)
     return net->forward == CN_FORWARD_NAT;
 }
 
-/* An ACL carthage-net keeps (priority 1000, action drop). */
+/* An ACL carthage-net keeps. */
 typedef struct {
     const char *direction;
+    gint64 priority;
+    const char *action;
     char *match;
 } WantAcl;
 
@@ -368,7 +370,7 @@ static gboolean plan_acls(NetPlan *np, GPtrArray *have_acls, const WantAcl *want
                           const char *where, const char *uuid_kind, GPtrArray *acls)
 {
     const CnNetwork *net = np->net;
-    gboolean found[4] = { FALSE }, differ = FALSE;
+    gboolean found[8] = { FALSE }, differ = FALSE;
     g_assert(n_wanted <= G_N_ELEMENTS(found));
     for (guint i = 0; have_acls && i < have_acls->len; i++) {
         const CnNbAcl *acl = g_hash_table_lookup(np->nb->acl_by_uuid, have_acls->pdata[i]);
@@ -380,8 +382,8 @@ static gboolean plan_acls(NetPlan *np, GPtrArray *have_acls, const WantAcl *want
         }
         guint match = n_wanted;
         for (guint w = 0; w < n_wanted && match == n_wanted; w++)
-            if (!found[w] && acl->priority == 1000 && strcmp(acl->direction, wanted[w].direction) == 0 &&
-                strcmp(acl->action, "drop") == 0 && strcmp(acl->match, wanted[w].match) == 0)
+            if (!found[w] && acl->priority == wanted[w].priority && strcmp(acl->direction, wanted[w].direction) == 0 &&
+                strcmp(acl->action, wanted[w].action) == 0 && strcmp(acl->match, wanted[w].match) == 0)
                 match = w;
         if (match < n_wanted) {
             found[match] = TRUE;
@@ -400,16 +402,16 @@ static gboolean plan_acls(NetPlan *np, GPtrArray *have_acls, const WantAcl *want
         g_autofree char *uuid_name = cn_ovn_named(uuid_kind, np->index, w);
         JsonObject *row = json_object_new();
         json_object_set_string_member(row, "direction", wanted[w].direction);
-        json_object_set_int_member(row, "priority", 1000);
+        json_object_set_int_member(row, "priority", wanted[w].priority);
         json_object_set_string_member(row, "match", wanted[w].match);
-        json_object_set_string_member(row, "action", "drop");
+        json_object_set_string_member(row, "action", wanted[w].action);
         g_autoptr(GHashTable) ids = cn_ovn_network_external_ids(net);
         json_object_set_member(row, "external_ids", cn_ovsdb_string_map(ids));
         g_ptr_array_add(np->ops, cn_ovsdb_op_insert("ACL", uuid_name, row));
         g_ptr_array_add(acls, cn_ovsdb_named_uuid(uuid_name));
         if (have_acls) {
-            g_autofree char *text = g_strdup_printf("acl %s 1000 \"%s\" drop%s", wanted[w].direction,
-                                                    wanted[w].match, where);
+            g_autofree char *text = g_strdup_printf("acl %s %" G_GINT64_FORMAT " \"%s\" %s%s", wanted[w].direction,
+                                                    wanted[w].priority, wanted[w].match, wanted[w].action, where);
             cn_ovn_add_change(np->changes, net->name, text, CN_OVN_MISSING, NULL);
         }
     }
@@ -421,7 +423,7 @@ static gboolean plan_uplink_acls(NetPlan *np, const CnNbSwitch *have, GPtrArray 
 {
     const CnNetwork *net = np->net;
     g_autofree char *cidr = v4_cidr(net->v4_subnet.network, net->v4_subnet.prefix);
-    WantAcl drop_inbound = { "from-lport", g_strdup_printf("ip4.dst == %s", cidr) };
+    WantAcl drop_inbound = { "from-lport", 1000, "drop", g_strdup_printf("ip4.dst == %s", cidr) };
     gboolean differ = plan_acls(np, have ? have->acls : NULL, &drop_inbound, want_inbound_drop(net) ? 1 : 0,
                                 " (uplink)", "uplink_acl", acls);
     g_free(drop_inbound.match);
@@ -430,7 +432,8 @@ static gboolean plan_uplink_acls(NetPlan *np, const CnNbSwitch *have, GPtrArray 
 
 /* The uplink switch: the router's uplink port and the localnet port onto
  * ovn.uplink. */
-static void plan_uplink_switch(NetPlan *np, const CnNbSwitch *have, const char *name, const char *lrp_name)
+static gboolean plan_uplink_switch(NetPlan *np, const CnNbSwitch *have, const char *name, const char *lrp_name,
+                                   GError **error)
 {
     const CnNetwork *net = np->net;
     g_autoptr(GPtrArray) ports_in = g_ptr_array_new_with_free_func((GDestroyNotify)json_node_unref);
@@ -443,10 +446,11 @@ static void plan_uplink_switch(NetPlan *np, const CnNbSwitch *have, const char *
     cn_ovn_map_set(localnet_options, "network_name", net->ovn_uplink);
     g_autofree char *router_object = g_strdup_printf("port %s (uplink to the router)", router_side);
     g_autofree char *localnet_object = g_strdup_printf("port %s (localnet %s)", localnet, net->ovn_uplink);
-    cn_ovn_plan_own_port(np, have, router_side, router_object, "router", "router", router_options, ports_in,
-                         "uplink_router");
-    cn_ovn_plan_own_port(np, have, localnet, localnet_object, "localnet", "unknown", localnet_options, ports_in,
-                         "localnet");
+    if (!cn_ovn_plan_own_port(np, have, router_side, router_object, "router", "router", router_options, ports_in,
+                              "uplink_router", error) ||
+        !cn_ovn_plan_own_port(np, have, localnet, localnet_object, "localnet", "unknown", localnet_options,
+                              ports_in, "localnet", error))
+        return FALSE;
     gboolean acls_differ = plan_uplink_acls(np, have, acls);
     if (have) {
         if (ports_in->len)
@@ -457,7 +461,7 @@ static void plan_uplink_switch(NetPlan *np, const CnNbSwitch *have, const char *
             json_object_set_member(row, "acls", cn_ovsdb_set(acls));
             g_ptr_array_add(np->ops, cn_ovsdb_op_update("Logical_Switch", have->uuid, row));
         }
-        return;
+        return TRUE;
     }
     g_autofree char *uuid_name = cn_ovn_named("uplink_switch", np->index, 0);
     JsonObject *row = json_object_new();
@@ -469,6 +473,7 @@ static void plan_uplink_switch(NetPlan *np, const CnNbSwitch *have, const char *
     g_autofree char *object = g_strdup_printf("switch %s (uplink)", name);
     cn_ovn_add_change(np->changes, net->name, object, CN_OVN_MISSING, NULL);
     g_ptr_array_add(np->ops, cn_ovsdb_op_insert("Logical_Switch", uuid_name, row));
+    return TRUE;
 }
 
 /* Removes what a network no longer has a router for. */
@@ -545,29 +550,34 @@ gboolean cn_ovn_plan_router(NetPlan *np, GError **error)
                 g_ptr_array_add(np->ops, cn_ovsdb_op_mutate("Logical_Router", router->uuid, columns[i], "insert",
                                                             cn_ovsdb_set(*lists[i])));
     }
-    plan_uplink_switch(np, uplink, uplink_name, up_name);
     g_autoptr(GHashTable) options = cn_ovn_string_map_new();
     cn_ovn_map_set(options, "router-port", lan_name);
     g_autofree char *object = g_strdup_printf("port %s (to the router)", lsp_name);
-    cn_ovn_plan_own_port(np, np->ls, lsp_name, object, "router", "router", options, np->ports_in, "router_port");
+    gboolean ok = plan_uplink_switch(np, uplink, uplink_name, up_name, error) &&
+                  cn_ovn_plan_own_port(np, np->ls, lsp_name, object, "router", "router", options, np->ports_in,
+                                       "router_port", error);
     g_free(lan.mac);
     g_free(lan.network);
     g_free(up.mac);
     g_free(up.network);
-    return TRUE;
+    return ok;
 }
 
-/* isolate_guests: guests' ports in one port group, and two ACLs, constant
- * in the number of guests (the router is not a member, so the gateway,
- * NAT and the outside stay reachable):
- *  - from-lport: a member's IPv4 to an address of a member is dropped as it
- *    enters, on the sender's chassis ($GROUP_ip4 is the address set OVN
- *    makes of the members' addresses).  Only there: OVN's own ARP, DHCP and
- *    DNS answers go back out of the asking port (inport == outport), so a
- *    to-lport "member to member" rule would drop them too.
- *  - to-lport: from a member to a member, whatever is neither IPv4 nor ARP
- *    (IPv6 link-local, other ethertypes) is dropped; OVN's answers are
- *    IPv4 or ARP. */
+/* isolate_guests: guests' ports in one port group, and four ACLs, the
+ * same however many guests (the router is not a member, so the gateway,
+ * NAT and the outside stay reachable).  OVN's match language takes only
+ * positive tests of protocols and ethertypes, so each drop comes with
+ * the allow that carves its exception, one priority above:
+ *  - from-lport, as a member's packet enters, on its own chassis: drop
+ *    IPv4 to a member's address ($GROUP_ip4, the address set OVN makes of
+ *    the members' addresses), to the network's broadcast or to a
+ *    multicast group; but allow broadcast DHCP requests, which OVN's DHCP
+ *    stage answers after the ACLs;
+ *  - to-lport, from a member to a member: drop everything but IPv4 and
+ *    ARP (IPv6 link-local, other ethertypes).  Only IPv4 and ARP may
+ *    pass there because OVN's own ARP, DHCP and DNS answers go back out
+ *    of the asking port (inport == outport); IPv4 between two members
+ *    never gets there. */
 gboolean cn_ovn_plan_port_group(NetPlan *np, GError **error)
 {
     const CnNetwork *net = np->net;
@@ -595,9 +605,17 @@ gboolean cn_ovn_plan_port_group(NetPlan *np, GError **error)
         g_ptr_array_add(member_uuids, (char *)json_array_get_string_element(ref, 1));
         g_ptr_array_add(members, json_node_copy(want->ref));
     }
+    char broadcast[CN_V4_STR_MAX];
+    cn_v4_format(net->v4_subnet.network | ~cn_v4_netmask(net->v4_subnet.prefix), broadcast);
     WantAcl wanted[] = {
-        { "from-lport", g_strdup_printf("inport == @%s && ip4.dst == $%s_ip4", name, name) },
-        { "to-lport", g_strdup_printf("inport == @%s && outport == @%s && !ip4 && !arp", name, name) },
+        { "from-lport", 1001, "allow-stateless",
+          g_strdup_printf("inport == @%s && ip4.dst == 255.255.255.255 && udp.dst == 67", name) },
+        { "from-lport", 1000, "drop",
+          g_strdup_printf("inport == @%s && (ip4.dst == $%s_ip4 || ip4.mcast || ip4.dst == {255.255.255.255, %s})",
+                          name, name, broadcast) },
+        { "to-lport", 1001, "allow-stateless",
+          g_strdup_printf("inport == @%s && outport == @%s && (ip4 || arp)", name, name) },
+        { "to-lport", 1000, "drop", g_strdup_printf("inport == @%s && outport == @%s", name, name) },
     };
     g_autoptr(GPtrArray) acls = g_ptr_array_new_with_free_func((GDestroyNotify)json_node_unref);
     gboolean acls_differ = plan_acls(np, have ? have->acls : NULL, wanted, G_N_ELEMENTS(wanted), "", "acl", acls);

@@ -485,17 +485,28 @@ static char *service_port_name(const CnNetwork *net)
     return g_strdup_printf("carthage-net-%s", net->name);
 }
 
-void cn_ovn_plan_own_port(NetPlan *np, const CnNbSwitch *ls, const char *name, const char *object, const char *type,
-                          const char *address, GHashTable *options, GPtrArray *ports_in, const char *uuid_kind)
+gboolean cn_ovn_plan_own_port(NetPlan *np, const CnNbSwitch *ls, const char *name, const char *object,
+                              const char *type, const char *address, GHashTable *options, GPtrArray *ports_in,
+                              const char *uuid_kind, GError **error)
 {
     const CnNetwork *net = np->net;
     const CnNbPort *have = g_hash_table_lookup(np->nb->port_by_name, name);
+    const char *owner = have ? cn_nb_owner_network(have->external_ids) : NULL;
+    if (have && g_strcmp0(owner, net->name) != 0) {
+        /* Someone else's, or another network's (network "lab-router"'s
+         * own port is named like "lab"'s router port). */
+        g_autofree char *whose = owner ? g_strdup_printf("network %s's", owner) : g_strdup("not carthage-net's");
+        g_set_error(error, CN_OPS_ERROR, CN_OPS_ERROR_INVALID,
+                    "network %s: the northbound database has a logical switch port %s (%s) that is %s; rename "
+                    "the network or that port", net->name, name, have->uuid, whose);
+        return FALSE;
+    }
     g_autoptr(GHashTable) ids = cn_ovn_network_external_ids(net);
     gboolean same_owner = have && (ls ? have->owner == ls : FALSE);
     if (same_owner && strcmp(have->type, type) == 0 && cn_ovn_strings_equal_one(have->addresses, address) &&
         have->port_security->len == 0 && cn_ovn_map_has(have->external_ids, ids) &&
         (!options || cn_ovn_maps_equal(have->options, options)))
-        return;
+        return TRUE;
     JsonObject *row = json_object_new();
     json_object_set_string_member(row, "type", type);
     g_autoptr(GPtrArray) addresses = g_ptr_array_new();
@@ -511,7 +522,7 @@ void cn_ovn_plan_own_port(NetPlan *np, const CnNbSwitch *ls, const char *name, c
         cn_ovn_add_change(np->changes, net->name, object, CN_OVN_MISSING, NULL);
         g_ptr_array_add(np->ops, cn_ovsdb_op_insert("Logical_Switch_Port", uuid_name, row));
         g_ptr_array_add(ports_in, cn_ovsdb_named_uuid(uuid_name));
-        return;
+        return TRUE;
     }
     g_autofree char *was = cn_ovn_strings_text(have->addresses);
     GString *detail = g_string_new(NULL);
@@ -527,6 +538,7 @@ void cn_ovn_plan_own_port(NetPlan *np, const CnNbSwitch *ls, const char *name, c
             g_ptr_array_add(np->ops, cn_ovn_op_list_delete("Logical_Switch", have->owner->uuid, "ports", have->uuid));
         g_ptr_array_add(ports_in, cn_ovsdb_uuid(have->uuid));
     }
+    return TRUE;
 }
 
 JsonNode *cn_ovn_op_list_delete(const char *table, const char *uuid, const char *column, const char *member_uuid)
@@ -536,12 +548,9 @@ JsonNode *cn_ovn_op_list_delete(const char *table, const char *uuid, const char 
     return cn_ovsdb_op_mutate(table, uuid, column, "delete", cn_ovsdb_set(out));
 }
 
-/* The network's own port: a localport with the DHCP server's MAC and the
- * gateway address, so that OVN answers ARP for the address guests send
- * DNS queries to (OVN answers the queries themselves on the switch).
- * Only on networks where OVN serves DHCP and no logical router holds the
- * gateway address. */
-void cn_ovn_plan_metadata_port(NetPlan *np)
+/* metadata = true: the localport each chassis binds its end of the
+ * metadata service to. */
+gboolean cn_ovn_plan_metadata_port(NetPlan *np, GError **error)
 {
     const CnNetwork *net = np->net;
     g_autofree char *name = cn_ovn_metadata_port_name(net->name);
@@ -553,7 +562,7 @@ void cn_ovn_plan_metadata_port(NetPlan *np)
             cn_ovn_add_change(np->changes, net->name, object, CN_OVN_EXTRA, NULL);
             g_ptr_array_add(np->ports_out, cn_ovsdb_uuid(have->uuid));
         }
-        return;
+        return TRUE;
     }
     char mac[CN_MAC_STR_MAX], metadata[CN_V4_STR_MAX];
     uint8_t metadata_mac[6];
@@ -561,7 +570,8 @@ void cn_ovn_plan_metadata_port(NetPlan *np)
     cn_mac_format(metadata_mac, mac);
     cn_v4_format(net->metadata_address, metadata);
     g_autofree char *address = g_strdup_printf("%s %s", mac, metadata);
-    cn_ovn_plan_own_port(np, np->ls, name, object, "localport", address, NULL, np->ports_in, "metadata");
+    return cn_ovn_plan_own_port(np, np->ls, name, object, "localport", address, NULL, np->ports_in, "metadata",
+                                error);
 }
 
 char *cn_ovn_metadata_port_name(const char *network)
@@ -569,7 +579,12 @@ char *cn_ovn_metadata_port_name(const char *network)
     return g_strdup_printf("carthage-net-%s-metadata", network);
 }
 
-static void plan_service_port(NetPlan *np)
+/* The network's own port: a localport with the DHCP server's MAC and the
+ * gateway address, so that OVN answers ARP for the address guests send
+ * DNS queries to (OVN answers the queries themselves on the switch).
+ * Only on networks where OVN serves DHCP and no logical router holds the
+ * gateway address. */
+static gboolean plan_service_port(NetPlan *np, GError **error)
 {
     const CnNetwork *net = np->net;
     g_autofree char *name = service_port_name(net);
@@ -582,7 +597,7 @@ static void plan_service_port(NetPlan *np)
             cn_ovn_add_change(np->changes, net->name, object, CN_OVN_EXTRA, NULL);
             g_ptr_array_add(np->ports_out, cn_ovsdb_uuid(have->uuid));
         }
-        return;
+        return TRUE;
     }
     char mac[CN_MAC_STR_MAX], gateway[CN_V4_STR_MAX];
     uint8_t server_mac[6];
@@ -590,7 +605,8 @@ static void plan_service_port(NetPlan *np)
     cn_mac_format(server_mac, mac);
     cn_v4_format(net->v4_gateway, gateway);
     g_autofree char *address = g_strdup_printf("%s %s", mac, gateway);
-    cn_ovn_plan_own_port(np, np->ls, name, object, "localport", address, NULL, np->ports_in, "service");
+    return cn_ovn_plan_own_port(np, np->ls, name, object, "localport", address, NULL, np->ports_in, "service",
+                                error);
 }
 
 static void plan_ports(NetPlan *np)
@@ -805,9 +821,8 @@ static gboolean plan_network(const CnNetwork *net, guint index, const CnNbSnapsh
         goto out;
     plan_dhcp(&np);
     plan_ports(&np);
-    plan_service_port(&np);
-    cn_ovn_plan_metadata_port(&np);
-    if (!cn_ovn_plan_router(&np, error) || !cn_ovn_plan_port_group(&np, error))
+    if (!plan_service_port(&np, error) || !cn_ovn_plan_metadata_port(&np, error) ||
+        !cn_ovn_plan_router(&np, error) || !cn_ovn_plan_port_group(&np, error))
         goto out;
     plan_dns(&np, dns_in, dns_out);
     plan_switch(&np, dns_in, dns_out, plan->ops);
@@ -851,6 +866,10 @@ CnOvnPlan *cn_ovn_plan_removal(const char *name, const CnNbSnapshot *nb, const c
                                                            cn_ovsdb_string_map(ls->external_ids)));
         g_ptr_array_add(plan->ops, cn_ovsdb_op_delete("Logical_Switch", ls->uuid));
         cn_ovn_add_change(plan->changes, name, "switch", CN_OVN_EXTRA, NULL);
+    } else {
+        /* Without its switch, the rest is removed only if no define made
+         * the network in between. */
+        g_ptr_array_add(plan->ops, cn_ovsdb_op_wait_no_name("Logical_Switch", name));
     }
     for (guint i = 0; i < nb->dhcp->len; i++) {
         const CnNbDhcp *dhcp = nb->dhcp->pdata[i];
@@ -890,6 +909,9 @@ CnOvnPlan *cn_ovn_plan_removal(const char *name, const CnNbSnapshot *nb, const c
         g_autofree char *object = g_strdup_printf("port group %s", group_name);
         cn_ovn_add_change(plan->changes, name, object, CN_OVN_EXTRA, NULL);
     }
+    /* Nothing of the network's: nothing to send, not even the wait. */
+    if (plan->changes->len == 0)
+        g_ptr_array_set_size(plan->ops, 0);
     add_comment(plan, comment);
     return g_steal_pointer(&plan);
 }
@@ -917,6 +939,16 @@ CnOvnPlan *cn_ovn_plan_purge(const CnNbSnapshot *nb, const char *comment)
         const CnNbSwitch *ls = nb->switches->pdata[i];
         g_autofree char *what = g_strdup_printf("switch %s", ls->name);
         purge_row(plan, "Logical_Switch", ls->uuid, ls->external_ids, what);
+        /* Ports someone else put on it go with it: said, not hidden. */
+        const char *network = cn_nb_owner_network(ls->external_ids);
+        for (guint j = 0; network && j < ls->ports->len; j++) {
+            const CnNbPort *port = g_hash_table_lookup(nb->port_by_uuid, ls->ports->pdata[j]);
+            if (port && !cn_nb_owner_network(port->external_ids)) {
+                g_autofree char *object = g_strdup_printf("port %s (not carthage-net's) with switch %s", port->name,
+                                                          ls->name);
+                cn_ovn_add_change(plan->changes, network, object, CN_OVN_EXTRA, NULL);
+            }
+        }
     }
     for (guint i = 0; i < nb->routers->len; i++) {
         const CnNbRouter *router = nb->routers->pdata[i];

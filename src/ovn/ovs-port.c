@@ -6,26 +6,6 @@
 
 #define OVS_DB "Open_vSwitch"
 
-static JsonNode *select_named(const char *table, const char *name, const char *const *columns)
-{
-    JsonObject *op = json_object_new();
-    json_object_set_string_member(op, "op", "select");
-    json_object_set_string_member(op, "table", table);
-    JsonArray *condition = json_array_new();
-    json_array_add_string_element(condition, "name");
-    json_array_add_string_element(condition, "==");
-    json_array_add_string_element(condition, name);
-    JsonArray *where = json_array_new();
-    json_array_add_array_element(where, condition);
-    json_object_set_array_member(op, "where", where);
-    JsonArray *wanted = json_array_new();
-    for (gsize i = 0; columns[i]; i++)
-        json_array_add_string_element(wanted, columns[i]);
-    json_object_set_array_member(op, "columns", wanted);
-    JsonNode *node = json_node_new(JSON_NODE_OBJECT);
-    json_node_take_object(node, op);
-    return node;
-}
 
 /* The _uuid of each row of select result INDEX. */
 static gboolean row_uuids(JsonArray *results, guint index, const char *table, GPtrArray *out, GError **error)
@@ -54,8 +34,8 @@ static gboolean read_state(CnOvsdbClient *client, const char *bridge, const char
 {
     static const char *const columns[] = { "_uuid", NULL };
     g_autoptr(GPtrArray) ops = g_ptr_array_new_with_free_func((GDestroyNotify)json_node_unref);
-    g_ptr_array_add(ops, select_named("Bridge", bridge, columns));
-    g_ptr_array_add(ops, select_named("Port", name, columns));
+    g_ptr_array_add(ops, cn_ovsdb_op_select_named("Bridge", bridge, columns));
+    g_ptr_array_add(ops, cn_ovsdb_op_select_named("Port", name, columns));
     g_autoptr(JsonArray) results = cn_ovsdb_transact(client, OVS_DB, ops, error);
     if (!results)
         return FALSE;

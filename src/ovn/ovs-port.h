@@ -1,8 +1,10 @@
 /* ovs-port.h - a port of this host's Open vSwitch (its Open_vSwitch
  * database, over OVSDB) bound to an OVN logical port: what ovn-controller
  * needs to see to bind a localport on this chassis.  Each change is one
- * transaction; a port of the same name left by a run that was killed is
- * replaced in the same transaction. */
+ * transaction; cn_ovs_port_add replaces a port of the same name in its
+ * own (callers that also remade the link remove the old port first, in a
+ * transaction of its own: Open vSwitch keeps a port bound to the old
+ * link when it sees one go and come back at once). */
 #pragma once
 
 #include <glib.h>

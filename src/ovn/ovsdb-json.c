@@ -187,15 +187,31 @@ JsonNode *cn_ovsdb_op_wait_no_name(const char *table, const char *name)
     return wait_op(table, take_array(where), "name", json_array_new());
 }
 
-JsonNode *cn_ovsdb_op_select_all(const char *table, const char *const *columns)
+static JsonNode *select_where(const char *table, JsonArray *where, const char *const *columns)
 {
     JsonObject *op = op_new("select", table);
-    json_object_set_array_member(op, "where", json_array_new());
+    json_object_set_array_member(op, "where", where);
     JsonArray *list = json_array_new();
     for (gsize i = 0; columns[i]; i++)
         json_array_add_string_element(list, columns[i]);
     json_object_set_array_member(op, "columns", list);
     return take_object(op);
+}
+
+JsonNode *cn_ovsdb_op_select_all(const char *table, const char *const *columns)
+{
+    return select_where(table, json_array_new(), columns);
+}
+
+JsonNode *cn_ovsdb_op_select_named(const char *table, const char *name, const char *const *columns)
+{
+    JsonArray *condition = json_array_new();
+    json_array_add_string_element(condition, "name");
+    json_array_add_string_element(condition, "==");
+    json_array_add_string_element(condition, name);
+    JsonArray *where = json_array_new();
+    json_array_add_array_element(where, condition);
+    return select_where(table, where, columns);
 }
 
 JsonNode *cn_ovsdb_op_comment(const char *text)

@@ -42,6 +42,8 @@ JsonNode *cn_ovsdb_op_mutate(const char *table, const char *uuid, const char *co
 JsonNode *cn_ovsdb_op_wait_column(const char *table, const char *uuid, const char *column, JsonNode *value);
 JsonNode *cn_ovsdb_op_wait_no_name(const char *table, const char *name);
 JsonNode *cn_ovsdb_op_select_all(const char *table, const char *const *columns);
+/* The rows of TABLE whose column "name" is NAME (COLUMNS NULL-terminated). */
+JsonNode *cn_ovsdb_op_select_named(const char *table, const char *name, const char *const *columns);
 JsonNode *cn_ovsdb_op_comment(const char *text);
 
 /* Readers: a row's column.  Missing columns are errors. */

@@ -3,7 +3,7 @@
 # (ovsdb-server with OVN's schema) and a real ovn-northd writing a real
 # southbound database: forward nat as a logical router (gateway chassis,
 # default route, SNAT), v4.public_address and PRIVATE=PUBLIC secondaries
-# as dnat_and_snat, isolate_guests as a port group with two ACLs; each
+# as dnat_and_snat, isolate_guests as a port group with four ACLs; each
 # row broken by hand with ovn-nbctl is named by status and restored by
 # repair; a router of the same name that is not carthage-net's stops
 # define with nothing written; repair --purge removes every row
@@ -114,15 +114,19 @@ is "web's port: its address and secondary, in addresses and port_security" \
 is "no DHCP and DNS localport: the router answers for the gateway" \
     "$(nbctl --bare --columns=name find Logical_Switch_Port name=carthage-net-lab)" ""
 is "the port group holds both guests' ports" "$(nbctl --bare --columns=ports find Port_Group name="$group" | wc -w)" 2
-is "... and two ACLs: IPv4 to a member dropped as it enters, the rest but ARP member to member" \
+is "... and four ACLs: a member's IPv4 to members, broadcasts and multicast dropped as it enters (DHCP requests let through), all but IPv4 and ARP member to member dropped" \
     "$(nbctl acl-list "$group" | sed 's/  */ /g;s/^ //')" \
-    "from-lport 1000 (inport == @$group && ip4.dst == \$${group}_ip4) drop
-to-lport 1000 (inport == @$group && outport == @$group && !ip4 && !arp) drop"
+    "from-lport 1001 (inport == @$group && ip4.dst == 255.255.255.255 && udp.dst == 67) allow-stateless
+from-lport 1000 (inport == @$group && (ip4.dst == \$${group}_ip4 || ip4.mcast || ip4.dst == {255.255.255.255, 10.90.0.255})) drop
+to-lport 1001 (inport == @$group && outport == @$group && (ip4 || arp)) allow-stateless
+to-lport 1000 (inport == @$group && outport == @$group) drop"
 is "forward nat: the uplink switch drops what is addressed to the network itself (nothing in but NAT)" \
     "$(nbctl acl-list carthage-net-lab-uplink | sed 's/  */ /g;s/^ //')" "from-lport 1000 (ip4.dst == 10.90.0.0/24) drop"
 ok "northd made the SNAT flows" lflows "ct_snat(192.0.2.10)"
 ok "... the 1:1 NAT flows" lflows "ip4.dst == 192.0.2.20"
 ok "... and the ACLs' flows on the port group's address set" lflows "ip4.dst == \$${group}_ip4"
+ok "... and on broadcasts and multicast from members" lflows "ip4.dst == {255.255.255.255, 10.90.0.255}"
+is "northd parsed every ACL (none left out of its flows)" "$(grep -c 'parsing expression failed' "$work/northd.log")" 0
 is "status: in step (exit 0)" "$(cn status >/dev/null 2>&1; echo $?)" 0
 out=$(cn define 2>&1)
 is "define again: unchanged" "$out" "network lab: unchanged"
@@ -143,12 +147,13 @@ like "... the gateway chassis" "$out" "^drift: network lab: ovn: router port $ro
 like "... the route" "$out" "^drift: network lab: ovn: route 0.0.0.0/0 via 192.0.2.1: missing$"
 like "... the localnet port" "$out" "^drift: network lab: ovn: port carthage-net-lab-localnet \(localnet outside\): missing$"
 like "... the port group's members" "$out" "^drift: network lab: ovn: port group $group: changed: ports: 1 \(want 2\)$"
-like "... the ACLs" "$out" "^drift: network lab: ovn: acl from-lport 1000 .*ip4.dst == .*: missing$"
+like "... the port group's from-lport drop" "$out" "^drift: network lab: ovn: acl from-lport 1000 \".*\\\$${group}_ip4.*\" drop: missing$"
+like "... and its to-lport allow" "$out" "^drift: network lab: ovn: acl to-lport 1001 \"inport == @$group && outport == @$group && \\(ip4 \\|\\| arp\\)\" allow-stateless: missing$"
 out=$(cn repair 2>&1); rc=$?
 is "repair: exit 0" "$rc" 0
 like "... adds the NAT rule" "$out" "^network lab: ovn: nat dnat_and_snat 192.0.2.20 <-> 10.90.0.10 \(web eth0\): added$"
 is "status then: exit 0" "$(cn status >/dev/null 2>&1; echo $?)" 0
-is "... the ACLs are two again" "$(nbctl acl-list "$group" | grep -c drop)" 2
+is "... the ACLs are four again" "$(nbctl acl-list "$group" | grep -c 'drop\|allow-stateless')" 4
 is "... and the uplink's too" "$(nbctl acl-list carthage-net-lab-uplink | grep -c drop)" 1
 nbctl -- --id=@n create NAT type=snat external_ip=192.0.2.99 logical_ip=10.90.0.0/24 \
     'external_ids:"carthage-net:network"=lab' -- add Logical_Router $router nat @n >/dev/null
@@ -158,7 +163,7 @@ like "... named extra" "$out" "^drift: network lab: ovn: nat snat 192.0.2.99 <- 
 cn repair >/dev/null 2>&1
 is "repair removes it" "$(nbctl --bare --columns=_uuid find NAT external_ip=192.0.2.99)" ""
 
-# --- a guest more: one port-group member more, the ACLs stay two --------------------------------
+# --- a guest more: one port-group member more, the ACLs stay four --------------------------------
 cat >>"$defs/site.conf" <<'EOF'
 
 [link cache eth0]
@@ -167,7 +172,7 @@ EOF
 out=$(cn define 2>&1); rc=$?
 is "define with a third guest: exit 0" "$rc" 0
 like "... adds it to the port group" "$out" "^network lab: ovn: port group $group: updated: ports: 2 \(want 3\)$"
-is "... three members, still two ACLs" "$(nbctl --bare --columns=ports find Port_Group name="$group" | wc -w):$(nbctl acl-list "$group" | wc -l)" "3:2"
+is "... three members, still four ACLs" "$(nbctl --bare --columns=ports find Port_Group name="$group" | wc -w):$(nbctl acl-list "$group" | wc -l)" "3:4"
 
 # --- masquerade off: the router goes, the DHCP and DNS localport comes back ------------------------
 sed -i -e '/^v4.masquerade/d' -e '/^ovn.uplink/d' -e '/^ovn.gateway_chassis/d' -e '/^v4.public_address/d' \
@@ -227,6 +232,7 @@ nbctl lr-del $router
 "$build/carthage-net" -c test:///default -f "$work/masq.conf" --state-dir "$work/state-2" define >/dev/null 2>&1
 nbctl ls-add foreign -- lsp-add foreign foreign-port -- lr-add foreign-router -- pg-add foreign_group foreign-port \
     -- dhcp-options-create 10.5.0.0/24
+nbctl lsp-add lab guest-of-someone
 ours() {
     local table n=0
     for table in Logical_Switch Logical_Switch_Port Logical_Router Logical_Router_Port NAT Gateway_Chassis \
@@ -240,6 +246,8 @@ out=$("$build/carthage-net" -c test:///default -f "$work/masq.conf" --state-dir 
 is "repair --purge: exit 0" "$rc" 0
 [ "$rc" = 0 ] || note "$out"
 like "... says what it removed" "$out" "^network lab: ovn: router $router \([-0-9a-f]+\): removed$"
+like "... and names the port someone put on its switch, which goes with it" "$out" \
+    "^network lab: ovn: port guest-of-someone \(not carthage-net's\) with switch lab: removed$"
 is "no row of carthage-net's is left" "$(ours)" 0
 is "... the foreign switch, port, router, port group and DHCP options are" \
     "$(nbctl ls-list | grep -c '(foreign)'):$(nbctl lsp-list foreign | grep -c foreign-port):$(nbctl lr-list | grep -c foreign-router):$(nbctl --bare --columns=ports find Port_Group name=foreign_group | grep -c .):$(nbctl dhcp-options-list | grep -c .)" \

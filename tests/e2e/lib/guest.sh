@@ -10,6 +10,8 @@
 #                        no DNS: for networks without DHCP)
 #   cn.addr2=A.B.C.D/N   a second static address on eth0
 #   cn.route=A.B.C.D/N   a route on-link through eth0 (repeatable; with cn.addr)
+#   cn.tries=N           cn.http tries N times, 2 s apart, before it says fail
+#                        (as cloud-init does; default 1)
 #   cn.mac=MAC           eth0 sends from MAC, not the one it was given (a
 #                        forging guest)
 #   cn.vlan=ID:A.B.C.D/N an 802.1Q interface eth0.ID with that address (loads
@@ -80,9 +82,10 @@ for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_p
 done
 ip link set lo up
 for _ in 1 2 3 4 5 6 7 8 9 10; do [ -e /sys/class/net/eth0 ] && break; sleep 0.5; done
-static= static2= vlans= mac= routes=
+static= static2= vlans= mac= routes= tries=1
 for arg in $(cat /proc/cmdline); do
     case $arg in
+    cn.tries=*) tries=${arg#cn.tries=} ;;
     cn.addr=*) static=${arg#cn.addr=} ;;
     cn.route=*) routes="$routes ${arg#cn.route=}" ;;
     cn.mac=*) mac=${arg#cn.mac=} ;;
@@ -149,7 +152,12 @@ for arg in $(cat /proc/cmdline); do
         *[!0-9.]*) addr=$(nslookup "$host" 2>/dev/null | awk '/^Address/ {a=$NF} END {print a}') ;;
         *) addr=$host ;;
         esac
-        body=$(printf 'GET %s HTTP/1.0\r\nHost: %s\r\n\r\n' "$path" "$host" | nc -w 5 "${addr:-$host}" "${hostport##*:}" 2>/dev/null | tr -d '\r' | sed '1,/^$/d' | head -1)
+        body= try=0
+        while [ -z "$body" ] && [ "$try" -lt "$tries" ]; do
+            [ "$try" = 0 ] || sleep 2
+            body=$(printf 'GET %s HTTP/1.0\r\nHost: %s\r\n\r\n' "$path" "$host" | nc -w 5 "${addr:-$host}" "${hostport##*:}" 2>/dev/null | tr -d '\r' | sed '1,/^$/d' | head -1)
+            try=$((try + 1))
+        done
         say http "$spec" "${body:-fail}"
         ;;
     cn.ping6=*)
