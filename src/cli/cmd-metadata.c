@@ -19,6 +19,7 @@ typedef struct {
     GMainLoop *loop;
     const char *ovn_network; /* --ovn: this chassis's end of that network's metadata localport */
     const char *ovs_db;
+    CnMetadataTokenKey token_key; /* per host boot, in the run directory */
 } ServeContext;
 
 /* --ovn NETWORK: an OVN network with metadata = true; its links' pool
@@ -134,7 +135,7 @@ static int serve_ovn(ServeContext *ctx, CnMetadataSnapshot *snapshot, const CnMe
     const CnNetwork *net = cn_site_find_network(cn_metadata_snapshot_site(snapshot), ctx->ovn_network);
     const CnOvnOptions options = { .northbound = ctx->cli->ovn_nb };
     g_autoptr(CnOvnPortCheck) check = cn_ovn_port_check_new(net, &options);
-    g_autoptr(CnMetadataServer) server = cn_metadata_server_new(limits, snapshot);
+    g_autoptr(CnMetadataServer) server = cn_metadata_server_new(limits, &ctx->token_key, snapshot);
     cn_metadata_server_set_ovn_network(server, net->name, ovn_pins, check);
     CnOvnMetadataEnd end = { .host_netns = -1, .claim = -1 };
     if (!cn_ops_ovn_metadata_attach(net, ctx->ovs_db, &end, &error))
@@ -166,6 +167,9 @@ static int serve_ovn(ServeContext *ctx, CnMetadataSnapshot *snapshot, const CnMe
 static int serve(ServeContext *ctx, char **listen, const CnMetadataLimits *limits)
 {
     int exit_code;
+    g_autoptr(GError) key_error = NULL;
+    if (!cn_metadata_token_key_load(cn_paths_run_dir(), &ctx->token_key, &key_error))
+        return cn_cli_fail(key_error);
     CnMetadataSnapshot *snapshot = load_snapshot(ctx, &exit_code);
     if (!snapshot)
         return exit_code;
@@ -193,7 +197,7 @@ static int serve(ServeContext *ctx, char **listen, const CnMetadataLimits *limit
         return CN_EXIT_INVALID;
     }
 
-    g_autoptr(CnMetadataServer) server = cn_metadata_server_new(limits, snapshot);
+    g_autoptr(CnMetadataServer) server = cn_metadata_server_new(limits, &ctx->token_key, snapshot);
     ctx->server = server;
     for (guint i = 0; i < endpoints->len; i++) {
         const CnEndpoint *endpoint = &g_array_index(endpoints, CnEndpoint, i);

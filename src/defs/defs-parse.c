@@ -38,6 +38,7 @@ typedef enum {
     V_PATH,         /* an absolute file name */
     V_V4_INTERFACE, /* A.B.C.D/N: an address and its network's prefix */
     V_WORDS,        /* WORD;WORD;... */
+    V_TOKEN_MODE,   /* optional, required */
 } ValueType;
 
 typedef struct {
@@ -65,6 +66,8 @@ static const KeySpec network_keys[] = {
     UINT_KEY(CnNetwork, "metadata.port", metadata_port, 1, 65535),
     KEY(CnNetwork, "metadata.hostname", V_DNS_NAME, metadata_hostname),
     KEY(CnNetwork, "metadata.handler", V_ENDPOINT, metadata_handler),
+    KEY(CnNetwork, "metadata.tokens", V_TOKEN_MODE, metadata_tokens),
+    UINT_KEY(CnNetwork, "metadata.hop_limit", metadata_hop_limit, 1, 64),
     KEY(CnNetwork, "v4.network", V_V4_SUBNET, v4_subnet),
     KEY(CnNetwork, "v4.gateway", V_V4, v4_gateway),
     KEY(CnNetwork, "v4.dhcp", V_BOOL, v4_dhcp),
@@ -91,6 +94,8 @@ static const KeySpec network_keys[] = {
 
 static const KeySpec machine_keys[] = {
     KEY(CnMachine, "metadata.handler", V_ENDPOINT, metadata_handler),
+    KEY(CnMachine, "metadata.tokens", V_TOKEN_MODE, metadata_tokens),
+    UINT_KEY(CnMachine, "metadata.hop_limit", metadata_hop_limit, 1, 64),
 };
 
 static const KeySpec link_keys[] = {
@@ -121,6 +126,8 @@ static const KeySpec pool_keys[] = {
 static const char *const technology_names[] = { "libvirt", "bridge", "openvswitch", "ovn", NULL };
 static const char *const forward_names[] = { "nat", "route", "open", "isolated", NULL };
 static const char *const ipv6_mode_names[] = { "drop", "pinned", NULL };
+/* From 1: 0 is "unset". */
+static const char *const token_mode_names[] = { "optional", "required", NULL };
 
 /* Ethertypes a network may let guests send besides ARP, IPv4 and IPv6,
  * by name; others by number (0x0600-0xffff). */
@@ -390,6 +397,15 @@ static gboolean scalar_ipv6_mode(const KeySpec *spec, char **text, void *field)
     return parse_choice(*text, ipv6_mode_names, (int *)field);
 }
 
+static gboolean scalar_token_mode(const KeySpec *spec, char **text, void *field)
+{
+    int index;
+    if (!parse_choice(*text, token_mode_names, &index))
+        return FALSE;
+    *(CnTokenMode *)field = (CnTokenMode)(index + CN_TOKENS_OPTIONAL);
+    return TRUE;
+}
+
 static gboolean scalar_v4(const KeySpec *spec, char **text, void *field)
 {
     return cn_v4_parse(*text, field);
@@ -479,6 +495,7 @@ static const struct {
     [V_V4_INTERFACE] = { scalar_v4_interface, NULL,
                          "'%s' is not an IPv4 host address with its prefix such as 192.0.2.10/24 (prefix 1-30)" },
     [V_WORDS] = { NULL, parse_words, NULL },
+    [V_TOKEN_MODE] = { scalar_token_mode, NULL, "'%s' is not one of optional, required" },
 };
 
 G_STATIC_ASSERT(CN_IFNAME_MAX == 15);

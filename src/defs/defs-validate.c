@@ -136,7 +136,7 @@ static void pool_defaults(CnPool *pool)
 
 static const char *const libvirt_only_keys[] = {
     "forward", "metadata", "metadata.address", "metadata.port", "metadata.hostname",
-    "metadata.handler", "v4.network", "v4.gateway", "v4.dhcp", "v4.dhcp_ranges",
+    "metadata.handler", "metadata.tokens", "metadata.hop_limit", "v4.network", "v4.gateway", "v4.dhcp", "v4.dhcp_ranges",
     "v4.dns_servers", "v4.domains", "v4.masquerade", "v4.pool", "v6.gateway",
 };
 
@@ -825,11 +825,32 @@ static void check_links(Check *ctx)
 
 /* Machines */
 
+static const char *const machine_metadata_keys[] = { "metadata.tokens", "metadata.hop_limit" };
+
+/* metadata.tokens and metadata.hop_limit on a machine none of whose links
+ * joins a metadata network. */
+static void check_machine_metadata_keys(Check *ctx, CnMachine *machine)
+{
+    for (guint j = 0; j < machine->links->len; j++) {
+        const CnLink *link = machine->links->pdata[j];
+        if (!link->net || link->net->metadata)
+            return;
+    }
+    g_autofree char *group = cn_machine_group(machine);
+    for (gsize i = 0; i < G_N_ELEMENTS(machine_metadata_keys); i++)
+        if (cn_key_is_set(machine->key_locs, machine_metadata_keys[i]))
+            REPORT(ctx, machine->key_locs, &machine->loc, group, machine_metadata_keys[i],
+                   "has no effect: no link of this machine joins a network with metadata = true");
+}
+
 static void check_machines(Check *ctx)
 {
     for (guint i = 0; i < ctx->site->machines->len; i++) {
         CnMachine *machine = ctx->site->machines->pdata[i];
-        if (!machine->metadata_handler.set || cn_object_is_invalid(machine->key_locs))
+        if (cn_object_is_invalid(machine->key_locs))
+            continue;
+        check_machine_metadata_keys(ctx, machine);
+        if (!machine->metadata_handler.set)
             continue;
         g_autofree char *group = cn_machine_group(machine);
         gboolean on_metadata_network = FALSE, unknown = FALSE;

@@ -13,6 +13,7 @@
 #include <libsoup/soup.h>
 
 #include "metadata-limiter.h"
+#include "metadata-request.h"
 #include "metadata-server.h"
 #include "netaddr.h"
 #include "nft.h"
@@ -27,6 +28,7 @@
 struct CnMetadataServer {
     CnMetadataLimits limits;
     CnMetadataSnapshot *snapshot;
+    CnMetadataTokenKey token_key;
     SoupServer *soup;
     GSocketService *service;
     GHashTable *connections; /* "local remote" (ip:port each) -> Connection*, while libsoup has it */
@@ -333,7 +335,7 @@ static void request_done(SoupServer *soup, SoupServerMessage *msg, gpointer data
         g_converter_reset(G_CONVERTER(connection->limit));
 }
 
-static void respond(SoupServerMessage *msg, guint status, const char *content_type, GBytes *body)
+static void respond(SoupServerMessage *msg, const CnMetadataReply *reply)
 {
     SoupMessageHeaders *headers = soup_server_message_get_response_headers(msg);
     soup_message_headers_replace(headers, "Cache-Control", "no-store");
@@ -341,20 +343,46 @@ static void respond(SoupServerMessage *msg, guint status, const char *content_ty
     /* libsoup 3.2 keeps a connection it did not accept itself for one
      * request only (keep-alive needs listeners of its own); say so. */
     soup_message_headers_replace(headers, "Connection", "close");
-    soup_server_message_set_status(msg, status, NULL);
-    if (!body) {
-        const char *reason = soup_status_get_phrase(status);
-        g_autofree char *text = g_strdup_printf("%u %s\n", status, reason ? reason : "");
+    if (reply->allow)
+        soup_message_headers_replace(headers, "Allow", reply->allow);
+    if (reply->token_ttl)
+        soup_message_headers_replace(headers, CN_METADATA_TOKEN_TTL_HEADER, reply->token_ttl);
+    soup_server_message_set_status(msg, reply->status, NULL);
+    if (!reply->body) {
+        const char *reason = soup_status_get_phrase(reply->status);
+        g_autofree char *text = g_strdup_printf("%u %s\n", reply->status, reason ? reason : "");
         soup_server_message_set_response(msg, "text/plain; charset=utf-8", SOUP_MEMORY_COPY, text, strlen(text));
         return;
     }
     /* The snapshot's bytes, shared rather than copied (libsoup takes no
      * empty ones). */
-    soup_message_headers_set_content_type(headers, content_type, NULL);
-    if (g_bytes_get_size(body) > 0)
-        soup_message_body_append_bytes(soup_server_message_get_response_body(msg), body);
+    soup_message_headers_set_content_type(headers, reply->content_type, NULL);
+    if (g_bytes_get_size(reply->body) > 0)
+        soup_message_body_append_bytes(soup_server_message_get_response_body(msg), reply->body);
     else
         soup_message_headers_set_content_length(headers, 0);
+}
+
+/* The token's reply goes out with the link's hop limit as its IP TTL, so
+ * that it dies one router past the guest (a container or proxy inside it
+ * that forwards does not get it).  One request per connection: the
+ * socket carries nothing else.  libsoup has no socket for a stream we
+ * accepted: ours is found by the addresses. */
+static gboolean set_ip_ttl(CnMetadataServer *server, SoupServerMessage *msg, guint ttl)
+{
+    g_autofree char *key = connection_key(soup_server_message_get_local_address(msg),
+                                          soup_server_message_get_remote_address(msg), TRUE);
+    Connection *connection = g_hash_table_lookup(server->connections, key);
+    g_autoptr(GError) error = NULL;
+    if (!connection)
+        g_set_error_literal(&error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "the connection is gone");
+    else
+        g_socket_set_option(connection->socket, IPPROTO_IP, IP_TTL, (gint)ttl, &error);
+    if (!error)
+        return TRUE;
+    printf("- - - - cannot set the token reply's IP TTL: %s\n", error->message);
+    fflush(stdout);
+    return FALSE;
 }
 
 static void handle(SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable *query, gpointer data)
@@ -362,35 +390,38 @@ static void handle(SoupServer *soup, SoupServerMessage *msg, const char *path, G
     CnMetadataServer *server = data;
     const char *method = soup_server_message_get_method(msg);
     GSocketAddress *remote = soup_server_message_get_remote_address(msg);
+    SoupMessageHeaders *headers = soup_server_message_get_request_headers(msg);
     g_autofree char *peer = address_text(remote, FALSE);
     const CnLink *link = identify(server, remote, soup_server_message_get_local_address(msg));
-    guint status;
-
-    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
-        soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Allow", "GET, HEAD");
-        status = SOUP_STATUS_METHOD_NOT_ALLOWED;
-        respond(msg, status, NULL, NULL);
-    } else if (!link) {
-        status = SOUP_STATUS_FORBIDDEN; /* not a guest carthage-net knows here */
-        respond(msg, status, NULL, NULL);
-    } else {
-        g_autoptr(GBytes) body = NULL;
-        const char *content_type = NULL;
-        if (cn_metadata_snapshot_answer(server->snapshot, link, address_v4(remote, NULL), path, &body,
-                                        &content_type) == CN_METADATA_FOUND)
-            status = SOUP_STATUS_OK;
-        else
-            status = SOUP_STATUS_NOT_FOUND;
-        respond(msg, status, content_type, body);
+    const CnMetadataRequest request = {
+        .method = method,
+        .path = path,
+        .token = soup_message_headers_get_one(headers, CN_METADATA_TOKEN_HEADER),
+        .token_ttl = soup_message_headers_get_one(headers, CN_METADATA_TOKEN_TTL_HEADER),
+        .forwarded = soup_message_headers_get_one(headers, "X-Forwarded-For") != NULL,
+        .link = link,
+        .address = address_v4(remote, NULL),
+        .now = g_get_real_time() / G_USEC_PER_SEC,
+    };
+    g_auto(CnMetadataReply) reply = { 0 };
+    cn_metadata_reply(server->snapshot, &server->token_key, &request, &reply);
+    if (reply.ip_ttl && !set_ip_ttl(server, msg, reply.ip_ttl)) {
+        /* No token that could travel further than the hop limit. */
+        cn_metadata_reply_clear(&reply);
+        reply.status = SOUP_STATUS_INTERNAL_SERVER_ERROR;
+        reply.refusal = "the token's IP TTL cannot be set";
     }
-    /* One line per request: guest, machine, method, path, status. */
+    respond(msg, &reply);
+    /* One line per request: guest, machine, method, path, status, and
+     * why when refused. */
     g_autofree char *shown_method = path_for_log(method);
     g_autofree char *shown_path = path_for_log(path);
-    log_guest(server, peer, "%s %s %s %s %u\n", peer, link ? link->machine_name : "-", shown_method, shown_path,
-              status);
+    log_guest(server, peer, "%s %s %s %s %u%s%s\n", peer, link ? link->machine_name : "-", shown_method, shown_path,
+              reply.status, reply.refusal ? " " : "", reply.refusal ? reply.refusal : "");
 }
 
-CnMetadataServer *cn_metadata_server_new(const CnMetadataLimits *limits, CnMetadataSnapshot *snapshot)
+CnMetadataServer *cn_metadata_server_new(const CnMetadataLimits *limits, const CnMetadataTokenKey *token_key,
+                                         CnMetadataSnapshot *snapshot)
 {
     g_return_val_if_fail(limits->max_connections > 0 && limits->max_per_guest > 0 && limits->timeout_seconds > 0 &&
                              limits->log_burst > 0,
@@ -398,6 +429,7 @@ CnMetadataServer *cn_metadata_server_new(const CnMetadataLimits *limits, CnMetad
     CnMetadataServer *server = g_new0(CnMetadataServer, 1);
     server->limits = *limits;
     server->snapshot = snapshot;
+    server->token_key = *token_key;
     server->soup = soup_server_new("server-header", NULL, NULL);
     server->connections = g_hash_table_new(g_str_hash, g_str_equal);
     server->per_guest = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);

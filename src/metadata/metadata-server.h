@@ -9,9 +9,9 @@
  * and may send at most a fixed number of bytes per request (request line,
  * headers and any body).  One request per connection ("Connection:
  * close": libsoup 3.2 keeps connections alive only when it accepted them
- * itself), so no guest holds idle connections.  Only GET and HEAD;
- * unknown guest 403, unknown path 404.  The documents come from
- * metadata-docs.h.
+ * itself), so no guest holds idle connections.  What each request gets is
+ * decided in metadata-request.h (methods, tokens, X-Forwarded-For, unknown
+ * guests); the documents come from metadata-docs.h.
  *
  * What the server answers with is a snapshot of the definitions and the
  * machines' metadata directories; a new one replaces it (SIGHUP) without
@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "metadata-snapshot.h"
+#include "metadata-token.h"
 
 typedef struct {
     guint max_connections;   /* all guests together */
@@ -36,8 +37,10 @@ typedef struct {
 #define CN_METADATA_LIMITS_DEFAULT { 256, 8, 10, 16384, 20 }
 
 typedef struct CnMetadataServer CnMetadataServer;
-/* Takes SNAPSHOT. */
-CnMetadataServer *cn_metadata_server_new(const CnMetadataLimits *limits, CnMetadataSnapshot *snapshot);
+/* Takes SNAPSHOT; TOKEN_KEY signs and checks IMDSv2 tokens
+ * (metadata-token.h). */
+CnMetadataServer *cn_metadata_server_new(const CnMetadataLimits *limits, const CnMetadataTokenKey *token_key,
+                                         CnMetadataSnapshot *snapshot);
 void cn_metadata_server_free(CnMetadataServer *server);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CnMetadataServer, cn_metadata_server_free)
 /* Listens on HOST:PORT, with IP_FREEBIND: the address may come later

@@ -333,6 +333,29 @@ CnEndpoint cn_link_metadata_handler(const CnLink *link)
     return endpoint;
 }
 
+CnTokenMode cn_link_metadata_tokens(const CnLink *link)
+{
+    if (link->machine && link->machine->metadata_tokens != CN_TOKENS_UNSET)
+        return link->machine->metadata_tokens;
+    if (link->net && link->net->metadata_tokens != CN_TOKENS_UNSET)
+        return link->net->metadata_tokens;
+    return CN_TOKENS_OPTIONAL;
+}
+
+guint cn_link_metadata_hop_limit(const CnLink *link)
+{
+    if (link->machine && link->machine->metadata_hop_limit)
+        return link->machine->metadata_hop_limit;
+    if (link->net && link->net->metadata_hop_limit)
+        return link->net->metadata_hop_limit;
+    return CN_METADATA_HOP_LIMIT_DEFAULT;
+}
+
+const char *cn_token_mode_name(CnTokenMode mode)
+{
+    return mode == CN_TOKENS_REQUIRED ? "required" : "optional";
+}
+
 gboolean cn_endpoint_parse(const char *text, gboolean host_optional, CnEndpoint *out)
 {
     const char *colon = text ? strrchr(text, ':') : NULL;

@@ -37,6 +37,15 @@ typedef enum {
     CN_IPV6_PINNED,   /* from the port's own addresses only; no router or DHCPv6 server messages */
 } CnIpv6Mode;
 
+/* IMDSv2 session tokens on the built-in metadata handler. */
+typedef enum {
+    CN_TOKENS_UNSET = 0, /* the network's, else optional */
+    CN_TOKENS_OPTIONAL,  /* reads without a token answered; a bad token refused */
+    CN_TOKENS_REQUIRED,  /* every read needs a valid token */
+} CnTokenMode;
+
+#define CN_METADATA_HOP_LIMIT_DEFAULT 1 /* as EC2's HttpPutResponseHopLimit */
+
 typedef struct {
     CnV6Address network; /* host bits zero */
     unsigned prefix;
@@ -98,6 +107,8 @@ struct CnNetwork {
     uint16_t metadata_port;
     char *metadata_hostname;
     CnEndpoint metadata_handler;
+    CnTokenMode metadata_tokens;
+    uint32_t metadata_hop_limit; /* 0: CN_METADATA_HOP_LIMIT_DEFAULT */
 
     gboolean has_v4;
     CnV4Subnet v4_subnet;
@@ -141,6 +152,8 @@ struct CnMachine {
     char *name;
     CnLoc loc;
     CnEndpoint metadata_handler;
+    CnTokenMode metadata_tokens;  /* overrides the network's */
+    uint32_t metadata_hop_limit;  /* 0: the network's */
     GPtrArray *links; /* CnLink*, borrowed, in iface order */
 };
 
@@ -271,4 +284,10 @@ gboolean cn_endpoint_equal(CnEndpoint a, CnEndpoint b);
 
 /* The handler a link's guest reaches: machine's, else network's. */
 CnEndpoint cn_link_metadata_handler(const CnLink *link);
+/* The machine's metadata.tokens, else the network's, else optional. */
+CnTokenMode cn_link_metadata_tokens(const CnLink *link);
+/* The IP TTL of the token's reply: the machine's, else the network's,
+ * else CN_METADATA_HOP_LIMIT_DEFAULT. */
+guint cn_link_metadata_hop_limit(const CnLink *link);
+const char *cn_token_mode_name(CnTokenMode mode);
 

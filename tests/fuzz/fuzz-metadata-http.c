@@ -6,7 +6,7 @@
  * or nothing; nothing leaks or crashes (ASan, UBSan).  A socket pair has no
  * IP addresses, so the guest is never known: the answers are 403, 405, 400,
  * 505 or none. */
-/* fuzz-extra: src/metadata/metadata-snapshot.c src/metadata/metadata-limiter.c src/metadata/metadata-server.c src/nft/nft-query.c src/nft/nft-isolation.c src/nft/nft-batch.c src/nft/nft-expr.c */
+/* fuzz-extra: src/metadata/metadata-limiter.c src/metadata/metadata-server.c src/nft/nft-query.c src/nft/nft-isolation.c src/nft/nft-batch.c src/nft/nft-expr.c */
 /* fuzz-pkgs: libsoup-3.0 libnftnl libmnl */
 #include <errno.h>
 #include <stdint.h>
@@ -40,7 +40,8 @@ static CnMetadataServer *server(void)
     cn_defs_validate(site, diags);
     g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
     CnMetadataLimits limits = { 4, 2, 2, 4096, 20 };
-    made = cn_metadata_server_new(&limits, cn_metadata_snapshot_new(site, "/nonexistent", "/nonexistent", warnings));
+    static const CnMetadataTokenKey key = { { 1, 2, 3, 4 } };
+    made = cn_metadata_server_new(&limits, &key, cn_metadata_snapshot_new(site, "/nonexistent", "/nonexistent", warnings));
     return made;
 }
 

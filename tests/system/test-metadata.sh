@@ -7,8 +7,11 @@
 # pins.  Guests ask http://169.254.169.254/ as a VM would: the engine
 # DNATs that to the server, which knows the guest by its (pinned) source
 # address only.  Covers the NoCloud and EC2 documents, unknown and forging
-# guests, methods and malformed requests, the limits (request size, time,
-# connections per guest and in all) and SIGHUP.  Runs as root; every
+# guests, methods and malformed requests, IMDSv2 tokens (issue, reads with
+# and without, metadata.tokens = required, X-Forwarded-For, the token
+# reply's IP TTL on the wire and a routed container behind a guest that
+# never gets it), the limits (request size, time, connections per guest and
+# in all) and SIGHUP.  Runs as root; every
 # namespace and every process it starts goes on the way out, even on
 # failure.  Prints TAP.
 set -u
@@ -23,9 +26,10 @@ python=$(command -v python3)
 export CARTHAGE_NET_TEMPLATE_DIR=$top/xml-templates
 
 id=$$
-H=cnm-$id-host G1=cnm-$id-g1 G2=cnm-$id-g2 GX=cnm-$id-gx
+H=cnm-$id-host G1=cnm-$id-g1 G2=cnm-$id-g2 GX=cnm-$id-gx GT=cnm-$id-gt GC=cnm-$id-gc
 workspace metadata-test
-NAMESPACES="$H $G1 $G2 $GX"
+NAMESPACES="$H $G1 $G2 $GX $GT $GC"
+export CARTHAGE_NET_RUN_DIR=$work/run
 
 
 defs=$work/defs.conf
@@ -35,7 +39,7 @@ BR=cnmbr$id
 BR=${BR:0:15}
 GW=10.79.0.1 MDIP=169.254.169.254
 BRMAC=02:00:00:79:00:01
-G1IP=10.79.0.11 G2IP=10.79.0.12
+G1IP=10.79.0.11 G2IP=10.79.0.12 GTIP=10.79.0.14
 XMAC=02:cc:00:00:79:99 XIP=10.79.0.60
 cat >"$defs" <<EOF
 [network md]
@@ -55,6 +59,14 @@ v4.address = $G1IP
 [link g2 eth0]
 net = md
 v4.address = $G2IP
+
+# IMDSv2 only; a container routed behind it (namespace GC) must not get
+# its tokens.
+[machine gt]
+metadata.tokens = required
+[link gt eth0]
+net = md
+v4.address = $GTIP
 EOF
 mkdir -p "$data/g1" "$data/g2"
 printf '#cloud-config\nhostname: first-guest\n' >"$data/g1/user-data"
@@ -240,13 +252,35 @@ guest() {
         nsx "$1" ip addr add "$4/24" dev eth0 &&
         nsx "$1" ip route add default via "$GW"
 }
+GTMAC=$(link_mac gt eth0)
 guest "$G1" vg1 "$G1MAC" "$G1IP" &&
     guest "$G2" vg2 "$G2MAC" "$G2IP" &&
-    guest "$GX" vgx "$XMAC" "$XIP" || bail "cannot make the guests"
+    guest "$GX" vgx "$XMAC" "$XIP" &&
+    guest "$GT" vgt "$GTMAC" "$GTIP" || bail "cannot make the guests"
+# GC: a container inside guest gt, routed and masqueraded by it, as docker
+# does; counters in gt note the TTL of what comes back from the metadata
+# address.
+ip link add cport netns "$GT" type veth peer name eth0 netns "$GC" &&
+    nsx "$GT" ip addr add 10.80.0.1/24 dev cport && nsx "$GT" ip link set cport up &&
+    nsx "$GC" ip addr add 10.80.0.2/24 dev eth0 && nsx "$GC" ip link set eth0 up &&
+    nsx "$GC" ip route add default via 10.80.0.1 &&
+    nsx "$GT" sysctl -qw net.ipv4.ip_forward=1 &&
+    nsx "$GT" nft -f - <<EOF || bail "cannot make gt's container network"
+table ip container {
+    chain postrouting { type nat hook postrouting priority 100; oifname "eth0" masquerade; }
+    counter ttl1 {}
+    counter ttl_other {}
+    chain input {
+        type filter hook input priority 0;
+        ip saddr $MDIP tcp sport 80 ip ttl 1 counter name ttl1
+        ip saddr $MDIP tcp sport 80 ip ttl != 1 counter name ttl_other
+    }
+}
+EOF
 
 run isolation apply
 [ "$rc" = 0 ] || bail "isolation apply failed: $out"
-for args in "md vg1 g1 eth0" "md vg2 g2 eth0" "md vgx $XMAC"; do
+for args in "md vg1 g1 eth0" "md vg2 g2 eth0" "md vgx $XMAC" "md vgt gt eth0"; do
     # shellcheck disable=SC2086
     run isolation attach $args
     [ "$rc" = 0 ] || bail "isolation attach $args failed: $out"
@@ -323,10 +357,10 @@ r=$(py "$G1" req POST /meta-data)
 is "POST: 405" "$(status_line "$r")" "HTTP/1.1 405 Method Not Allowed"
 is "POST: Allow: GET, HEAD" "$(header "$r" Allow)" "GET, HEAD"
 is "405 with Connection: close" "$(header "$r" Connection)" close
-# As clients send them (python requests, cloud-init's IMDSv2 token PUT):
-# an empty body announced is still a plain 405.
-r=$(py "$G1" raw 'PUT /latest/api/token HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n')
-is "PUT with Content-Length: 0: 405" "$(status_line "$r")" "HTTP/1.1 405 Method Not Allowed"
+# As clients send them (python requests): an empty body announced is
+# still a plain 405.
+r=$(py "$G1" raw 'PUT /meta-data HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n')
+is "PUT with Content-Length: 0 elsewhere than the token: 405" "$(status_line "$r")" "HTTP/1.1 405 Method Not Allowed"
 # A body (a metadata request has none; libsoup 3.2.3 leaks on malformed
 # body headers): cut off before libsoup reads it.
 r=$(py "$G1" raw 'POST /meta-data HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello')
@@ -368,6 +402,71 @@ nsx "$G2" ip addr del "$G1IP/24" dev eth0
 like "g2 forging g1's address gets nothing (no connection)" "$r" "^error: "
 is "... and the server never saw it (no new log line from g1's address)" "$(grep -c "^$G1IP " "$log")" "$before"
 is "g2 with its own address again: its document" "$(get "$G2" /latest/meta-data/instance-id)" i-g2-0002
+
+# ---- IMDSv2 tokens, as cloud-init's EC2 datasource asks for them: PUT
+# with the TTL header and an empty body, then reads with the token.
+TTLH=X-aws-ec2-metadata-token-ttl-seconds TOKH=X-aws-ec2-metadata-token
+put_token() { # NS TTL-HEADER-LINE: the response to a token PUT
+    py "$1" raw "PUT /latest/api/token HTTP/1.1\\r\\nHost: 169.254.169.254\\r\\nContent-Length: 0\\r\\n$2\\r\\n"
+}
+get_with() { # NS PATH HEADER-LINE
+    py "$1" raw "GET $2 HTTP/1.1\\r\\nHost: 169.254.169.254\\r\\n$3\\r\\n"
+}
+r=$(put_token "$G1" "$TTLH: 21600\\r\\n")
+is "g1 PUT /latest/api/token with a TTL of 21600: 200" "$(status_line "$r")" "HTTP/1.1 200 OK"
+is "... the TTL echoed in $TTLH" "$(header "$r" "$TTLH")" 21600
+g1_token=$(body "$r")
+like "... a token" "$g1_token" '^v1\.[0-9]+\.[A-Za-z0-9_-]{43}$'
+r=$(get_with "$G1" /latest/meta-data/instance-id "$TOKH: $g1_token\\r\\n")
+is "g1 reads with its token" "$(status_line "$r"):$(body "$r")" "HTTP/1.1 200 OK:i-g1-0001"
+r=$(get_with "$G2" /latest/meta-data/instance-id "$TOKH: $g1_token\\r\\n")
+is "g2 with g1's token: 401 (a token is its link's only)" "$(status_line "$r")" "HTTP/1.1 401 Unauthorized"
+r=$(get_with "$G1" /latest/meta-data/instance-id "$TOKH: v1.9999999999.AAAA\\r\\n")
+is "g1 with a made-up token: 401" "$(status_line "$r")" "HTTP/1.1 401 Unauthorized"
+like "... logged with the reason" "$(cat "$log")" "^$G1IP g1 GET /latest/meta-data/instance-id 401 invalid token$"
+r=$(put_token "$G1" "")
+is "PUT without $TTLH: 400" "$(status_line "$r")" "HTTP/1.1 400 Bad Request"
+r=$(put_token "$G1" "$TTLH: 21601\\r\\n")
+is "PUT with a TTL of 21601: 400" "$(status_line "$r")" "HTTP/1.1 400 Bad Request"
+r=$(put_token "$G1" "$TTLH: 0\\r\\n")
+is "PUT with a TTL of 0: 400" "$(status_line "$r")" "HTTP/1.1 400 Bad Request"
+r=$(py "$G1" req GET /latest/api/token)
+is "GET /latest/api/token: 405, Allow: PUT" "$(status_line "$r"):$(header "$r" Allow)" \
+    "HTTP/1.1 405 Method Not Allowed:PUT"
+r=$(put_token "$G1" "$TTLH: 60\\r\\nX-Forwarded-For: 10.0.0.9\\r\\n")
+is "PUT with X-Forwarded-For: 403" "$(status_line "$r")" "HTTP/1.1 403 Forbidden"
+is "... and no token in the body" "$(body "$r")" "403 Forbidden"
+r=$(get_with "$G1" /latest/meta-data/instance-id "X-Forwarded-For: 10.0.0.9\\r\\n")
+is "a read with X-Forwarded-For: 403" "$(status_line "$r")" "HTTP/1.1 403 Forbidden"
+like "... logged with the reason" "$(cat "$log")" "^$G1IP g1 GET /latest/meta-data/instance-id 403 X-Forwarded-For$"
+r=$(put_token "$GX" "$TTLH: 60\\r\\n")
+is "an unknown guest asking for a token: 403" "$(status_line "$r")" "HTTP/1.1 403 Forbidden"
+
+# metadata.tokens = required (machine gt)
+r=$(py "$GT" req GET /latest/meta-data/instance-id)
+is "gt (tokens required) without a token: 401" "$(status_line "$r")" "HTTP/1.1 401 Unauthorized"
+r=$(py "$GT" req GET /user-data)
+is "... on NoCloud paths too" "$(status_line "$r")" "HTTP/1.1 401 Unauthorized"
+nsx "$GT" nft reset counters table ip container >/dev/null
+r=$(put_token "$GT" "$TTLH: 60\\r\\n")
+gt_token=$(body "$r")
+is "gt gets a token" "$(status_line "$r")" "HTTP/1.1 200 OK"
+ttl1=$(nsx "$GT" nft list counter ip container ttl1 | sed -n 's/.*packets \([0-9]*\).*/\1/p')
+ok "the token's reply reached gt with IP TTL 1 (hop limit 1, seen on the wire: $ttl1 packets)" test "${ttl1:-0}" -ge 1
+r=$(get_with "$GT" /latest/meta-data/instance-id "$TOKH: $gt_token\\r\\n")
+is "gt reads with its token" "$(status_line "$r"):$(body "$r")" "HTTP/1.1 200 OK:gt"
+nsx "$GT" nft reset counters table ip container >/dev/null
+r=$(get_with "$GT" /latest/meta-data/local-ipv4 "$TOKH: $gt_token\\r\\n")
+is "... its answers to reads come with the system's TTL (none at 1)" \
+    "$(nsx "$GT" nft list counter ip container ttl1 | sed -n 's/.*packets \([0-9]*\).*/\1/p')" 0
+# The container behind gt: its reads are routed (and masqueraded) by gt.
+r=$(get_with "$GC" /latest/meta-data/instance-id "$TOKH: $gt_token\\r\\n")
+is "a container routed by gt reaches the service with gt's token (the reads' TTL is enough)" \
+    "$(status_line "$r"):$(body "$r")" "HTTP/1.1 200 OK:gt"
+r=$(put_token "$GC" "$TTLH: 60\\r\\n")
+like "... but never gets a token of its own: the reply dies at gt's routing (TTL 1)" "$r" "^no response \(timeout\)$"
+is "... though the server answered it (as gt: two token requests from gt's address)" \
+    "$(grep -c "^$GTIP gt PUT /latest/api/token 200$" "$log")" 2
 
 # ---- request size (default --max-request-bytes 16384).  20 KiB is the case
 # that tests the server's limit: libsoup refuses 64 KiB headers by itself.
@@ -447,7 +546,7 @@ kill -HUP "$server"
 reloaded=$(logged "$log" "^reloaded: ")
 touch "$work/half.go"
 wait "$half"
-is "SIGHUP: reloaded, with the half-sent connection open" "$reloaded" "reloaded: 3 machine(s); 1 connection(s) open"
+is "SIGHUP: reloaded, with the half-sent connection open" "$reloaded" "reloaded: 4 machine(s); 1 connection(s) open"
 r=$(cat "$work/half.out")
 is "the connection opened before SIGHUP gets its answer after it" "$(status_line "$r")" "HTTP/1.1 200 OK"
 is "after SIGHUP g1's /user-data is the new file" "$(get "$G1" /user-data)" "$(cat "$data/g1/user-data")"

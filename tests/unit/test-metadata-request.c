@@ -1,0 +1,326 @@
+/* test-metadata-request.c - IMDSv2 tokens (metadata-token.c) and what the
+ * built-in metadata handler answers each request with (metadata-request.c):
+ * methods, X-Forwarded-For, unknown guests, token issue and checks under
+ * metadata.tokens = optional|required, the token reply's hop limit; and the
+ * keys' rules in the definitions. */
+#include "defs-fixture.h"
+#include "metadata-request.h"
+
+static const char *const DEFS =
+    "[network md]\n"
+    "v4.network = 10.63.0.0/24\n"
+    "metadata = true\n"
+    "metadata.handler = 8000\n"
+    "[machine m1]\n"
+    "[link m1 eth0]\n"
+    "net = md\n"
+    "v4.address = 10.63.0.11\n"
+    "mac = 52:54:00:00:00:11\n"
+    "[machine strict]\n"
+    "metadata.tokens = required\n"
+    "metadata.hop_limit = 3\n"
+    "[link strict eth0]\n"
+    "net = md\n"
+    "v4.address = 10.63.0.12\n"
+    "[network tight]\n"
+    "v4.network = 10.66.0.0/24\n"
+    "metadata = true\n"
+    "metadata.handler = 8000\n"
+    "metadata.tokens = required\n"
+    "metadata.hop_limit = 2\n"
+    "[link t1 eth0]\n"
+    "net = tight\n"
+    "v4.address = 10.66.0.11\n"
+    "[machine loose]\n"
+    "metadata.tokens = optional\n"
+    "[link loose eth0]\n"
+    "net = tight\n"
+    "v4.address = 10.66.0.12\n";
+
+#define NOW 1700000000
+
+typedef struct {
+    CnMetadataSnapshot *snapshot;
+    CnMetadataTokenKey key;
+} Fixture;
+
+static int setup(void **state)
+{
+    Fixture *fixture = g_new0(Fixture, 1);
+    g_autoptr(CnDiagList) diags = NULL;
+    CnSite *site = defs_parse(DEFS, &diags);
+    if (diags->items->len) {
+        diags_dump(diags);
+        cn_site_free(site);
+        g_free(fixture);
+        return -1;
+    }
+    g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
+    fixture->snapshot = cn_metadata_snapshot_new(site, "/nonexistent", "/nonexistent", warnings);
+    for (guint i = 0; i < CN_METADATA_TOKEN_KEY_BYTES; i++)
+        fixture->key.bytes[i] = (guint8)i;
+    *state = fixture;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    Fixture *fixture = *state;
+    cn_metadata_snapshot_unref(fixture->snapshot);
+    g_free(fixture);
+    return 0;
+}
+
+static const CnLink *link_of(Fixture *fixture, const char *machine)
+{
+    const CnLink *link = cn_site_find_link(cn_metadata_snapshot_site(fixture->snapshot), machine, "eth0");
+    assert_non_null(link);
+    return link;
+}
+
+static void test_ttl_header(void **state)
+{
+    guint ttl = 0;
+    assert_true(cn_metadata_token_ttl_parse("1", &ttl));
+    assert_int_equal(ttl, 1);
+    assert_true(cn_metadata_token_ttl_parse("21600", &ttl));
+    assert_int_equal(ttl, 21600);
+    static const char *const bad[] = { "0", "21601", "", "+5", " 5", "5 ", "05", "1e3", "-1", "99999999999", "6o" };
+    for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
+        if (cn_metadata_token_ttl_parse(bad[i], &ttl))
+            fail_msg("TTL '%s' taken", bad[i]);
+    }
+    assert_false(cn_metadata_token_ttl_parse(NULL, &ttl));
+}
+
+/* The token's format is a contract with tokens already in guests' hands
+ * (a restarted server must accept them): computed apart, with Python's
+ * hmac, from the binding metadata-token.h documents. */
+static void test_token_golden(void **state)
+{
+    Fixture *fixture = *state;
+    g_autofree char *token = cn_metadata_token_issue(&fixture->key, link_of(fixture, "m1"), NOW, 60);
+    assert_string_equal(token, "v1.1700000060.6VzvuTFawrxtkq8yNq6P9c8SYfxXnppX-ewlll3cQDQ");
+}
+
+static void test_token_checks(void **state)
+{
+    Fixture *fixture = *state;
+    const CnLink *m1 = link_of(fixture, "m1"), *strict = link_of(fixture, "strict");
+    g_autofree char *token = cn_metadata_token_issue(&fixture->key, m1, NOW, 60);
+    assert_int_equal(cn_metadata_token_check(&fixture->key, m1, token, NOW), CN_TOKEN_VALID);
+    assert_int_equal(cn_metadata_token_check(&fixture->key, m1, token, NOW + 59), CN_TOKEN_VALID);
+    assert_int_equal(cn_metadata_token_check(&fixture->key, m1, token, NOW + 60), CN_TOKEN_EXPIRED);
+    /* Another link's, another key's. */
+    assert_int_equal(cn_metadata_token_check(&fixture->key, strict, token, NOW), CN_TOKEN_INVALID);
+    CnMetadataTokenKey other = fixture->key;
+    other.bytes[31] ^= 1;
+    assert_int_equal(cn_metadata_token_check(&other, m1, token, NOW), CN_TOKEN_INVALID);
+    /* A later expiry written over the signed one. */
+    g_autofree char *stretched = g_strdup(token);
+    stretched[3] = '2';
+    assert_int_equal(cn_metadata_token_check(&fixture->key, m1, stretched, NOW), CN_TOKEN_INVALID);
+    /* Every single-character change of the signature. */
+    for (gsize i = strlen("v1.1700000060."); token[i]; i++) {
+        g_autofree char *changed = g_strdup(token);
+        changed[i] = changed[i] == 'A' ? 'B' : 'A';
+        assert_int_equal(cn_metadata_token_check(&fixture->key, m1, changed, NOW), CN_TOKEN_INVALID);
+    }
+    static const char *const malformed[] = {
+        "", "v1.", "v1..", "v2.1700000060.x", "v1.01700000060.x", "v1.17000x0060.x", "v1.1700000060",
+        "v1.1700000060.", "v1.9999999999999.x",
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS(malformed); i++)
+        assert_int_equal(cn_metadata_token_check(&fixture->key, m1, malformed[i], NOW), CN_TOKEN_INVALID);
+    g_autofree char *long_token = g_strnfill(4096, 'A');
+    assert_int_equal(cn_metadata_token_check(&fixture->key, m1, long_token, NOW), CN_TOKEN_INVALID);
+    assert_int_equal(cn_metadata_token_check(&fixture->key, m1, NULL, NOW), CN_TOKEN_INVALID);
+}
+
+static void reply_to(Fixture *fixture, const CnMetadataRequest *request, CnMetadataReply *reply)
+{
+    cn_metadata_reply(fixture->snapshot, &fixture->key, request, reply);
+}
+
+static void test_token_request(void **state)
+{
+    Fixture *fixture = *state;
+    const CnLink *m1 = link_of(fixture, "m1");
+    CnMetadataRequest request = { .method = "PUT", .path = "/latest/api/token", .link = m1,
+                                  .address = m1->v4_address, .now = NOW };
+    g_auto(CnMetadataReply) reply = { 0 };
+    reply_to(fixture, &request, &reply);
+    assert_int_equal(reply.status, 400);
+    assert_string_equal(reply.refusal, "token request without X-aws-ec2-metadata-token-ttl-seconds");
+    cn_metadata_reply_clear(&reply);
+
+    request.token_ttl = "21601";
+    reply_to(fixture, &request, &reply);
+    assert_int_equal(reply.status, 400);
+    assert_null(reply.body);
+    cn_metadata_reply_clear(&reply);
+
+    request.token_ttl = "60";
+    reply_to(fixture, &request, &reply);
+    assert_int_equal(reply.status, 200);
+    assert_string_equal(reply.token_ttl, "60");
+    assert_int_equal(reply.ip_ttl, 1); /* EC2's default hop limit */
+    g_autofree char *token = g_strndup(g_bytes_get_data(reply.body, NULL), g_bytes_get_size(reply.body));
+    assert_string_equal(token, "v1.1700000060.6VzvuTFawrxtkq8yNq6P9c8SYfxXnppX-ewlll3cQDQ");
+    cn_metadata_reply_clear(&reply);
+
+    /* The machine's hop limit, else the network's. */
+    const CnLink *strict = link_of(fixture, "strict"), *t1 = link_of(fixture, "t1");
+    request.link = strict;
+    reply_to(fixture, &request, &reply);
+    assert_int_equal(reply.ip_ttl, 3);
+    cn_metadata_reply_clear(&reply);
+    request.link = t1;
+    reply_to(fixture, &request, &reply);
+    assert_int_equal(reply.ip_ttl, 2);
+    cn_metadata_reply_clear(&reply);
+
+    /* Through a proxy: refused, token or not. */
+    request.forwarded = TRUE;
+    reply_to(fixture, &request, &reply);
+    assert_int_equal(reply.status, 403);
+    assert_string_equal(reply.refusal, "X-Forwarded-For");
+    assert_null(reply.body);
+}
+
+static void test_methods(void **state)
+{
+    Fixture *fixture = *state;
+    const CnLink *m1 = link_of(fixture, "m1");
+    static const struct {
+        const char *method, *path;
+        guint status;
+        const char *allow;
+    } cases[] = {
+        { "GET", "/latest/api/token", 405, "PUT" },
+        { "HEAD", "/latest/api/token", 405, "PUT" },
+        { "POST", "/latest/api/token", 405, "PUT" },
+        { "PUT", "/latest/meta-data/", 405, "GET, HEAD" },
+        { "PUT", "/latest/api/token/", 405, "GET, HEAD" },
+        { "DELETE", "/meta-data", 405, "GET, HEAD" },
+        { "GET", "/meta-data", 200, NULL },
+        { "HEAD", "/latest/meta-data/mac", 200, NULL },
+        { "GET", "/latest/api/", 404, NULL },
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        CnMetadataRequest request = { .method = cases[i].method, .path = cases[i].path, .link = m1,
+                                      .address = m1->v4_address, .now = NOW, .token_ttl = "60" };
+        g_auto(CnMetadataReply) reply = { 0 };
+        reply_to(fixture, &request, &reply);
+        if (reply.status != cases[i].status || g_strcmp0(reply.allow, cases[i].allow) != 0)
+            fail_msg("%s %s: %u (Allow %s), expected %u (Allow %s)", cases[i].method, cases[i].path, reply.status,
+                     reply.allow, cases[i].status, cases[i].allow);
+    }
+}
+
+static void test_unknown_guest(void **state)
+{
+    Fixture *fixture = *state;
+    CnMetadataRequest request = { .method = "PUT", .path = "/latest/api/token", .token_ttl = "60",
+                                  .address = 0x0a3f0063, .now = NOW };
+    g_auto(CnMetadataReply) reply = { 0 };
+    reply_to(fixture, &request, &reply);
+    assert_int_equal(reply.status, 403);
+    assert_null(reply.body);
+    cn_metadata_reply_clear(&reply);
+    request.method = "GET";
+    request.path = "/meta-data";
+    reply_to(fixture, &request, &reply);
+    assert_int_equal(reply.status, 403);
+}
+
+static void assert_read(Fixture *fixture, const char *machine, const char *token, guint status, const char *refusal)
+{
+    const CnLink *link = link_of(fixture, machine);
+    CnMetadataRequest request = { .method = "GET", .path = "/latest/meta-data/instance-id", .token = token,
+                                  .link = link, .address = link->v4_address, .now = NOW };
+    g_auto(CnMetadataReply) reply = { 0 };
+    reply_to(fixture, &request, &reply);
+    if (reply.status != status || g_strcmp0(reply.refusal, refusal) != 0)
+        fail_msg("%s with token %s: %u (%s), expected %u (%s)", machine, token, reply.status, reply.refusal, status,
+                 refusal);
+    if (status == 200) {
+        g_autofree char *expected = g_strconcat(machine, "\n", NULL);
+        g_autofree char *body = g_strndup(g_bytes_get_data(reply.body, NULL), g_bytes_get_size(reply.body));
+        assert_string_equal(body, expected);
+    } else {
+        assert_null(reply.body);
+    }
+}
+
+static void test_reads_optional_and_required(void **state)
+{
+    Fixture *fixture = *state;
+    g_autofree char *m1_token = cn_metadata_token_issue(&fixture->key, link_of(fixture, "m1"), NOW, 60);
+    g_autofree char *old_token = cn_metadata_token_issue(&fixture->key, link_of(fixture, "m1"), NOW - 61, 60);
+    g_autofree char *strict_token = cn_metadata_token_issue(&fixture->key, link_of(fixture, "strict"), NOW, 60);
+    g_autofree char *t1_token = cn_metadata_token_issue(&fixture->key, link_of(fixture, "t1"), NOW, 60);
+    /* Optional (the default): without a token, or with a valid one. */
+    assert_read(fixture, "m1", NULL, 200, NULL);
+    assert_read(fixture, "m1", m1_token, 200, NULL);
+    /* ... but a bad one is refused, as EC2 does. */
+    assert_read(fixture, "m1", old_token, 401, "expired token");
+    assert_read(fixture, "m1", strict_token, 401, "invalid token");
+    assert_read(fixture, "m1", "nonsense", 401, "invalid token");
+    /* Required on the machine, or on the network. */
+    assert_read(fixture, "strict", NULL, 401, "read without a token (required)");
+    assert_read(fixture, "strict", strict_token, 200, NULL);
+    assert_read(fixture, "strict", m1_token, 401, "invalid token");
+    assert_read(fixture, "t1", NULL, 401, "read without a token (required)");
+    assert_read(fixture, "t1", t1_token, 200, NULL);
+    /* A machine's optional over its network's required. */
+    assert_read(fixture, "loose", NULL, 200, NULL);
+}
+
+static void test_keys_rules(void **state)
+{
+    static const char *const text =
+        "[network br]\n"
+        "technology = bridge\n"
+        "bridge_name = br0\n"
+        "metadata.tokens = required\n"
+        "[network md]\n"
+        "v4.network = 10.63.0.0/24\n"
+        "metadata = true\n"
+        "metadata.handler = 8000\n"
+        "metadata.tokens = sometimes\n"
+        "metadata.hop_limit = 65\n"
+        "[machine m1]\n"
+        "metadata.tokens = required\n"
+        "metadata.hop_limit = 2\n"
+        "[link m1 eth0]\n"
+        "net = br\n";
+    g_autoptr(CnDiagList) diags = NULL;
+    g_autoptr(CnSite) site = defs_parse(text, &diags);
+    assert_diag(diags, FIXTURE_FILE, line_of(text, "metadata.tokens = required"), "network br", "metadata.tokens",
+                "applies only to technology = libvirt");
+    assert_diag(diags, FIXTURE_FILE, line_of(text, "sometimes"), "network md", "metadata.tokens",
+                "'sometimes' is not one of optional, required");
+    assert_diag(diags, FIXTURE_FILE, line_of(text, "= 65"), "network md", "metadata.hop_limit",
+                "is not an integer in 1-64");
+    assert_diag(diags, FIXTURE_FILE, line_of_nth(text, "metadata.tokens = required", 2), "machine m1",
+                "metadata.tokens", "has no effect: no link of this machine joins a network with metadata = true");
+    assert_diag(diags, FIXTURE_FILE, line_of(text, "hop_limit = 2"), "machine m1", "metadata.hop_limit",
+                "has no effect");
+    assert_diag_count(diags, 5);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ttl_header),
+        cmocka_unit_test_setup_teardown(test_token_golden, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_token_checks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_token_request, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_methods, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_guest, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reads_optional_and_required, setup, teardown),
+        cmocka_unit_test(test_keys_rules),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
