@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "paths.h"
 #include "metadata-server.h"
+#include "metadata-signer.h"
 #include "netaddr.h"
 #include "ops-ovn-metadata.h"
 #include "ovn-plan.h"
@@ -15,6 +16,7 @@
 typedef struct {
     CnCli *cli;
     const char *data_dir;
+    const char *identity_key; /* signs instance identity documents when it exists */
     CnMetadataServer *server;
     GMainLoop *loop;
     const char *ovn_network; /* --ovn: this chassis's end of that network's metadata localport */
@@ -57,10 +59,25 @@ static CnMetadataSnapshot *load_snapshot(ServeContext *ctx, int *exit_code)
         cn_site_free(site);
         return NULL;
     }
+    /* The identity key, read again at each load (a rotation takes effect at
+     * the next SIGHUP); none there: no identity documents. */
+    g_autoptr(GError) error = NULL;
+    g_autoptr(CnMetadataSigner) signer = cn_metadata_signer_load(ctx->identity_key, &error);
+    if (!signer && !g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_NOENT)) {
+        cn_cli_error("%s", error->message);
+        cn_site_free(site);
+        *exit_code = CN_EXIT_INVALID;
+        return NULL;
+    }
     g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
     CnMetadataSnapshot *snapshot = cn_metadata_snapshot_new(site, data_dir, cn_paths_run_dir(), warnings);
     for (guint i = 0; i < warnings->len; i++)
         cn_cli_warning("%s", (char *)warnings->pdata[i]);
+    if (signer) {
+        CnMetadataSigner *owned = g_steal_pointer(&signer);
+        cn_metadata_snapshot_set_identity(snapshot, g_get_host_name(), cn_metadata_signer_key_id(owned),
+                                          cn_metadata_signer_sign, owned, (GDestroyNotify)cn_metadata_signer_unref);
+    }
     return snapshot;
 }
 
@@ -91,13 +108,14 @@ static gboolean quit(gpointer data)
     return G_SOURCE_CONTINUE; /* removed by metadata_serve */
 }
 
-static int metadata_serve(CnCli *cli, char **listen, const char *data_dir, const CnMetadataLimits *limits,
-                          const char *ovn_network, const char *ovs_db)
+static int metadata_serve(CnCli *cli, char **listen, const char *data_dir, const char *identity_key,
+                          const CnMetadataLimits *limits, const char *ovn_network, const char *ovs_db)
 {
     /* Signals first: a reload asked for during start-up (systemctl reload
      * right after start) must not kill the server. */
     g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
-    ServeContext ctx = { cli, data_dir, NULL, loop, ovn_network, ovs_db };
+    ServeContext ctx = { .cli = cli, .data_dir = data_dir, .identity_key = identity_key, .loop = loop,
+                         .ovn_network = ovn_network, .ovs_db = ovs_db };
     guint hup = g_unix_signal_add(SIGHUP, reload, &ctx);
     guint term = g_unix_signal_add(SIGTERM, quit, &ctx);
     guint interrupt = g_unix_signal_add(SIGINT, quit, &ctx);
@@ -235,10 +253,11 @@ static const CnLink *show_link(const CnSite *site, const char *machine_name, con
     return NULL;
 }
 
-static int metadata_show(CnCli *cli, const char *machine, const char *iface, const char *path, const char *data_dir)
+static int metadata_show(CnCli *cli, const char *machine, const char *iface, const char *path, const char *data_dir,
+                         const char *identity_key)
 {
     int exit_code;
-    ServeContext ctx = { .cli = cli, .data_dir = data_dir };
+    ServeContext ctx = { .cli = cli, .data_dir = data_dir, .identity_key = identity_key };
     g_autoptr(CnMetadataSnapshot) snapshot = load_snapshot(&ctx, &exit_code);
     if (!snapshot)
         return exit_code;
@@ -253,7 +272,8 @@ static int metadata_show(CnCli *cli, const char *machine, const char *iface, con
     static const char *const every[] = {
         "/meta-data", "/user-data", "/vendor-data", "/network-config", "/latest/meta-data/",
         "/latest/meta-data/instance-id", "/latest/meta-data/local-hostname", "/latest/meta-data/local-ipv4",
-        "/latest/meta-data/public-ipv4", "/latest/meta-data/mac", "/latest/user-data", NULL,
+        "/latest/meta-data/public-ipv4", "/latest/meta-data/mac", "/latest/user-data",
+        "/latest/dynamic/instance-identity/document", "/latest/dynamic/instance-identity/signature", NULL,
     };
     const char *one[] = { path, NULL };
     const char *const *paths = path ? one : every;
@@ -268,24 +288,49 @@ static int metadata_show(CnCli *cli, const char *machine, const char *iface, con
         }
         if (!path)
             printf("== %s: %s\n", *p, result == CN_METADATA_FOUND ? content_type : "404 not found");
+        /* The identity document has no line end of its own. */
+        gboolean add_newline = !path && body && g_str_has_suffix(*p, "/document");
         if (body) {
             gsize length;
             const char *data = g_bytes_get_data(body, &length);
             fwrite(data, 1, length, stdout);
         }
+        if (add_newline)
+            putchar('\n');
     }
+    return CN_EXIT_OK;
+}
+
+/* metadata keygen [--rotate]: the identity key, made when missing (or
+ * replaced, the old one kept as .previous); prints its public key and id
+ * for the verifiers. */
+static int metadata_keygen(const char *path, gboolean rotate)
+{
+    g_autoptr(GError) error = NULL;
+    gboolean created;
+    if (!cn_metadata_signer_generate(path, rotate, &created, &error))
+        return cn_cli_fail(error);
+    g_autoptr(CnMetadataSigner) signer = cn_metadata_signer_load(path, &error);
+    if (!signer)
+        return cn_cli_fail(error);
+    fprintf(stderr, "%s: %s (%s)\n", path, created ? (rotate ? "new key; the old one is in .previous" : "new key")
+                                                    : "kept (--rotate replaces it)",
+            cn_metadata_signer_key_id(signer));
+    fputs(cn_metadata_signer_public_pem(signer), stdout);
     return CN_EXIT_OK;
 }
 
 int cn_cmd_metadata(CnCli *cli, int argc, char **argv)
 {
     static const CnCommand self = {
-        "metadata", "serve [--listen ADDR:PORT]... | serve --ovn NETWORK | show MACHINE [PATH]",
+        "metadata", "serve [--listen ADDR:PORT]... | serve --ovn NETWORK | show MACHINE [PATH] | keygen [--rotate]",
         "The built-in metadata handler: cloud-init NoCloud and EC2-style documents for the guest that "
         "calls, known by its pinned source address.", NULL
     };
     g_auto(GStrv) listen = NULL;
     g_autofree char *data_dir_option = NULL, *iface = NULL, *ovn_network = NULL, *ovs_db = NULL;
+    g_autofree char *identity_key_option = NULL;
+    gboolean rotate = FALSE;
     CnMetadataLimits limits = CN_METADATA_LIMITS_DEFAULT;
     gint max_connections = (gint)limits.max_connections, max_per_guest = (gint)limits.max_per_guest;
     gint timeout = (gint)limits.timeout_seconds, max_request = (gint)limits.max_request_bytes;
@@ -298,6 +343,12 @@ int cn_cmd_metadata(CnCli *cli, int argc, char **argv)
           "else " CN_PATHS_METADATA_DIR ")",
           "DIR" },
         { "iface", 0, 0, G_OPTION_ARG_STRING, &iface, "show: answer as the guest on this link", "IFACE" },
+        { "identity-key", 0, 0, G_OPTION_ARG_FILENAME, &identity_key_option,
+          "The Ed25519 key that signs instance identity documents (default $CARTHAGE_NET_IDENTITY_KEY, else "
+          CN_PATHS_IDENTITY_KEY "; none there: no identity documents)",
+          "FILE" },
+        { "rotate", 0, 0, G_OPTION_ARG_NONE, &rotate, "keygen: replace the key (the old one goes to FILE.previous)",
+          NULL },
         { "ovn", 0, 0, G_OPTION_ARG_STRING, &ovn_network,
           "serve: this chassis's end of OVN network NETWORK's metadata localport, at its metadata.address",
           "NETWORK" },
@@ -317,6 +368,7 @@ int cn_cmd_metadata(CnCli *cli, int argc, char **argv)
     if (!cn_cli_parse_options(&self, entries, &argc, &argv))
         return CN_EXIT_USAGE;
     const char *data_dir = data_dir_option ? data_dir_option : cn_paths_metadata_dir();
+    const char *identity_key = identity_key_option ? identity_key_option : cn_paths_identity_key();
     if (max_connections < 1 || max_per_guest < 1 || timeout < 1 || max_request < 256 || log_burst < 1) {
         cn_cli_error("metadata: limits must be at least 1 (connections, seconds, log lines) and 256 (bytes)");
         return CN_EXIT_USAGE;
@@ -327,11 +379,12 @@ int cn_cmd_metadata(CnCli *cli, int argc, char **argv)
     limits.max_request_bytes = (gsize)max_request;
     limits.log_burst = (guint)log_burst;
     if (argc == 2 && strcmp(argv[1], "serve") == 0 && !(ovn_network && listen))
-        return metadata_serve(cli, listen, data_dir, &limits, ovn_network, ovs_db);
+        return metadata_serve(cli, listen, data_dir, identity_key, &limits, ovn_network, ovs_db);
     if ((argc == 3 || argc == 4) && strcmp(argv[1], "show") == 0 && !listen)
-        return metadata_show(cli, argv[2], iface, argc == 4 ? argv[3] : NULL, data_dir);
+        return metadata_show(cli, argv[2], iface, argc == 4 ? argv[3] : NULL, data_dir, identity_key);
+    if (argc == 2 && strcmp(argv[1], "keygen") == 0 && !listen && !ovn_network)
+        return metadata_keygen(identity_key, rotate);
     cn_cli_error("usage: carthage-net metadata serve [--listen ADDR:PORT]... | metadata serve --ovn NETWORK "
-                 "[--ovs-db REMOTE] | metadata show MACHINE [--iface "
-                 "IFACE] [PATH]");
+                 "[--ovs-db REMOTE] | metadata show MACHINE [--iface IFACE] [PATH] | metadata keygen [--rotate]");
     return CN_EXIT_USAGE;
 }

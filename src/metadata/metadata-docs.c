@@ -1,6 +1,7 @@
 /* metadata-docs.c - see metadata-docs.h */
 #include <string.h>
 
+#include "json-writer.h"
 #include "metadata-docs.h"
 #include "netaddr.h"
 
@@ -153,13 +154,67 @@ static GBytes *ec2_meta_data(const CnMetadataGuest *guest, const char *key)
     return NULL;
 }
 
+GBytes *cn_metadata_identity_document(const CnMetadataGuest *guest)
+{
+    const CnLink *link = guest->link;
+    char mac[CN_MAC_STR_MAX], private_ip[CN_V4_STR_MAX], public_ip[CN_V4_STR_MAX];
+    cn_mac_format(link->mac, mac);
+    cn_v4_format(guest->address, private_ip);
+    cn_v4_format(guest->public_address, public_ip);
+    g_autoptr(CnJson) json = cn_json_new();
+    cn_json_begin_object(json);
+    cn_json_member_string(json, "version", "carthage-net/1");
+    cn_json_member_string(json, "instanceId", instance_id(guest));
+    cn_json_member_string(json, "machine", link->machine_name);
+    cn_json_member_string(json, "interface", link->iface);
+    cn_json_member_string(json, "network", link->net ? link->net->name : NULL);
+    cn_json_member_string(json, "mac", mac);
+    cn_json_member_string(json, "privateIp", private_ip);
+    cn_json_member_string(json, "publicIp", guest->public_address ? public_ip : NULL);
+    cn_json_member_string(json, "hypervisor", guest->identity->hypervisor);
+    cn_json_member_string(json, "keyId", guest->identity->key_id);
+    cn_json_end_object(json);
+    char *text = cn_json_steal(g_steal_pointer(&json));
+    return g_bytes_new_take(text, strlen(text));
+}
+
+/* ".../dynamic/...": REST after "dynamic/"; NULL when not there. */
+static GBytes *dynamic(const CnMetadataGuest *guest, const char *rest)
+{
+    if (strcmp(rest, "") == 0)
+        return g_bytes_new_static("instance-identity/\n", 19);
+    if (strcmp(rest, "instance-identity") == 0 || strcmp(rest, "instance-identity/") == 0)
+        return g_bytes_new_static("document\nsignature\n", 19);
+    if (strcmp(rest, "instance-identity/document") == 0)
+        return cn_metadata_identity_document(guest);
+    if (strcmp(rest, "instance-identity/signature") != 0)
+        return NULL;
+    g_autoptr(GBytes) document = cn_metadata_identity_document(guest);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GBytes) signature = guest->identity->sign(document, guest->identity->sign_data, &error);
+    if (!signature)
+        return NULL;
+    /* Base64, one line, as EC2 gives its signatures. */
+    gsize length;
+    const guchar *raw = g_bytes_get_data(signature, &length);
+    g_autofree char *text = g_base64_encode(raw, length);
+    return text_line(text);
+}
+
 /* "/latest/..." and "/2009-04-04/...": REST after the version. */
 static CnMetadataResult ec2(const CnMetadataGuest *guest, const char *rest, GBytes **body, const char **type)
 {
     *type = TEXT;
     if (strcmp(rest, "") == 0) {
-        *body = g_bytes_new_static("meta-data/\nuser-data\n", 21);
+        *body = guest->identity ? g_bytes_new_static("dynamic/\nmeta-data/\nuser-data\n", 30)
+                                : g_bytes_new_static("meta-data/\nuser-data\n", 21);
         return CN_METADATA_FOUND;
+    }
+    if (guest->identity && (strcmp(rest, "dynamic") == 0 || g_str_has_prefix(rest, "dynamic/"))) {
+        *body = dynamic(guest, rest[strlen("dynamic")] ? rest + strlen("dynamic/") : "");
+        if (*body && g_str_has_suffix(rest, "/document"))
+            *type = "application/json";
+        return *body ? CN_METADATA_FOUND : CN_METADATA_NOT_FOUND;
     }
     if (strcmp(rest, "user-data") == 0) {
         if (!guest->files || !guest->files->user_data)

@@ -12,6 +12,9 @@
  *                                /latest/meta-data/{instance-id,
  *                                local-hostname, local-ipv4, public-ipv4,
  *                                mac}  /latest/user-data
+ *   signed identity (with an identity key)
+ *                                /latest/dynamic/instance-identity/
+ *                                {document, signature}
  *
  * user-data, vendor-data and an instance-id of the operator's choosing come
  * from $(sysconfdir)/carthage-net/metadata/MACHINE/ (read by the caller).
@@ -33,12 +36,24 @@ typedef struct {
 void cn_metadata_files_free(CnMetadataFiles *files);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CnMetadataFiles, cn_metadata_files_free)
 
+/* Signs DOCUMENT: the signature's bytes, or NULL and ERROR. */
+typedef GBytes *(*CnMetadataSignFunc)(GBytes *document, gpointer data, GError **error);
+
+/* Who vouches for the instance identity documents. */
+typedef struct {
+    const char *hypervisor; /* this host's name, in the document */
+    const char *key_id;     /* "sha256:HEX" of the signing key's SubjectPublicKeyInfo */
+    CnMetadataSignFunc sign;
+    gpointer sign_data;
+} CnMetadataIdentity;
+
 /* The guest a request came from. */
 typedef struct {
     const CnLink *link;             /* the link it called from */
     uint32_t address;               /* its source address */
     uint32_t public_address;        /* 0: none known */
     const CnMetadataFiles *files;   /* may be NULL */
+    const CnMetadataIdentity *identity; /* NULL: no identity key, no identity documents */
 } CnMetadataGuest;
 
 typedef enum {
@@ -50,6 +65,14 @@ typedef enum {
  * CN_METADATA_NOT_FOUND. */
 CnMetadataResult cn_metadata_document(const CnMetadataGuest *guest, const char *path, GBytes **body,
                                       const char **content_type);
+
+/* GUEST's instance identity document: one line of JSON, the exact bytes
+ * the signature covers:
+ *   {"version":"carthage-net/1","instanceId":…,"machine":…,"interface":…,
+ *    "network":…,"mac":…,"privateIp":…,"publicIp":…|null,
+ *    "hypervisor":…,"keyId":"sha256:…"}
+ * GUEST->identity must be set. */
+GBytes *cn_metadata_identity_document(const CnMetadataGuest *guest);
 
 /* The public address of a guest calling from ADDRESS on LINK: its 1:1
  * NAT address (v4.public_address, or the secondary pair's), else on a

@@ -16,6 +16,9 @@ struct CnMetadataSnapshot {
     CnMetadataIndex *index;
     GHashTable *files; /* machine name -> CnMetadataFiles* */
     char *run_dir;
+    gboolean has_identity;
+    CnMetadataIdentity identity; /* its strings owned */
+    GDestroyNotify identity_destroy;
 };
 
 /* DIR/NAME, a regular file of at most CN_METADATA_FILE_MAX bytes; NULL
@@ -118,6 +121,10 @@ void cn_metadata_snapshot_unref(CnMetadataSnapshot *snapshot)
     cn_metadata_index_free(snapshot->index);
     cn_site_free(snapshot->site);
     g_free(snapshot->run_dir);
+    g_free((char *)snapshot->identity.hypervisor);
+    g_free((char *)snapshot->identity.key_id);
+    if (snapshot->identity_destroy)
+        snapshot->identity_destroy(snapshot->identity.sign_data);
     g_free(snapshot);
 }
 
@@ -129,6 +136,15 @@ GPtrArray *cn_metadata_snapshot_candidates(const CnMetadataSnapshot *snapshot, u
 const CnSite *cn_metadata_snapshot_site(const CnMetadataSnapshot *snapshot)
 {
     return snapshot->site;
+}
+
+void cn_metadata_snapshot_set_identity(CnMetadataSnapshot *snapshot, const char *hypervisor, const char *key_id,
+                                       CnMetadataSignFunc sign, gpointer data, GDestroyNotify destroy)
+{
+    g_return_if_fail(!snapshot->has_identity);
+    snapshot->has_identity = TRUE;
+    snapshot->identity = (CnMetadataIdentity){ g_strdup(hypervisor), g_strdup(key_id), sign, data };
+    snapshot->identity_destroy = destroy;
 }
 
 /* The host's outbound address as last announced (outbound.h); 0 when
@@ -153,6 +169,7 @@ CnMetadataResult cn_metadata_snapshot_answer(const CnMetadataSnapshot *snapshot,
         .address = address,
         .public_address = cn_metadata_public_address(link, address, outbound),
         .files = g_hash_table_lookup(snapshot->files, link->machine_name),
+        .identity = snapshot->has_identity ? &snapshot->identity : NULL,
     };
     return cn_metadata_document(&guest, path, body, content_type);
 }

@@ -25,6 +25,10 @@ CnMetadataSnapshot *cn_metadata_snapshot_ref(CnMetadataSnapshot *snapshot);
 void cn_metadata_snapshot_unref(CnMetadataSnapshot *snapshot);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CnMetadataSnapshot, cn_metadata_snapshot_unref)
 const CnSite *cn_metadata_snapshot_site(const CnMetadataSnapshot *snapshot);
+/* Instance identity documents from now on, naming HYPERVISOR and KEY_ID,
+ * signed by SIGN (DATA, released with DESTROY when the snapshot goes). */
+void cn_metadata_snapshot_set_identity(CnMetadataSnapshot *snapshot, const char *hypervisor, const char *key_id,
+                                       CnMetadataSignFunc sign, gpointer data, GDestroyNotify destroy);
 /* The links whose address is ADDRESS (CnLink*), or NULL. */
 GPtrArray *cn_metadata_snapshot_candidates(const CnMetadataSnapshot *snapshot, uint32_t address);
 

@@ -6,7 +6,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <gio/gio.h>
 
 #include "metadata-token.h"
 #include "netaddr.h"
@@ -100,7 +99,7 @@ static gboolean read_key(int fd, const char *path, CnMetadataTokenKey *key, GErr
 {
     struct stat st;
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size != CN_METADATA_TOKEN_KEY_BYTES) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: not a regular file of %d bytes (remove it: a "
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: not a regular file of %d bytes (remove it: a "
                     "new key is made, and the tokens given so far end)", path, CN_METADATA_TOKEN_KEY_BYTES);
         return FALSE;
     }
@@ -110,7 +109,7 @@ static gboolean read_key(int fd, const char *path, CnMetadataTokenKey *key, GErr
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
-            g_set_error(error, G_IO_ERROR, g_io_error_from_errno(n < 0 ? errno : EIO), "cannot read %s: %s", path,
+            g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(n < 0 ? errno : EIO), "cannot read %s: %s", path,
                         n < 0 ? g_strerror(errno) : "short file");
             return FALSE;
         }
@@ -129,18 +128,18 @@ gboolean cn_metadata_token_key_load(const char *run_dir, CnMetadataTokenKey *key
         return ok;
     }
     if (errno != ENOENT) {
-        g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "cannot open %s: %s", path, g_strerror(errno));
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno), "cannot open %s: %s", path, g_strerror(errno));
         return FALSE;
     }
     /* Made whole under a temporary name, then linked into place: two
      * servers starting at once end up with the same key. */
     if (getrandom(key->bytes, sizeof key->bytes, 0) != (ssize_t)sizeof key->bytes) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot make a token key: getrandom: %s",
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "cannot make a token key: getrandom: %s",
                     g_strerror(errno));
         return FALSE;
     }
     if (g_mkdir_with_parents(run_dir, 0755) < 0) {
-        g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "cannot make %s: %s", run_dir,
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno), "cannot make %s: %s", run_dir,
                     g_strerror(errno));
         return FALSE;
     }
@@ -152,7 +151,7 @@ gboolean cn_metadata_token_key_load(const char *run_dir, CnMetadataTokenKey *key
         close(fd);
     if (!written) {
         unlink(temporary);
-        g_set_error(error, G_IO_ERROR, g_io_error_from_errno(saved), "cannot write %s: %s", temporary,
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved), "cannot write %s: %s", temporary,
                     g_strerror(saved));
         return FALSE;
     }
@@ -162,7 +161,7 @@ gboolean cn_metadata_token_key_load(const char *run_dir, CnMetadataTokenKey *key
     if (linked < 0 && saved == EEXIST)
         return cn_metadata_token_key_load(run_dir, key, error); /* another server made it first */
     if (linked < 0) {
-        g_set_error(error, G_IO_ERROR, g_io_error_from_errno(saved), "cannot make %s: %s", path, g_strerror(saved));
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved), "cannot make %s: %s", path, g_strerror(saved));
         return FALSE;
     }
     return TRUE;

@@ -27,6 +27,11 @@ const char *cn_paths_metadata_dir(void)
     return from_environment("CARTHAGE_NET_METADATA_DIR", CN_PATHS_METADATA_DIR);
 }
 
+const char *cn_paths_identity_key(void)
+{
+    return from_environment("CARTHAGE_NET_IDENTITY_KEY", CN_PATHS_IDENTITY_KEY);
+}
+
 const char *const *cn_paths_template_dirs(void)
 {
     static const char *dirs[4];

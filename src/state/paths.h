@@ -8,6 +8,8 @@
  *   run           RUNSTATEDIR/carthage-net           CARTHAGE_NET_RUN_DIR
  *   events        SYSCONFDIR/carthage-net/events.d   CARTHAGE_NET_EVENTS_DIR
  *   metadata      SYSCONFDIR/carthage-net/metadata   CARTHAGE_NET_METADATA_DIR (and --data-dir)
+ *   identity key  SYSCONFDIR/carthage-net/metadata-identity.key
+ *                                                    CARTHAGE_NET_IDENTITY_KEY (and --identity-key)
  *   templates     CARTHAGE_NET_TEMPLATE_DIR, then SYSCONFDIR/carthage-net/xml-templates,
  *                 then PKGDATADIR/xml-templates
  */
@@ -20,12 +22,14 @@
 #define CN_PATHS_RUN_DIR RUNSTATEDIR "/carthage-net"
 #define CN_PATHS_EVENTS_DIR SYSCONFDIR "/carthage-net/events.d"
 #define CN_PATHS_METADATA_DIR SYSCONFDIR "/carthage-net/metadata"
+#define CN_PATHS_IDENTITY_KEY SYSCONFDIR "/carthage-net/metadata-identity.key"
 
 /* Each: the environment's override when set and not empty, else the default. */
 const char *cn_paths_state_dir(void);
 const char *cn_paths_run_dir(void);
 const char *cn_paths_events_dir(void);
 const char *cn_paths_metadata_dir(void);
+const char *cn_paths_identity_key(void);
 /* Where templates are looked for, in order; NULL-terminated (entries
  * whose variable is unset are left out). */
 const char *const *cn_paths_template_dirs(void);

@@ -1,6 +1,7 @@
 /* fuzz-metadata-path.c - libFuzzer target: the path of a request to the
  * built-in metadata handler (any bytes a guest can put there) through the
- * document router, for a guest with files and one without.  Besides
+ * document router, for a guest with files and an identity key (a stand-in
+ * signer) and one with neither.  Besides
  * crashes it checks that every answer has a content type and that only
  * the documents meant to be empty are. */
 #include <stdint.h>
@@ -54,13 +55,19 @@ static void route(const CnMetadataGuest *guest, const char *path)
     g_bytes_unref(body);
 }
 
+static GBytes *stand_in_sign(GBytes *document, gpointer data, GError **error)
+{
+    return g_bytes_new_static("signature", 9);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    static const CnMetadataIdentity identity = { "hv1", "sha256:00", stand_in_sign, NULL };
     g_autofree char *path = g_strndup((const char *)data, size);
     const CnLink *link = site()->links->pdata[0];
     CnMetadataFiles files = { g_bytes_new_static("#cloud-config\n", 14), NULL, (char *)"i-1" };
-    CnMetadataGuest with_files = { link, link->v4_address, link->v4_public_address, &files };
-    CnMetadataGuest without = { link, link->v4_address + 2, 0, NULL };
+    CnMetadataGuest with_files = { link, link->v4_address, link->v4_public_address, &files, &identity };
+    CnMetadataGuest without = { link, link->v4_address + 2, 0, NULL, NULL };
     route(&with_files, path);
     route(&without, path);
     g_bytes_unref(files.user_data);

@@ -29,7 +29,7 @@ id=$$
 H=cnm-$id-host G1=cnm-$id-g1 G2=cnm-$id-g2 GX=cnm-$id-gx GT=cnm-$id-gt GC=cnm-$id-gc
 workspace metadata-test
 NAMESPACES="$H $G1 $G2 $GX $GT $GC"
-export CARTHAGE_NET_RUN_DIR=$work/run
+export CARTHAGE_NET_RUN_DIR=$work/run CARTHAGE_NET_IDENTITY_KEY=$work/identity.key
 
 
 defs=$work/defs.conf
@@ -297,6 +297,16 @@ local-hostname: "g1"'
 run metadata show g1 /no-such-path --data-dir "$data"
 is "show g1 with a path it does not have: exit 1" "$rc" 1
 
+# The identity key: made once, kept the second time.
+cn metadata keygen >"$work/identity.pub" 2>"$work/keygen.err"
+rc=$?
+key_id=$(sed -n 's/.*(\(sha256:[0-9a-f]*\))$/\1/p' "$work/keygen.err")
+is "metadata keygen: a new key, mode 0600" "$rc:$(stat -c %a "$work/identity.key")" "0:600"
+like "... its id is the SHA-256 of the public key (as openssl computes it)" "$key_id" \
+    "^sha256:$(openssl pkey -pubin -in "$work/identity.pub" -outform DER | sha256sum | cut -c1-64)$"
+run metadata keygen
+is "metadata keygen again: the same key (exit 0)" "$rc:$(printf '%s\n' "$out" | sed -n 's/.*(\(sha256:[0-9a-f]*\))$/\1/p')" "0:$key_id"
+
 # --------------------------------------------------------------- the server
 log=$work/server.log
 # Not through cn (a shell function: $! would be a subshell): ip netns exec
@@ -402,6 +412,26 @@ nsx "$G2" ip addr del "$G1IP/24" dev eth0
 like "g2 forging g1's address gets nothing (no connection)" "$r" "^error: "
 is "... and the server never saw it (no new log line from g1's address)" "$(grep -c "^$G1IP " "$log")" "$before"
 is "g2 with its own address again: its document" "$(get "$G2" /latest/meta-data/instance-id)" i-g2-0002
+
+# ---- the signed instance identity document, checked as a verifier
+# would: with openssl and the public key keygen printed.
+fails() { ! "$@"; }
+verify() { # DOCUMENT-FILE SIGNATURE-BASE64 PUBLIC-KEY-FILE
+    printf '%s' "$2" | base64 -d >"$work/sig.bin" &&
+        openssl pkeyutl -verify -pubin -inkey "$3" -rawin -in "$1" -sigfile "$work/sig.bin" >/dev/null 2>&1
+}
+printf "%s" "$(get "$G1" /latest/dynamic/instance-identity/document)" >"$work/g1.doc"
+g1_sig=$(get "$G1" /latest/dynamic/instance-identity/signature)
+like "g1's identity document names g1, its link, MAC and address, and the key" "$(cat "$work/g1.doc")" \
+    "^\{\"version\":\"carthage-net/1\",\"instanceId\":\"i-g1-0001\",\"machine\":\"g1\",\"interface\":\"eth0\",\"network\":\"md\",\"mac\":\"$G1MAC\",\"privateIp\":\"$G1IP\",\"publicIp\":null,\"hypervisor\":\"[^\"]+\",\"keyId\":\"$key_id\"\}$"
+is "... the document is what metadata show g1 prints" "$(cat "$work/g1.doc")" \
+    "$(cn metadata show g1 /latest/dynamic/instance-identity/document --data-dir "$data")"
+ok "... and its signature checks out with openssl and keygen's public key" verify "$work/g1.doc" "$g1_sig" "$work/identity.pub"
+printf "%s" "$(get "$G2" /latest/dynamic/instance-identity/document)" >"$work/g2.doc"
+like "g2's document is g2's" "$(cat "$work/g2.doc")" "\"machine\":\"g2\",.*\"mac\":\"$G2MAC\""
+ok "g1's signature does not check out for g2's document" fails verify "$work/g2.doc" "$g1_sig" "$work/identity.pub"
+r=$(py "$GX" req GET /latest/dynamic/instance-identity/document)
+is "an unknown guest gets no identity document" "$(status_line "$r")" "HTTP/1.1 403 Forbidden"
 
 # ---- IMDSv2 tokens, as cloud-init's EC2 datasource asks for them: PUT
 # with the TTL header and an empty body, then reads with the token.
@@ -542,6 +572,7 @@ rm "$data/g2/user-data"
 G3IP=10.79.0.13
 printf '\n[link g3 eth0]\nnet = md\nv4.address = %s\n' "$G3IP" >>"$defs"
 mkdir -p "$data/g3" && echo "g3 secret" >"$data/g3/user-data"
+cn metadata keygen --rotate >"$work/identity2.pub" 2>/dev/null
 kill -HUP "$server"
 reloaded=$(logged "$log" "^reloaded: ")
 touch "$work/half.go"
@@ -550,6 +581,13 @@ is "SIGHUP: reloaded, with the half-sent connection open" "$reloaded" "reloaded:
 r=$(cat "$work/half.out")
 is "the connection opened before SIGHUP gets its answer after it" "$(status_line "$r")" "HTTP/1.1 200 OK"
 is "after SIGHUP g1's /user-data is the new file" "$(get "$G1" /user-data)" "$(cat "$data/g1/user-data")"
+printf "%s" "$(get "$G1" /latest/dynamic/instance-identity/document)" >"$work/g1-rotated.doc"
+g1_sig2=$(get "$G1" /latest/dynamic/instance-identity/signature)
+unlike "after keygen --rotate and SIGHUP: the document names another key" "$(cat "$work/g1-rotated.doc")" "$key_id"
+ok "... its signature checks out with the new public key" verify "$work/g1-rotated.doc" "$g1_sig2" "$work/identity2.pub"
+ok "... not with the old one" fails verify "$work/g1-rotated.doc" "$g1_sig2" "$work/identity.pub"
+ok "... which is kept as identity.key.previous" cmp -s "$work/identity.pub" \
+    <(openssl pkey -in "$work/identity.key.previous" -pubout 2>/dev/null)
 is "after SIGHUP g1's EC2 user-data is the new file" "$(get "$G1" /latest/user-data)" "$(cat "$data/g1/user-data")"
 is "after SIGHUP g2 (its user-data removed): /user-data empty" "$(get "$G2" /user-data)" ""
 is "after SIGHUP g2: /latest/user-data 404" "$(get "$G2" /latest/user-data | head -1)" "status: HTTP/1.1 404 Not Found"

@@ -1,10 +1,17 @@
 /* test-metadata-request.c - IMDSv2 tokens (metadata-token.c) and what the
  * built-in metadata handler answers each request with (metadata-request.c):
  * methods, X-Forwarded-For, unknown guests, token issue and checks under
- * metadata.tokens = optional|required, the token reply's hop limit; and the
- * keys' rules in the definitions. */
+ * metadata.tokens = optional|required, the token reply's hop limit; the keys'
+ * rules in the definitions; the signed instance identity document
+ * (metadata-docs.c, metadata-signer.c), its signature checked against one
+ * made apart with openssl for a fixed key. */
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "defs-fixture.h"
 #include "metadata-request.h"
+#include "metadata-signer.h"
 
 static const char *const DEFS =
     "[network md]\n"
@@ -310,6 +317,153 @@ static void test_keys_rules(void **state)
     assert_diag_count(diags, 5);
 }
 
+/* A key for these tests only (openssl genpkey -algorithm ed25519). */
+static const char TEST_KEY[] = "-----BEGIN PRIVATE KEY-----\n"
+                               "MC4CAQAwBQYDK2VwBCIEINa2oT8kQ21xgDEX+fikjEZ0wP/tl9GEds1ocE13Eryx\n"
+                               "-----END PRIVATE KEY-----\n";
+/* openssl pkey -pubin -in PUB -outform DER | sha256sum */
+#define TEST_KEY_ID "sha256:58c1d5c52785b22a33fb6d5fa4b50afa6d0cbf61c015dc5f3a4b48577c511119"
+#define TEST_DOCUMENT                                                                                              \
+    "{\"version\":\"carthage-net/1\",\"instanceId\":\"m1\",\"machine\":\"m1\",\"interface\":\"eth0\",\"network\":\"md\","  \
+    "\"mac\":\"52:54:00:00:00:11\",\"privateIp\":\"10.63.0.11\",\"publicIp\":null,\"hypervisor\":\"hv1.example\","       \
+    "\"keyId\":\"" TEST_KEY_ID "\"}"
+/* openssl pkeyutl -sign -inkey KEY -rawin -in DOCUMENT | base64 */
+#define TEST_SIGNATURE "7e9TQ+AsNAn29BofSASoZuiJMnlThwgh/brhqJLioptiCaxsOLkqlxBIMipJezy5k/iNHPJ531KtxecUIR6IBA==\n"
+
+static char *write_key(const char *dir, const char *text, mode_t mode)
+{
+    char *path = g_build_filename(dir, "identity.key", NULL);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    fchmod(fd, mode);
+    close(fd);
+    return path;
+}
+
+static char *body_text(const CnMetadataReply *reply)
+{
+    return g_strndup(g_bytes_get_data(reply->body, NULL), g_bytes_get_size(reply->body));
+}
+
+static void test_identity_document_and_signature(void **state)
+{
+    Fixture *fixture = *state;
+    g_autofree char *dir = g_dir_make_tmp("cn-identity-XXXXXX", NULL);
+    g_autofree char *path = write_key(dir, TEST_KEY, 0600);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(CnMetadataSigner) signer = cn_metadata_signer_load(path, &error);
+    assert_non_null(signer);
+    assert_string_equal(cn_metadata_signer_key_id(signer), TEST_KEY_ID);
+    assert_true(g_str_has_prefix(cn_metadata_signer_public_pem(signer), "-----BEGIN PUBLIC KEY-----\n"));
+
+    /* Before: no identity key, no such documents, and /latest/ says so. */
+    const CnLink *m1 = link_of(fixture, "m1");
+    CnMetadataRequest request = { .method = "GET", .path = "/latest/dynamic/instance-identity/document",
+                                  .link = m1, .address = m1->v4_address, .now = NOW };
+    g_auto(CnMetadataReply) reply = { 0 };
+    reply_to(fixture, &request, &reply);
+    assert_int_equal(reply.status, 404);
+    cn_metadata_reply_clear(&reply);
+
+    cn_metadata_snapshot_set_identity(fixture->snapshot, "hv1.example", cn_metadata_signer_key_id(signer),
+                                      cn_metadata_signer_sign, cn_metadata_signer_ref(signer),
+                                      (GDestroyNotify)cn_metadata_signer_unref);
+    reply_to(fixture, &request, &reply);
+    assert_int_equal(reply.status, 200);
+    assert_string_equal(reply.content_type, "application/json");
+    g_autofree char *document = body_text(&reply);
+    assert_string_equal(document, TEST_DOCUMENT);
+    cn_metadata_reply_clear(&reply);
+
+    request.path = "/latest/dynamic/instance-identity/signature";
+    reply_to(fixture, &request, &reply);
+    assert_int_equal(reply.status, 200);
+    g_autofree char *signature = body_text(&reply);
+    assert_string_equal(signature, TEST_SIGNATURE);
+    cn_metadata_reply_clear(&reply);
+    gsize length;
+    g_autofree guchar *raw = g_base64_decode(signature, &length);
+    g_autoptr(GBytes) raw_bytes = g_bytes_new(raw, length);
+    g_autoptr(GBytes) document_bytes = g_bytes_new(document, strlen(document));
+    assert_true(cn_metadata_signer_verify(signer, document_bytes, raw_bytes));
+    /* One byte changed: not the document signed. */
+    document[strlen("{\"version\":\"carthage-net/1\",\"instanceId\":\"m")] = '2';
+    g_autoptr(GBytes) forged = g_bytes_new(document, strlen(document));
+    assert_false(cn_metadata_signer_verify(signer, forged, raw_bytes));
+
+    static const struct {
+        const char *path, *body;
+    } listings[] = {
+        { "/latest/", "dynamic/\nmeta-data/\nuser-data\n" },
+        { "/latest/dynamic/", "instance-identity/\n" },
+        { "/latest/dynamic/instance-identity/", "document\nsignature\n" },
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS(listings); i++) {
+        request.path = listings[i].path;
+        reply_to(fixture, &request, &reply);
+        g_autofree char *body = body_text(&reply);
+        assert_string_equal(body, listings[i].body);
+        cn_metadata_reply_clear(&reply);
+    }
+    /* Tokens still rule: strict's document needs one. */
+    const CnLink *strict = link_of(fixture, "strict");
+    request = (CnMetadataRequest){ .method = "GET", .path = "/latest/dynamic/instance-identity/document",
+                                   .link = strict, .address = strict->v4_address, .now = NOW };
+    reply_to(fixture, &request, &reply);
+    assert_int_equal(reply.status, 401);
+    unlink(path);
+    rmdir(dir);
+}
+
+static void test_identity_key_problems(void **state)
+{
+    g_autofree char *dir = g_dir_make_tmp("cn-identity-XXXXXX", NULL);
+    g_autofree char *missing = g_build_filename(dir, "none.key", NULL);
+    g_autoptr(GError) error = NULL;
+    assert_null(cn_metadata_signer_load(missing, &error));
+    assert_true(g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_NOENT));
+    g_clear_error(&error);
+
+    g_autofree char *open_key = write_key(dir, TEST_KEY, 0644);
+    assert_null(cn_metadata_signer_load(open_key, &error));
+    assert_non_null(strstr(error->message, "readable or writable by others than its owner (chmod 600)"));
+    g_clear_error(&error);
+    unlink(open_key);
+
+    g_autofree char *garbage = write_key(dir, "not a key\n", 0600);
+    assert_null(cn_metadata_signer_load(garbage, &error));
+    assert_non_null(strstr(error->message, "not a PEM private key"));
+    g_clear_error(&error);
+    unlink(garbage);
+
+    /* keygen: made once, kept after, replaced with --rotate (the old one
+     * kept beside it). */
+    g_autofree char *made = g_build_filename(dir, "made.key", NULL);
+    gboolean created;
+    assert_true(cn_metadata_signer_generate(made, FALSE, &created, &error));
+    assert_true(created);
+    struct stat st;
+    assert_int_equal(stat(made, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    g_autoptr(CnMetadataSigner) first = cn_metadata_signer_load(made, &error);
+    assert_non_null(first);
+    assert_true(cn_metadata_signer_generate(made, FALSE, &created, &error));
+    assert_false(created);
+    assert_true(cn_metadata_signer_generate(made, TRUE, &created, &error));
+    assert_true(created);
+    g_autoptr(CnMetadataSigner) second = cn_metadata_signer_load(made, &error);
+    g_autofree char *previous_path = g_strconcat(made, ".previous", NULL);
+    g_autoptr(CnMetadataSigner) previous = cn_metadata_signer_load(previous_path, &error);
+    assert_non_null(second);
+    assert_non_null(previous);
+    assert_string_not_equal(cn_metadata_signer_key_id(first), cn_metadata_signer_key_id(second));
+    assert_string_equal(cn_metadata_signer_key_id(first), cn_metadata_signer_key_id(previous));
+    unlink(made);
+    unlink(previous_path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -321,6 +475,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unknown_guest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reads_optional_and_required, setup, teardown),
         cmocka_unit_test(test_keys_rules),
+        cmocka_unit_test_setup_teardown(test_identity_document_and_signature, setup, teardown),
+        cmocka_unit_test(test_identity_key_problems),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
