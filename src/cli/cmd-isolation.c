@@ -46,6 +46,7 @@ typedef struct {
     GPtrArray *guests;   /* GuestView* */
     GPtrArray *reserved; /* char*: "A.B.C.D MAC" pairs, as address then mac */
     guint handlers;
+    GPtrArray *drops;    /* CnNftDropCount*: what each drop rule has counted */
 } NetworkView;
 
 static void guest_view_free(gpointer data)
@@ -63,6 +64,7 @@ static void network_view_free(gpointer data)
     g_free(view->table);
     g_ptr_array_unref(view->guests);
     g_ptr_array_unref(view->reserved);
+    g_ptr_array_unref(view->drops);
     g_free(view);
 }
 
@@ -74,12 +76,14 @@ static gboolean same_port(const CnNftElement *a, const CnNftElement *b)
 static NetworkView *read_view(const CnNetwork *net, GError **error)
 {
     g_autoptr(GArray) ports = NULL, pinned = NULL, reserved = NULL, handlers = NULL, v6 = NULL;
+    g_autoptr(GPtrArray) drops = NULL;
     gboolean bridge_exists, inet_exists, unused;
     if (!cn_nft_set_elements(net->name, NFPROTO_BRIDGE, "port_mac", &ports, &bridge_exists, error) ||
         !cn_nft_set_elements(net->name, NFPROTO_BRIDGE, "pinned_ip", &pinned, &unused, error) ||
         !cn_nft_set_elements(net->name, NFPROTO_BRIDGE, "reserved", &reserved, &unused, error) ||
         !cn_nft_set_elements(net->name, NFPROTO_BRIDGE, "port_ip6", &v6, &unused, error) ||
-        !cn_nft_set_elements(net->name, NFPROTO_INET, "handlers", &handlers, &inet_exists, error))
+        !cn_nft_set_elements(net->name, NFPROTO_INET, "handlers", &handlers, &inet_exists, error) ||
+        !cn_nft_read_drops(net->name, &drops, error))
         return NULL;
     NetworkView *view = g_new0(NetworkView, 1);
     view->name = net->name;
@@ -89,6 +93,7 @@ static NetworkView *read_view(const CnNetwork *net, GError **error)
     view->guests = g_ptr_array_new_with_free_func(guest_view_free);
     view->reserved = g_ptr_array_new_with_free_func(g_free);
     view->handlers = handlers->len;
+    view->drops = g_steal_pointer(&drops);
     for (guint i = 0; i < ports->len; i++) {
         const CnNftElement *e = &g_array_index(ports, CnNftElement, i);
         GuestView *guest = g_new0(GuestView, 1);
@@ -143,6 +148,13 @@ static void print_views_text(GPtrArray *views)
             printf("  guest %-15s %s%s%s%s%s\n", guest->port, guest->mac, guest->pinned ? " addresses pinned" : "",
                    guest->handler ? " handler " : "", guest->handler ? guest->handler : "", v6 ? v6 : "");
         }
+        /* Only the reasons something was dropped for (--json has all). */
+        for (guint j = 0; j < view->drops->len; j++) {
+            const CnNftDropCount *drop = view->drops->pdata[j];
+            if (drop->packets)
+                printf("  dropped %" G_GUINT64_FORMAT " packet(s), %" G_GUINT64_FORMAT " bytes: %s %s: %s\n",
+                       drop->packets, drop->bytes, drop->family, drop->chain, drop->rule);
+        }
     }
 }
 
@@ -184,6 +196,19 @@ static void print_views_json(GPtrArray *views)
             cn_json_begin_object(json);
             cn_json_member_string(json, "address", pair[0]);
             cn_json_member_string(json, "mac", pair[1]);
+            cn_json_end_object(json);
+        }
+        cn_json_end_array(json);
+        cn_json_key(json, "drops");
+        cn_json_begin_array(json);
+        for (guint j = 0; j < view->drops->len; j++) {
+            const CnNftDropCount *drop = view->drops->pdata[j];
+            cn_json_begin_object(json);
+            cn_json_member_string(json, "family", drop->family);
+            cn_json_member_string(json, "chain", drop->chain);
+            cn_json_member_string(json, "rule", drop->rule);
+            cn_json_member_uint(json, "packets", drop->packets);
+            cn_json_member_uint(json, "bytes", drop->bytes);
             cn_json_end_object(json);
         }
         cn_json_end_array(json);

@@ -17,6 +17,7 @@ typedef struct {
     CnCli *cli;
     const char *data_dir;
     const char *identity_key; /* signs instance identity documents when it exists */
+    const char *hypervisor;   /* the documents' "hypervisor" */
     CnMetadataServer *server;
     GMainLoop *loop;
     const char *ovn_network; /* --ovn: this chassis's end of that network's metadata localport */
@@ -75,7 +76,7 @@ static CnMetadataSnapshot *load_snapshot(ServeContext *ctx, int *exit_code)
         cn_cli_warning("%s", (char *)warnings->pdata[i]);
     if (signer) {
         CnMetadataSigner *owned = g_steal_pointer(&signer);
-        cn_metadata_snapshot_set_identity(snapshot, g_get_host_name(), cn_metadata_signer_key_id(owned),
+        cn_metadata_snapshot_set_identity(snapshot, ctx->hypervisor, cn_metadata_signer_key_id(owned),
                                           cn_metadata_signer_sign, owned, (GDestroyNotify)cn_metadata_signer_unref);
     }
     return snapshot;
@@ -109,12 +110,14 @@ static gboolean quit(gpointer data)
 }
 
 static int metadata_serve(CnCli *cli, char **listen, const char *data_dir, const char *identity_key,
-                          const CnMetadataLimits *limits, const char *ovn_network, const char *ovs_db)
+                          const char *hypervisor, const CnMetadataLimits *limits, const char *ovn_network,
+                          const char *ovs_db)
 {
     /* Signals first: a reload asked for during start-up (systemctl reload
      * right after start) must not kill the server. */
     g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
-    ServeContext ctx = { .cli = cli, .data_dir = data_dir, .identity_key = identity_key, .loop = loop,
+    ServeContext ctx = { .cli = cli, .data_dir = data_dir, .identity_key = identity_key, .hypervisor = hypervisor,
+                         .loop = loop,
                          .ovn_network = ovn_network, .ovs_db = ovs_db };
     guint hup = g_unix_signal_add(SIGHUP, reload, &ctx);
     guint term = g_unix_signal_add(SIGTERM, quit, &ctx);
@@ -254,10 +257,10 @@ static const CnLink *show_link(const CnSite *site, const char *machine_name, con
 }
 
 static int metadata_show(CnCli *cli, const char *machine, const char *iface, const char *path, const char *data_dir,
-                         const char *identity_key)
+                         const char *identity_key, const char *hypervisor)
 {
     int exit_code;
-    ServeContext ctx = { .cli = cli, .data_dir = data_dir, .identity_key = identity_key };
+    ServeContext ctx = { .cli = cli, .data_dir = data_dir, .identity_key = identity_key, .hypervisor = hypervisor };
     g_autoptr(CnMetadataSnapshot) snapshot = load_snapshot(&ctx, &exit_code);
     if (!snapshot)
         return exit_code;
@@ -329,7 +332,7 @@ int cn_cmd_metadata(CnCli *cli, int argc, char **argv)
     };
     g_auto(GStrv) listen = NULL;
     g_autofree char *data_dir_option = NULL, *iface = NULL, *ovn_network = NULL, *ovs_db = NULL;
-    g_autofree char *identity_key_option = NULL;
+    g_autofree char *identity_key_option = NULL, *hypervisor = NULL;
     gboolean rotate = FALSE;
     CnMetadataLimits limits = CN_METADATA_LIMITS_DEFAULT;
     gint max_connections = (gint)limits.max_connections, max_per_guest = (gint)limits.max_per_guest;
@@ -347,6 +350,8 @@ int cn_cmd_metadata(CnCli *cli, int argc, char **argv)
           "The Ed25519 key that signs instance identity documents (default $CARTHAGE_NET_IDENTITY_KEY, else "
           CN_PATHS_IDENTITY_KEY "; none there: no identity documents)",
           "FILE" },
+        { "hypervisor-name", 0, 0, G_OPTION_ARG_STRING, &hypervisor,
+          "serve, show: the host's name in identity documents (default: the host name)", "NAME" },
         { "rotate", 0, 0, G_OPTION_ARG_NONE, &rotate, "keygen: replace the key (the old one goes to FILE.previous)",
           NULL },
         { "ovn", 0, 0, G_OPTION_ARG_STRING, &ovn_network,
@@ -369,6 +374,8 @@ int cn_cmd_metadata(CnCli *cli, int argc, char **argv)
         return CN_EXIT_USAGE;
     const char *data_dir = data_dir_option ? data_dir_option : cn_paths_metadata_dir();
     const char *identity_key = identity_key_option ? identity_key_option : cn_paths_identity_key();
+    if (!hypervisor)
+        hypervisor = g_strdup(g_get_host_name());
     if (max_connections < 1 || max_per_guest < 1 || timeout < 1 || max_request < 256 || log_burst < 1) {
         cn_cli_error("metadata: limits must be at least 1 (connections, seconds, log lines) and 256 (bytes)");
         return CN_EXIT_USAGE;
@@ -379,9 +386,9 @@ int cn_cmd_metadata(CnCli *cli, int argc, char **argv)
     limits.max_request_bytes = (gsize)max_request;
     limits.log_burst = (guint)log_burst;
     if (argc == 2 && strcmp(argv[1], "serve") == 0 && !(ovn_network && listen))
-        return metadata_serve(cli, listen, data_dir, identity_key, &limits, ovn_network, ovs_db);
+        return metadata_serve(cli, listen, data_dir, identity_key, hypervisor, &limits, ovn_network, ovs_db);
     if ((argc == 3 || argc == 4) && strcmp(argv[1], "show") == 0 && !listen)
-        return metadata_show(cli, argv[2], iface, argc == 4 ? argv[3] : NULL, data_dir, identity_key);
+        return metadata_show(cli, argv[2], iface, argc == 4 ? argv[3] : NULL, data_dir, identity_key, hypervisor);
     if (argc == 2 && strcmp(argv[1], "keygen") == 0 && !listen && !ovn_network)
         return metadata_keygen(identity_key, rotate);
     cn_cli_error("usage: carthage-net metadata serve [--listen ADDR:PORT]... | metadata serve --ovn NETWORK "

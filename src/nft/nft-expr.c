@@ -123,6 +123,11 @@ void cn_nft_immediate(struct nftnl_rule *rule, uint32_t dreg, const void *data, 
     nftnl_expr_set(expr, NFTNL_EXPR_IMM_DATA, data, len);
 }
 
+void cn_nft_counter(struct nftnl_rule *rule)
+{
+    add(rule, "counter");
+}
+
 void cn_nft_verdict(struct nftnl_rule *rule, int verdict)
 {
     struct nftnl_expr *expr = add(rule, "immediate");

@@ -45,6 +45,8 @@ void cn_nft_bitwise(struct nftnl_rule *rule, uint32_t reg, const void *mask, con
 void cn_nft_meta_set(struct nftnl_rule *rule, uint32_t key, uint32_t sreg);
 void cn_nft_immediate(struct nftnl_rule *rule, uint32_t dreg, const void *data, uint32_t len);
 void cn_nft_verdict(struct nftnl_rule *rule, int verdict);
+/* counter (packets and bytes of what reaches it) */
+void cn_nft_counter(struct nftnl_rule *rule);
 void cn_nft_jump(struct nftnl_rule *rule, const char *chain);
 /* dnat/snat ip to the address in REG_ADDR (and port in REG_PROTO, 0: none) */
 void cn_nft_nat(struct nftnl_rule *rule, uint32_t type, uint32_t reg_addr, uint32_t reg_proto);

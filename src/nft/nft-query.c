@@ -248,3 +248,74 @@ gboolean cn_nft_read_table(const char *table, uint32_t family, gboolean *exists,
     nftnl_rule_free(rule);
     return ask(header, on_rule, &context, what, &unused, error);
 }
+
+/* Drop counters */
+
+typedef struct {
+    const char *table;
+    const char *family;
+    GPtrArray *counts;
+} DropContext;
+
+static int on_counted_rule(const struct nlmsghdr *header, void *data)
+{
+    DropContext *context = data;
+    struct nftnl_rule *rule = nftnl_rule_alloc();
+    if (nftnl_rule_nlmsg_parse(header, rule) == 0 &&
+        g_strcmp0(nftnl_rule_get_str(rule, NFTNL_RULE_TABLE), context->table) == 0) {
+        struct nftnl_expr_iter *iter = nftnl_expr_iter_create(rule);
+        for (struct nftnl_expr *expr = nftnl_expr_iter_next(iter); expr; expr = nftnl_expr_iter_next(iter)) {
+            if (strcmp(nftnl_expr_get_str(expr, NFTNL_EXPR_NAME), "counter") != 0)
+                continue;
+            uint32_t len = 0;
+            const void *udata = nftnl_rule_get_data(rule, NFTNL_RULE_USERDATA, &len);
+            CnNftDropCount *count = g_new0(CnNftDropCount, 1);
+            count->family = context->family;
+            count->chain = g_strdup(nftnl_rule_get_str(rule, NFTNL_RULE_CHAIN));
+            count->rule = udata_comment(udata, len, NFTNL_UDATA_RULE_COMMENT);
+            if (!count->rule)
+                count->rule = g_strdup("(a rule carthage-net did not make)");
+            count->packets = nftnl_expr_get_u64(expr, NFTNL_EXPR_CTR_PACKETS);
+            count->bytes = nftnl_expr_get_u64(expr, NFTNL_EXPR_CTR_BYTES);
+            g_ptr_array_add(context->counts, count);
+            break;
+        }
+        nftnl_expr_iter_destroy(iter);
+    }
+    nftnl_rule_free(rule);
+    return MNL_CB_OK;
+}
+
+void cn_nft_drop_count_free(CnNftDropCount *count)
+{
+    g_free(count->chain);
+    g_free(count->rule);
+    g_free(count);
+}
+
+gboolean cn_nft_read_drops(const char *network, GPtrArray **counts, GError **error)
+{
+    g_autofree char *table = cn_nft_table_name(network);
+    *counts = g_ptr_array_new_with_free_func((GDestroyNotify)cn_nft_drop_count_free);
+    static const struct {
+        uint32_t family;
+        const char *name;
+    } families[] = { { NFPROTO_BRIDGE, "bridge" }, { NFPROTO_INET, "inet" } };
+    for (gsize i = 0; i < G_N_ELEMENTS(families); i++) {
+        char buffer[MNL_SOCKET_BUFFER_SIZE];
+        g_autofree char *what = g_strdup_printf("table %s %s", families[i].name, table);
+        DropContext context = { table, families[i].name, *counts };
+        gboolean exists;
+        struct nftnl_rule *rule = nftnl_rule_alloc();
+        nftnl_rule_set_str(rule, NFTNL_RULE_TABLE, table);
+        struct nlmsghdr *header = nftnl_nlmsg_build_hdr(buffer, NFT_MSG_GETRULE, (uint16_t)families[i].family,
+                                                        NLM_F_DUMP | NLM_F_ACK, next_seq());
+        nftnl_rule_nlmsg_build_payload(header, rule);
+        nftnl_rule_free(rule);
+        if (!ask(header, on_counted_rule, &context, what, &exists, error)) {
+            g_clear_pointer(counts, g_ptr_array_unref);
+            return FALSE;
+        }
+    }
+    return TRUE;
+}

@@ -216,6 +216,23 @@ static void add_rule(Builder *b, struct nftnl_rule *rule, const char *what)
     nftnl_rule_free(rule);
 }
 
+/* A drop, counted: the counter runs only for the packets dropped, and
+ * isolation show reads it by the rule's comment (one reason each). */
+static void add_drop(Builder *b, struct nftnl_rule *rule, const char *what)
+{
+    cn_nft_counter(rule);
+    cn_nft_verdict(rule, NF_DROP);
+    add_rule(b, rule, what);
+}
+
+/* The same for a refusal with a TCP reset. */
+static void add_reject(Builder *b, struct nftnl_rule *rule, const char *what)
+{
+    cn_nft_counter(rule);
+    cn_nft_reject_tcp_reset(rule);
+    add_rule(b, rule, what);
+}
+
 static void lookup(struct nftnl_rule *rule, uint32_t sreg, int id, int invert)
 {
     cn_nft_lookup(rule, sreg, cn_nft_sets[id].name, (uint32_t)id, invert, 0);
@@ -254,6 +271,10 @@ static void icmp6_rules(Builder *b, uint32_t family, const char *chain, const Ic
             cn_nft_cmp(r, R0, NFT_CMP_EQ, unspecified, 16);
         }
         match_icmp6_type(r, rules[i].type);
+        if (verdict == NF_DROP) {
+            add_drop(b, r, rules[i].what);
+            continue;
+        }
         cn_nft_verdict(r, verdict);
         add_rule(b, r, rules[i].what);
     }
@@ -285,8 +306,7 @@ static void build_pin(Builder *b, const CnIsoNetwork *net)
     cn_nft_meta(r, NFT_META_IIFNAME, R0);
     cn_nft_payload(r, ETHER_SADDR, r_mac);
     lookup(r, R0, CN_SET_PORT_MAC, 1);
-    cn_nft_verdict(r, NF_DROP);
-    add_rule(b, r, "iifname . ether saddr != @port_mac drop");
+    add_drop(b, r, "iifname . ether saddr != @port_mac drop");
 
     /* Marked: it came from an attached port with its own MAC.  The inet
      * table serves only marked packets on metadata networks, so a port
@@ -313,8 +333,7 @@ static void build_pin(Builder *b, const CnIsoNetwork *net)
         cn_nft_meta(r, NFT_META_IIFNAME, R0);
         cn_nft_dynset_limit(r, R0, cn_nft_sets[CN_SET_STORM].name, CN_SET_STORM, net->broadcast_limit,
                             net->broadcast_limit);
-        cn_nft_verdict(r, NF_DROP);
-        add_rule(b, r, what);
+        add_drop(b, r, what);
     }
 
     /* An allow-list of ethertypes: 802.1Q and 802.1ad tags (which could
@@ -344,8 +363,7 @@ static void build_pin(Builder *b, const CnIsoNetwork *net)
     add_rule(b, r, "ether type @ethertypes accept");
 
     r = cn_nft_rule_new(F, b->table, "pin");
-    cn_nft_verdict(r, NF_DROP);
-    add_rule(b, r, net->ipv6 == CN_IPV6_PINNED ? "any other ethertype (802.1Q, 802.1ad, LLC, ...): drop"
+    add_drop(b, r, net->ipv6 == CN_IPV6_PINNED ? "any other ethertype (802.1Q, 802.1ad, LLC, ...): drop"
                                                : "any other ethertype (IPv6, 802.1Q, 802.1ad, LLC, ...): drop");
 }
 
@@ -359,14 +377,12 @@ static void build_address_rules(Builder *b, const char *chain, uint32_t base, ui
     r = cn_nft_rule_new(NFPROTO_BRIDGE, b->table, chain);
     cn_nft_payload(r, base, offset, len, R0);
     lookup(r, R0, CN_SET_RESERVED_ADDR, 0);
-    cn_nft_verdict(r, NF_DROP);
-    add_rule(b, r, "source address reserved for another MAC: drop");
+    add_drop(b, r, "source address reserved for another MAC: drop");
 
     r = cn_nft_rule_new(NFPROTO_BRIDGE, b->table, chain);
     cn_nft_meta(r, NFT_META_IIFNAME, R0);
     lookup(r, R0, CN_SET_PINNED_IP, 0);
-    cn_nft_verdict(r, NF_DROP);
-    add_rule(b, r, "iifname @pinned_ip drop");
+    add_drop(b, r, "iifname @pinned_ip drop");
 
     r = cn_nft_rule_new(NFPROTO_BRIDGE, b->table, chain);
     cn_nft_verdict(r, NF_ACCEPT);
@@ -385,8 +401,7 @@ static void build_pin_arp(Builder *b)
     cn_nft_meta(r, NFT_META_IIFNAME, R0);
     cn_nft_payload(r, ARP_SHA, r_mac);
     lookup(r, R0, CN_SET_PORT_MAC, 1);
-    cn_nft_verdict(r, NF_DROP);
-    add_rule(b, r, "iifname . arp saddr ether != @port_mac drop");
+    add_drop(b, r, "iifname . arp saddr ether != @port_mac drop");
 
     r = cn_nft_rule_new(F, b->table, "pin_arp");
     cn_nft_payload(r, ARP_SPA, R0);
@@ -415,8 +430,7 @@ static void build_pin_ip4(Builder *b)
     match_l4proto(r, IPPROTO_UDP);
     cn_nft_payload(r, TH_SPORT, R0);
     cn_nft_cmp_be16(r, R0, NFT_CMP_EQ, 67);
-    cn_nft_verdict(r, NF_DROP);
-    add_rule(b, r, "udp sport 67 drop (DHCP server messages)");
+    add_drop(b, r, "udp sport 67 drop (DHCP server messages)");
 
     r = cn_nft_rule_new(F, b->table, "pin_ip4");
     cn_nft_payload(r, IP_SADDR, R0);
@@ -450,8 +464,7 @@ static void build_pin_ip6(Builder *b)
     match_l4proto(r, IPPROTO_UDP);
     cn_nft_payload(r, TH_SPORT, R0);
     cn_nft_cmp_be16(r, R0, NFT_CMP_EQ, 547);
-    cn_nft_verdict(r, NF_DROP);
-    add_rule(b, r, "udp sport 547 drop (DHCPv6 server and relay messages)");
+    add_drop(b, r, "udp sport 547 drop (DHCPv6 server and relay messages)");
 
     static const Icmp6Rule router_only[] = {
         { ICMP6_RA, "icmpv6 type nd-router-advert drop" },
@@ -482,16 +495,14 @@ static void build_pin_ip6(Builder *b)
     r = cn_nft_rule_new(F, b->table, "pin_ip6");
     cn_nft_payload(r, IP6_SADDR, R0);
     cn_nft_cmp(r, R0, NFT_CMP_EQ, unspecified, 16);
-    cn_nft_verdict(r, NF_DROP);
-    add_rule(b, r, "ip6 saddr :: drop");
+    add_drop(b, r, "ip6 saddr :: drop");
 
     r = cn_nft_rule_new(F, b->table, "pin_ip6");
     match_icmp6_type(r, ICMP6_NA);
     cn_nft_meta(r, NFT_META_IIFNAME, R0);
     cn_nft_payload(r, ND_TARGET, r_addr);
     lookup(r, R0, CN_SET_PORT_IP6, 1);
-    cn_nft_verdict(r, NF_DROP);
-    add_rule(b, r, "icmpv6 type nd-neighbor-advert iifname . nd target != @port_ip6 drop");
+    add_drop(b, r, "icmpv6 type nd-neighbor-advert iifname . nd target != @port_ip6 drop");
 
     r = cn_nft_rule_new(F, b->table, "pin_ip6");
     cn_nft_meta(r, NFT_META_IIFNAME, R0);
@@ -501,8 +512,7 @@ static void build_pin_ip6(Builder *b)
     add_rule(b, r, "iifname . ip6 saddr @port_ip6 accept");
 
     r = cn_nft_rule_new(F, b->table, "pin_ip6");
-    cn_nft_verdict(r, NF_DROP);
-    add_rule(b, r, "any other source address: drop");
+    add_drop(b, r, "any other source address: drop");
 }
 
 static void build_bridge(Builder *b, const CnIsoNetwork *net)
@@ -523,8 +533,7 @@ static void build_bridge(Builder *b, const CnIsoNetwork *net)
         lookup(r, R0, CN_SET_PORTS, 0);
         cn_nft_meta(r, NFT_META_OIFNAME, R0);
         lookup(r, R0, CN_SET_PORTS, 0);
-        cn_nft_verdict(r, NF_DROP);
-        add_rule(b, r, "iifname @ports oifname @ports drop");
+        add_drop(b, r, "iifname @ports oifname @ports drop");
     }
 }
 
@@ -593,22 +602,19 @@ static void build_metadata(Builder *b, const CnIsoNetwork *net)
     r = cn_nft_rule_new(F, b->table, "forward");
     match_from_bridge(r, net, NFT_CMP_EQ);
     match_attached(r, FALSE);
-    cn_nft_verdict(r, NF_DROP);
-    add_rule(b, r, "from an unattached port: drop");
+    add_drop(b, r, "from an unattached port: drop");
 
     /* Not DNATed (no handler): a fast reset, never routed onwards. */
     r = cn_nft_rule_new(F, b->table, "forward");
     match_metadata(r, net);
-    cn_nft_reject_tcp_reset(r);
-    add_rule(b, r, "metadata without a handler: reject with tcp reset");
+    add_reject(b, r, "metadata without a handler: reject with tcp reset");
     r = cn_nft_rule_new(F, b->table, "forward");
     match_from_bridge(r, net, NFT_CMP_EQ);
     cn_nft_meta(r, NFT_META_NFPROTO, R0);
     cn_nft_cmp_u8(r, R0, NFT_CMP_EQ, NFPROTO_IPV4);
     cn_nft_payload(r, IP_DADDR, R0);
     cn_nft_cmp_ipv4(r, R0, NFT_CMP_EQ, net->metadata_address);
-    cn_nft_verdict(r, NF_DROP);
-    add_rule(b, r, "anything else to the metadata address: drop");
+    add_drop(b, r, "anything else to the metadata address: drop");
 
     /* The host: DHCP, DNS, ping, and handlers only through the DNAT. */
     add_chain(b, F, "host", NF_INET_LOCAL_IN, 0, "filter");
@@ -625,8 +631,7 @@ static void build_metadata(Builder *b, const CnIsoNetwork *net)
     r = cn_nft_rule_new(F, b->table, "host");
     match_from_bridge(r, net, NFT_CMP_EQ);
     match_attached(r, FALSE);
-    cn_nft_verdict(r, NF_DROP);
-    add_rule(b, r, "from an unattached port: drop");
+    add_drop(b, r, "from an unattached port: drop");
 
     uint32_t dnat_bit = IPS_DST_NAT;
     r = cn_nft_rule_new(F, b->table, "host");
@@ -652,8 +657,7 @@ static void build_metadata(Builder *b, const CnIsoNetwork *net)
     cn_nft_payload(r, IP_DADDR, R0);
     cn_nft_payload(r, TH_DPORT, r_port);
     lookup(r, R0, CN_SET_HANDLER_ENDPOINTS, 0);
-    cn_nft_reject_tcp_reset(r);
-    add_rule(b, r, "ip daddr . tcp dport @handler_endpoints reject with tcp reset");
+    add_reject(b, r, "ip daddr . tcp dport @handler_endpoints reject with tcp reset");
 
     r = cn_nft_rule_new(F, b->table, "host");
     match_from_bridge(r, net, NFT_CMP_NEQ);
@@ -704,12 +708,10 @@ static void build_metadata(Builder *b, const CnIsoNetwork *net)
     r = cn_nft_rule_new(F, b->table, "host");
     cn_nft_meta(r, NFT_META_L4PROTO, R0);
     cn_nft_cmp_u8(r, R0, NFT_CMP_EQ, IPPROTO_TCP);
-    cn_nft_reject_tcp_reset(r);
-    add_rule(b, r, "other tcp: reject with tcp reset");
+    add_reject(b, r, "other tcp: reject with tcp reset");
 
     r = cn_nft_rule_new(F, b->table, "host");
-    cn_nft_verdict(r, NF_DROP);
-    add_rule(b, r, "everything else from guests: drop");
+    add_drop(b, r, "everything else from guests: drop");
 }
 
 /* Guests that route through the host to each other (a /32 route via the
@@ -720,8 +722,7 @@ static void build_routed_isolation(Builder *b, const CnIsoNetwork *net)
     match_from_bridge(r, net, NFT_CMP_EQ);
     cn_nft_meta(r, NFT_META_OIFNAME, R0);
     cn_nft_cmp_ifname(r, R0, NFT_CMP_EQ, net->bridge);
-    cn_nft_verdict(r, NF_DROP);
-    add_rule(b, r, "iifname BRIDGE oifname BRIDGE drop (isolate_guests)");
+    add_drop(b, r, "iifname BRIDGE oifname BRIDGE drop (isolate_guests)");
 }
 
 static void build_nat(Builder *b, const CnIsoNetwork *net)

@@ -181,6 +181,20 @@ gboolean cn_nft_converge(const CnIsoNetwork *net, const CnNftDrift *drift, GErro
  * table or set. */
 gboolean cn_nft_set_elements(const char *network, uint32_t family, const char *set, GArray **elements,
                              gboolean *exists, GError **error);
+/* What a drop (or reject) rule of a network's tables has counted since
+ * the tables were made: one entry per counted rule, its comment being the
+ * reason. */
+typedef struct {
+    const char *family; /* "bridge" or "inet" */
+    char *chain;
+    char *rule;         /* the rule's comment */
+    guint64 packets, bytes;
+} CnNftDropCount;
+void cn_nft_drop_count_free(CnNftDropCount *count);
+/* *COUNTS (CnNftDropCount*, in rule order; empty when the tables are
+ * not there). */
+gboolean cn_nft_read_drops(const char *network, GPtrArray **counts, GError **error);
+
 /* Does NETWORK's isolation reserve ADDRESS for MAC (only the port pinned
  * to MAC may send from it)?  One element lookup, not a dump.  FALSE in
  * *RESERVED when the network has no isolation here. */

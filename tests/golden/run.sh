@@ -8,6 +8,7 @@
 #   state/       optional: copied into a fresh state directory first
 #   run/         optional: copied into a fresh run directory first
 #   metadata/    optional: the per-machine metadata files (metadata show)
+#   identity.key optional: the key that signs identity documents (metadata show)
 #   *.xml        optional: base domains for "render domain M --base FILE"
 #   expected/    one file per command: its stdout, then "--- stderr" and
 #                "--- exit N" sections when there is stderr or a non-zero exit
@@ -53,6 +54,12 @@ run_case() {
     # file names in messages are the same in every checkout.
     local rel=${case_dir#"$top"/}
     export CARTHAGE_NET_METADATA_DIR=$rel/metadata
+    # An identity key only where the case has one (a key file must be
+    # 0600, which git does not keep).
+    export CARTHAGE_NET_IDENTITY_KEY=$work/$name/identity.key
+    if [ -f "$case_dir/identity.key" ]; then
+        install -m 600 "$case_dir/identity.key" "$CARTHAGE_NET_IDENTITY_KEY"
+    fi
     local -a sources=()
     if [ -f "$case_dir/sources" ]; then
         read -r -a sources <"$case_dir/sources"

@@ -112,6 +112,15 @@ EOF
 }
 
 run() { out=$(cn "$@" 2>&1); rc=$?; }
+# dropped NET RULE-PREFIX: the packets NET's drop rules whose comment
+# starts with RULE-PREFIX have counted, from isolation show --json.
+dropped() {
+    "$python" -c '
+import json, sys
+show = json.load(open(sys.argv[1]))
+net = [n for n in show["networks"] if n["name"] == sys.argv[2]][0]
+print(sum(d["packets"] for d in net["drops"] if d["rule"].startswith(sys.argv[3])))' "$work/show-$1.json" "$1" "$2"
+}
 out=$("$build/carthage-net" -f "$defs" validate 2>&1) || bail "the test's definitions are invalid: $out"
 
 # ------------------------------------------------------------- topology
@@ -287,6 +296,27 @@ for n in $NETS; do
         expect "$T twin: the guest's DHCPv6 SOLICIT (client, from its link-local) arrives" 1 "$tgt" dhcp6 546 "$n-solicit"
     fi
     checks
+
+    # ---- the drops, counted per reason (isolation show)
+    cn isolation show --json >"$work/show-$n.json"
+    ethertypes=5 # 802.1Q twice, 802.1ad, RARP, 0x88b5
+    [ "$n" = br ] || ethertypes=$((ethertypes + 1)) # LLDP
+    ok "$T isolation show: DHCP server messages dropped, counted (>= 2)" \
+        test "$(dropped "$n" "udp sport 67 drop (DHCP server messages)")" -ge 2
+    ok "$T isolation show: other ethertypes dropped, counted (>= $ethertypes)" \
+        test "$(dropped "$n" "any other ethertype")" -ge "$ethertypes"
+    if [ "$n" != md ]; then
+        ok "$T isolation show: DHCPv6 server messages counted (>= 2)" \
+            test "$(dropped "$n" "udp sport 547 drop (DHCPv6 server and relay messages)")" -ge 2
+        ok "$T isolation show: router advertisements counted (>= 1)" \
+            test "$(dropped "$n" "icmpv6 type nd-router-advert drop")" -ge 1
+        ok "$T isolation show: IPv6 from others' addresses counted (>= 2)" \
+            test "$(dropped "$n" "any other source address: drop")" -ge 2
+    fi
+    is "$T twin: no frame with a forged MAC was sent: that reason counts none" \
+        "$(dropped "$n" "iifname . ether saddr != @port_mac drop")" 0
+    like "$T isolation show (text) names the reasons something was dropped for" "$(cn isolation show)" \
+        "^  dropped [0-9]+ packet\(s\), [0-9]+ bytes: bridge pin_ip4: udp sport 67 drop \(DHCP server messages\)$"
 done
 
 # ---- the real servers still answer
