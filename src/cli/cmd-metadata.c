@@ -1,10 +1,16 @@
-/* cmd-metadata.c - carthage-net metadata serve|show: the built-in metadata
- * handler (metadata-server.h) and what it would answer (metadata-docs.h). */
+/* cmd-metadata.c - carthage-net metadata serve|show|keygen: the built-in
+ * metadata handler (metadata-server.h), what it would answer
+ * (metadata-docs.h), and the key that signs its identity documents
+ * (metadata-signer.h). */
 #include <glib-unix.h>
+#include <linux/netfilter.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
+#include "events-notify.h"
+#include "events.h"
+#include "nft.h"
 #include "paths.h"
 #include "metadata-server.h"
 #include "metadata-signer.h"
@@ -103,6 +109,58 @@ static gboolean reload(gpointer data)
 
 static int serve(ServeContext *ctx, char **listen, const CnMetadataLimits *limits);
 
+/* The bridge port pinned to LINK's MAC on its network, or NULL. */
+static char *pinned_port(const CnLink *link)
+{
+    g_autoptr(GArray) ports = NULL;
+    g_autoptr(GError) error = NULL;
+    gboolean exists;
+    if (!link->net || !cn_network_has_isolation(link->net) ||
+        !cn_nft_set_elements(link->net->name, NFPROTO_BRIDGE, "port_mac", &ports, &exists, &error))
+        return NULL;
+    for (guint i = 0; i < ports->len; i++) {
+        const CnNftElement *element = &g_array_index(ports, CnNftElement, i);
+        if (memcmp(element->key + CN_NFT_PORT_KEY_LEN, link->mac, 6) == 0)
+            return g_strndup((const char *)element->key, CN_NFT_PORT_KEY_LEN);
+    }
+    return NULL;
+}
+
+/* metadata-refused, in the event log and to the subscribers. */
+static void on_refusal(const CnMetadataRefusal *refusal, gpointer data)
+{
+    ServeContext *ctx = data;
+    g_autoptr(CnEvent) event = cn_event_new("metadata-refused");
+    const CnLink *link = refusal->link;
+    if (link) {
+        char mac[CN_MAC_STR_MAX];
+        cn_mac_format(link->mac, mac);
+        g_autofree char *port = pinned_port(link);
+        cn_event_add_string(event, "network", link->net ? link->net->name : NULL);
+        cn_event_add_string(event, "machine", link->machine_name);
+        cn_event_add_string(event, "interface", link->iface);
+        cn_event_add_string(event, "port", port);
+        cn_event_add_string(event, "mac", mac);
+    }
+    cn_event_add_string(event, "address", refusal->address);
+    if (refusal->method) {
+        cn_event_add_string(event, "method", refusal->method);
+        cn_event_add_string(event, "path", refusal->path);
+        g_autofree char *status = g_strdup_printf("%u", refusal->status);
+        cn_event_add_raw(event, "status", status);
+    }
+    cn_event_add_string(event, "reason", refusal->reason);
+    g_autofree char *suppressed = g_strdup_printf("%u", refusal->suppressed);
+    cn_event_add_raw(event, "suppressed", suppressed);
+    g_autoptr(GPtrArray) events = g_ptr_array_new();
+    g_ptr_array_add(events, event);
+    g_autoptr(GError) error = NULL;
+    if (!cn_events_publish(ctx->cli->state_dir, cn_paths_events_dir(), events, &error)) {
+        printf("- - - - cannot record a metadata-refused event: %s\n", error->message);
+        fflush(stdout);
+    }
+}
+
 static gboolean quit(gpointer data)
 {
     g_main_loop_quit(((ServeContext *)data)->loop);
@@ -158,6 +216,7 @@ static int serve_ovn(ServeContext *ctx, CnMetadataSnapshot *snapshot, const CnMe
     g_autoptr(CnOvnPortCheck) check = cn_ovn_port_check_new(net, &options);
     g_autoptr(CnMetadataServer) server = cn_metadata_server_new(limits, &ctx->token_key, snapshot);
     cn_metadata_server_set_ovn_network(server, net->name, ovn_pins, check);
+    cn_metadata_server_set_refusal_handler(server, on_refusal, ctx);
     CnOvnMetadataEnd end = { .host_netns = -1, .claim = -1 };
     if (!cn_ops_ovn_metadata_attach(net, ctx->ovs_db, &end, &error))
         return cn_cli_fail(error);
@@ -219,6 +278,7 @@ static int serve(ServeContext *ctx, char **listen, const CnMetadataLimits *limit
     }
 
     g_autoptr(CnMetadataServer) server = cn_metadata_server_new(limits, &ctx->token_key, snapshot);
+    cn_metadata_server_set_refusal_handler(server, on_refusal, ctx);
     ctx->server = server;
     for (guint i = 0; i < endpoints->len; i++) {
         const CnEndpoint *endpoint = &g_array_index(endpoints, CnEndpoint, i);

@@ -34,6 +34,9 @@ struct CnMetadataServer {
     GHashTable *connections; /* "local remote" (ip:port each) -> Connection*, while libsoup has it */
     GHashTable *per_guest;   /* "local-ip remote-ip" -> open connections */
     GHashTable *log_budget;  /* "remote-ip" -> LogBudget* */
+    GHashTable *event_budget; /* "remote-ip" -> LogBudget*: refusal events */
+    CnMetadataRefusalFunc on_refusal;
+    gpointer on_refusal_data;
     guint open;              /* connections from accept to finish */
     char *ovn_network;       /* the OVN network whose chassis end this serves, NULL: none */
     CnMetadataOvnVerify ovn_verify;
@@ -97,39 +100,69 @@ static char *connection_key(GSocketAddress *local, GSocketAddress *remote, gbool
     return g_strconcat(local_text, " ", remote_text, NULL);
 }
 
-/* A log line about GUEST, unless it has had its share of this window. */
-static void G_GNUC_PRINTF(3, 4) log_guest(CnMetadataServer *server, const char *guest, const char *format, ...)
+static char *path_for_log(const char *path);
+
+/* Whether GUEST may have one more of BURST lines (or events) in this
+ * 10 s window of BUDGETS; *SUPPRESSED gets how many it was refused since
+ * its last one. */
+static gboolean budget_take(GHashTable *budgets, const char *guest, guint burst, guint *suppressed)
 {
     gint64 now = g_get_monotonic_time();
-    if (g_hash_table_size(server->log_budget) > 4096) {
+    if (g_hash_table_size(budgets) > 4096) {
         GHashTableIter iter;
         gpointer value;
-        g_hash_table_iter_init(&iter, server->log_budget);
+        g_hash_table_iter_init(&iter, budgets);
         while (g_hash_table_iter_next(&iter, NULL, &value))
             if (now - ((LogBudget *)value)->window_start > LOG_WINDOW_USEC && !((LogBudget *)value)->suppressed)
                 g_hash_table_iter_remove(&iter);
     }
-    LogBudget *budget = g_hash_table_lookup(server->log_budget, guest);
+    LogBudget *budget = g_hash_table_lookup(budgets, guest);
     if (!budget) {
         budget = g_new0(LogBudget, 1);
         budget->window_start = now;
-        g_hash_table_insert(server->log_budget, g_strdup(guest), budget);
+        g_hash_table_insert(budgets, g_strdup(guest), budget);
     }
     if (now - budget->window_start > LOG_WINDOW_USEC) {
-        if (budget->suppressed)
-            printf("%s - - - %u more line(s) not logged\n", guest, budget->suppressed);
         budget->window_start = now;
-        budget->lines = budget->suppressed = 0;
+        budget->lines = 0;
     }
-    if (++budget->lines > server->limits.log_burst) {
+    if (++budget->lines > burst) {
         budget->suppressed++;
-        return;
+        return FALSE;
     }
+    if (suppressed)
+        *suppressed = budget->suppressed;
+    budget->suppressed = 0;
+    return TRUE;
+}
+
+/* A log line about GUEST, unless it has had its share of this window. */
+static void G_GNUC_PRINTF(3, 4) log_guest(CnMetadataServer *server, const char *guest, const char *format, ...)
+{
+    guint suppressed = 0;
+    if (!budget_take(server->log_budget, guest, server->limits.log_burst, &suppressed))
+        return;
+    if (suppressed)
+        printf("%s - - - %u more line(s) not logged\n", guest, suppressed);
     va_list args;
     va_start(args, format);
     vprintf(format, args);
     va_end(args);
     fflush(stdout);
+}
+
+/* A refusal for the events, at most CN_METADATA_REFUSAL_BURST per guest
+ * per 10 s; the next one that goes out counts those that did not. */
+static void report_refusal(CnMetadataServer *server, const char *guest, const CnLink *link, const char *method,
+                           const char *path, guint status, const char *reason)
+{
+    guint suppressed = 0;
+    if (!server->on_refusal || !budget_take(server->event_budget, guest, CN_METADATA_REFUSAL_BURST, &suppressed))
+        return;
+    g_autofree char *shown_method = method ? path_for_log(method) : NULL;
+    g_autofree char *shown_path = path ? path_for_log(path) : NULL;
+    const CnMetadataRefusal refusal = { guest, link, shown_method, shown_path, status, reason, suppressed };
+    server->on_refusal(&refusal, server->on_refusal_data);
 }
 
 /* PATH as the log shows it: printable ASCII, everything else \xNN, so
@@ -252,6 +285,7 @@ void cn_metadata_server_take(CnMetadataServer *server, GSocketConnection *socket
     guint total = server->open;
     if (total >= server->limits.max_connections || count >= server->limits.max_per_guest) {
         log_guest(server, peer, "%s - - - refused: %u connection(s) open, %u from this guest\n", peer, total, count);
+        report_refusal(server, peer, NULL, NULL, NULL, 0, "too many connections");
         g_io_stream_close(G_IO_STREAM(socket_connection), NULL, NULL);
         return;
     }
@@ -418,6 +452,8 @@ static void handle(SoupServer *soup, SoupServerMessage *msg, const char *path, G
     g_autofree char *shown_path = path_for_log(path);
     log_guest(server, peer, "%s %s %s %s %u%s%s\n", peer, link ? link->machine_name : "-", shown_method, shown_path,
               reply.status, reply.refusal ? " " : "", reply.refusal ? reply.refusal : "");
+    if (reply.refusal || !link)
+        report_refusal(server, peer, link, method, path, reply.status, reply.refusal ? reply.refusal : "unknown guest");
 }
 
 CnMetadataServer *cn_metadata_server_new(const CnMetadataLimits *limits, const CnMetadataTokenKey *token_key,
@@ -434,6 +470,7 @@ CnMetadataServer *cn_metadata_server_new(const CnMetadataLimits *limits, const C
     server->connections = g_hash_table_new(g_str_hash, g_str_equal);
     server->per_guest = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     server->log_budget = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    server->event_budget = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     soup_server_add_handler(server->soup, NULL, handle, server, NULL);
     g_signal_connect(server->soup, "request-finished", G_CALLBACK(request_done), server);
     g_signal_connect(server->soup, "request-aborted", G_CALLBACK(request_done), server);
@@ -454,6 +491,7 @@ void cn_metadata_server_free(CnMetadataServer *server)
     g_hash_table_unref(server->connections);
     g_hash_table_unref(server->per_guest);
     g_hash_table_unref(server->log_budget);
+    g_hash_table_unref(server->event_budget);
     g_free(server->ovn_network);
     cn_metadata_snapshot_unref(server->snapshot);
     g_free(server);
@@ -491,6 +529,12 @@ void cn_metadata_server_set_snapshot(CnMetadataServer *server, CnMetadataSnapsho
 {
     cn_metadata_snapshot_unref(server->snapshot);
     server->snapshot = snapshot;
+}
+
+void cn_metadata_server_set_refusal_handler(CnMetadataServer *server, CnMetadataRefusalFunc func, gpointer data)
+{
+    server->on_refusal = func;
+    server->on_refusal_data = data;
 }
 
 guint cn_metadata_server_connections(const CnMetadataServer *server)

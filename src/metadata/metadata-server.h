@@ -60,3 +60,19 @@ typedef gboolean (*CnMetadataOvnVerify)(const CnLink *link, uint32_t source, gpo
 void cn_metadata_server_set_ovn_network(CnMetadataServer *server, const char *network, CnMetadataOvnVerify verify,
                                         gpointer data);
 guint cn_metadata_server_connections(const CnMetadataServer *server);
+
+/* A guest refused (401, 403, 400 for a token request, or a connection
+ * over the caps), as the metadata-refused event says it; at most
+ * CN_METADATA_REFUSAL_BURST per source address per 10 s. */
+#define CN_METADATA_REFUSAL_BURST 3
+typedef struct {
+    const char *address;  /* the source address */
+    const CnLink *link;   /* the guest; NULL: nobody known */
+    const char *method;   /* escaped as in the log; NULL: no request read */
+    const char *path;
+    guint status;         /* 0: no request read */
+    const char *reason;
+    guint suppressed;     /* refusals of this source not reported since its last report */
+} CnMetadataRefusal;
+typedef void (*CnMetadataRefusalFunc)(const CnMetadataRefusal *refusal, gpointer data);
+void cn_metadata_server_set_refusal_handler(CnMetadataServer *server, CnMetadataRefusalFunc func, gpointer data);

@@ -30,6 +30,7 @@ H=cnm-$id-host G1=cnm-$id-g1 G2=cnm-$id-g2 GX=cnm-$id-gx GT=cnm-$id-gt GC=cnm-$i
 workspace metadata-test
 NAMESPACES="$H $G1 $G2 $GX $GT $GC"
 export CARTHAGE_NET_RUN_DIR=$work/run CARTHAGE_NET_IDENTITY_KEY=$work/identity.key
+export CARTHAGE_NET_EVENTS_DIR=$work/events.d
 
 
 defs=$work/defs.conf
@@ -471,6 +472,20 @@ is "a read with X-Forwarded-For: 403" "$(status_line "$r")" "HTTP/1.1 403 Forbid
 like "... logged with the reason" "$(cat "$log")" "^$G1IP g1 GET /latest/meta-data/instance-id 403 X-Forwarded-For$"
 r=$(put_token "$GX" "$TTLH: 60\\r\\n")
 is "an unknown guest asking for a token: 403" "$(status_line "$r")" "HTTP/1.1 403 Forbidden"
+
+# ---- refusals in the event log (metadata-refused), rate-limited per source
+refused() { grep '"event":"metadata-refused"' "$state/events.log" 2>/dev/null; }
+like "metadata-refused: g1's made-up token, naming machine, link, port and reason" "$(refused)" \
+    "\"network\":\"md\",\"machine\":\"g1\",\"interface\":\"eth0\",\"port\":\"vg1\",\"mac\":\"$G1MAC\",\"address\":\"$G1IP\",\"method\":\"GET\",\"path\":\"/latest/meta-data/instance-id\",\"status\":401,\"reason\":\"invalid token\",\"suppressed\":0"
+like "metadata-refused: g2 with g1's token" "$(refused)" \
+    "\"machine\":\"g2\",.*\"status\":401,\"reason\":\"invalid token\""
+like "metadata-refused: the unknown guest, by its address" "$(refused)" \
+    "\"address\":\"$XIP\",\"method\":\"PUT\",\"path\":\"/latest/api/token\",\"status\":403,\"reason\":\"unknown guest\""
+before=$(refused | grep -c "\"address\":\"$XIP\"")
+for _ in 1 2 3 4 5 6 7 8; do py "$GX" req GET /meta-data >/dev/null; done
+after=$(refused | grep -c "\"address\":\"$XIP\"")
+ok "8 refusals of one source in a moment: 1 to 3 events ($((after - before)); at most 3 per 10 s)" \
+    test $((after - before)) -ge 1 -a $((after - before)) -le 3
 
 # metadata.tokens = required (machine gt)
 r=$(py "$GT" req GET /latest/meta-data/instance-id)
