@@ -1,5 +1,6 @@
 /* cmd-events.c - carthage-net events [--follow] [--since SEQ] [--json];
- * carthage-net events watch [--once] */
+ * carthage-net events watch [--once]: public_address when the outbound
+ * address changes, spoof-dropped when guests send forged frames */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include "events.h"
 #include "link.h"
 #include "netaddr.h"
+#include "ops-spoof.h"
 #include "outbound.h"
 
 /* "SEQ TIME EVENT {other fields}" from a log line. */
@@ -45,7 +47,7 @@ static void print_json(const char *line, guint64 seq, gpointer data)
 
 #define WATCH_SETTLE_MS 200          /* changes come in bursts */
 #define WATCH_BURST_MS 2000          /* but a burst is not waited out longer */
-#define WATCH_SAFETY_MS (60 * 1000)  /* look anyway, now and then */
+#define WATCH_SAFETY_MS (CN_SPOOF_LOOK_SECONDS * 1000) /* look anyway, now and then (and at the spoofers) */
 
 static int ms_until(gint64 deadline)
 {
@@ -85,9 +87,37 @@ static gboolean wait_for_change(CnRouteWatch *watch, GError **error)
     }
 }
 
+/* spoof-dropped for the ports that sent forged frames since the last
+ * look (ops-spoof.h), with the definitions as they are now; FALSE (said
+ * why) when the definitions do not load or the kernel cannot be asked. */
+static gboolean report_spoofers(CnCli *cli, const CnOutboundPlaces *places)
+{
+    int exit_code;
+    g_autoptr(CnSite) site = cn_cli_load_site(cli, FALSE, &exit_code);
+    if (!site)
+        return FALSE;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
+    guint reported;
+    gboolean ok = cn_ops_spoof_report(site, places->run_dir, places->state_dir, places->events_dir, &reported,
+                                      warnings, &error);
+    for (guint i = 0; i < warnings->len; i++)
+        cn_cli_warning("%s", (char *)warnings->pdata[i]);
+    if (!ok) {
+        cn_cli_error("%s", error->message);
+        return FALSE;
+    }
+    if (reported) {
+        printf("forged frames: %u spoof-dropped event(s)\n", reported);
+        fflush(stdout);
+    }
+    return TRUE;
+}
+
 /* Announces public_address for masqueraded guests whenever the host's
  * outbound address changes (see outbound.h); the hook announces it when
- * a guest starts.  ONCE: look once and exit. */
+ * a guest starts.  Every CN_SPOOF_LOOK_SECONDS, spoof-dropped for guest
+ * ports that sent forged frames.  ONCE: look once and exit. */
 static int events_watch(CnCli *cli, gboolean once)
 {
     CnOutboundPlaces places = { cn_paths_run_dir(), cli->state_dir, cn_paths_events_dir(), -1 };
@@ -114,6 +144,8 @@ static int events_watch(CnCli *cli, gboolean once)
             fflush(stdout);
             last = current;
         }
+        if (!report_spoofers(cli, &places))
+            cn_cli_warning("spoof-dropped events not reported this time");
         if (once)
             return CN_EXIT_OK;
         if (!wait_for_change(watch, &error))

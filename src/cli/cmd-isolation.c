@@ -37,6 +37,7 @@ typedef struct {
     gboolean pinned;
     char *handler;    /* "A.B.C.D:PORT", or NULL */
     GPtrArray *ipv6;  /* char* */
+    guint64 forged;   /* frames dropped as forged, in the last minute's counter (@spoofers) */
 } GuestView;
 
 typedef struct {
@@ -75,13 +76,14 @@ static gboolean same_port(const CnNftElement *a, const CnNftElement *b)
 
 static NetworkView *read_view(const CnNetwork *net, GError **error)
 {
-    g_autoptr(GArray) ports = NULL, pinned = NULL, reserved = NULL, handlers = NULL, v6 = NULL;
+    g_autoptr(GArray) ports = NULL, pinned = NULL, reserved = NULL, handlers = NULL, v6 = NULL, spoofers = NULL;
     g_autoptr(GPtrArray) drops = NULL;
     gboolean bridge_exists, inet_exists, unused;
     if (!cn_nft_set_elements(net->name, NFPROTO_BRIDGE, "port_mac", &ports, &bridge_exists, error) ||
         !cn_nft_set_elements(net->name, NFPROTO_BRIDGE, "pinned_ip", &pinned, &unused, error) ||
         !cn_nft_set_elements(net->name, NFPROTO_BRIDGE, "reserved", &reserved, &unused, error) ||
         !cn_nft_set_elements(net->name, NFPROTO_BRIDGE, "port_ip6", &v6, &unused, error) ||
+        !cn_nft_set_elements(net->name, NFPROTO_BRIDGE, "spoofers", &spoofers, &unused, error) ||
         !cn_nft_set_elements(net->name, NFPROTO_INET, "handlers", &handlers, &inet_exists, error) ||
         !cn_nft_read_drops(net->name, &drops, error))
         return NULL;
@@ -101,6 +103,9 @@ static NetworkView *read_view(const CnNetwork *net, GError **error)
         cn_mac_format(e->key + CN_NFT_PORT_KEY_LEN, guest->mac);
         for (guint k = 0; k < pinned->len; k++)
             guest->pinned |= same_port(&g_array_index(pinned, CnNftElement, k), e);
+        for (guint k = 0; k < spoofers->len; k++)
+            if (same_port(&g_array_index(spoofers, CnNftElement, k), e))
+                guest->forged = g_array_index(spoofers, CnNftElement, k).packets;
         for (guint k = 0; k < handlers->len; k++) {
             const CnNftElement *h = &g_array_index(handlers, CnNftElement, k);
             if (memcmp(h->key, e->key + CN_NFT_PORT_KEY_LEN, 6) == 0) {
@@ -145,8 +150,11 @@ static void print_views_text(GPtrArray *views)
                 g_ptr_array_set_size(guest->ipv6, guest->ipv6->len - 1);
                 v6 = g_strdup_printf(" ipv6 %s", list);
             }
-            printf("  guest %-15s %s%s%s%s%s\n", guest->port, guest->mac, guest->pinned ? " addresses pinned" : "",
-                   guest->handler ? " handler " : "", guest->handler ? guest->handler : "", v6 ? v6 : "");
+            g_autofree char *forged = guest->forged ? g_strdup_printf(" forged %" G_GUINT64_FORMAT, guest->forged)
+                                                    : NULL;
+            printf("  guest %-15s %s%s%s%s%s%s\n", guest->port, guest->mac, guest->pinned ? " addresses pinned" : "",
+                   guest->handler ? " handler " : "", guest->handler ? guest->handler : "", v6 ? v6 : "",
+                   forged ? forged : "");
         }
         /* Only the reasons something was dropped for (--json has all). */
         for (guint j = 0; j < view->drops->len; j++) {
@@ -186,6 +194,7 @@ static void print_views_json(GPtrArray *views)
             for (guint k = 0; k < guest->ipv6->len; k++)
                 cn_json_string(json, guest->ipv6->pdata[k]);
             cn_json_end_array(json);
+            cn_json_member_uint(json, "forged", guest->forged);
             cn_json_end_object(json);
         }
         cn_json_end_array(json);

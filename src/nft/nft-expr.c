@@ -160,6 +160,18 @@ void cn_nft_reject_tcp_reset(struct nftnl_rule *rule)
     nftnl_expr_set_u8(expr, NFTNL_EXPR_REJECT_CODE, 0);
 }
 
+void cn_nft_dynset_counter(struct nftnl_rule *rule, uint32_t sreg, const char *set, uint32_t set_id)
+{
+    struct nftnl_expr *counter = nftnl_expr_alloc("counter");
+    struct nftnl_expr *expr = add(rule, "dynset");
+    nftnl_expr_set_u32(expr, NFTNL_EXPR_DYNSET_SREG_KEY, sreg);
+    nftnl_expr_set_u32(expr, NFTNL_EXPR_DYNSET_OP, NFT_DYNSET_OP_UPDATE);
+    nftnl_expr_set_str(expr, NFTNL_EXPR_DYNSET_SET_NAME, set);
+    if (set_id)
+        nftnl_expr_set_u32(expr, NFTNL_EXPR_DYNSET_SET_ID, set_id);
+    nftnl_expr_set(expr, NFTNL_EXPR_DYNSET_EXPR, counter, 0);
+}
+
 void cn_nft_dynset_limit(struct nftnl_rule *rule, uint32_t sreg, const char *set, uint32_t set_id,
                          uint64_t per_second, uint32_t burst)
 {

@@ -54,5 +54,7 @@ void cn_nft_reject_tcp_reset(struct nftnl_rule *rule);
 /* add @SET { REG limit rate over PER_SECOND/second burst BURST packets }:
  * matches (for a verdict after it) once the key in SREG sends faster;
  * one limiter per key, made by the first packet. */
+/* update @SET { SREG counter }: the element's counter counts the packet. */
+void cn_nft_dynset_counter(struct nftnl_rule *rule, uint32_t sreg, const char *set, uint32_t set_id);
 void cn_nft_dynset_limit(struct nftnl_rule *rule, uint32_t sreg, const char *set, uint32_t set_id,
                          uint64_t per_second, uint32_t burst);

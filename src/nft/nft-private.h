@@ -30,7 +30,8 @@ enum {
     CN_SET_RESERVED_ADDR,  /* ipv4_addr: every reserved (or retired) address */
     CN_SET_ETHERTYPES,     /* ether_type: further ethertypes guests may send */
     CN_SET_STORM,          /* ifname, dynamic: each port's broadcast limiter */
-    CN_SET_LAST_BRIDGE = CN_SET_STORM,
+    CN_SET_SPOOFERS,       /* ifname, dynamic: what each port sent forged, counted */
+    CN_SET_LAST_BRIDGE = CN_SET_SPOOFERS,
     CN_SET_HANDLERS,       /* ether_addr : ipv4_addr . inet_service */
     CN_SET_PUB2PRIV,       /* ipv4_addr : ipv4_addr */
     CN_SET_PRIV2PUB,       /* ipv4_addr : ipv4_addr */

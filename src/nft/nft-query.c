@@ -90,6 +90,9 @@ static int collect(struct nftnl_set_elem *elem, void *data)
         element.data_len = MIN(len, sizeof element.data);
         memcpy(element.data, value, element.data_len);
     }
+    struct nftnl_expr *expr = (struct nftnl_expr *)nftnl_set_elem_get(elem, NFTNL_SET_ELEM_EXPR, &len);
+    if (expr && strcmp(nftnl_expr_get_str(expr, NFTNL_EXPR_NAME), "counter") == 0)
+        element.packets = nftnl_expr_get_u64(expr, NFTNL_EXPR_CTR_PACKETS);
     g_array_append_val(elements, element);
     return 0;
 }

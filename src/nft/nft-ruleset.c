@@ -42,6 +42,7 @@ const CnNftSetSpec cn_nft_sets[CN_SET_LAST + 1] = {
     [CN_SET_RESERVED_ADDR] = { "reserved_addr", NFPROTO_BRIDGE, CN_NFT_TYPE_IPADDR, IPV4, 0, 0, FALSE, FALSE },
     [CN_SET_ETHERTYPES] = { "ethertypes", NFPROTO_BRIDGE, CN_NFT_TYPE_ETHERTYPE, 2, 0, 0, FALSE, FALSE },
     [CN_SET_STORM] = { "storm", NFPROTO_BRIDGE, CN_NFT_TYPE_IFNAME, IFNAME, 0, 0, TRUE, TRUE },
+    [CN_SET_SPOOFERS] = { "spoofers", NFPROTO_BRIDGE, CN_NFT_TYPE_IFNAME, IFNAME, 0, 0, TRUE, TRUE },
     [CN_SET_HANDLERS] = { "handlers", NFPROTO_INET, CN_NFT_TYPE_ETHERADDR, 6,
                           CN_NFT_CONCAT(CN_NFT_TYPE_IPADDR, CN_NFT_TYPE_INET_SERVICE), IPV4 + PORT, FALSE, FALSE },
     [CN_SET_PUB2PRIV] = { "pub2priv", NFPROTO_INET, CN_NFT_TYPE_IPADDR, 4, CN_NFT_TYPE_IPADDR, 4, FALSE, FALSE },
@@ -51,7 +52,8 @@ const CnNftSetSpec cn_nft_sets[CN_SET_LAST + 1] = {
                                    FALSE, FALSE },
 };
 
-/* How long a port's broadcast limiter outlives its last frame. */
+/* How long a port's broadcast limiter (or forged-frame counter) outlives
+ * its last frame. */
 #define STORM_TIMEOUT_MS 60000
 #define STORM_SIZE 65535
 
@@ -177,8 +179,9 @@ static void add_set(Builder *b, int id)
         nftnl_set_set_u32(set, NFTNL_SET_DATA_LEN, spec->data_len);
     }
     if (spec->dynamic) {
-        /* Filled by the packets themselves (one limiter per port), and
-         * emptied by the timeout: nothing to add or remove per guest. */
+        /* Filled by the packets themselves (one limiter or counter per
+         * port), and emptied by the timeout: nothing to add or remove per
+         * guest. */
         flags |= NFT_SET_EVAL | NFT_SET_TIMEOUT;
         nftnl_set_set_u64(set, NFTNL_SET_TIMEOUT, STORM_TIMEOUT_MS);
         nftnl_set_set_u32(set, NFTNL_SET_DESC_SIZE, STORM_SIZE);
@@ -223,6 +226,15 @@ static void add_drop(Builder *b, struct nftnl_rule *rule, const char *what)
     cn_nft_counter(rule);
     cn_nft_verdict(rule, NF_DROP);
     add_rule(b, rule, what);
+}
+
+/* A drop of a forged frame: counted for the reason, and per port in
+ * @spoofers (what carthage-net events watch reports as spoof-dropped). */
+static void add_spoof_drop(Builder *b, struct nftnl_rule *rule, const char *what)
+{
+    cn_nft_meta(rule, NFT_META_IIFNAME, R0);
+    cn_nft_dynset_counter(rule, R0, cn_nft_sets[CN_SET_SPOOFERS].name, CN_SET_SPOOFERS);
+    add_drop(b, rule, what);
 }
 
 /* The same for a refusal with a TCP reset. */
@@ -306,7 +318,7 @@ static void build_pin(Builder *b, const CnIsoNetwork *net)
     cn_nft_meta(r, NFT_META_IIFNAME, R0);
     cn_nft_payload(r, ETHER_SADDR, r_mac);
     lookup(r, R0, CN_SET_PORT_MAC, 1);
-    add_drop(b, r, "iifname . ether saddr != @port_mac drop");
+    add_spoof_drop(b, r, "iifname . ether saddr != @port_mac drop");
 
     /* Marked: it came from an attached port with its own MAC.  The inet
      * table serves only marked packets on metadata networks, so a port
@@ -377,12 +389,12 @@ static void build_address_rules(Builder *b, const char *chain, uint32_t base, ui
     r = cn_nft_rule_new(NFPROTO_BRIDGE, b->table, chain);
     cn_nft_payload(r, base, offset, len, R0);
     lookup(r, R0, CN_SET_RESERVED_ADDR, 0);
-    add_drop(b, r, "source address reserved for another MAC: drop");
+    add_spoof_drop(b, r, "source address reserved for another MAC: drop");
 
     r = cn_nft_rule_new(NFPROTO_BRIDGE, b->table, chain);
     cn_nft_meta(r, NFT_META_IIFNAME, R0);
     lookup(r, R0, CN_SET_PINNED_IP, 0);
-    add_drop(b, r, "iifname @pinned_ip drop");
+    add_spoof_drop(b, r, "iifname @pinned_ip drop");
 
     r = cn_nft_rule_new(NFPROTO_BRIDGE, b->table, chain);
     cn_nft_verdict(r, NF_ACCEPT);
@@ -401,7 +413,7 @@ static void build_pin_arp(Builder *b)
     cn_nft_meta(r, NFT_META_IIFNAME, R0);
     cn_nft_payload(r, ARP_SHA, r_mac);
     lookup(r, R0, CN_SET_PORT_MAC, 1);
-    add_drop(b, r, "iifname . arp saddr ether != @port_mac drop");
+    add_spoof_drop(b, r, "iifname . arp saddr ether != @port_mac drop");
 
     r = cn_nft_rule_new(F, b->table, "pin_arp");
     cn_nft_payload(r, ARP_SPA, R0);
@@ -502,7 +514,7 @@ static void build_pin_ip6(Builder *b)
     cn_nft_meta(r, NFT_META_IIFNAME, R0);
     cn_nft_payload(r, ND_TARGET, r_addr);
     lookup(r, R0, CN_SET_PORT_IP6, 1);
-    add_drop(b, r, "icmpv6 type nd-neighbor-advert iifname . nd target != @port_ip6 drop");
+    add_spoof_drop(b, r, "icmpv6 type nd-neighbor-advert iifname . nd target != @port_ip6 drop");
 
     r = cn_nft_rule_new(F, b->table, "pin_ip6");
     cn_nft_meta(r, NFT_META_IIFNAME, R0);
@@ -512,7 +524,7 @@ static void build_pin_ip6(Builder *b)
     add_rule(b, r, "iifname . ip6 saddr @port_ip6 accept");
 
     r = cn_nft_rule_new(F, b->table, "pin_ip6");
-    add_drop(b, r, "any other source address: drop");
+    add_spoof_drop(b, r, "any other source address: drop");
 }
 
 static void build_bridge(Builder *b, const CnIsoNetwork *net)

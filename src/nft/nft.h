@@ -119,6 +119,7 @@ typedef struct {
     uint32_t key_len;
     uint8_t data[16];
     uint32_t data_len;
+    guint64 packets; /* a dynamic element's counter; 0 when it has none */
 } CnNftElement;
 
 /* The port (ifname) that keys the per-port sets: 16 bytes. */

@@ -33,6 +33,7 @@ frames=$top/tests/system/hostile.py
 
 id=$$
 workspace hostile-test
+export CARTHAGE_NET_RUN_DIR=$work/run CARTHAGE_NET_EVENTS_DIR=$work/events.d
 H=cnh-$id-host
 NETS="open iso md br"
 declare -A BR GW MAC_A MAC_V IP_A IP_V
@@ -318,6 +319,31 @@ for n in $NETS; do
     like "$T isolation show (text) names the reasons something was dropped for" "$(cn isolation show)" \
         "^  dropped [0-9]+ packet\(s\), [0-9]+ bytes: bridge pin_ip4: udp sport 67 drop \(DHCP server messages\)$"
 done
+
+# ---- spoof-dropped: events watch reports, per port, what each sent forged
+# (IPv6 from others' addresses, an NA for the victim's address; the
+# metadata network drops all IPv6 before looking at addresses)
+out=$(cn events watch --once 2>&1)
+like "events watch --once: spoof-dropped events for the ports that sent forged frames" "$out" \
+    "^forged frames: 3 spoof-dropped event\(s\)$"
+spoofed=$(grep '"event":"spoof-dropped"' "$work/state/events.log")
+for n in open iso br; do
+    like "[$n] spoof-dropped names the network, port, machine, link and MAC, and counts" "$spoofed" \
+        "\"network\":\"$n\",\"port\":\"vha$n\",\"machine\":\"att-$n\",\"interface\":\"eth0\",\"mac\":\"${MAC_A[$n]}\",\"dropped\":[1-9][0-9]*,\"total\":[1-9]"
+done
+unlike "twin: nothing reported for the victims' ports, nor the metadata network" "$spoofed" '"port":"vhv|"network":"md"'
+like "isolation show: the attacker's port with its forged frames" "$(cn isolation show)" \
+    "^  guest vhaiso +${MAC_A[iso]} .* forged [1-9][0-9]*$"
+unlike "twin: the victim's port has none" "$(cn isolation show)" "^  guest vhviso .* forged"
+out=$(cn events watch --once 2>&1)
+is "events watch --once again, nothing forged since: no new event" \
+    "$(printf '%s\n' "$out" | grep -c '^forged frames'):$(grep -c '"event":"spoof-dropped"' "$work/state/events.log")" "0:3"
+send iso echo6 "${MAC_A[iso]}" fe80::bad ff:ff:ff:ff:ff:ff ff02::1 iso-again
+sent iso
+cn events watch --once >/dev/null 2>&1
+like "one more forged frame: one more event, counting 1 since the last look" \
+    "$(grep '"event":"spoof-dropped"' "$work/state/events.log" | tail -1)" \
+    "\"network\":\"iso\",\"port\":\"vhaiso\",.*\"dropped\":1,\"total\":"
 
 # ---- the real servers still answer
 lease=$(nsx "cnh-$id-vopen" busybox udhcpc -i eth0 -n -q -t 4 -T 1 -s /bin/true 2>&1)

@@ -309,8 +309,12 @@ like "control, no isolation: g3 ARPing with its own address gets a reply" \
 
 # ---------------------------------------------------------------- helpers for the rounds
 set_has() { nsx "$H" nft get element "$@" >/dev/null 2>&1; } # FAMILY TABLE SET '{ KEY }'
-# FAMILY TABLE, without the limiters the packets themselves make (storm).
-dump() { nsx "$H" nft list table "$1" "$2" 2>&1 | without_sets storm; }
+# FAMILY TABLE, without the sets the packets themselves fill (storm,
+# spoofers) and what the drop rules' counters have counted.
+dump() {
+    nsx "$H" nft list table "$1" "$2" 2>&1 | without_sets storm spoofers |
+        sed 's/counter packets [0-9]* bytes [0-9]*/counter/'
+}
 # without_sets SET...: nft list output on stdin without those sets' blocks.
 without_sets() {
     awk -v drop=" $* " '

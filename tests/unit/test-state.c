@@ -13,6 +13,7 @@
 #include <cmocka.h>
 #include <glib/gstdio.h>
 
+#include "spoof-seen.h"
 #include "state.h"
 
 /* Each test gets a fresh temporary directory in *state, removed after. */
@@ -452,9 +453,45 @@ static void test_record_named_like_a_temporary_survives(void **state)
     assert_string_equal(text, "kept");
 }
 
+/* The spoof-seen record: counts per network and port, sorted lines, and
+ * errors that name the line. */
+static void test_spoof_seen(void **state)
+{
+    GHashTable *seen = cn_spoof_seen_new();
+    cn_spoof_seen_set(seen, "md", "vnet3", 7);
+    cn_spoof_seen_set(seen, "lab", "tap1", 18446744073709551615u);
+    char *text = cn_spoof_seen_format(seen);
+    assert_string_equal(text, "carthage-net-spoof-seen 1\nlab tap1 18446744073709551615\nmd vnet3 7\n");
+    GError *error = NULL;
+    GHashTable *parsed = cn_spoof_seen_parse("spoof-seen", text, strlen(text), &error);
+    assert_non_null(parsed);
+    assert_true(cn_spoof_seen_get(parsed, "md", "vnet3") == 7);
+    assert_true(cn_spoof_seen_get(parsed, "md", "tap1") == 0);
+    static const struct {
+        const char *text, *message;
+    } bad[] = {
+        { "", "spoof-seen:1: expected \"carthage-net-spoof-seen 1\"" },
+        { "carthage-net-spoof-seen 2\n", "spoof-seen:1: expected" },
+        { "carthage-net-spoof-seen 1\nmd vnet3\n", "spoof-seen:2: expected NETWORK PORT PACKETS" },
+        { "carthage-net-spoof-seen 1\n\nmd vnet3 -1\n", "spoof-seen:3: expected NETWORK PORT PACKETS" },
+        { "carthage-net-spoof-seen 1\nmd a-name-longer-than-15 1\n", "spoof-seen:2:" },
+        { "carthage-net-spoof-seen 1\nmd vnet3 18446744073709551616\n", "spoof-seen:2:" },
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
+        assert_null(cn_spoof_seen_parse("spoof-seen", bad[i].text, strlen(bad[i].text), &error));
+        if (!g_str_has_prefix(error->message, bad[i].message))
+            fail_msg("'%s': %s", bad[i].text, error->message);
+        g_clear_error(&error);
+    }
+    g_free(text);
+    g_hash_table_unref(seen);
+    g_hash_table_unref(parsed);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_spoof_seen),
         cmocka_unit_test_setup_teardown(test_open_writable_creates_dir, setup_tmp, teardown_tmp),
         cmocka_unit_test_setup_teardown(test_write_then_read, setup_tmp, teardown_tmp),
         cmocka_unit_test_setup_teardown(test_write_binary_and_empty, setup_tmp, teardown_tmp),
