@@ -64,6 +64,10 @@ gboolean cn_cli_read_pool_state(CnState *state, const char *pool, CnPoolState **
  * it cannot be had. */
 xmlDocPtr cn_cli_load_template(const char *name, int *exit_code);
 
+/* Adds MACHINE's NoCloud seed to DOMAIN (render.h), from its files in
+ * DATA_DIR (their warnings printed). */
+gboolean cn_cli_seed_domain(xmlDocPtr domain, const CnMachine *machine, const char *data_dir, GError **error);
+
 /* The TAPs MACHINE holds for its pool links (ONLY: just that link), as
  * CnLink* -> TAP name.  Exit 3 (BUSY) when a pool link holds none. */
 GHashTable *cn_cli_held_taps(CnCli *cli, const CnMachine *machine, const CnLink *only,

@@ -7,6 +7,7 @@
 #include "ops-ovn-metadata.h"
 #include "netaddr.h"
 #include "ops-ovn.h"
+#include "paths.h"
 #include "pool-state.h"
 #include "render.h"
 #include "state.h"
@@ -17,6 +18,8 @@ typedef struct {
     CnSite *site;
     const char *base; /* render domain --base */
     gboolean user;    /* render netdev --user (TAP pool issue) */
+    gboolean seed;    /* render domain --seed: the NoCloud seed too */
+    const char *data_dir; /* the machines' metadata files (--data-dir) */
 } RenderContext;
 
 static int print_and_free_doc(xmlDocPtr doc)
@@ -167,6 +170,10 @@ static int render_domain(RenderContext *ctx, char **args)
         cn_cli_error("%s: %s", from_stdin ? "<stdin>" : ctx->base, error->message);
         return CN_EXIT_INVALID;
     }
+    if (ctx->seed && !cn_cli_seed_domain(base, machine, ctx->data_dir, &error)) {
+        cn_cli_error("%s", error->message);
+        return CN_EXIT_INVALID;
+    }
     g_autofree char *out = cn_xml_format(base);
     fputs(out, stdout);
     return CN_EXIT_OK;
@@ -208,7 +215,7 @@ typedef struct {
 static const RenderKind kinds[] = {
     { "network", 1, 1, "render network NAME", render_network },
     { "interface", 1, 2, "render interface MACHINE [IFACE]", render_interface },
-    { "domain", 1, 1, "render domain MACHINE --base FILE|-", render_domain },
+    { "domain", 1, 1, "render domain MACHINE --base FILE|- [--seed]", render_domain },
     { "netdev", 2, 2, "render netdev MACHINE IFACE [--user]", render_netdev },
     { "ovn", 0, G_MAXUINT, "render ovn [NAME…]", render_ovn },
 };
@@ -216,15 +223,22 @@ static const RenderKind kinds[] = {
 int cn_cmd_render(CnCli *cli, int argc, char **argv)
 {
     static const CnCommand self = {
-        "render", "network NAME | interface MACHINE [IFACE] | domain MACHINE --base FILE|- | "
+        "render", "network NAME | interface MACHINE [IFACE] | domain MACHINE --base FILE|- [--seed] | "
                   "netdev MACHINE IFACE | ovn [NAME…]",
         "Print libvirt XML or QEMU arguments for the definitions.", NULL
     };
-    RenderContext ctx = { cli, NULL, NULL, FALSE };
-    g_autofree char *base = NULL;
+    RenderContext ctx = { .cli = cli };
+    g_autofree char *base = NULL, *data_dir = NULL;
     const GOptionEntry entries[] = {
         { "base", 0, 0, G_OPTION_ARG_FILENAME, &base, "render domain: base domain XML (- for stdin)",
           "FILE" },
+        { "seed", 0, 0, G_OPTION_ARG_NONE, &ctx.seed,
+          "render domain: the NoCloud seed too (SMBIOS serial ds=nocloud, the documents as fw_cfg entries)",
+          NULL },
+        { "data-dir", 0, 0, G_OPTION_ARG_FILENAME, &data_dir,
+          "render domain --seed: per-machine files DIR/MACHINE/{user-data,vendor-data,instance-id} (default "
+          "$CARTHAGE_NET_METADATA_DIR, else " CN_PATHS_METADATA_DIR ")",
+          "DIR" },
         { "user", 0, 0, G_OPTION_ARG_NONE, &ctx.user,
           "render netdev: QEMU user-mode networking (unprivileged; weaker isolation)", NULL },
         { NULL },
@@ -234,6 +248,7 @@ int cn_cmd_render(CnCli *cli, int argc, char **argv)
     if (!cn_cli_parse_options(&self, entries, &argc, &argv))
         return CN_EXIT_USAGE;
     ctx.base = base;
+    ctx.data_dir = data_dir ? data_dir : cn_paths_metadata_dir();
     const RenderKind *kind = NULL;
     for (gsize i = 0; argc > 1 && i < G_N_ELEMENTS(kinds); i++) {
         if (strcmp(kinds[i].what, argv[1]) == 0)
@@ -251,6 +266,10 @@ int cn_cmd_render(CnCli *cli, int argc, char **argv)
     }
     if (ctx.user && strcmp(kind->what, "netdev") != 0) {
         cn_cli_error("render %s: --user applies only to render netdev", kind->what);
+        return CN_EXIT_USAGE;
+    }
+    if ((ctx.seed || data_dir) && strcmp(kind->what, "domain") != 0) {
+        cn_cli_error("render %s: --seed and --data-dir apply only to render domain", kind->what);
         return CN_EXIT_USAGE;
     }
     if (base && strcmp(kind->what, "domain") != 0) {

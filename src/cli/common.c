@@ -3,6 +3,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "metadata-snapshot.h"
+#include "render.h"
 #include "virt.h"
 #include "ops.h"
 #include "templates.h"
@@ -232,4 +234,13 @@ GPtrArray *cn_cli_take_ovn_networks(GPtrArray *networks)
             i++;
     }
     return ovn;
+}
+
+gboolean cn_cli_seed_domain(xmlDocPtr domain, const CnMachine *machine, const char *data_dir, GError **error)
+{
+    g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(CnMetadataFiles) files = cn_metadata_files_read(data_dir, machine->name, warnings);
+    for (guint i = 0; i < warnings->len; i++)
+        cn_cli_warning("%s", (char *)warnings->pdata[i]);
+    return cn_render_domain_seed(domain, machine, files, error);
 }

@@ -27,7 +27,7 @@
 #include "model.h"
 
 /* What the operator gave a machine, from its metadata directory. */
-typedef struct {
+typedef struct CnMetadataFiles {
     GBytes *user_data;   /* NULL: none */
     GBytes *vendor_data; /* NULL: none */
     char *instance_id;   /* NULL: the machine's name */

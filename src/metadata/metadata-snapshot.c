@@ -84,6 +84,18 @@ static char *read_instance_id(const char *dir, GPtrArray *warnings)
     return g_strndup(text, end);
 }
 
+CnMetadataFiles *cn_metadata_files_read(const char *data_dir, const char *machine, GPtrArray *warnings)
+{
+    g_autofree char *dir = g_build_filename(data_dir, machine, NULL);
+    if (!g_file_test(dir, G_FILE_TEST_IS_DIR))
+        return NULL;
+    CnMetadataFiles *files = g_new0(CnMetadataFiles, 1);
+    files->user_data = read_data_file(dir, "user-data", warnings);
+    files->vendor_data = read_data_file(dir, "vendor-data", warnings);
+    files->instance_id = read_instance_id(dir, warnings);
+    return files;
+}
+
 CnMetadataSnapshot *cn_metadata_snapshot_new(CnSite *site, const char *data_dir, const char *run_dir,
                                              GPtrArray *warnings)
 {
@@ -95,14 +107,9 @@ CnMetadataSnapshot *cn_metadata_snapshot_new(CnSite *site, const char *data_dir,
     snapshot->run_dir = g_strdup(run_dir);
     for (guint i = 0; i < site->machines->len; i++) {
         const CnMachine *machine = site->machines->pdata[i];
-        g_autofree char *dir = g_build_filename(data_dir, machine->name, NULL);
-        if (!g_file_test(dir, G_FILE_TEST_IS_DIR))
-            continue;
-        CnMetadataFiles *files = g_new0(CnMetadataFiles, 1);
-        files->user_data = read_data_file(dir, "user-data", warnings);
-        files->vendor_data = read_data_file(dir, "vendor-data", warnings);
-        files->instance_id = read_instance_id(dir, warnings);
-        g_hash_table_insert(snapshot->files, machine->name, files);
+        CnMetadataFiles *files = cn_metadata_files_read(data_dir, machine->name, warnings);
+        if (files)
+            g_hash_table_insert(snapshot->files, machine->name, files);
     }
     return snapshot;
 }

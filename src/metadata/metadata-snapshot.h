@@ -14,6 +14,11 @@
 
 #define CN_METADATA_FILE_MAX 1048576 /* bytes: user-data, vendor-data */
 
+/* DATA_DIR/MACHINE/{user-data,vendor-data,instance-id}; NULL when there is
+ * no such directory.  A file that cannot be used is left out with a line
+ * in WARNINGS (char*). */
+CnMetadataFiles *cn_metadata_files_read(const char *data_dir, const char *machine, GPtrArray *warnings);
+
 /* The definitions and the machines' files, as one immutable unit. */
 typedef struct CnMetadataSnapshot CnMetadataSnapshot;
 /* Takes SITE.  Reads DATA_DIR/MACHINE/{user-data,vendor-data,instance-id}

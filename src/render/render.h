@@ -34,6 +34,14 @@ xmlDocPtr cn_render_devices(const CnMachine *machine, GHashTable *taps,
 gboolean cn_render_domain_merge(xmlDocPtr base, const CnMachine *machine, GHashTable *taps,
                                 xmlDocPtr interface_template, GError **error);
 
+/* The NoCloud seed for MACHINE in BASE (a <domain>), from its FILES (may
+ * be NULL): SMBIOS serial "ds=nocloud;...", the documents as fw_cfg
+ * entries, <os><smbios mode='sysinfo'/>; what was there of those replaced
+ * (render-seed.c says what each is). */
+struct CnMetadataFiles;
+gboolean cn_render_domain_seed(xmlDocPtr base, const CnMachine *machine, const struct CnMetadataFiles *files,
+                               GError **error);
+
 /* carthage-net's data for the hook, kept in libvirt <metadata>. */
 xmlNodePtr cn_render_network_metadata(xmlDocPtr doc, const CnNetwork *net);
 xmlNodePtr cn_render_machine_metadata(xmlDocPtr doc, const CnMachine *machine, GHashTable *taps);

@@ -11,6 +11,11 @@
 #   cn.addr2=A.B.C.D/N   a second static address on eth0
 #   cn.route=A.B.C.D/N   a route on-link through eth0 (repeatable; with cn.addr)
 #   cn.tries=N           cn.http tries N times, 2 s apart, before it says fail
+#   cn.seed              before any network: "CN seed serial SMBIOS-SERIAL", then
+#                        eth0 addressed from the first address of the fw_cfg
+#                        network-config carthage-net seeded ("CN seed address
+#                        A.B.C.D/N", or "CN seed address none"), and "CN seed
+#                        user-data FIRST-LINE" (qemu_fw_cfg; no DHCP)
 #                        (as cloud-init does; default 1)
 #   cn.mac=MAC           eth0 sends from MAC, not the one it was given (a
 #                        forging guest)
@@ -29,6 +34,10 @@
 #                        ARP entry (waits up to 30 s), else "CN neigh ADDRESS none"
 #   cn.http=HOST:PORT/PATH -> "CN http HOST:PORT/PATH <first body line>" (GET over nc;
 #                           a HOST name is resolved with nslookup first)
+#   cn.imds=A.B.C.D:PORT/PATH -> "CN imds A.B.C.D:PORT/PATH <first body line>": an
+#                        IMDSv2 session as cloud-init's EC2 datasource opens it
+#                        (PUT /latest/api/token with a TTL, then GET with the
+#                        token), or "... fail"
 #   cn.sleep=SECONDS
 #   cn.routes            -> one "CN route ..." line per route (for debugging)
 # The first line is "CN address A.B.C.D/N" (or "CN address none"), the
@@ -60,7 +69,7 @@ guest_build() {
     local m path
     # The virtio NIC, then 802.1Q and its dependencies (for cn.vlan=).
     for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci failover net_failover virtio_net \
-             llc stp garp mrp 8021q; do
+             llc stp garp mrp 8021q qemu_fw_cfg; do
         path=$(find "$modules_dir/kernel" -name "$m.ko*" | head -1)
         [ -n "$path" ] || continue # built in
         case $path in
@@ -82,9 +91,19 @@ for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_p
 done
 ip link set lo up
 for _ in 1 2 3 4 5 6 7 8 9 10; do [ -e /sys/class/net/eth0 ] && break; sleep 0.5; done
-static= static2= vlans= mac= routes= tries=1
+static= static2= vlans= mac= routes= tries=1 seed_routes=
 for arg in $(cat /proc/cmdline); do
     case $arg in
+    cn.seed)
+        insmod /lib/modules/qemu_fw_cfg.ko 2>/dev/null
+        say seed serial "$(cat /sys/class/dmi/id/product_serial 2>/dev/null)"
+        seed=/sys/firmware/qemu_fw_cfg/by_name/opt/org.carthage-net
+        static=$(sed -n '/addresses:/{n;s/^ *- *\([0-9.]*\/[0-9]*\)$/\1/p;}' "$seed/network-config/raw" 2>/dev/null | head -1)
+        # "- to: DEST" then "via: GATEWAY": routed through the gateway
+        seed_routes=$(awk '/- to:/ {to=$3} /via:/ && to {print to "," $2; to=""}' "$seed/network-config/raw" 2>/dev/null)
+        say seed address "${static:-none}"
+        say seed user-data "$(head -1 "$seed/user-data/raw" 2>/dev/null)"
+        ;;
     cn.tries=*) tries=${arg#cn.tries=} ;;
     cn.addr=*) static=${arg#cn.addr=} ;;
     cn.route=*) routes="$routes ${arg#cn.route=}" ;;
@@ -104,6 +123,7 @@ addr=$(ip -4 -o addr show eth0 | awk '{print $4}' | head -1)
 say address ${addr:-none}
 [ -n "$static2" ] && ip addr add "$static2" dev eth0
 for r in $routes; do ip route replace "$r" dev eth0; done
+for r in $seed_routes; do ip route replace "${r%,*}" via "${r#*,}" dev eth0; done
 if [ -n "$vlans" ]; then
     for m in llc stp garp mrp 8021q; do
         [ -f /lib/modules/$m.ko ] && insmod /lib/modules/$m.ko 2>/dev/null
@@ -159,6 +179,15 @@ for arg in $(cat /proc/cmdline); do
             try=$((try + 1))
         done
         say http "$spec" "${body:-fail}"
+        ;;
+    cn.imds=*)
+        spec=${arg#cn.imds=}
+        hostport=${spec%%/*}; path=/${spec#*/}
+        token=$(printf 'PUT /latest/api/token HTTP/1.0\r\nX-aws-ec2-metadata-token-ttl-seconds: 21600\r\n\r\n' |
+            nc -w 5 "${hostport%%:*}" "${hostport##*:}" 2>/dev/null | tr -d '\r' | sed '1,/^$/d' | head -1)
+        body=$(printf 'GET %s HTTP/1.0\r\nX-aws-ec2-metadata-token: %s\r\n\r\n' "$path" "$token" |
+            nc -w 5 "${hostport%%:*}" "${hostport##*:}" 2>/dev/null | tr -d '\r' | sed '1,/^$/d' | head -1)
+        say imds "$spec" "${body:-fail}"
         ;;
     cn.ping6=*)
         target=${arg#cn.ping6=}
