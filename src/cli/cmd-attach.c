@@ -93,16 +93,51 @@ static gboolean present_everywhere(const CnVirtDomain *domain, CnVirtAffect affe
     return (!live || has_interface(domain->live, mac)) && (!config || has_interface(domain->config, mac));
 }
 
+/* --seed: the NoCloud seed into the domain's persistent definition (as
+ * it is after the interfaces went in), redefined only when it changes. */
+static int attach_seed(CnCli *cli, CnVirt *virt, const CnMachine *machine, const char *data_dir)
+{
+    g_autoptr(GError) error = NULL;
+    g_auto(CnVirtDomain) domain = { 0 };
+    if (!cn_virt_domain_get(virt, machine->name, &domain, &error))
+        return cn_cli_fail(error);
+    if (!domain.config) {
+        cn_cli_error("domain %s has no persistent definition any more", machine->name);
+        return CN_EXIT_INVALID;
+    }
+    g_autofree char *before = cn_xml_format(domain.config);
+    if (!cn_cli_seed_domain(domain.config, machine, data_dir, &error)) {
+        cn_cli_error("%s", error->message);
+        return CN_EXIT_INVALID;
+    }
+    g_autofree char *after = cn_xml_format(domain.config);
+    if (strcmp(before, after) == 0) {
+        printf("domain %s: NoCloud seed already in its definition\n", machine->name);
+        return CN_EXIT_OK;
+    }
+    if (!cn_virt_domain_define(virt, after, &error))
+        return cn_cli_fail(error);
+    printf("domain %s: NoCloud seed written into its definition (read at its next start)\n", machine->name);
+    return CN_EXIT_OK;
+}
+
 int cn_cmd_attach(CnCli *cli, int argc, char **argv)
 {
     static const CnCommand self = {
-        "attach", "MACHINE [IFACE] [--live] [--config]",
+        "attach", "MACHINE [IFACE] [--live] [--config] [--seed [--data-dir DIR]]",
         "Plug MACHINE's rendered interfaces into its existing libvirt domain.", NULL
     };
-    gboolean live = FALSE, config = FALSE;
+    gboolean live = FALSE, config = FALSE, seed = FALSE;
+    g_autofree char *data_dir = NULL;
     const GOptionEntry entries[] = {
         { "live", 0, 0, G_OPTION_ARG_NONE, &live, "Hot-plug into the running domain", NULL },
         { "config", 0, 0, G_OPTION_ARG_NONE, &config, "Add to the persistent definition", NULL },
+        { "seed", 0, 0, G_OPTION_ARG_NONE, &seed,
+          "Also write the NoCloud seed into the persistent definition (SMBIOS serial, fw_cfg; read at the "
+          "domain's next start)", NULL },
+        { "data-dir", 0, 0, G_OPTION_ARG_FILENAME, &data_dir,
+          "--seed: per-machine files DIR/MACHINE/{user-data,vendor-data,instance-id} (default "
+          "$CARTHAGE_NET_METADATA_DIR, else " CN_PATHS_METADATA_DIR ")", "DIR" },
         { NULL },
     };
     int exit_code = CN_EXIT_OK;
@@ -111,7 +146,11 @@ int cn_cmd_attach(CnCli *cli, int argc, char **argv)
     if (!cn_cli_parse_options(&self, entries, &argc, &argv))
         return CN_EXIT_USAGE;
     if (argc < 2 || argc > 3) {
-        cn_cli_error("usage: carthage-net attach MACHINE [IFACE] [--live] [--config]");
+        cn_cli_error("usage: carthage-net attach MACHINE [IFACE] [--live] [--config] [--seed [--data-dir DIR]]");
+        return CN_EXIT_USAGE;
+    }
+    if (data_dir && !seed) {
+        cn_cli_error("attach: --data-dir applies only with --seed");
         return CN_EXIT_USAGE;
     }
     CnVirtAffect affect = (live ? CN_VIRT_AFFECT_LIVE : 0) | (config ? CN_VIRT_AFFECT_CONFIG : 0);
@@ -147,6 +186,11 @@ int cn_cmd_attach(CnCli *cli, int argc, char **argv)
     }
     if (live && !domain.active) {
         cn_cli_error("domain %s is not running: --live needs a running domain", machine->name);
+        return CN_EXIT_INVALID;
+    }
+    if (seed && !domain.config) {
+        cn_cli_error("domain %s is transient: --seed writes into a persistent definition (virsh define)",
+                     machine->name);
         return CN_EXIT_INVALID;
     }
 
@@ -188,5 +232,7 @@ int cn_cmd_attach(CnCli *cli, int argc, char **argv)
     g_autofree char *meta = cn_xml_format(meta_doc);
     if (!cn_virt_domain_set_metadata(virt, machine->name, meta, affect, &error))
         return cn_cli_fail(error);
+    if (seed)
+        return attach_seed(cli, virt, machine, data_dir ? data_dir : cn_paths_metadata_dir());
     return CN_EXIT_OK;
 }

@@ -53,6 +53,15 @@ out:
     return ok;
 }
 
+gboolean cn_virt_domain_define(CnVirt *virt, const char *xml, GError **error)
+{
+    virDomainPtr dom = virDomainDefineXML(cn_virt_conn(virt), xml);
+    if (!dom)
+        return cn_virt_fail(error, "cannot define the domain");
+    virDomainFree(dom);
+    return TRUE;
+}
+
 static unsigned affect_flags(CnVirtAffect affect)
 {
     unsigned flags = VIR_DOMAIN_AFFECT_CURRENT;

@@ -61,6 +61,14 @@ is "a3 with an IMDSv2 session: its instance-id" \
 like "a3 with an IMDSv2 session: its identity document" \
     "$(result "$a3" "imds 169.254.169.254:80/latest/dynamic/instance-identity/document")" \
     '"machine":"a3.lab.example",.*"privateIp":"10.67.0.13"'
+# attach --seed: into an existing domain's definition, once.
+out=$(cn attach a2.lab.example --config --seed --data-dir "$data" 2>&1)
+like "attach --seed writes the seed into a2's definition" "$out" \
+    "^domain a2.lab.example: NoCloud seed written into its definition \(read at its next start\)$"
+like "... the definition has it" "$(virsh dumpxml --inactive a2.lab.example)" \
+    "<entry name='serial'>ds=nocloud;i=i-a2-0001;h=a2.lab.example;s=http://169.254.169.254/</entry>"
+like "attach --seed again: nothing to change" "$(cn attach a2.lab.example --config --seed --data-dir "$data" 2>&1)" \
+    "^domain a2.lab.example: NoCloud seed already in its definition$"
 like "the server logged a3's token request" "$(cat "$CN_E2E_RUN/serve.log")" "10.67.0.13 a3.lab.example PUT /latest/api/token 200"
 is "a1 gets its reserved address" "$(result "$a1" address)" "10.66.0.11/24"
 is "a1 resolves the metadata name" "$(result "$a1" "resolve metadata")" "169.254.169.254"
