@@ -2,16 +2,19 @@
  * metadata handler (metadata-server.h), what it would answer
  * (metadata-docs.h), and the key that signs its identity documents
  * (metadata-signer.h). */
+#include <errno.h>
 #include <glib-unix.h>
 #include <linux/netfilter.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "events-notify.h"
 #include "events.h"
 #include "nft.h"
 #include "paths.h"
+#include "metadata-control.h"
 #include "metadata-server.h"
 #include "metadata-signer.h"
 #include "netaddr.h"
@@ -89,22 +92,61 @@ static CnMetadataSnapshot *load_snapshot(ServeContext *ctx, int *exit_code)
 }
 
 
-static gboolean reload(gpointer data)
+/* The definitions and files read again: "reloaded: ..." (also in the
+ * log), or NULL when they do not load (the previous ones stay). */
+static char *reload_now(ServeContext *ctx)
 {
-    ServeContext *ctx = data;
     int exit_code;
-    if (!ctx->server)
-        return G_SOURCE_CONTINUE; /* still starting: it loads what is there now */
     CnMetadataSnapshot *snapshot = load_snapshot(ctx, &exit_code);
     if (!snapshot) {
         cn_cli_warning("reload failed: still answering from the previous definitions");
-        return G_SOURCE_CONTINUE;
+        return NULL;
     }
+    guint waiting_before = cn_metadata_server_waiting(ctx->server);
     cn_metadata_server_set_snapshot(ctx->server, snapshot);
-    printf("reloaded: %u machine(s); %u connection(s) open\n", cn_metadata_snapshot_site(snapshot)->machines->len,
-           cn_metadata_server_connections(ctx->server));
+    char *line = g_strdup_printf("reloaded: %u machine(s); %u connection(s) open; %u long-poll(s) answered",
+                                 cn_metadata_snapshot_site(snapshot)->machines->len,
+                                 cn_metadata_server_connections(ctx->server),
+                                 waiting_before - cn_metadata_server_waiting(ctx->server));
+    printf("%s\n", line);
     fflush(stdout);
+    return line;
+}
+
+static gboolean reload(gpointer data)
+{
+    ServeContext *ctx = data;
+    if (ctx->server) /* else still starting: it loads what is there now */
+        g_free(reload_now(ctx));
     return G_SOURCE_CONTINUE;
+}
+
+/* The control socket's commands (metadata-control.h). */
+static char *control_command(const char *command, gpointer data)
+{
+    ServeContext *ctx = data;
+    if (strcmp(command, "reload") != 0)
+        return g_strdup_printf("error unknown command (reload, ping)");
+    g_autofree char *line = ctx->server ? reload_now(ctx) : NULL;
+    return line ? g_strdup_printf("ok %s", line)
+                : g_strdup("error the definitions do not load: still answering from the previous ones (see the "
+                           "server's log)");
+}
+
+/* The control socket, or (another server has it) none, said so. */
+static CnMetadataControl *open_control(ServeContext *ctx)
+{
+    g_autofree char *name = cn_metadata_control_name(ctx->ovn_network);
+    g_autofree char *path = g_build_filename(cn_paths_run_dir(), name, NULL);
+    g_autoptr(GError) error = NULL;
+    if (g_mkdir_with_parents(cn_paths_run_dir(), 0755) < 0) {
+        cn_cli_warning("no control socket: cannot make %s: %s", cn_paths_run_dir(), g_strerror(errno));
+        return NULL;
+    }
+    CnMetadataControl *control = cn_metadata_control_new(path, control_command, ctx, &error);
+    if (!control)
+        cn_cli_warning("no control socket (metadata set and reload reach another server): %s", error->message);
+    return control;
 }
 
 static int serve(ServeContext *ctx, char **listen, const CnMetadataLimits *limits);
@@ -235,7 +277,9 @@ static int serve_ovn(ServeContext *ctx, CnMetadataSnapshot *snapshot, const CnMe
     /* The server holds the definitions (NET among them) until it goes. */
     g_autofree char *name = g_strdup(net->name);
     ctx->server = server;
+    g_autoptr(CnMetadataControl) control = open_control(ctx);
     g_main_loop_run(ctx->loop);
+    g_clear_pointer(&control, cn_metadata_control_free);
     ctx->server = NULL;
     g_clear_pointer(&server, cn_metadata_server_free);
     if (!cn_ops_ovn_metadata_detach(&end, &error))
@@ -290,7 +334,9 @@ static int serve(ServeContext *ctx, char **listen, const CnMetadataLimits *limit
         printf("listening on %s:%u\n", host, endpoint->port);
     }
     fflush(stdout);
+    g_autoptr(CnMetadataControl) control = open_control(ctx);
     g_main_loop_run(ctx->loop);
+    g_clear_pointer(&control, cn_metadata_control_free);
     ctx->server = NULL;
     return CN_EXIT_OK;
 }
@@ -364,6 +410,124 @@ static int metadata_show(CnCli *cli, const char *machine, const char *iface, con
     return CN_EXIT_OK;
 }
 
+/* Asks every metadata serve on this host (their control sockets in the
+ * run directory) to reload; prints what each says.  None running: said,
+ * and fine (they read it all when they start). */
+static int metadata_reload(void)
+{
+    const char *run_dir = cn_paths_run_dir();
+    g_autoptr(GDir) dir = g_dir_open(run_dir, 0, NULL);
+    const char *name;
+    guint reached = 0, failed = 0;
+    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+    while (dir && (name = g_dir_read_name(dir)))
+        if (g_str_has_prefix(name, CN_METADATA_CONTROL_PREFIX) && g_str_has_suffix(name, CN_METADATA_CONTROL_SUFFIX))
+            g_ptr_array_add(names, g_strdup(name));
+    g_ptr_array_sort(names, cn_compare_string_ptrs);
+    for (guint i = 0; i < names->len; i++) {
+        g_autofree char *path = g_build_filename(run_dir, names->pdata[i], NULL);
+        g_autofree char *reply = NULL;
+        g_autoptr(GError) error = NULL;
+        if (!cn_metadata_control_send(path, "reload", &reply, &error)) {
+            if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED))
+                continue; /* a server that went without removing its socket */
+            cn_cli_error("%s", error->message);
+            failed++;
+            continue;
+        }
+        printf("%s: %s\n", (char *)names->pdata[i], reply);
+        reached++;
+        if (!g_str_has_prefix(reply, "ok"))
+            failed++;
+    }
+    if (reached == 0 && failed == 0)
+        printf("no metadata serve running here: it reads everything when it starts\n");
+    return failed ? CN_EXIT_SYSTEM : CN_EXIT_OK;
+}
+
+/* FILE's bytes ("-": standard input), at most CN_METADATA_FILE_MAX. */
+static GBytes *read_input(const char *file, GError **error)
+{
+    g_autofree char *text = NULL;
+    gsize length = 0;
+    if (strcmp(file, "-") == 0) {
+        g_autoptr(GIOChannel) in = g_io_channel_unix_new(STDIN_FILENO);
+        g_io_channel_set_encoding(in, NULL, NULL);
+        if (g_io_channel_read_to_end(in, &text, &length, error) != G_IO_STATUS_NORMAL)
+            return NULL;
+    } else if (!g_file_get_contents(file, &text, &length, error)) {
+        return NULL;
+    }
+    if (length > CN_METADATA_FILE_MAX) {
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: larger than %d bytes", file, CN_METADATA_FILE_MAX);
+        return NULL;
+    }
+    return g_bytes_new_take(g_steal_pointer(&text), length);
+}
+
+/* metadata set MACHINE: new files in its metadata directory (each written
+ * whole, then renamed into place), then every running server reloads. */
+static int metadata_set(CnCli *cli, const char *machine_name, const char *data_dir, const char *user_data,
+                        const char *vendor_data, const char *instance_id)
+{
+    int exit_code;
+    g_autoptr(CnSite) site = cn_cli_load_site(cli, FALSE, &exit_code);
+    if (!site)
+        return exit_code;
+    if (!cn_site_find_machine(site, machine_name)) {
+        cn_cli_error("metadata set: no machine '%s' in the definitions", machine_name);
+        return CN_EXIT_INVALID;
+    }
+    if (!user_data && !vendor_data && !instance_id) {
+        cn_cli_error("metadata set: give --user-data, --vendor-data or --instance-id");
+        return CN_EXIT_USAGE;
+    }
+    gboolean id_ok = !instance_id || (*instance_id && strlen(instance_id) <= 128);
+    for (const char *c = instance_id; id_ok && c && *c; c++)
+        id_ok = g_ascii_isgraph(*c);
+    if (!id_ok) {
+        cn_cli_error("metadata set: --instance-id must be 1-128 printable characters without spaces");
+        return CN_EXIT_USAGE;
+    }
+    /* Everything read before anything is written: nothing half-applied. */
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GBytes) user = user_data ? read_input(user_data, &error) : NULL;
+    g_autoptr(GBytes) vendor = !error && vendor_data ? read_input(vendor_data, &error) : NULL;
+    if (error) {
+        cn_cli_error("metadata set: %s", error->message);
+        return CN_EXIT_INVALID;
+    }
+    g_autofree char *dir = g_build_filename(data_dir, machine_name, NULL);
+    if (g_mkdir_with_parents(dir, 0700) < 0) {
+        cn_cli_error("metadata set: cannot make %s: %s", dir, g_strerror(errno));
+        return CN_EXIT_SYSTEM;
+    }
+    g_autofree char *id_line = instance_id ? g_strconcat(instance_id, "\n", NULL) : NULL;
+    const struct {
+        const char *name;
+        const void *data;
+        gsize length;
+        gboolean given;
+    } files[] = {
+        { "user-data", user ? g_bytes_get_data(user, NULL) : NULL, user ? g_bytes_get_size(user) : 0, user != NULL },
+        { "vendor-data", vendor ? g_bytes_get_data(vendor, NULL) : NULL, vendor ? g_bytes_get_size(vendor) : 0,
+          vendor != NULL },
+        { "instance-id", id_line, id_line ? strlen(id_line) : 0, id_line != NULL },
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS(files); i++) {
+        if (!files[i].given)
+            continue;
+        g_autofree char *path = g_build_filename(dir, files[i].name, NULL);
+        if (!g_file_set_contents_full(path, files[i].length ? files[i].data : "", (gssize)files[i].length,
+                                      G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error)) {
+            cn_cli_error("metadata set: %s", error->message);
+            return CN_EXIT_SYSTEM;
+        }
+        printf("%s: written\n", path);
+    }
+    return metadata_reload();
+}
+
 /* metadata keygen [--rotate]: the identity key, made when missing (or
  * replaced, the old one kept as .previous); prints its public key and id
  * for the verifiers. */
@@ -386,13 +550,16 @@ static int metadata_keygen(const char *path, gboolean rotate)
 int cn_cmd_metadata(CnCli *cli, int argc, char **argv)
 {
     static const CnCommand self = {
-        "metadata", "serve [--listen ADDR:PORT]... | serve --ovn NETWORK | show MACHINE [PATH] | keygen [--rotate]",
+        "metadata", "serve [--listen ADDR:PORT]... | serve --ovn NETWORK | show MACHINE [PATH] | "
+                    "set MACHINE [--user-data FILE] [--vendor-data FILE] [--instance-id ID] | reload | "
+                    "keygen [--rotate]",
         "The built-in metadata handler: cloud-init NoCloud and EC2-style documents for the guest that "
         "calls, known by its pinned source address.", NULL
     };
     g_auto(GStrv) listen = NULL;
     g_autofree char *data_dir_option = NULL, *iface = NULL, *ovn_network = NULL, *ovs_db = NULL;
     g_autofree char *identity_key_option = NULL, *hypervisor = NULL;
+    g_autofree char *user_data = NULL, *vendor_data = NULL, *instance_id = NULL;
     gboolean rotate = FALSE;
     CnMetadataLimits limits = CN_METADATA_LIMITS_DEFAULT;
     gint max_connections = (gint)limits.max_connections, max_per_guest = (gint)limits.max_per_guest;
@@ -410,6 +577,10 @@ int cn_cmd_metadata(CnCli *cli, int argc, char **argv)
           "The Ed25519 key that signs instance identity documents (default $CARTHAGE_NET_IDENTITY_KEY, else "
           CN_PATHS_IDENTITY_KEY "; none there: no identity documents)",
           "FILE" },
+        { "user-data", 0, 0, G_OPTION_ARG_FILENAME, &user_data, "set: the machine's new user-data (- for stdin)",
+          "FILE" },
+        { "vendor-data", 0, 0, G_OPTION_ARG_FILENAME, &vendor_data, "set: the machine's new vendor-data", "FILE" },
+        { "instance-id", 0, 0, G_OPTION_ARG_STRING, &instance_id, "set: the machine's new instance-id", "ID" },
         { "hypervisor-name", 0, 0, G_OPTION_ARG_STRING, &hypervisor,
           "serve, show: the host's name in identity documents (default: the host name)", "NAME" },
         { "rotate", 0, 0, G_OPTION_ARG_NONE, &rotate, "keygen: replace the key (the old one goes to FILE.previous)",
@@ -451,7 +622,13 @@ int cn_cmd_metadata(CnCli *cli, int argc, char **argv)
         return metadata_show(cli, argv[2], iface, argc == 4 ? argv[3] : NULL, data_dir, identity_key, hypervisor);
     if (argc == 2 && strcmp(argv[1], "keygen") == 0 && !listen && !ovn_network)
         return metadata_keygen(identity_key, rotate);
+    if (argc == 3 && strcmp(argv[1], "set") == 0 && !listen && !ovn_network)
+        return metadata_set(cli, argv[2], data_dir, user_data, vendor_data, instance_id);
+    if (argc == 2 && strcmp(argv[1], "reload") == 0 && !listen && !ovn_network)
+        return metadata_reload();
     cn_cli_error("usage: carthage-net metadata serve [--listen ADDR:PORT]... | metadata serve --ovn NETWORK "
-                 "[--ovs-db REMOTE] | metadata show MACHINE [--iface IFACE] [PATH] | metadata keygen [--rotate]");
+                 "[--ovs-db REMOTE] | metadata show MACHINE [--iface IFACE] [PATH] | metadata set MACHINE "
+                 "[--user-data FILE] [--vendor-data FILE] [--instance-id ID] | metadata reload | metadata keygen "
+                 "[--rotate]");
     return CN_EXIT_USAGE;
 }

@@ -15,7 +15,48 @@ void cn_metadata_reply_clear(CnMetadataReply *reply)
     if (reply->body)
         g_bytes_unref(reply->body);
     g_free(reply->token_ttl);
+    g_free(reply->etag);
     memset(reply, 0, sizeof *reply);
+}
+
+void cn_metadata_wait_clear(CnMetadataWait *wait)
+{
+    g_free(wait->etag);
+    memset(wait, 0, sizeof *wait);
+}
+
+static gboolean query_true(GHashTable *query, const char *key)
+{
+    const char *value = query ? g_hash_table_lookup(query, key) : NULL;
+    return value && (strcmp(value, "true") == 0 || strcmp(value, "1") == 0);
+}
+
+gboolean cn_metadata_wait_parse(GHashTable *query, const char *if_none_match, CnMetadataWait *wait)
+{
+    memset(wait, 0, sizeof *wait);
+    wait->asked = query_true(query, "wait") || query_true(query, "wait_for_change");
+    if (!wait->asked)
+        return TRUE;
+    wait->seconds = CN_METADATA_WAIT_DEFAULT;
+    const char *timeout = g_hash_table_lookup(query, "timeout_sec");
+    guint64 seconds;
+    if (timeout && !g_ascii_string_to_unsigned(timeout, 10, 1, CN_METADATA_WAIT_MAX, &seconds, NULL))
+        return FALSE;
+    if (timeout)
+        wait->seconds = (guint)seconds;
+    /* GCE's last_etag has no quotes; If-None-Match has them. */
+    const char *last = g_hash_table_lookup(query, "last_etag");
+    if (last && *last)
+        wait->etag = last[0] == '"' ? g_strdup(last) : g_strdup_printf("\"%s\"", last);
+    else if (if_none_match && *if_none_match)
+        wait->etag = g_strdup(if_none_match);
+    return TRUE;
+}
+
+static char *etag_of(GBytes *body)
+{
+    g_autofree char *sum = g_compute_checksum_for_bytes(G_CHECKSUM_SHA256, body);
+    return g_strdup_printf("\"%.16s\"", sum);
 }
 
 static void refuse(CnMetadataReply *reply, guint status, const char *why)
@@ -90,8 +131,10 @@ void cn_metadata_reply(const CnMetadataSnapshot *snapshot, const CnMetadataToken
         return;
     }
     if (cn_metadata_snapshot_answer(snapshot, request->link, request->address, request->path, &reply->body,
-                                    &reply->content_type) == CN_METADATA_FOUND)
+                                    &reply->content_type) == CN_METADATA_FOUND) {
         reply->status = STATUS_OK;
-    else
+        reply->etag = etag_of(reply->body);
+    } else {
         reply->status = STATUS_NOT_FOUND;
+    }
 }

@@ -15,7 +15,14 @@
  *   - a read with X-aws-ec2-metadata-token: 401 unless it is valid for the
  *     calling link; without one: 401 when the link's metadata.tokens is
  *     required;
- *   - then the document (metadata-docs.h), or 404.
+ *   - then the document (metadata-docs.h), with its ETag, or 404.
+ *
+ * Long-poll, for guests that watch for changes: a read with
+ * "?wait=true" (or GCE's "?wait_for_change=true") and the ETag it has
+ * ("last_etag=" or If-None-Match) is held until the answer differs (the
+ * operator changed the machine's files or the definitions: a reload), or
+ * "timeout_sec=" seconds (1-CN_METADATA_WAIT_MAX, default
+ * CN_METADATA_WAIT_DEFAULT) pass: then 304 Not Modified.
  */
 #pragma once
 
@@ -28,6 +35,22 @@
 #define CN_METADATA_TOKEN_PATH "/latest/api/token"
 #define CN_METADATA_TOKEN_HEADER "X-aws-ec2-metadata-token"
 #define CN_METADATA_TOKEN_TTL_HEADER "X-aws-ec2-metadata-token-ttl-seconds"
+
+#define CN_METADATA_WAIT_DEFAULT 60
+#define CN_METADATA_WAIT_MAX 600
+
+/* A long-poll asked for: wait until the answer's ETag is no longer ETAG. */
+typedef struct {
+    gboolean asked;
+    char *etag;      /* with its quotes; NULL: answer at once */
+    guint seconds;
+} CnMetadataWait;
+
+void cn_metadata_wait_clear(CnMetadataWait *wait);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(CnMetadataWait, cn_metadata_wait_clear)
+/* From the request's QUERY (may be NULL) and If-None-Match (may be
+ * NULL); FALSE (400) when timeout_sec is not a number in range. */
+gboolean cn_metadata_wait_parse(GHashTable *query, const char *if_none_match, CnMetadataWait *wait);
 
 typedef struct {
     const char *method;
@@ -48,6 +71,7 @@ typedef struct {
     guint ip_ttl;             /* send with this IP TTL; 0: the system's */
     const char *allow;        /* 405: the methods allowed */
     const char *refusal;      /* 400/401/403: why, for the log and the events; NULL otherwise */
+    char *etag;               /* a document's: "\"HEX\"" (SHA-256 of it, 16 digits); NULL otherwise */
 } CnMetadataReply;
 
 void cn_metadata_reply_clear(CnMetadataReply *reply);

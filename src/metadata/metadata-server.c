@@ -37,6 +37,7 @@ struct CnMetadataServer {
     GHashTable *event_budget; /* "remote-ip" -> LogBudget*: refusal events */
     CnMetadataRefusalFunc on_refusal;
     gpointer on_refusal_data;
+    GHashTable *waiters;      /* SoupServerMessage* -> Waiter*: long-polls held */
     guint open;              /* connections from accept to finish */
     char *ovn_network;       /* the OVN network whose chassis end this serves, NULL: none */
     CnMetadataOvnVerify ovn_verify;
@@ -367,6 +368,7 @@ static void request_done(SoupServer *soup, SoupServerMessage *msg, gpointer data
     Connection *connection = g_hash_table_lookup(server->connections, key);
     if (connection)
         g_converter_reset(G_CONVERTER(connection->limit));
+    g_hash_table_remove(server->waiters, msg); /* a long-poll the guest gave up */
 }
 
 static void respond(SoupServerMessage *msg, const CnMetadataReply *reply)
@@ -381,7 +383,11 @@ static void respond(SoupServerMessage *msg, const CnMetadataReply *reply)
         soup_message_headers_replace(headers, "Allow", reply->allow);
     if (reply->token_ttl)
         soup_message_headers_replace(headers, CN_METADATA_TOKEN_TTL_HEADER, reply->token_ttl);
+    if (reply->etag)
+        soup_message_headers_replace(headers, "ETag", reply->etag);
     soup_server_message_set_status(msg, reply->status, NULL);
+    if (reply->status == SOUP_STATUS_NOT_MODIFIED)
+        return; /* no body */
     if (!reply->body) {
         const char *reason = soup_status_get_phrase(reply->status);
         g_autofree char *text = g_strdup_printf("%u %s\n", reply->status, reason ? reason : "");
@@ -419,41 +425,148 @@ static gboolean set_ip_ttl(CnMetadataServer *server, SoupServerMessage *msg, gui
     return FALSE;
 }
 
-static void handle(SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable *query, gpointer data)
+/* What the request MSG (for PATH) gets now; *LINK: who asked. */
+static void compute_reply(CnMetadataServer *server, SoupServerMessage *msg, const char *path, CnMetadataReply *reply,
+                          const CnLink **link)
 {
-    CnMetadataServer *server = data;
-    const char *method = soup_server_message_get_method(msg);
     GSocketAddress *remote = soup_server_message_get_remote_address(msg);
     SoupMessageHeaders *headers = soup_server_message_get_request_headers(msg);
-    g_autofree char *peer = address_text(remote, FALSE);
-    const CnLink *link = identify(server, remote, soup_server_message_get_local_address(msg));
+    *link = identify(server, remote, soup_server_message_get_local_address(msg));
     const CnMetadataRequest request = {
-        .method = method,
+        .method = soup_server_message_get_method(msg),
         .path = path,
         .token = soup_message_headers_get_one(headers, CN_METADATA_TOKEN_HEADER),
         .token_ttl = soup_message_headers_get_one(headers, CN_METADATA_TOKEN_TTL_HEADER),
         .forwarded = soup_message_headers_get_one(headers, "X-Forwarded-For") != NULL,
-        .link = link,
+        .link = *link,
         .address = address_v4(remote, NULL),
         .now = g_get_real_time() / G_USEC_PER_SEC,
     };
-    g_auto(CnMetadataReply) reply = { 0 };
-    cn_metadata_reply(server->snapshot, &server->token_key, &request, &reply);
-    if (reply.ip_ttl && !set_ip_ttl(server, msg, reply.ip_ttl)) {
+    cn_metadata_reply(server->snapshot, &server->token_key, &request, reply);
+}
+
+/* Sends REPLY to MSG, then the log line and any refusal event. */
+static void finish(CnMetadataServer *server, SoupServerMessage *msg, const char *path, CnMetadataReply *reply,
+                   const CnLink *link)
+{
+    const char *method = soup_server_message_get_method(msg);
+    g_autofree char *peer = address_text(soup_server_message_get_remote_address(msg), FALSE);
+    if (reply->ip_ttl && !set_ip_ttl(server, msg, reply->ip_ttl)) {
         /* No token that could travel further than the hop limit. */
-        cn_metadata_reply_clear(&reply);
-        reply.status = SOUP_STATUS_INTERNAL_SERVER_ERROR;
-        reply.refusal = "the token's IP TTL cannot be set";
+        cn_metadata_reply_clear(reply);
+        reply->status = SOUP_STATUS_INTERNAL_SERVER_ERROR;
+        reply->refusal = "the token's IP TTL cannot be set";
     }
-    respond(msg, &reply);
+    respond(msg, reply);
     /* One line per request: guest, machine, method, path, status, and
      * why when refused. */
     g_autofree char *shown_method = path_for_log(method);
     g_autofree char *shown_path = path_for_log(path);
     log_guest(server, peer, "%s %s %s %s %u%s%s\n", peer, link ? link->machine_name : "-", shown_method, shown_path,
-              reply.status, reply.refusal ? " " : "", reply.refusal ? reply.refusal : "");
-    if (reply.refusal || !link)
-        report_refusal(server, peer, link, method, path, reply.status, reply.refusal ? reply.refusal : "unknown guest");
+              reply->status, reply->refusal ? " " : "", reply->refusal ? reply->refusal : "");
+    if (reply->refusal || !link)
+        report_refusal(server, peer, link, method, path, reply->status,
+                       reply->refusal ? reply->refusal : "unknown guest");
+}
+
+/* Long-polls */
+
+typedef struct {
+    CnMetadataServer *server;
+    SoupServerMessage *msg;
+    char *path;
+    char *etag; /* what the guest has */
+    guint timer;
+} Waiter;
+
+static void waiter_free(gpointer data)
+{
+    Waiter *waiter = data;
+    if (waiter->timer)
+        g_source_remove(waiter->timer);
+    g_object_unref(waiter->msg);
+    g_free(waiter->path);
+    g_free(waiter->etag);
+    g_free(waiter);
+}
+
+/* Answers a held request with REPLY and lets libsoup go on with it. */
+static void release(Waiter *waiter, CnMetadataReply *reply, const CnLink *link)
+{
+    CnMetadataServer *server = waiter->server;
+    SoupServerMessage *msg = g_object_ref(waiter->msg);
+    g_autofree char *path = g_strdup(waiter->path);
+    g_hash_table_remove(server->waiters, msg);
+    finish(server, msg, path, reply, link);
+    soup_server_message_unpause(msg);
+    g_object_unref(msg);
+}
+
+static gboolean waiter_expired(gpointer data)
+{
+    Waiter *waiter = data;
+    waiter->timer = 0;
+    g_auto(CnMetadataReply) reply = { .status = SOUP_STATUS_NOT_MODIFIED, .etag = g_strdup(waiter->etag) };
+    release(waiter, &reply, NULL);
+    return G_SOURCE_REMOVE;
+}
+
+/* Holds MSG until its answer's ETag is no longer ETAG, or SECONDS pass;
+ * its connection's time limit waits as long. */
+static void hold(CnMetadataServer *server, SoupServerMessage *msg, const char *path, const char *etag, guint seconds)
+{
+    g_autofree char *key = connection_key(soup_server_message_get_local_address(msg),
+                                          soup_server_message_get_remote_address(msg), TRUE);
+    Connection *connection = g_hash_table_lookup(server->connections, key);
+    if (connection && connection->timer) {
+        g_source_remove(connection->timer);
+        connection->timer = g_timeout_add_seconds(seconds + server->limits.timeout_seconds, connection_timeout,
+                                                  connection);
+    }
+    Waiter *waiter = g_new0(Waiter, 1);
+    waiter->server = server;
+    waiter->msg = g_object_ref(msg);
+    waiter->path = g_strdup(path);
+    waiter->etag = g_strdup(etag);
+    waiter->timer = g_timeout_add_seconds(seconds, waiter_expired, waiter);
+    g_hash_table_insert(server->waiters, msg, waiter);
+    soup_server_message_pause(msg);
+}
+
+/* After a new snapshot: the held requests whose answer changed get it. */
+static void wake_waiters(CnMetadataServer *server)
+{
+    g_autoptr(GList) held = g_hash_table_get_values(server->waiters);
+    for (GList *item = held; item; item = item->next) {
+        Waiter *waiter = item->data;
+        g_auto(CnMetadataReply) reply = { 0 };
+        const CnLink *link;
+        compute_reply(server, waiter->msg, waiter->path, &reply, &link);
+        if (reply.status == SOUP_STATUS_OK && g_strcmp0(reply.etag, waiter->etag) == 0)
+            continue;
+        release(waiter, &reply, link);
+    }
+}
+
+static void handle(SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable *query, gpointer data)
+{
+    CnMetadataServer *server = data;
+    SoupMessageHeaders *headers = soup_server_message_get_request_headers(msg);
+    g_auto(CnMetadataWait) wait = { 0 };
+    g_auto(CnMetadataReply) reply = { 0 };
+    const CnLink *link;
+    gboolean wait_ok = cn_metadata_wait_parse(query, soup_message_headers_get_one(headers, "If-None-Match"), &wait);
+    compute_reply(server, msg, path, &reply, &link);
+    if (!wait_ok && reply.status == SOUP_STATUS_OK) {
+        cn_metadata_reply_clear(&reply);
+        reply.status = SOUP_STATUS_BAD_REQUEST;
+        reply.refusal = "timeout_sec outside 1-" G_STRINGIFY(CN_METADATA_WAIT_MAX);
+    }
+    if (wait.asked && wait.etag && reply.status == SOUP_STATUS_OK && g_strcmp0(reply.etag, wait.etag) == 0) {
+        hold(server, msg, path, wait.etag, wait.seconds);
+        return;
+    }
+    finish(server, msg, path, &reply, link);
 }
 
 CnMetadataServer *cn_metadata_server_new(const CnMetadataLimits *limits, const CnMetadataTokenKey *token_key,
@@ -471,6 +584,7 @@ CnMetadataServer *cn_metadata_server_new(const CnMetadataLimits *limits, const C
     server->per_guest = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     server->log_budget = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     server->event_budget = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    server->waiters = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, waiter_free);
     soup_server_add_handler(server->soup, NULL, handle, server, NULL);
     g_signal_connect(server->soup, "request-finished", G_CALLBACK(request_done), server);
     g_signal_connect(server->soup, "request-aborted", G_CALLBACK(request_done), server);
@@ -483,6 +597,7 @@ void cn_metadata_server_free(CnMetadataServer *server)
 {
     if (!server)
         return;
+    g_hash_table_remove_all(server->waiters);
     g_socket_service_stop(server->service);
     g_socket_listener_close(G_SOCKET_LISTENER(server->service));
     g_object_unref(server->service);
@@ -492,6 +607,7 @@ void cn_metadata_server_free(CnMetadataServer *server)
     g_hash_table_unref(server->per_guest);
     g_hash_table_unref(server->log_budget);
     g_hash_table_unref(server->event_budget);
+    g_hash_table_unref(server->waiters);
     g_free(server->ovn_network);
     cn_metadata_snapshot_unref(server->snapshot);
     g_free(server);
@@ -529,6 +645,12 @@ void cn_metadata_server_set_snapshot(CnMetadataServer *server, CnMetadataSnapsho
 {
     cn_metadata_snapshot_unref(server->snapshot);
     server->snapshot = snapshot;
+    wake_waiters(server);
+}
+
+guint cn_metadata_server_waiting(const CnMetadataServer *server)
+{
+    return g_hash_table_size(server->waiters);
 }
 
 void cn_metadata_server_set_refusal_handler(CnMetadataServer *server, CnMetadataRefusalFunc func, gpointer data)

@@ -49,7 +49,8 @@ gboolean cn_metadata_server_listen(CnMetadataServer *server, uint32_t host, uint
 /* Serves one accepted connection, as for one from a listener (the fuzz
  * target hands it socket pairs). */
 void cn_metadata_server_take(CnMetadataServer *server, GSocketConnection *connection);
-/* Takes SNAPSHOT; requests from now on are answered from it. */
+/* Takes SNAPSHOT; requests from now on are answered from it, and held
+ * long-polls whose answer changed are answered now. */
 void cn_metadata_server_set_snapshot(CnMetadataServer *server, CnMetadataSnapshot *snapshot);
 /* Connections open now. */
 /* Whether OVN pins SOURCE to LINK's port now (asked for each request). */
@@ -60,6 +61,8 @@ typedef gboolean (*CnMetadataOvnVerify)(const CnLink *link, uint32_t source, gpo
 void cn_metadata_server_set_ovn_network(CnMetadataServer *server, const char *network, CnMetadataOvnVerify verify,
                                         gpointer data);
 guint cn_metadata_server_connections(const CnMetadataServer *server);
+/* Long-polls held now. */
+guint cn_metadata_server_waiting(const CnMetadataServer *server);
 
 /* A guest refused (401, 403, 400 for a token request, or a connection
  * over the caps), as the metadata-refused event says it; at most

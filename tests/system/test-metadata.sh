@@ -188,6 +188,15 @@ def main(argv):
         wait_file(argv[3], 1.5)
         s.sendall(b"Host: 169.254.169.254\r\n\r\n")
         show(*read_all(s)); return 0
+    if cmd == "poll":           # poll PATH-AND-QUERY ETAG READYFILE: a long-poll; status, ETag, body, seconds
+        s = connect(timeout=30); start = time.time()
+        s.sendall(("GET %s HTTP/1.1\r\nHost: 169.254.169.254\r\nIf-None-Match: %s\r\n\r\n" % (argv[1], argv[2])).encode())
+        open(argv[3], "w").close()
+        got, how = read_all(s)
+        head, _, body = got.partition(b"\r\n\r\n")
+        etag = [l.split(b": ", 1)[1].decode() for l in head.split(b"\r\n") if l.lower().startswith(b"etag: ")]
+        print("%s %s %.1f %s" % (status_of(got), etag[0] if etag else "-", time.time() - start, body.decode(errors="replace").split("\n")[0]))
+        return 0
     if cmd == "direct":         # direct ADDR PORT N: N connections held, then a request on a new one
         addr, port = argv[1], int(argv[2])
         held = []
@@ -480,7 +489,7 @@ like "metadata-refused: g1's made-up token, naming machine, link, port and reaso
 like "metadata-refused: g2 with g1's token" "$(refused)" \
     "\"machine\":\"g2\",.*\"status\":401,\"reason\":\"invalid token\""
 like "metadata-refused: the unknown guest, by its address" "$(refused)" \
-    "\"address\":\"$XIP\",\"method\":\"PUT\",\"path\":\"/latest/api/token\",\"status\":403,\"reason\":\"unknown guest\""
+    "\"address\":\"$XIP\",\"method\":\"[A-Z]+\",\"path\":\"[^\"]+\",\"status\":403,\"reason\":\"unknown guest\""
 before=$(refused | grep -c "\"address\":\"$XIP\"")
 for _ in 1 2 3 4 5 6 7 8; do py "$GX" req GET /meta-data >/dev/null; done
 after=$(refused | grep -c "\"address\":\"$XIP\"")
@@ -512,6 +521,58 @@ r=$(put_token "$GC" "$TTLH: 60\\r\\n")
 like "... but never gets a token of its own: the reply dies at gt's routing (TTL 1)" "$r" "^no response \(timeout\)$"
 is "... though the server answered it (as gt: two token requests from gt's address)" \
     "$(grep -c "^$GTIP gt PUT /latest/api/token 200$" "$log")" 2
+
+# ---- live updates: the control socket, metadata set, long-poll
+sock=$work/run/metadata.sock
+is "the control socket: a socket of root's, mode 0600" "$(stat -c '%F %U %a' "$sock")" "socket root 600"
+like "nobody else may connect to it" \
+    "$(setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+try: s.connect(sys.argv[1]); print("connected")
+except OSError as e: print("refused: %s" % e.strerror)' "$sock" 2>&1)" "^refused: Permission denied$"
+r=$(py "$G1" req GET /user-data)
+etag=$(header "$r" ETag)
+like "a document comes with its ETag" "$etag" '^"[0-9a-f]{16}"$'
+r=$(py "$G1" req GET /meta-data)
+unlike "... another document, another ETag" "$(header "$r" ETag)" "^$etag$"
+# A long-poll: held while the answer stays, 304 at its timeout.
+like "long-poll (?wait=true) with the current ETag: held, 304 Not Modified at timeout_sec" \
+    "$(py "$G1" poll "/user-data?wait=true&timeout_sec=2" "$etag" "$work/poll0.ready")" \
+    "^304 $etag (1\.[89]|2\.[0-9]) $"
+r=$(py "$G1" req GET "/user-data?wait=true&timeout_sec=0")
+is "timeout_sec=0: 400" "$(status_line "$r")" "HTTP/1.1 400 Bad Request"
+like "long-poll with another ETag than the current one: answered at once" \
+    "$(py "$G1" poll "/user-data?wait=true" '"0000000000000000"' "$work/poll1.ready")" "^200 $etag 0\.[0-9] "
+# Held, then metadata set changes it: answered with the new document.
+rm -f "$work/poll2.ready"
+ip netns exec "$G1" "$python" "$cli" poll "/user-data?wait=true&timeout_sec=20" "$etag" "$work/poll2.ready" \
+    >"$work/poll2.out" 2>&1 &
+poll=$!
+pids="$pids $poll"
+# GCE's spelling too: held with the same ETag, unquoted.
+rm -f "$work/poll3.ready"
+ip netns exec "$G1" "$python" "$cli" poll "/user-data?wait_for_change=true&last_etag=${etag//\"/}&timeout_sec=20" \
+    "" "$work/poll3.ready" >"$work/poll3.out" 2>&1 &
+poll3=$!
+pids="$pids $poll3"
+wait_for "$work/poll2.ready" && wait_for "$work/poll3.ready"
+sleep 1
+ok "... both long-polls still held a second later" kill -0 "$poll" "$poll3"
+printf '#cloud-config\nhostname: live-updated\n' >"$work/new-user-data"
+out=$(cn metadata set g1 --user-data "$work/new-user-data" --data-dir "$data" 2>&1)
+like "metadata set g1 --user-data: written, and the running server reloaded" "$out" \
+    "^metadata.sock: ok reloaded: 3 machine\(s\); [0-9]+ connection\(s\) open; 2 long-poll\(s\) answered$"
+wait "$poll" "$poll3"
+like "the held long-poll gets the new user-data at once" "$(cat "$work/poll2.out")" \
+    '^200 "[0-9a-f]{16}" [0-9.]+ #cloud-config$'
+like "... so does the one in GCE's spelling" "$(cat "$work/poll3.out")" '^200 "[0-9a-f]{16}" [0-9.]+ #cloud-config$'
+is "g1 reads the new user-data, with no restart" "$(get "$G1" /user-data)" "$(cat "$work/new-user-data")"
+is "metadata set wrote the file, mode 0600" "$(stat -c %a "$data/g1/user-data")" 600
+out=$(cn metadata set nosuch --user-data "$work/new-user-data" --data-dir "$data" 2>&1)
+like "metadata set for a machine not in the definitions: refused, exit 1" "$?:$out" "^1:.*no machine 'nosuch'"
+out=$(cn metadata reload 2>&1)
+like "metadata reload: the server says what it did" "$out" "^metadata.sock: ok reloaded: 3 machine\(s\)"
 
 # ---- request size (default --max-request-bytes 16384).  20 KiB is the case
 # that tests the server's limit: libsoup refuses 64 KiB headers by itself.
@@ -589,10 +650,11 @@ printf '\n[link g3 eth0]\nnet = md\nv4.address = %s\n' "$G3IP" >>"$defs"
 mkdir -p "$data/g3" && echo "g3 secret" >"$data/g3/user-data"
 cn metadata keygen --rotate >"$work/identity2.pub" 2>/dev/null
 kill -HUP "$server"
-reloaded=$(logged "$log" "^reloaded: ")
+reloaded=$(logged "$log" "^reloaded: 4 ")
 touch "$work/half.go"
 wait "$half"
-is "SIGHUP: reloaded, with the half-sent connection open" "$reloaded" "reloaded: 4 machine(s); 1 connection(s) open"
+is "SIGHUP: reloaded, with the half-sent connection open" "$reloaded" \
+    "reloaded: 4 machine(s); 1 connection(s) open; 0 long-poll(s) answered"
 r=$(cat "$work/half.out")
 is "the connection opened before SIGHUP gets its answer after it" "$(status_line "$r")" "HTTP/1.1 200 OK"
 is "after SIGHUP g1's /user-data is the new file" "$(get "$G1" /user-data)" "$(cat "$data/g1/user-data")"
@@ -625,7 +687,9 @@ ip netns exec "$H" "$build/carthage-net" -f "$defs" --state-dir "$state" metadat
     --listen 127.0.0.1:8001 --max-connections 1 --log-burst 3 >"$work/server2.log" 2>&1 &
 pids="$pids $!"
 logged "$work/server2.log" "^listening on " >/dev/null
-is "--listen: listens there only" "$(cat "$work/server2.log")" "listening on 127.0.0.1:8001"
+is "--listen: listens there only" "$(grep '^listening' "$work/server2.log")" "listening on 127.0.0.1:8001"
+like "... and leaves the control socket to the first server, saying so" "$(cat "$work/server2.log")" \
+    "warning: no control socket \(metadata set and reload reach another server\): another metadata serve answers at "
 like "--max-connections 1: a second connection is closed without a response" \
     "$(nsx "$H" "$python" "$cli" direct 127.0.0.1 8001 1)" "^no response \((closed|reset)\)$"
 is "... and with none held, a request is answered (403: not a guest)" \
