@@ -464,6 +464,58 @@ static void test_identity_key_problems(void **state)
     rmdir(dir);
 }
 
+/* Long-poll parameters, and the ETag they compare with. */
+static void test_wait_and_etag(void **state)
+{
+    Fixture *fixture = *state;
+    g_autoptr(GHashTable) query = g_hash_table_new(g_str_hash, g_str_equal);
+    g_auto(CnMetadataWait) wait = { 0 };
+    assert_true(cn_metadata_wait_parse(NULL, "\"abc\"", &wait));
+    assert_false(wait.asked); /* no wait=true: an answer at once */
+    g_hash_table_insert(query, "wait", "true");
+    assert_true(cn_metadata_wait_parse(query, "\"abc\"", &wait));
+    assert_true(wait.asked);
+    assert_string_equal(wait.etag, "\"abc\"");
+    assert_int_equal(wait.seconds, CN_METADATA_WAIT_DEFAULT);
+    cn_metadata_wait_clear(&wait);
+    g_hash_table_insert(query, "last_etag", "0123");
+    g_hash_table_insert(query, "timeout_sec", "600");
+    assert_true(cn_metadata_wait_parse(query, "\"abc\"", &wait));
+    assert_string_equal(wait.etag, "\"0123\""); /* GCE's, unquoted, wins */
+    assert_int_equal(wait.seconds, 600);
+    cn_metadata_wait_clear(&wait);
+    static const char *const bad[] = { "0", "601", "-1", "1.5", "", "ten" };
+    for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_hash_table_insert(query, "timeout_sec", (gpointer)bad[i]);
+        if (cn_metadata_wait_parse(query, NULL, &wait))
+            fail_msg("timeout_sec=%s taken", bad[i]);
+        cn_metadata_wait_clear(&wait);
+    }
+    g_hash_table_remove_all(query);
+    g_hash_table_insert(query, "wait_for_change", "true");
+    assert_true(cn_metadata_wait_parse(query, NULL, &wait));
+    assert_true(wait.asked);
+    assert_null(wait.etag);
+
+    /* The ETag: the document's, stable, and another document's differs. */
+    const CnLink *m1 = link_of(fixture, "m1");
+    CnMetadataRequest request = { .method = "GET", .path = "/meta-data", .link = m1, .address = m1->v4_address,
+                                  .now = NOW };
+    g_auto(CnMetadataReply) first = { 0 }, again = { 0 }, other = { 0 }, token = { 0 };
+    reply_to(fixture, &request, &first);
+    reply_to(fixture, &request, &again);
+    request.path = "/network-config";
+    reply_to(fixture, &request, &other);
+    assert_non_null(first.etag);
+    assert_int_equal(strlen(first.etag), 18);
+    assert_string_equal(first.etag, again.etag);
+    assert_string_not_equal(first.etag, other.etag);
+    request = (CnMetadataRequest){ .method = "PUT", .path = "/latest/api/token", .token_ttl = "60", .link = m1,
+                                   .address = m1->v4_address, .now = NOW };
+    reply_to(fixture, &request, &token);
+    assert_null(token.etag); /* a token is not a document to watch */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -477,6 +529,7 @@ int main(void)
         cmocka_unit_test(test_keys_rules),
         cmocka_unit_test_setup_teardown(test_identity_document_and_signature, setup, teardown),
         cmocka_unit_test(test_identity_key_problems),
+        cmocka_unit_test_setup_teardown(test_wait_and_etag, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
