@@ -11,6 +11,7 @@
 #include <gnutls/x509.h>
 
 #include "metadata-signer.h"
+#include "metadata-snapshot.h"
 
 #define KEY_FILE_MAX 16384
 
@@ -30,62 +31,23 @@ static gboolean tls_failed(int rc, const char *what, const char *path, GError **
     return TRUE;
 }
 
-/* PATH's bytes: a regular file of at most KEY_FILE_MAX bytes that nobody
- * but its owner may read (it is a private key). */
-static gboolean read_key_file(const char *path, gnutls_datum_t *out, GError **error)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
-    if (fd < 0) {
-        int saved = errno;
-        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved), "cannot open the identity key %s: %s",
-                    path, g_strerror(saved));
-        return FALSE;
-    }
-    struct stat st;
-    const char *problem = NULL;
-    if (fstat(fd, &st) < 0)
-        problem = g_strerror(errno);
-    else if (!S_ISREG(st.st_mode))
-        problem = "not a regular file";
-    else if (st.st_mode & (S_IRWXG | S_IRWXO))
-        problem = "readable or writable by others than its owner (chmod 600)";
-    else if (st.st_size <= 0 || st.st_size > KEY_FILE_MAX)
-        problem = "empty, or larger than " G_STRINGIFY(KEY_FILE_MAX) " bytes";
-    guchar *data = problem ? NULL : g_malloc((gsize)st.st_size);
-    gsize length = 0;
-    while (!problem && length < (gsize)st.st_size) {
-        ssize_t n = read(fd, data + length, (gsize)st.st_size - length);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            problem = n < 0 ? g_strerror(errno) : "changed while read";
-            break;
-        }
-        length += (gsize)n;
-    }
-    close(fd);
-    if (problem) {
-        g_free(data);
-        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "the identity key %s: %s", path, problem);
-        return FALSE;
-    }
-    out->data = data;
-    out->size = (unsigned)length;
-    return TRUE;
-}
-
 CnMetadataSigner *cn_metadata_signer_load(const char *path, GError **error)
 {
-    gnutls_datum_t file = { NULL, 0 };
-    if (!read_key_file(path, &file, error))
+    g_autoptr(GError) local = NULL;
+    g_autoptr(GBytes) bytes = cn_metadata_read_file(path, KEY_FILE_MAX, TRUE, &local);
+    if (!bytes || g_bytes_get_size(bytes) == 0) {
+        if (!local)
+            g_set_error(&local, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: empty", path);
+        g_set_error(error, local->domain, local->code, "the identity key %s", local->message);
         return NULL;
+    }
+    gnutls_datum_t file = { (unsigned char *)g_bytes_get_data(bytes, NULL), (unsigned)g_bytes_get_size(bytes) };
     g_autoptr(CnMetadataSigner) signer = g_new0(CnMetadataSigner, 1);
     signer->refs = 1;
     int rc = gnutls_privkey_init(&signer->private_key);
     if (rc >= 0)
         rc = gnutls_privkey_import_x509_raw(signer->private_key, &file, GNUTLS_X509_FMT_PEM, NULL, 0);
     gnutls_memset(file.data, 0, file.size);
-    g_free(file.data);
     if (tls_failed(rc, "not a PEM private key", path, error))
         return NULL;
     if (gnutls_privkey_get_pk_algorithm(signer->private_key, NULL) != GNUTLS_PK_EDDSA_ED25519) {

@@ -21,16 +21,13 @@ struct CnMetadataSnapshot {
     GDestroyNotify identity_destroy;
 };
 
-/* DIR/NAME, a regular file of at most CN_METADATA_FILE_MAX bytes; NULL
- * when missing or unusable (then WARNINGS says why). */
-static GBytes *read_data_file(const char *dir, const char *name, GPtrArray *warnings)
+GBytes *cn_metadata_read_file(const char *path, gsize max, gboolean owner_only, GError **error)
 {
-    g_autofree char *path = g_build_filename(dir, name, NULL);
     /* O_NONBLOCK: a FIFO put there must not hang the server. */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | (owner_only ? O_NOFOLLOW : 0));
     if (fd < 0) {
-        if (errno != ENOENT)
-            g_ptr_array_add(warnings, g_strdup_printf("%s: %s (left out)", path, g_strerror(errno)));
+        int saved = errno;
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved), "%s: %s", path, g_strerror(saved));
         return NULL;
     }
     struct stat st;
@@ -39,8 +36,10 @@ static GBytes *read_data_file(const char *dir, const char *name, GPtrArray *warn
         problem = g_strerror(errno);
     else if (!S_ISREG(st.st_mode))
         problem = "not a regular file";
-    else if (st.st_size > CN_METADATA_FILE_MAX)
-        problem = "larger than " G_STRINGIFY(CN_METADATA_FILE_MAX) " bytes";
+    else if (owner_only && (st.st_mode & (S_IRWXG | S_IRWXO)))
+        problem = "readable or writable by others than its owner (chmod 600)";
+    else if ((guint64)st.st_size > max)
+        problem = "too large";
     char *contents = problem ? NULL : g_malloc(st.st_size ? (gsize)st.st_size : 1);
     gsize length = 0;
     while (!problem && length < (gsize)st.st_size) {
@@ -55,11 +54,27 @@ static GBytes *read_data_file(const char *dir, const char *name, GPtrArray *warn
     }
     close(fd);
     if (problem) {
-        g_ptr_array_add(warnings, g_strdup_printf("%s: %s (left out)", path, problem));
         g_free(contents);
+        if (strcmp(problem, "too large") == 0)
+            g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: larger than %" G_GSIZE_FORMAT " bytes", path,
+                        max);
+        else
+            g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: %s", path, problem);
         return NULL;
     }
     return g_bytes_new_take(contents, length);
+}
+
+/* DIR/NAME, a regular file of at most CN_METADATA_FILE_MAX bytes; NULL
+ * when missing or unusable (then WARNINGS says why). */
+static GBytes *read_data_file(const char *dir, const char *name, GPtrArray *warnings)
+{
+    g_autofree char *path = g_build_filename(dir, name, NULL);
+    g_autoptr(GError) error = NULL;
+    GBytes *data = cn_metadata_read_file(path, CN_METADATA_FILE_MAX, FALSE, &error);
+    if (!data && !g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        g_ptr_array_add(warnings, g_strdup_printf("%s (left out)", error->message));
+    return data;
 }
 
 /* The first line of instance-id: 1-128 printable ASCII characters. */

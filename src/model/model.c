@@ -333,6 +333,16 @@ CnEndpoint cn_link_metadata_handler(const CnLink *link)
     return endpoint;
 }
 
+const CnLink *cn_network_link_with_mac(const CnNetwork *net, const uint8_t mac[6])
+{
+    for (guint i = 0; i < net->links->len; i++) {
+        const CnLink *link = net->links->pdata[i];
+        if (memcmp(link->mac, mac, 6) == 0)
+            return link;
+    }
+    return NULL;
+}
+
 CnTokenMode cn_link_metadata_tokens(const CnLink *link)
 {
     if (link->machine && link->machine->metadata_tokens != CN_TOKENS_UNSET)

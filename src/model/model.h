@@ -284,6 +284,8 @@ gboolean cn_endpoint_equal(CnEndpoint a, CnEndpoint b);
 
 /* The handler a link's guest reaches: machine's, else network's. */
 CnEndpoint cn_link_metadata_handler(const CnLink *link);
+/* NET's link with MAC, or NULL. */
+const CnLink *cn_network_link_with_mac(const CnNetwork *net, const uint8_t mac[6]);
 /* The machine's metadata.tokens, else the network's, else optional. */
 CnTokenMode cn_link_metadata_tokens(const CnLink *link);
 /* The IP TTL of the token's reply: the machine's, else the network's,

@@ -160,16 +160,22 @@ void cn_nft_reject_tcp_reset(struct nftnl_rule *rule)
     nftnl_expr_set_u8(expr, NFTNL_EXPR_REJECT_CODE, 0);
 }
 
-void cn_nft_dynset_counter(struct nftnl_rule *rule, uint32_t sreg, const char *set, uint32_t set_id)
+/* OP @SET { SREG EXPR } */
+static void dynset(struct nftnl_rule *rule, uint32_t sreg, uint32_t op, const char *set, uint32_t set_id,
+                   struct nftnl_expr *element_expr)
 {
-    struct nftnl_expr *counter = nftnl_expr_alloc("counter");
     struct nftnl_expr *expr = add(rule, "dynset");
     nftnl_expr_set_u32(expr, NFTNL_EXPR_DYNSET_SREG_KEY, sreg);
-    nftnl_expr_set_u32(expr, NFTNL_EXPR_DYNSET_OP, NFT_DYNSET_OP_UPDATE);
+    nftnl_expr_set_u32(expr, NFTNL_EXPR_DYNSET_OP, op);
     nftnl_expr_set_str(expr, NFTNL_EXPR_DYNSET_SET_NAME, set);
     if (set_id)
         nftnl_expr_set_u32(expr, NFTNL_EXPR_DYNSET_SET_ID, set_id);
-    nftnl_expr_set(expr, NFTNL_EXPR_DYNSET_EXPR, counter, 0);
+    nftnl_expr_set(expr, NFTNL_EXPR_DYNSET_EXPR, element_expr, 0);
+}
+
+void cn_nft_dynset_counter(struct nftnl_rule *rule, uint32_t sreg, const char *set, uint32_t set_id)
+{
+    dynset(rule, sreg, NFT_DYNSET_OP_UPDATE, set, set_id, nftnl_expr_alloc("counter"));
 }
 
 void cn_nft_dynset_limit(struct nftnl_rule *rule, uint32_t sreg, const char *set, uint32_t set_id,
@@ -181,11 +187,5 @@ void cn_nft_dynset_limit(struct nftnl_rule *rule, uint32_t sreg, const char *set
     nftnl_expr_set_u32(limit, NFTNL_EXPR_LIMIT_BURST, burst);
     nftnl_expr_set_u32(limit, NFTNL_EXPR_LIMIT_TYPE, NFT_LIMIT_PKTS);
     nftnl_expr_set_u32(limit, NFTNL_EXPR_LIMIT_FLAGS, NFT_LIMIT_F_INV);
-    struct nftnl_expr *expr = add(rule, "dynset");
-    nftnl_expr_set_u32(expr, NFTNL_EXPR_DYNSET_SREG_KEY, sreg);
-    nftnl_expr_set_u32(expr, NFTNL_EXPR_DYNSET_OP, NFT_DYNSET_OP_ADD);
-    nftnl_expr_set_str(expr, NFTNL_EXPR_DYNSET_SET_NAME, set);
-    if (set_id)
-        nftnl_expr_set_u32(expr, NFTNL_EXPR_DYNSET_SET_ID, set_id);
-    nftnl_expr_set(expr, NFTNL_EXPR_DYNSET_EXPR, limit, 0);
+    dynset(rule, sreg, NFT_DYNSET_OP_ADD, set, set_id, limit);
 }

@@ -28,16 +28,6 @@ static void add_drift(GPtrArray *drift, char *what)
     g_ptr_array_add(drift, item);
 }
 
-static const CnLink *link_with_mac(const CnNetwork *net, const uint8_t mac[6])
-{
-    for (guint i = 0; i < net->links->len; i++) {
-        const CnLink *link = net->links->pdata[i];
-        if (memcmp(link->mac, mac, 6) == 0)
-            return link;
-    }
-    return NULL;
-}
-
 /* The recorded ports of NET; PORT_DOMAINS (may be NULL) gets port -> domain. */
 static GPtrArray *recorded_guests(const CnNetwork *net, const char *run_dir, GHashTable *port_domains)
 {
@@ -58,7 +48,7 @@ static GPtrArray *recorded_guests(const CnNetwork *net, const char *run_dir, GHa
             g_array_append_vals(guest->addresses6, port->addresses6->data, port->addresses6->len);
             /* A port recorded by an older hook, before IPv6 was pinned. */
             if (guest->addresses6->len == 0) {
-                const CnLink *link = link_with_mac(net, port->mac);
+                const CnLink *link = cn_network_link_with_mac(net, port->mac);
                 cn_iso_guest_add_v6(guest, iso, link && link->has_v6_address ? &link->v6_address : NULL);
             }
             g_ptr_array_add(guests, guest);
@@ -172,7 +162,7 @@ static void lines_missing(const char *a, const char *b, const char *prefix, GPtr
 
 static char *guest_of(const CnNetwork *net, const CnNftElementDrift *item, GHashTable *port_domains)
 {
-    const CnLink *link = item->has_mac ? link_with_mac(net, item->mac) : NULL;
+    const CnLink *link = item->has_mac ? cn_network_link_with_mac(net, item->mac) : NULL;
     if (link)
         return g_strdup_printf("machine %s iface %s", link->machine_name, link->iface);
     const char *domain = item->port[0] ? g_hash_table_lookup(port_domains, item->port) : NULL;

@@ -10,17 +10,6 @@
 #include "spoof-seen.h"
 #include "state.h"
 
-/* The link of NET whose MAC is MAC, or NULL. */
-static const CnLink *link_by_mac(const CnNetwork *net, const uint8_t mac[6])
-{
-    for (guint i = 0; i < net->links->len; i++) {
-        const CnLink *link = net->links->pdata[i];
-        if (memcmp(link->mac, mac, 6) == 0)
-            return link;
-    }
-    return NULL;
-}
-
 /* The MAC pinned to PORT (from @port_mac), or FALSE. */
 static gboolean port_mac(GArray *ports, const char *port, uint8_t mac[6])
 {
@@ -41,7 +30,7 @@ static CnEvent *spoof_event(const CnNetwork *net, const char *port, GArray *port
     cn_event_add_string(event, "port", port);
     uint8_t mac[6];
     if (port_mac(ports, port, mac)) {
-        const CnLink *link = link_by_mac(net, mac);
+        const CnLink *link = cn_network_link_with_mac(net, mac);
         char text[CN_MAC_STR_MAX];
         cn_mac_format(mac, text);
         cn_event_add_string(event, "machine", link ? link->machine_name : NULL);
