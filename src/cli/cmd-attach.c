@@ -98,19 +98,15 @@ static gboolean present_everywhere(const CnVirtDomain *domain, CnVirtAffect affe
 static int attach_seed(CnCli *cli, CnVirt *virt, const CnMachine *machine, const char *data_dir)
 {
     g_autoptr(GError) error = NULL;
-    g_auto(CnVirtDomain) domain = { 0 };
-    if (!cn_virt_domain_get(virt, machine->name, &domain, &error))
+    g_autoptr(xmlDoc) definition = cn_virt_domain_definition(virt, machine->name, &error);
+    if (!definition)
         return cn_cli_fail(error);
-    if (!domain.config) {
-        cn_cli_error("domain %s has no persistent definition any more", machine->name);
-        return CN_EXIT_INVALID;
-    }
-    g_autofree char *before = cn_xml_format(domain.config);
-    if (!cn_cli_seed_domain(domain.config, machine, data_dir, &error)) {
+    g_autofree char *before = cn_xml_format(definition);
+    if (!cn_cli_seed_domain(definition, machine, data_dir, &error)) {
         cn_cli_error("%s", error->message);
         return CN_EXIT_INVALID;
     }
-    g_autofree char *after = cn_xml_format(domain.config);
+    g_autofree char *after = cn_xml_format(definition);
     if (strcmp(before, after) == 0) {
         printf("domain %s: NoCloud seed already in its definition\n", machine->name);
         return CN_EXIT_OK;
@@ -192,6 +188,14 @@ int cn_cmd_attach(CnCli *cli, int argc, char **argv)
         cn_cli_error("domain %s is transient: --seed writes into a persistent definition (virsh define)",
                      machine->name);
         return CN_EXIT_INVALID;
+    }
+    if (seed) {
+        /* The seed tried first on a copy: nothing attached when it cannot be written. */
+        g_autoptr(xmlDoc) trial = xmlCopyDoc(domain.config, 1);
+        if (!cn_cli_seed_domain(trial, machine, data_dir ? data_dir : cn_paths_metadata_dir(), &error)) {
+            cn_cli_error("%s", error->message);
+            return CN_EXIT_INVALID;
+        }
     }
 
     for (guint i = 0; i < machine->links->len; i++) {

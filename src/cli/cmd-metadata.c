@@ -514,16 +514,34 @@ static int metadata_set(CnCli *cli, const char *machine_name, const char *data_d
           vendor != NULL },
         { "instance-id", id_line, id_line ? strlen(id_line) : 0, id_line != NULL },
     };
-    for (gsize i = 0; i < G_N_ELEMENTS(files); i++) {
+    /* Each written beside its place first, then all renamed: a failed write
+     * leaves the machine's files as they were. */
+    g_autoptr(GPtrArray) written = g_ptr_array_new_with_free_func(g_free);
+    for (gsize i = 0; i < G_N_ELEMENTS(files) && !error; i++) {
         if (!files[i].given)
             continue;
-        g_autofree char *path = g_build_filename(dir, files[i].name, NULL);
-        if (!g_file_set_contents_full(path, files[i].length ? files[i].data : "", (gssize)files[i].length,
-                                      G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error)) {
-            cn_cli_error("metadata set: %s", error->message);
-            return CN_EXIT_SYSTEM;
+        g_autofree char *temporary = g_strdup_printf("%s/.%s.new.%d", dir, files[i].name, (int)getpid());
+        if (g_file_set_contents_full(temporary, files[i].length ? files[i].data : "", (gssize)files[i].length,
+                                     G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error))
+            g_ptr_array_add(written, g_steal_pointer(&temporary));
+    }
+    for (guint i = 0; i < written->len; i++) {
+        const char *temporary = written->pdata[i];
+        g_autofree char *path = g_build_filename(dir, strrchr(temporary, '/') + 2, NULL);
+        *strstr(path + strlen(dir), ".new.") = '\0';
+        if (error) {
+            unlink(temporary);
+        } else if (rename(temporary, path) < 0) {
+            g_set_error(&error, G_FILE_ERROR, g_file_error_from_errno(errno), "cannot rename %s to %s: %s",
+                        temporary, path, g_strerror(errno));
+            unlink(temporary);
+        } else {
+            printf("%s: written\n", path);
         }
-        printf("%s: written\n", path);
+    }
+    if (error) {
+        cn_cli_error("metadata set: %s", error->message);
+        return CN_EXIT_SYSTEM;
     }
     return metadata_reload();
 }

@@ -36,12 +36,14 @@ static gboolean peer_allowed(GSocket *socket)
     return uid == 0 || uid == geteuid();
 }
 
-/* One line, at most LINE_MAX_BYTES, within the socket's time limit. */
+/* One line, at most LINE_MAX_BYTES, within IO_SECONDS in all (however
+ * slowly the peer sends). */
 static char *read_line(GSocket *socket)
 {
     char buffer[LINE_MAX_BYTES + 1];
     gsize length = 0;
-    while (length < LINE_MAX_BYTES) {
+    gint64 deadline = g_get_monotonic_time() + IO_SECONDS * G_USEC_PER_SEC;
+    while (length < LINE_MAX_BYTES && g_get_monotonic_time() < deadline) {
         gssize n = g_socket_receive(socket, buffer + length, LINE_MAX_BYTES - length, NULL, NULL);
         if (n <= 0)
             break;

@@ -4,7 +4,8 @@
  * must also be root (or the server's own user, by SO_PEERCRED).  One line
  * in, one line out:
  *
- *   reload   ->  "ok reloaded: N machine(s); M waiting"  |  "error MESSAGE"
+ *   reload   ->  "ok reloaded: N machine(s); C connection(s) open; L long-poll(s) answered"
+ *                |  "error MESSAGE"
  *   ping     ->  "ok"
  *
  * `carthage-net metadata set` (new user-data and the like) and `metadata

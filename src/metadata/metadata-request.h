@@ -38,6 +38,10 @@
 
 #define CN_METADATA_WAIT_DEFAULT 60
 #define CN_METADATA_WAIT_MAX 600
+/* Long-polls one guest may have held at once (more: 429), and never all
+ * of its --max-per-guest connections; all guests together at most half of
+ * --max-connections. */
+#define CN_METADATA_WAIT_PER_GUEST 2
 
 /* A long-poll asked for: wait until the answer's ETag is no longer ETAG. */
 typedef struct {

@@ -385,11 +385,12 @@ static void respond(SoupServerMessage *msg, const CnMetadataReply *reply)
         soup_message_headers_replace(headers, CN_METADATA_TOKEN_TTL_HEADER, reply->token_ttl);
     if (reply->etag)
         soup_message_headers_replace(headers, "ETag", reply->etag);
-    soup_server_message_set_status(msg, reply->status, NULL);
+    /* libsoup 3.2 has no phrase for 429. */
+    const char *reason = reply->status == 429 ? "Too Many Requests" : soup_status_get_phrase(reply->status);
+    soup_server_message_set_status(msg, reply->status, reason);
     if (reply->status == SOUP_STATUS_NOT_MODIFIED)
         return; /* no body */
     if (!reply->body) {
-        const char *reason = soup_status_get_phrase(reply->status);
         g_autofree char *text = g_strdup_printf("%u %s\n", reply->status, reason ? reason : "");
         soup_server_message_set_response(msg, "text/plain; charset=utf-8", SOUP_MEMORY_COPY, text, strlen(text));
         return;
@@ -464,7 +465,7 @@ static void finish(CnMetadataServer *server, SoupServerMessage *msg, const char 
     g_autofree char *shown_path = path_for_log(path);
     log_guest(server, peer, "%s %s %s %s %u%s%s\n", peer, link ? link->machine_name : "-", shown_method, shown_path,
               reply->status, reply->refusal ? " " : "", reply->refusal ? reply->refusal : "");
-    if (reply->refusal || !link)
+    if (reply->refusal || (!link && reply->status == SOUP_STATUS_FORBIDDEN))
         report_refusal(server, peer, link, method, path, reply->status,
                        reply->refusal ? reply->refusal : "unknown guest");
 }
@@ -475,7 +476,8 @@ typedef struct {
     CnMetadataServer *server;
     SoupServerMessage *msg;
     char *path;
-    char *etag; /* what the guest has */
+    char *etag;  /* what the guest has */
+    char *guest; /* "local-ip remote-ip", as the per-guest cap counts */
     guint timer;
 } Waiter;
 
@@ -487,6 +489,7 @@ static void waiter_free(gpointer data)
     g_object_unref(waiter->msg);
     g_free(waiter->path);
     g_free(waiter->etag);
+    g_free(waiter->guest);
     g_free(waiter);
 }
 
@@ -506,9 +509,23 @@ static gboolean waiter_expired(gpointer data)
 {
     Waiter *waiter = data;
     waiter->timer = 0;
+    const CnLink *link = identify(waiter->server, soup_server_message_get_remote_address(waiter->msg),
+                                  soup_server_message_get_local_address(waiter->msg));
     g_auto(CnMetadataReply) reply = { .status = SOUP_STATUS_NOT_MODIFIED, .etag = g_strdup(waiter->etag) };
-    release(waiter, &reply, NULL);
+    release(waiter, &reply, link);
     return G_SOURCE_REMOVE;
+}
+
+/* Long-polls GUEST ("local-ip remote-ip") holds now. */
+static guint held_by(CnMetadataServer *server, const char *guest)
+{
+    guint count = 0;
+    GHashTableIter iter;
+    gpointer value;
+    g_hash_table_iter_init(&iter, server->waiters);
+    while (g_hash_table_iter_next(&iter, NULL, &value))
+        count += g_strcmp0(((Waiter *)value)->guest, guest) == 0;
+    return count;
 }
 
 /* Holds MSG until its answer's ETag is no longer ETAG, or SECONDS pass;
@@ -528,6 +545,8 @@ static void hold(CnMetadataServer *server, SoupServerMessage *msg, const char *p
     waiter->msg = g_object_ref(msg);
     waiter->path = g_strdup(path);
     waiter->etag = g_strdup(etag);
+    waiter->guest = connection_key(soup_server_message_get_local_address(msg),
+                                   soup_server_message_get_remote_address(msg), FALSE);
     waiter->timer = g_timeout_add_seconds(seconds, waiter_expired, waiter);
     g_hash_table_insert(server->waiters, msg, waiter);
     soup_server_message_pause(msg);
@@ -563,8 +582,20 @@ static void handle(SoupServer *soup, SoupServerMessage *msg, const char *path, G
         reply.refusal = "timeout_sec outside 1-" G_STRINGIFY(CN_METADATA_WAIT_MAX);
     }
     if (wait.asked && wait.etag && reply.status == SOUP_STATUS_OK && g_strcmp0(reply.etag, wait.etag) == 0) {
-        hold(server, msg, path, wait.etag, wait.seconds);
-        return;
+        /* Held requests hold connections: a few per guest, always one
+         * connection short of its cap (for its other requests), and at
+         * most half of all, so that watchers cannot lock the others out. */
+        g_autofree char *guest = connection_key(soup_server_message_get_local_address(msg),
+                                                soup_server_message_get_remote_address(msg), FALSE);
+        guint per_guest = MIN(CN_METADATA_WAIT_PER_GUEST, MAX(server->limits.max_per_guest, 2) - 1);
+        if (held_by(server, guest) < per_guest &&
+            g_hash_table_size(server->waiters) < MAX(server->limits.max_connections / 2, 1)) {
+            hold(server, msg, path, wait.etag, wait.seconds);
+            return;
+        }
+        cn_metadata_reply_clear(&reply);
+        reply.status = 429; /* Too Many Requests (libsoup 3.2 has no name for it) */
+        reply.refusal = "too many long-polls held";
     }
     finish(server, msg, path, &reply, link);
 }

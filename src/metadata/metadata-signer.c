@@ -170,6 +170,22 @@ gboolean cn_metadata_signer_generate(const char *path, gboolean rotate, gboolean
                     g_strerror(saved));
         return FALSE;
     }
+    if (!rotate) {
+        /* Linked into place, never over a key: of two runs at once, one
+         * makes it and the other keeps it. */
+        int linked = link(temporary, path);
+        saved = errno;
+        unlink(temporary);
+        if (linked < 0 && saved == EEXIST)
+            return TRUE;
+        if (linked < 0) {
+            g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved), "cannot make %s: %s", path,
+                        g_strerror(saved));
+            return FALSE;
+        }
+        *created = TRUE;
+        return TRUE;
+    }
     /* The old key stays at PATH until the new one replaces it. */
     g_autofree char *previous = g_strconcat(path, ".previous", NULL);
     if (unlink(previous) < 0 && errno != ENOENT)

@@ -38,6 +38,8 @@ GBytes *cn_metadata_read_file(const char *path, gsize max, gboolean owner_only, 
         problem = "not a regular file";
     else if (owner_only && (st.st_mode & (S_IRWXG | S_IRWXO)))
         problem = "readable or writable by others than its owner (chmod 600)";
+    else if (owner_only && st.st_uid != geteuid())
+        problem = "owned by another user";
     else if ((guint64)st.st_size > max)
         problem = "too large";
     char *contents = problem ? NULL : g_malloc(st.st_size ? (gsize)st.st_size : 1);

@@ -15,7 +15,7 @@
 #define CN_METADATA_FILE_MAX 1048576 /* bytes: user-data, vendor-data */
 
 /* PATH's bytes: a regular file of at most MAX bytes (OWNER_ONLY: not a
- * symbolic link, and readable or writable by its owner only), never
+ * symbolic link, owned by this user and readable or writable by it only), never
  * blocking on a FIFO; NULL and ERROR ("PATH: why"; G_FILE_ERROR_NOENT
  * when missing) otherwise. */
 GBytes *cn_metadata_read_file(const char *path, gsize max, gboolean owner_only, GError **error);

@@ -98,9 +98,11 @@ CnTokenVerdict cn_metadata_token_check(const CnMetadataTokenKey *key, const CnLi
 static gboolean read_key(int fd, const char *path, CnMetadataTokenKey *key, GError **error)
 {
     struct stat st;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size != CN_METADATA_TOKEN_KEY_BYTES) {
-        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: not a regular file of %d bytes (remove it: a "
-                    "new key is made, and the tokens given so far end)", path, CN_METADATA_TOKEN_KEY_BYTES);
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size != CN_METADATA_TOKEN_KEY_BYTES ||
+        st.st_uid != geteuid() || (st.st_mode & (S_IRWXG | S_IRWXO))) {
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: not a regular file of %d bytes that only its "
+                    "owner (this user) may read (remove it: a new key is made, and the tokens given so far end)",
+                    path, CN_METADATA_TOKEN_KEY_BYTES);
         return FALSE;
     }
     gsize got = 0;

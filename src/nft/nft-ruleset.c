@@ -228,13 +228,27 @@ static void add_drop(Builder *b, struct nftnl_rule *rule, const char *what)
     add_rule(b, rule, what);
 }
 
-/* A drop of a forged frame: counted for the reason, and per port in
- * @spoofers (what carthage-net events watch reports as spoof-dropped). */
+/* A drop of a forged frame: counted for the reason here, then chain
+ * `spoofed` counts it per port in @spoofers (what carthage-net events
+ * watch reports as spoof-dropped) and drops it.  The per-port update is a
+ * rule of its own: should it fail (no memory for the element), the drop
+ * that follows still happens. */
 static void add_spoof_drop(Builder *b, struct nftnl_rule *rule, const char *what)
 {
-    cn_nft_meta(rule, NFT_META_IIFNAME, R0);
-    cn_nft_dynset_counter(rule, R0, cn_nft_sets[CN_SET_SPOOFERS].name, CN_SET_SPOOFERS);
-    add_drop(b, rule, what);
+    cn_nft_counter(rule);
+    cn_nft_jump(rule, "spoofed");
+    add_rule(b, rule, what);
+}
+
+static void build_spoofed(Builder *b)
+{
+    struct nftnl_rule *r = cn_nft_rule_new(NFPROTO_BRIDGE, b->table, "spoofed");
+    cn_nft_meta(r, NFT_META_IIFNAME, R0);
+    cn_nft_dynset_counter(r, R0, cn_nft_sets[CN_SET_SPOOFERS].name, CN_SET_SPOOFERS);
+    add_rule(b, r, "update @spoofers { iifname counter }");
+    r = cn_nft_rule_new(NFPROTO_BRIDGE, b->table, "spoofed");
+    cn_nft_verdict(r, NF_DROP);
+    add_rule(b, r, "drop (forged: counted by the rule that sent it here)");
 }
 
 /* The same for a refusal with a TCP reset. */
@@ -301,6 +315,8 @@ static void build_pin(Builder *b, const CnIsoNetwork *net)
     struct nftnl_rule *r;
 
     add_chain(b, F, "pin", NF_BR_PRE_ROUTING, -300, "filter");
+    add_chain(b, F, "spoofed", -1, 0, NULL);
+    build_spoofed(b);
     add_chain(b, F, "pin_arp", -1, 0, NULL);
     add_chain(b, F, "pin_ip4", -1, 0, NULL);
     if (net->ipv6 == CN_IPV6_PINNED)

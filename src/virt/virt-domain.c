@@ -53,6 +53,19 @@ out:
     return ok;
 }
 
+xmlDocPtr cn_virt_domain_definition(CnVirt *virt, const char *name, GError **error)
+{
+    virDomainPtr dom = virDomainLookupByName(cn_virt_conn(virt), name);
+    if (!dom) {
+        cn_virt_fail(error, "cannot look up domain %s", name);
+        return NULL;
+    }
+    /* SECURE: with the console passwords, which a redefinition keeps. */
+    xmlDocPtr doc = domain_xml(dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE, name, error);
+    virDomainFree(dom);
+    return doc;
+}
+
 gboolean cn_virt_domain_define(CnVirt *virt, const char *xml, GError **error)
 {
     virDomainPtr dom = virDomainDefineXML(cn_virt_conn(virt), xml);

@@ -75,6 +75,9 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(CnVirtDomain, cn_virt_domain_clear)
 gboolean cn_virt_domain_get(CnVirt *virt, const char *name, CnVirtDomain *out, GError **error);
 gboolean cn_virt_domain_attach(CnVirt *virt, const char *name, const char *device_xml,
                                CnVirtAffect affect, GError **error);
+/* The persistent definition of domain NAME, secrets included (for a
+ * redefinition that must keep them). */
+xmlDocPtr cn_virt_domain_definition(CnVirt *virt, const char *name, GError **error);
 /* Defines (or redefines) a domain from XML: its persistent definition. */
 gboolean cn_virt_domain_define(CnVirt *virt, const char *xml, GError **error);
 /* Replaces carthage-net's element in the domain's <metadata>. */

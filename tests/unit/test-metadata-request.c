@@ -12,6 +12,7 @@
 #include "defs-fixture.h"
 #include "metadata-request.h"
 #include "metadata-signer.h"
+#include "render.h"
 
 static const char *const DEFS =
     "[network md]\n"
@@ -516,6 +517,45 @@ static void test_wait_and_etag(void **state)
     assert_null(token.etag); /* a token is not a document to watch */
 }
 
+/* The seed refuses what cannot go into XML or onto QEMU's command line,
+ * and leaves the domain as it was then. */
+static void test_seed_refusals(void **state)
+{
+    Fixture *fixture = *state;
+    const CnMachine *m1 = cn_site_find_machine(cn_metadata_snapshot_site(fixture->snapshot), "m1");
+    static const char base_text[] = "<domain type='qemu'><name>m1</name><os/><devices/></domain>";
+    g_autoptr(xmlDoc) base = xmlReadMemory(base_text, sizeof base_text - 1, "base.xml", NULL, 0);
+    g_autofree char *before = cn_xml_format(base);
+    CnMetadataFiles files = { 0 };
+    g_autoptr(GError) error = NULL;
+
+    files.user_data = g_bytes_new_static("#cloud-config\n\x01\n", 16);
+    assert_false(cn_render_domain_seed(base, m1, &files, &error));
+    assert_non_null(strstr(error->message, "machine m1: its user-data is not text XML can carry"));
+    g_bytes_unref(files.user_data);
+    g_clear_error(&error);
+
+    g_autofree char *big = g_strnfill(65537, 'a');
+    files.user_data = g_bytes_new_static(big, 65537);
+    assert_false(cn_render_domain_seed(base, m1, &files, &error));
+    assert_non_null(strstr(error->message, "machine m1: its user-data is larger than 65536 bytes"));
+    g_bytes_unref(files.user_data);
+    g_autofree char *after = cn_xml_format(base);
+    assert_string_equal(after, before);
+
+    /* 64 KiB of text is fine; m1 has no tokens required: a seed URL. */
+    files.user_data = g_bytes_new_static(big, 65536);
+    assert_true(cn_render_domain_seed(base, m1, &files, NULL));
+    g_bytes_unref(files.user_data);
+    g_autofree char *seeded = cn_xml_format(base);
+    assert_non_null(strstr(seeded, ">ds=nocloud-net;i=m1;h=m1;s=http://169.254.169.254/<"));
+    /* strict requires tokens: no seed URL (cloud-init's NoCloud sends none). */
+    const CnMachine *strict = cn_site_find_machine(cn_metadata_snapshot_site(fixture->snapshot), "strict");
+    assert_true(cn_render_domain_seed(base, strict, NULL, NULL));
+    g_autofree char *strict_seeded = cn_xml_format(base);
+    assert_non_null(strstr(strict_seeded, ">ds=nocloud;i=strict;h=strict<"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -530,6 +570,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_identity_document_and_signature, setup, teardown),
         cmocka_unit_test(test_identity_key_problems),
         cmocka_unit_test_setup_teardown(test_wait_and_etag, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_seed_refusals, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
