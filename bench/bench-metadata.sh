@@ -10,7 +10,8 @@
 #   - the token request itself (PUT /latest/api/token);
 #   - the identity signature (an Ed25519 signature per request);
 # and the server's memory for M long-polls held at once against M plain
-# connections held open (both count against the caps).  Run as root:
+# connections held open (both count against the caps), from 2 per source
+# address (the guest's secondary addresses: a guest holds at most 2).  Run as root:
 #
 #   bash bench/bench-metadata.sh
 #
@@ -30,11 +31,11 @@ die() { echo "bench-metadata: $*" >&2; exit 1; }
 positive() { case $1 in '' | *[!0-9]* | 0*) return 1 ;; esac; }
 positive "$requests" || die "BENCH_REQUESTS must be a positive number, not '$requests'"
 positive "$held" || die "BENCH_HELD must be a positive number, not '$held'"
-[ "$held" -le 1000 ] || die "BENCH_HELD: at most 1000"
+[ "$held" -le 400 ] || die "BENCH_HELD: at most 400 (2 long-polls per source address, 200 addresses)"
 case $format in text | tsv) ;; *) die "BENCH_FORMAT must be text or tsv, not '$format'" ;; esac
 [ "$(id -u)" = 0 ] || die "needs root (network namespaces, nftables)"
 [ -x "$build/carthage-net" ] || die "no $build/carthage-net (build first: make -C build, or set top_builddir)"
-for tool in ip nft python3 awk; do command -v "$tool" >/dev/null || die "$tool not installed"; done
+for tool in ip nft python3 awk ss; do command -v "$tool" >/dev/null || die "$tool not installed"; done
 
 # --- outside: make the namespace, run this script again inside it.
 . "$top/tests/lib/system.sh"
@@ -70,6 +71,7 @@ v4.gateway = 10.90.0.1
 [link g1 eth0]
 net = md
 v4.address = 10.90.0.11
+v4.secondary_addresses = $(seq -s ';' -f '10.90.0.%g' 20 219)
 EOF
 cn() { "$build/carthage-net" -f "$defs" --state-dir "$work/state" "$@"; }
 mac=$(cn render interface g1 eth0 | sed -n 's/.*<mac address="\([^"]*\)".*/\1/p')
@@ -81,15 +83,28 @@ ip netns add "$guest_ns" || die "cannot add the guest's namespace"
     ip netns exec "$guest_ns" ip link set eth0 address "$mac" &&
     ip netns exec "$guest_ns" ip link set eth0 up && ip netns exec "$guest_ns" ip link set lo up &&
     ip netns exec "$guest_ns" ip addr add 10.90.0.11/24 dev eth0 &&
+    for a in $(seq 20 219); do ip netns exec "$guest_ns" ip addr add "10.90.0.$a/24" dev eth0 || exit 1; done &&
     ip netns exec "$guest_ns" ip route add default via 10.90.0.1; } || die "cannot make the guest"
 cn isolation apply >/dev/null && cn isolation attach md vg1 g1 eth0 >/dev/null || die "cannot isolate the guest"
 cn metadata keygen >/dev/null 2>&1 || die "metadata keygen failed"
-# Not through cn (a function: $! would be a subshell): $! is the server.
-"$build/carthage-net" -f "$defs" --state-dir "$work/state" metadata serve --data-dir "$work/data" \
-    --max-per-guest $((held + 8)) --max-connections $((held + 16)) --timeout 60 --log-burst 1 >"$work/serve.log" 2>&1 &
-server=$!
-for _ in $(seq 50); do grep -q '^listening' "$work/serve.log" && break; sleep 0.1; done
-grep -q '^listening' "$work/serve.log" || die "metadata serve did not start: $(cat "$work/serve.log")"
+# A fresh server for each measure (memory freed by one would hide the
+# next one's).  Not through cn (a function: $! would be a subshell): $! is
+# the server.
+start_server() {
+    : >"$work/serve.log"
+    "$build/carthage-net" -f "$defs" --state-dir "$work/state" metadata serve --data-dir "$work/data" \
+        --max-per-guest $((held + 8)) --max-connections $((held * 2 + 16)) --timeout 60 --log-burst 1 \
+        >"$work/serve.log" 2>&1 &
+    server=$!
+    for _ in $(seq 50); do grep -q '^listening' "$work/serve.log" && break; sleep 0.1; done
+    grep -q '^listening' "$work/serve.log" || die "metadata serve did not start: $(cat "$work/serve.log")"
+}
+stop_server() {
+    kill "$server" 2>/dev/null
+    wait "$server" 2>/dev/null
+    server=
+}
+start_server
 
 client=$work/client.py
 cat >"$client" <<'EOF'
@@ -98,7 +113,7 @@ import os, socket, sys, time
 MD = ("169.254.169.254", 80)
 
 def exchange(data):
-    s = socket.create_connection(MD, timeout=10)
+    s = socket.create_connection(MD, timeout=10, source_address=("10.90.0.11", 0))
     s.sendall(data)
     got = b""
     while True:
@@ -134,8 +149,10 @@ if cmd == "times":
 elif cmd in ("poll", "idle"):                  # hold N connections until the file argv[3] exists
     etag = [l.split(b": ", 1)[1] for l in exchange(request("GET", "/user-data")).split(b"\r\n") if l.lower().startswith(b"etag: ")][0].decode()
     held = []
-    for _ in range(n):
-        s = socket.create_connection(MD, timeout=30)
+    for i in range(n):
+        # A guest holds 2 long-polls at most: its 200 secondary addresses
+        # are 200 sources (the caps count per source address).
+        s = socket.create_connection(MD, timeout=30, source_address=("10.90.0.%d" % (20 + i // 2), 0))
         if cmd == "poll":
             s.sendall(request("GET", "/user-data?wait=true&timeout_sec=60", "If-None-Match: %s\r\n" % etag))
         held.append(s)
@@ -146,22 +163,34 @@ gpy() { ip netns exec "$guest_ns" python3 "$client" "$@"; }
 rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$server/status"; }
 
 gpy times "$requests" >"$work/times" || die "the timed requests failed"
+stop_server
 value() { awk -v k="$1" '$1 == k { print $2 }' "$work/times"; }
 
-# Memory: HELD idle connections, then HELD long-polls, each from the same
-# start (the server's RSS once the connections are in, less before).
+# Memory: HELD idle connections, then HELD long-polls, each on a fresh
+# server (its RSS once the connections are in, less before).
 hold() { # KIND -> KiB more while KIND connections are held
     local before after pid
+    start_server
+    gpy times 1 >/dev/null || die "the warm-up requests failed"
     rm -f "$work/go"
     before=$(rss)
     gpy "$1" "$held" "$work/go" >"$work/$1.out" 2>&1 &
     pid=$!
     for _ in $(seq 200); do grep -q holding "$work/$1.out" 2>/dev/null && break; sleep 0.05; done
+    # Every connection in (the listen backlog is short: some wait for a
+    # SYN retransmission), then settled.
+    local open=0
+    for _ in $(seq 100); do
+        open=$(ss -Htn state established '( sport = :8000 )' | wc -l)
+        [ "$open" -ge "$held" ] && break
+        sleep 0.1
+    done
     sleep 0.5
     after=$(rss)
+    [ "$open" -ge "$held" ] || { touch "$work/go"; stop_server; die "$1: only $open of $held connections open"; }
     touch "$work/go"
     wait "$pid"
-    sleep 0.5
+    stop_server
     echo $((after - before))
 }
 idle_kib=$(hold idle)
@@ -175,8 +204,9 @@ printf '  %-44s %8s\n' "GET instance-id (plain, the baseline)" "$plain" \
     "PUT /latest/api/token" "$put" \
     "GET identity signature (Ed25519)" "$signature"
 echo "  plain / token: $(ratio "$token" "$plain"); plain / signature: $(ratio "$signature" "$plain")"
-echo "memory of the server for $held connections held: idle ${idle_kib} KiB, long-polls ${poll_kib} KiB" \
-    "($(awk -v k="$poll_kib" -v n="$held" 'BEGIN { printf "%.1f", k / n }') KiB per long-poll)"
+per() { awk -v k="$1" -v n="$held" 'BEGIN { printf "%.1f", k / n }'; }
+echo "memory of a fresh server for $held connections held: idle ${idle_kib} KiB ($(per "$idle_kib") KiB each)," \
+    "long-polls ${poll_kib} KiB ($(per "$poll_kib") KiB each)"
 {
     printf 'metadata: GET with an IMDSv2 token (vs plain GET)\t%s\t%s\tµs\t%s\n' "$token" "$plain" "$requests"
     printf 'metadata: PUT /latest/api/token (vs plain GET)\t%s\t%s\tµs\t%s\n' "$put" "$plain" "$requests"
