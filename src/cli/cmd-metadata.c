@@ -516,19 +516,20 @@ static int metadata_set(CnCli *cli, const char *machine_name, const char *data_d
     };
     /* Each written beside its place first, then all renamed: a failed write
      * leaves the machine's files as they were. */
-    g_autoptr(GPtrArray) written = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GPtrArray) temporaries = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func(g_free);
     for (gsize i = 0; i < G_N_ELEMENTS(files) && !error; i++) {
         if (!files[i].given)
             continue;
         g_autofree char *temporary = g_strdup_printf("%s/.%s.new.%d", dir, files[i].name, (int)getpid());
         if (g_file_set_contents_full(temporary, files[i].length ? files[i].data : "", (gssize)files[i].length,
-                                     G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error))
-            g_ptr_array_add(written, g_steal_pointer(&temporary));
+                                     G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error)) {
+            g_ptr_array_add(temporaries, g_steal_pointer(&temporary));
+            g_ptr_array_add(paths, g_build_filename(dir, files[i].name, NULL));
+        }
     }
-    for (guint i = 0; i < written->len; i++) {
-        const char *temporary = written->pdata[i];
-        g_autofree char *path = g_build_filename(dir, strrchr(temporary, '/') + 2, NULL);
-        *strstr(path + strlen(dir), ".new.") = '\0';
+    for (guint i = 0; i < temporaries->len; i++) {
+        const char *temporary = temporaries->pdata[i], *path = paths->pdata[i];
         if (error) {
             unlink(temporary);
         } else if (rename(temporary, path) < 0) {
