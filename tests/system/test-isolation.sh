@@ -421,6 +421,12 @@ network rt: applied tables cn_rt"
     fails "$T g3 as g1: ARP to the gateway gets no reply" py "$G3" arp eth0 "$G1MAC" "$G1IP" "$GW"
     is "$T g3 as g1: the host has no neighbour entry for g1's address" "$(host_neigh_mac "$G1IP")" ""
     is "$T g3 as g1: the bridge does not learn g1's MAC (bridge fdb)" "$(fdb_port_of "$G1MAC")" ""
+    # What g3 forged went through chain spoofed: its port's count, and the
+    # forged-MAC reason's.
+    like "$T isolation show: g3's port has its forged frames counted" "$(cn isolation show)" \
+        "^  guest vg3 +$G3MAC .* forged [1-9][0-9]*$"
+    like "$T isolation show: ... and the forged-MAC reason counted them" "$(cn isolation show)" \
+        "^  dropped [1-9][0-9]* packet\(s\), [0-9]+ bytes: bridge pin: iifname \. ether saddr != @port_mac drop$"
     set_guest "$G3" "$G3MAC" "$G3IP"
     nsx "$G1" ip link set eth0 up
     nsx "$G1" ip route replace default via "$GW"
