@@ -59,13 +59,19 @@ static GPtrArray *guests(const CnIsoNetwork *net)
     return list;
 }
 
-static gboolean has_line(GPtrArray *lines, const char *line)
+/* LINE's index in LINES, or -1. */
+static int line_index(GPtrArray *lines, const char *line)
 {
     for (guint i = 0; i < lines->len; i++) {
         if (strcmp(lines->pdata[i], line) == 0)
-            return TRUE;
+            return (int)i;
     }
-    return FALSE;
+    return -1;
+}
+
+static gboolean has_line(GPtrArray *lines, const char *line)
+{
+    return line_index(lines, line) >= 0;
 }
 
 static void test_eui64(void **state)
@@ -115,7 +121,16 @@ static void test_shape(void **state)
     assert_true(has_line(rules, "pin: ether type ip6 jump pin_ip6"));
     assert_true(has_line(rules, "pin: ether type @ethertypes accept"));
     /* The allow-list ends in a drop: tagged frames, LLC, anything else. */
-    assert_string_equal(g_ptr_array_index(rules, 8), "pin: any other ethertype (802.1Q, 802.1ad, LLC, ...): drop");
+    int allowed = line_index(rules, "pin: ether type @ethertypes accept");
+    assert_true(allowed >= 0 && (guint)allowed + 1 < rules->len);
+    assert_string_equal(g_ptr_array_index(rules, allowed + 1),
+                        "pin: any other ethertype (802.1Q, 802.1ad, LLC, ...): drop");
+    /* Forged frames: counted per port, then dropped, in rules of their own. */
+    assert_true(has_line(a.tables[0].chains, "spoofed"));
+    int update = line_index(rules, "spoofed: update @spoofers { iifname counter }");
+    assert_true(update >= 0);
+    assert_string_equal(g_ptr_array_index(rules, update + 1),
+                        "spoofed: drop (forged: counted by the rule that sent it here)");
     assert_false(has_line(b.tables[0].rules, "pin: ether type ip6 jump pin_ip6"));
     assert_true(has_line(b.tables[0].chains, "pin") && !has_line(b.tables[0].chains, "pin_ip6"));
     assert_string_not_equal(a.tables[0].comment, b.tables[0].comment);
@@ -229,7 +244,9 @@ static void test_table_drift(void **state)
     CnNftShape *shape = cn_nft_snapshot_shape(kernel);
     g_free(shape->tables[0].comment);
     shape->tables[0].comment = g_strdup("carthage-net network lab rules 0000000000000000");
-    g_ptr_array_remove_index(shape->tables[0].rules, 1);
+    int forged_mac = line_index(shape->tables[0].rules, "pin: iifname . ether saddr != @port_mac drop");
+    assert_true(forged_mac >= 0);
+    g_ptr_array_remove_index(shape->tables[0].rules, (guint)forged_mac);
     g_ptr_array_add(shape->tables[0].rules, g_strdup("pin: (a rule carthage-net did not make)"));
     g_ptr_array_add(shape->tables[0].chains, g_strdup("evil"));
     g_autoptr(CnNftDrift) drift = cn_nft_snapshot_compare(kernel, net, NULL, FALSE);
