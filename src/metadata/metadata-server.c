@@ -493,11 +493,25 @@ static void waiter_free(gpointer data)
     g_free(waiter);
 }
 
-/* Answers a held request with REPLY and lets libsoup go on with it. */
+/* MSG's connection gets TIMEOUT seconds from now. */
+static void restart_timer(CnMetadataServer *server, SoupServerMessage *msg, guint timeout)
+{
+    g_autofree char *key = connection_key(soup_server_message_get_local_address(msg),
+                                          soup_server_message_get_remote_address(msg), TRUE);
+    Connection *connection = g_hash_table_lookup(server->connections, key);
+    if (connection && connection->timer) {
+        g_source_remove(connection->timer);
+        connection->timer = g_timeout_add_seconds(timeout, connection_timeout, connection);
+    }
+}
+
+/* Answers a held request with REPLY and lets libsoup go on with it; its
+ * connection has the usual time from now to be done. */
 static void release(Waiter *waiter, CnMetadataReply *reply, const CnLink *link)
 {
     CnMetadataServer *server = waiter->server;
     SoupServerMessage *msg = g_object_ref(waiter->msg);
+    restart_timer(server, msg, server->limits.timeout_seconds);
     g_autofree char *path = g_strdup(waiter->path);
     g_hash_table_remove(server->waiters, msg);
     finish(server, msg, path, reply, link);
@@ -532,14 +546,7 @@ static guint held_by(CnMetadataServer *server, const char *guest)
  * its connection's time limit waits as long. */
 static void hold(CnMetadataServer *server, SoupServerMessage *msg, const char *path, const char *etag, guint seconds)
 {
-    g_autofree char *key = connection_key(soup_server_message_get_local_address(msg),
-                                          soup_server_message_get_remote_address(msg), TRUE);
-    Connection *connection = g_hash_table_lookup(server->connections, key);
-    if (connection && connection->timer) {
-        g_source_remove(connection->timer);
-        connection->timer = g_timeout_add_seconds(seconds + server->limits.timeout_seconds, connection_timeout,
-                                                  connection);
-    }
+    restart_timer(server, msg, seconds + server->limits.timeout_seconds);
     Waiter *waiter = g_new0(Waiter, 1);
     waiter->server = server;
     waiter->msg = g_object_ref(msg);
