@@ -91,8 +91,10 @@ gboolean cn_ops_spoof_report(const CnSite *site, const char *run_dir, const char
     }
     if (events->len && !cn_events_publish(state_dir, events_dir, events, error))
         return FALSE;
+    /* Written when it changed only: this runs every 10 s. */
     g_autofree char *text = cn_spoof_seen_format(now);
-    if (!cn_runtime_write(run_dir, CN_SPOOF_SEEN_FILE, text, error))
+    g_autofree char *before = cn_spoof_seen_format(seen);
+    if ((strcmp(text, before) != 0 || !loaded) && !cn_runtime_write(run_dir, CN_SPOOF_SEEN_FILE, text, error))
         return FALSE;
     *reported = events->len;
     return TRUE;
