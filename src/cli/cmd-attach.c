@@ -60,27 +60,27 @@ static gboolean isolate_hotplugged(CnCli *cli, CnVirt *virt, const CnMachine *ma
     if (!link->net || !cn_network_has_isolation(link->net))
         return TRUE;
     g_auto(CnVirtDomain) domain = { 0 };
-    if (!cn_virt_domain_get(virt, machine->name, &domain, error))
+    if (!cn_virt_domain_get(virt, cn_machine_domain(machine), &domain, error))
         return FALSE;
     g_autofree char *tap = live_tap(&domain, mac);
     if (!tap) {
-        g_set_error(error, CN_NFT_ERROR, 0, "domain %s: no tap for %s after the hot-plug", machine->name, mac);
+        g_set_error(error, CN_NFT_ERROR, 0, "domain %s: no tap for %s after the hot-plug", cn_machine_domain(machine), mac);
         return FALSE;
     }
     const char *run_dir = cn_paths_run_dir();
     g_autoptr(CnIsoNetwork) iso = cn_iso_network_from_model(link->net);
     g_autoptr(CnIsoGuest) guest = cn_iso_guest_from_link(link, tap);
     g_autoptr(GPtrArray) ports = NULL;
-    if (!cn_ports_load(run_dir, machine->name, &ports, error) ||
-        cn_ports_attach(run_dir, machine->name, ports, link->net->name, iso, guest, error) != CN_PORT_ATTACHED)
+    if (!cn_ports_load(run_dir, cn_machine_domain(machine), &ports, error) ||
+        cn_ports_attach(run_dir, cn_machine_domain(machine), ports, link->net->name, iso, guest, error) != CN_PORT_ATTACHED)
         return FALSE;
     if (link->net->forward != CN_FORWARD_NAT)
         return TRUE;
     /* The domain's public address, as the hook announces it at start. */
     CnOutboundPlaces places = { run_dir, cli->state_dir, cn_paths_events_dir(), 2000 };
     g_autoptr(GError) local = NULL;
-    if (!cn_outbound_refresh(&places, machine->name, NULL, NULL, &local))
-        cn_cli_warning("domain %s: public address not announced: %s", machine->name, local->message);
+    if (!cn_outbound_refresh(&places, cn_machine_domain(machine), NULL, NULL, &local))
+        cn_cli_warning("domain %s: public address not announced: %s", cn_machine_domain(machine), local->message);
     return TRUE;
 }
 
@@ -98,7 +98,7 @@ static gboolean present_everywhere(const CnVirtDomain *domain, CnVirtAffect affe
 static int attach_seed(CnCli *cli, CnVirt *virt, const CnMachine *machine, const char *data_dir)
 {
     g_autoptr(GError) error = NULL;
-    g_autoptr(xmlDoc) definition = cn_virt_domain_definition(virt, machine->name, &error);
+    g_autoptr(xmlDoc) definition = cn_virt_domain_definition(virt, cn_machine_domain(machine), &error);
     if (!definition)
         return cn_cli_fail(error);
     g_autofree char *before = cn_xml_format(definition);
@@ -108,12 +108,12 @@ static int attach_seed(CnCli *cli, CnVirt *virt, const CnMachine *machine, const
     }
     g_autofree char *after = cn_xml_format(definition);
     if (strcmp(before, after) == 0) {
-        printf("domain %s: NoCloud seed already in its definition\n", machine->name);
+        printf("domain %s: NoCloud seed already in its definition\n", cn_machine_domain(machine));
         return CN_EXIT_OK;
     }
     if (!cn_virt_domain_define(virt, after, &error))
         return cn_cli_fail(error);
-    printf("domain %s: NoCloud seed written into its definition (read at its next start)\n", machine->name);
+    printf("domain %s: NoCloud seed written into its definition (read at its next start)\n", cn_machine_domain(machine));
     return CN_EXIT_OK;
 }
 
@@ -173,20 +173,20 @@ int cn_cmd_attach(CnCli *cli, int argc, char **argv)
     if (!virt)
         return exit_code;
     g_auto(CnVirtDomain) domain = { 0 };
-    if (!cn_virt_domain_get(virt, machine->name, &domain, &error))
+    if (!cn_virt_domain_get(virt, cn_machine_domain(machine), &domain, &error))
         return cn_cli_fail(error);
     if (!domain.exists) {
         cn_cli_error("no libvirt domain named '%s' (define it first, e.g. with render domain)",
-                     machine->name);
+                     cn_machine_domain(machine));
         return CN_EXIT_INVALID;
     }
     if (live && !domain.active) {
-        cn_cli_error("domain %s is not running: --live needs a running domain", machine->name);
+        cn_cli_error("domain %s is not running: --live needs a running domain", cn_machine_domain(machine));
         return CN_EXIT_INVALID;
     }
     if (seed && !domain.config) {
         cn_cli_error("domain %s is transient: --seed writes into a persistent definition (virsh define)",
-                     machine->name);
+                     cn_machine_domain(machine));
         return CN_EXIT_INVALID;
     }
     if (seed) {
@@ -205,15 +205,15 @@ int cn_cmd_attach(CnCli *cli, int argc, char **argv)
             continue;
         cn_mac_format(link->mac, mac);
         if (present_everywhere(&domain, affect, mac)) {
-            printf("domain %s: %s (%s) already attached\n", machine->name, link->iface, mac);
+            printf("domain %s: %s (%s) already attached\n", cn_machine_domain(machine), link->iface, mac);
             continue;
         }
         g_autoptr(xmlDoc) doc = xmlNewDoc((const xmlChar *)"1.0");
         xmlDocSetRootElement(doc, cn_render_interface(doc, link, g_hash_table_lookup(taps, link), template));
         g_autofree char *xml = cn_xml_format(doc);
-        if (!cn_virt_domain_attach(virt, machine->name, xml, affect, &error))
+        if (!cn_virt_domain_attach(virt, cn_machine_domain(machine), xml, affect, &error))
             return cn_cli_fail(error);
-        printf("domain %s: attached %s (%s) to network %s\n", machine->name, link->iface, mac,
+        printf("domain %s: attached %s (%s) to network %s\n", cn_machine_domain(machine), link->iface, mac,
                link->net_name);
         gboolean running = live || (affect == CN_VIRT_AFFECT_CURRENT && domain.active);
         if (running && !isolate_hotplugged(cli, virt, machine, link, mac, &error)) {
@@ -221,11 +221,11 @@ int cn_cmd_attach(CnCli *cli, int argc, char **argv)
              * keep the NIC (fail closed); elsewhere, say so and go on. */
             if (link->net->metadata) {
                 cn_cli_error("domain %s: %s; the NIC was attached but cannot be isolated: detach it "
-                             "(virsh detach-interface %s network --mac %s --live)", machine->name,
-                             error->message, machine->name, mac);
+                             "(virsh detach-interface %s network --mac %s --live)", cn_machine_domain(machine),
+                             error->message, cn_machine_domain(machine), mac);
                 return CN_EXIT_SYSTEM;
             }
-            cn_cli_warning("domain %s: %s", machine->name, error->message);
+            cn_cli_warning("domain %s: %s", cn_machine_domain(machine), error->message);
             g_clear_error(&error);
         }
     }
@@ -234,7 +234,7 @@ int cn_cmd_attach(CnCli *cli, int argc, char **argv)
     xmlDocSetRootElement(meta_doc, cn_render_machine_metadata(meta_doc, machine, taps));
     cn_xml_strip_namespace(xmlDocGetRootElement(meta_doc));
     g_autofree char *meta = cn_xml_format(meta_doc);
-    if (!cn_virt_domain_set_metadata(virt, machine->name, meta, affect, &error))
+    if (!cn_virt_domain_set_metadata(virt, cn_machine_domain(machine), meta, affect, &error))
         return cn_cli_fail(error);
     if (seed)
         return attach_seed(cli, virt, machine, data_dir ? data_dir : cn_paths_metadata_dir());

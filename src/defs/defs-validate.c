@@ -843,8 +843,34 @@ static void check_machine_metadata_keys(Check *ctx, CnMachine *machine)
                    "has no effect: no link of this machine joins a network with metadata = true");
 }
 
+/* Two machines that would be one libvirt domain: a domain_name that is
+ * another machine's domain (its domain_name, else its NAME). */
+static void check_domain_names(Check *ctx)
+{
+    g_autoptr(GHashTable) domains = g_hash_table_new(g_str_hash, g_str_equal);
+    for (guint i = 0; i < ctx->site->machines->len; i++) {
+        CnMachine *machine = ctx->site->machines->pdata[i];
+        if (!machine->domain_name)
+            g_hash_table_insert(domains, machine->name, machine);
+    }
+    for (guint i = 0; i < ctx->site->machines->len; i++) {
+        CnMachine *machine = ctx->site->machines->pdata[i];
+        if (!machine->domain_name || cn_object_is_invalid(machine->key_locs))
+            continue;
+        const CnMachine *other = g_hash_table_lookup(domains, machine->domain_name);
+        if (other) {
+            g_autofree char *group = cn_machine_group(machine);
+            REPORT(ctx, machine->key_locs, &machine->loc, group, "domain_name",
+                   "'%s' is already the libvirt domain of [machine %s]", machine->domain_name, other->name);
+            continue;
+        }
+        g_hash_table_insert(domains, machine->domain_name, machine);
+    }
+}
+
 static void check_machines(Check *ctx)
 {
+    check_domain_names(ctx);
     for (guint i = 0; i < ctx->site->machines->len; i++) {
         CnMachine *machine = ctx->site->machines->pdata[i];
         if (cn_object_is_invalid(machine->key_locs))

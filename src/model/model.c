@@ -36,6 +36,7 @@ static void machine_free(gpointer data)
     CnMachine *machine = data;
     g_hash_table_unref(machine->key_locs);
     g_free(machine->name);
+    g_free(machine->domain_name);
     g_ptr_array_unref(machine->links);
     g_free(machine);
 }
@@ -115,6 +116,11 @@ CnMachine *cn_machine_new(const char *name)
     machine->name = g_strdup(name);
     machine->links = g_ptr_array_new();
     return machine;
+}
+
+const char *cn_machine_domain(const CnMachine *machine)
+{
+    return machine->domain_name ? machine->domain_name : machine->name;
 }
 
 CnLink *cn_link_new(const char *machine, const char *iface)

@@ -151,6 +151,7 @@ struct CnMachine {
     GHashTable *key_locs; /* key (static string) -> CnLoc*: where each set key came from */
     char *name;
     CnLoc loc;
+    char *domain_name;            /* the libvirt domain's name; NULL: NAME */
     CnEndpoint metadata_handler;
     CnTokenMode metadata_tokens;  /* overrides the network's */
     uint32_t metadata_hop_limit;  /* 0: the network's */
@@ -216,6 +217,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(CnSite, cn_site_free)
 
 CnNetwork *cn_network_new(const char *name);
 CnMachine *cn_machine_new(const char *name);
+/* The libvirt domain that is MACHINE: domain_name, else the machine's NAME. */
+const char *cn_machine_domain(const CnMachine *machine);
 CnLink *cn_link_new(const char *machine, const char *iface);
 CnPool *cn_pool_new(const char *name);
 

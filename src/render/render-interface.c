@@ -99,6 +99,34 @@ static char *interface_mac(xmlNodePtr interface)
     return address ? g_ascii_strdown((const char *)address, -1) : NULL;
 }
 
+/* A machine with domain_name names its domain: a base without <name>
+ * gets it, a base named otherwise is an error (the hook, attach and
+ * status would look for the other name). */
+static gboolean merge_domain_name(xmlNodePtr domain, const CnMachine *machine, GError **error)
+{
+    if (!machine->domain_name)
+        return TRUE;
+    xmlNodePtr name = cn_xml_child(domain, "name");
+    if (!name) {
+        xmlNodePtr first = domain->children;
+        name = xmlNewDocNode(domain->doc, NULL, (const xmlChar *)"name", NULL);
+        xmlNodeAddContent(name, (const xmlChar *)machine->domain_name);
+        if (first)
+            xmlAddPrevSibling(first, name);
+        else
+            xmlAddChild(domain, name);
+        return TRUE;
+    }
+    g_autofree char *text = (char *)xmlNodeGetContent(name);
+    if (text && strcmp(g_strstrip(text), machine->domain_name) != 0) {
+        g_set_error(error, CN_XML_ERROR, CN_XML_ERROR_STRUCTURE,
+                    "the base domain is named '%s', but [machine %s] has domain_name = %s", text,
+                    machine->name, machine->domain_name);
+        return FALSE;
+    }
+    return TRUE;
+}
+
 gboolean cn_render_domain_merge(xmlDocPtr base, const CnMachine *machine, GHashTable *taps,
                                 xmlDocPtr interface_template, GError **error)
 {
@@ -109,6 +137,8 @@ gboolean cn_render_domain_merge(xmlDocPtr base, const CnMachine *machine, GHashT
                     domain ? (const char *)domain->name : "");
         return FALSE;
     }
+    if (!merge_domain_name(domain, machine, error))
+        return FALSE;
     xmlNodePtr devices = cn_xml_ensure_child(domain, "devices");
 
     for (guint i = 0; i < machine->links->len; i++) {
