@@ -102,7 +102,7 @@ static gboolean port_created(const HookEvent *event, const HookInput *input, GEr
         char mac[CN_MAC_STR_MAX];
         cn_mac_format(input->port.mac, mac);
         g_set_error(error, HOOK_ERROR, 0,
-                    "carthage-net: MAC %s on network %s is reserved for machine %s; domain %s may not "
+                    "carthage-net: MAC %s on network %s is reserved for domain %s; domain %s may not "
                     "use it", mac, input->network.name, owner, input->port.owner);
         return FALSE;
     }

@@ -236,7 +236,11 @@ static gboolean network_guest(Parser *p, const char **names, const char **values
     uint8_t mac[6];
     if (!net->iso || !parse_mac_attr(attr(names, values, "mac"), mac, error))
         return net->iso == NULL;
-    const char *machine = attr(names, values, "machine");
+    /* The record keeps the domain that may use the MAC: the machine's
+     * domain_name when it has one. */
+    const char *machine = attr(names, values, "domain");
+    if (!machine)
+        machine = attr(names, values, "machine");
     const char *iface = attr(names, values, "iface");
     g_autoptr(GArray) addresses = g_array_new(FALSE, FALSE, sizeof(uint32_t));
     if (!parse_addresses(attr(names, values, "ipv4"), addresses, error))

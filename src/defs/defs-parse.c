@@ -93,7 +93,7 @@ static const KeySpec network_keys[] = {
 };
 
 static const KeySpec machine_keys[] = {
-    KEY(CnMachine, "domain_name", V_NAME, domain_name),
+    KEY(CnMachine, "domain_name", V_DNS_NAME, domain_name),
     KEY(CnMachine, "metadata.handler", V_ENDPOINT, metadata_handler),
     KEY(CnMachine, "metadata.tokens", V_TOKEN_MODE, metadata_tokens),
     UINT_KEY(CnMachine, "metadata.hop_limit", metadata_hop_limit, 1, 64),

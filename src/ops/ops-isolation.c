@@ -122,7 +122,9 @@ static CnHookRecord *expected_record(const CnNetwork *net, const CnHookRecord *c
         CnEndpoint handler = { 0 };
         if (net->metadata && link->machine && link->machine->metadata_handler.set)
             handler = cn_link_metadata_handler(link);
-        cn_hook_record_add_guest(record, link->machine_name, link->iface, link->mac, addresses, handler);
+        /* The record names the domain that may use the MAC. */
+        cn_hook_record_add_guest(record, link->machine ? cn_machine_domain(link->machine) : link->machine_name,
+                                 link->iface, link->mac, addresses, handler);
     }
     if (!current)
         return record;

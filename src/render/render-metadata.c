@@ -103,6 +103,9 @@ xmlNodePtr cn_render_network_metadata(xmlDocPtr doc, const CnNetwork *net)
         const CnLink *link = net->links->pdata[i];
         xmlNodePtr guest = xmlNewChild(root, ns, (const xmlChar *)"guest", NULL);
         cn_xml_set(guest, "machine", link->machine_name);
+        /* The hook lets only this domain use the MAC (port-created). */
+        if (link->machine && link->machine->domain_name)
+            cn_xml_set(guest, "domain", link->machine->domain_name);
         cn_xml_set(guest, "iface", link->iface);
         cn_xml_set_mac(guest, "mac", link->mac);
         set_link_addresses(guest, link);

@@ -60,7 +60,7 @@ run network md port-created "$data/network-port-created.xml"
 is "port-created by the machine the MAC is reserved for: exit 0" "$rc" 0
 run network md port-created "$data/network-port-created-forged.xml"
 is "port-created with another machine's MAC: exit 1" "$rc" 1
-like "port-created with another machine's MAC: says whose" "$err" "MAC 36:8a:c2:4f:45:44 on network md is reserved for machine m1; domain m3 may not use it"
+like "port-created with another machine's MAC: says whose" "$err" "MAC 36:8a:c2:4f:45:44 on network md is reserved for domain m1; domain m3 may not use it"
 
 run network md frobnicate "$data/network-start.xml"
 is "an unknown network operation: exit 0" "$rc" 0

@@ -89,7 +89,7 @@ virsh -q define "$CN_E2E_RUN/m3.xml" >/dev/null
 out=$(virsh start m3 2>&1); rc=$?
 isnt_zero() { [ "$1" != 0 ]; }
 ok "forged MAC: the domain does not start" isnt_zero "$rc"
-like "forged MAC: libvirt shows why" "$out" "MAC $m1_mac on network md is reserved for machine m1"
+like "forged MAC: libvirt shows why" "$out" "MAC $m1_mac on network md is reserved for domain m1"
 
 # A hand-written NIC with its own MAC, using m1's address: gets nothing.
 guest_base_xml m4 "cn.addr=10.63.0.11/24 cn.sleep=2 cn.http=169.254.169.254:80/ cn.ping=10.63.0.1" |

@@ -82,7 +82,7 @@ virsh -q define "$CN_E2E_RUN/thief.xml" >/dev/null
 out=$(virsh start thief 2>&1); rc=$?
 ok "a domain claiming live3's MAC does not start" test "$rc" != 0
 like "... and libvirt shows why (the record, not the XML the network started with)" "$out" \
-    "MAC $live3_mac on network live is reserved for machine live3"
+    "MAC $live3_mac on network live is reserved for domain live3"
 virsh -q undefine thief >/dev/null 2>&1
 
 # --- a machine removed while the network runs
