@@ -82,6 +82,10 @@ void cn_cli_print_report(GPtrArray *report);
 
 typedef struct CnVirt CnVirt;
 CnVirt *cn_cli_open_virt(CnCli *cli, int *exit_code);
+/* This very carthage-net, for a command line QEMU runs (guestfwd cmd:):
+ * its absolute path, or NULL with ERROR when QEMU's option syntax or the
+ * shell would take the path apart. */
+char *cn_cli_connector(GError **error);
 /* NAMES, or every network when there are none; NULL (after saying which)
  * when a name is unknown. */
 GPtrArray *cn_cli_select_networks(CnSite *site, char **names, int n_names);

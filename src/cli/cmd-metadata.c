@@ -5,7 +5,10 @@
 #include <errno.h>
 #include <glib-unix.h>
 #include <linux/netfilter.h>
+#include <poll.h>
 #include <stdio.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -16,6 +19,7 @@
 #include "paths.h"
 #include "metadata-control.h"
 #include "metadata-server.h"
+#include "metadata-sockets.h"
 #include "metadata-signer.h"
 #include "netaddr.h"
 #include "ops-ovn-metadata.h"
@@ -32,6 +36,8 @@ typedef struct {
     const char *ovn_network; /* --ovn: this chassis's end of that network's metadata localport */
     const char *ovs_db;
     CnMetadataTokenKey token_key; /* per host boot, in the run directory */
+    const char *socket_dir;  /* --socket-dir: user-mode guests' sockets, not addresses */
+    CnSocketDir *sockets;
 } ServeContext;
 
 /* --ovn NETWORK: an OVN network with metadata = true; its links' pool
@@ -104,6 +110,10 @@ static char *reload_now(ServeContext *ctx)
     }
     guint waiting_before = cn_metadata_server_waiting(ctx->server);
     cn_metadata_server_set_snapshot(ctx->server, snapshot);
+    g_autoptr(GError) sockets_error = NULL;
+    if (ctx->sockets &&
+        !cn_socket_dir_sync(ctx->sockets, ctx->server, cn_metadata_snapshot_site(snapshot), &sockets_error))
+        cn_cli_warning("reload: %s", sockets_error->message);
     char *line = g_strdup_printf("reloaded: %u machine(s); %u connection(s) open; %u long-poll(s) answered",
                                  cn_metadata_snapshot_site(snapshot)->machines->len,
                                  cn_metadata_server_connections(ctx->server),
@@ -211,14 +221,14 @@ static gboolean quit(gpointer data)
 
 static int metadata_serve(CnCli *cli, char **listen, const char *data_dir, const char *identity_key,
                           const char *hypervisor, const CnMetadataLimits *limits, const char *ovn_network,
-                          const char *ovs_db)
+                          const char *ovs_db, const char *socket_dir)
 {
     /* Signals first: a reload asked for during start-up (systemctl reload
      * right after start) must not kill the server. */
     g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
     ServeContext ctx = { .cli = cli, .data_dir = data_dir, .identity_key = identity_key, .hypervisor = hypervisor,
                          .loop = loop,
-                         .ovn_network = ovn_network, .ovs_db = ovs_db };
+                         .ovn_network = ovn_network, .ovs_db = ovs_db, .socket_dir = socket_dir };
     guint hup = g_unix_signal_add(SIGHUP, reload, &ctx);
     guint term = g_unix_signal_add(SIGTERM, quit, &ctx);
     guint interrupt = g_unix_signal_add(SIGINT, quit, &ctx);
@@ -288,6 +298,39 @@ static int serve_ovn(ServeContext *ctx, CnMetadataSnapshot *snapshot, const CnMe
     return CN_EXIT_OK;
 }
 
+/* --socket-dir: a socket per machine for its user-mode guest; nothing
+ * listens when one of them cannot be made (a handler socket missing, a
+ * directory that is not ours). */
+static int serve_sockets(ServeContext *ctx, CnMetadataSnapshot *snapshot, const CnMetadataLimits *limits)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(CnMetadataServer) server = cn_metadata_server_new(limits, &ctx->token_key, snapshot);
+    cn_metadata_server_set_refusal_handler(server, on_refusal, ctx);
+    ctx->sockets = cn_socket_dir_open(ctx->socket_dir, &error);
+    if (!ctx->sockets) {
+        cn_cli_error("metadata serve: %s", error->message);
+        return g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_EXIST) ? CN_EXIT_BUSY : CN_EXIT_INVALID;
+    }
+    if (!cn_socket_dir_sync(ctx->sockets, server, cn_metadata_snapshot_site(snapshot), &error)) {
+        cn_socket_dir_close(ctx->sockets, server);
+        ctx->sockets = NULL;
+        cn_cli_error("metadata serve --socket-dir %s: %s", ctx->socket_dir, error->message);
+        return CN_EXIT_INVALID;
+    }
+    if (cn_socket_dir_count(ctx->sockets) == 0)
+        cn_cli_warning("metadata serve --socket-dir %s: no machine has a link on a network with metadata = true",
+                       ctx->socket_dir);
+    fflush(stdout);
+    ctx->server = server;
+    g_autoptr(CnMetadataControl) control = open_control(ctx);
+    g_main_loop_run(ctx->loop);
+    g_clear_pointer(&control, cn_metadata_control_free);
+    ctx->server = NULL;
+    cn_socket_dir_close(ctx->sockets, server);
+    ctx->sockets = NULL;
+    return CN_EXIT_OK;
+}
+
 static int serve(ServeContext *ctx, char **listen, const CnMetadataLimits *limits)
 {
     int exit_code;
@@ -299,6 +342,8 @@ static int serve(ServeContext *ctx, char **listen, const CnMetadataLimits *limit
         return exit_code;
     if (ctx->ovn_network)
         return serve_ovn(ctx, snapshot, limits);
+    if (ctx->socket_dir)
+        return serve_sockets(ctx, snapshot, limits);
     g_autoptr(GArray) endpoints = NULL;
     if (listen) {
         endpoints = g_array_new(FALSE, FALSE, sizeof(CnEndpoint));
@@ -547,6 +592,67 @@ static int metadata_set(CnCli *cli, const char *machine_name, const char *data_d
     return metadata_reload();
 }
 
+/* metadata connect SOCKET: stdin and stdout joined to the UNIX socket,
+ * for QEMU's guestfwd cmd: (one per guest connection).  Ends when the
+ * server has closed its side; the guest's end of the request is passed on
+ * as a shutdown, so HTTP/1.0-style requests get their answer. */
+static int metadata_connect(const char *path)
+{
+    struct sockaddr_un address = { .sun_family = AF_UNIX };
+    if (strlen(path) >= sizeof address.sun_path) {
+        cn_cli_error("metadata connect: %s is too long for a UNIX socket", path);
+        return CN_EXIT_USAGE;
+    }
+    memcpy(address.sun_path, path, strlen(path));
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&address, sizeof address) < 0) {
+        cn_cli_error("metadata connect: %s: %s", path, g_strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return CN_EXIT_SYSTEM;
+    }
+    struct pollfd fds[2] = { { .fd = STDIN_FILENO, .events = POLLIN }, { .fd = fd, .events = POLLIN } };
+    const int out[2] = { fd, STDOUT_FILENO };
+    char buffer[16384];
+    gboolean input_open = TRUE;
+    for (;;) {
+        fds[0].fd = input_open ? STDIN_FILENO : -1;
+        if (poll(fds, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        for (int i = 0; i < 2; i++) {
+            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            ssize_t n = read(fds[i].fd, buffer, sizeof buffer);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0) {
+                if (i == 1) {
+                    close(fd);
+                    return CN_EXIT_OK; /* the server is done */
+                }
+                input_open = FALSE;
+                shutdown(fd, SHUT_WR);
+                continue;
+            }
+            for (ssize_t done = 0; done < n;) {
+                ssize_t w = write(out[i], buffer + done, (size_t)(n - done));
+                if (w < 0 && errno == EINTR)
+                    continue;
+                if (w <= 0) {
+                    close(fd);
+                    return CN_EXIT_OK; /* the other side is gone */
+                }
+                done += w;
+            }
+        }
+    }
+    close(fd);
+    return CN_EXIT_SYSTEM;
+}
+
 /* metadata keygen [--rotate]: the identity key, made when missing (or
  * replaced, the old one kept as .previous); prints its public key and id
  * for the verifiers. */
@@ -569,7 +675,8 @@ static int metadata_keygen(const char *path, gboolean rotate)
 int cn_cmd_metadata(CnCli *cli, int argc, char **argv)
 {
     static const CnCommand self = {
-        "metadata", "serve [--listen ADDR:PORT]... | serve --ovn NETWORK | show MACHINE [PATH] | "
+        "metadata", "serve [--listen ADDR:PORT]... | serve --ovn NETWORK | serve --socket-dir DIR | "
+                    "connect SOCKET | show MACHINE [PATH] | "
                     "set MACHINE [--user-data FILE] [--vendor-data FILE] [--instance-id ID] | reload | "
                     "keygen [--rotate]",
         "The built-in metadata handler: cloud-init NoCloud and EC2-style documents for the guest that "
@@ -577,7 +684,7 @@ int cn_cmd_metadata(CnCli *cli, int argc, char **argv)
     };
     g_auto(GStrv) listen = NULL;
     g_autofree char *data_dir_option = NULL, *iface = NULL, *ovn_network = NULL, *ovs_db = NULL;
-    g_autofree char *identity_key_option = NULL, *hypervisor = NULL;
+    g_autofree char *identity_key_option = NULL, *hypervisor = NULL, *socket_dir = NULL;
     g_autofree char *user_data = NULL, *vendor_data = NULL, *instance_id = NULL;
     gboolean rotate = FALSE;
     CnMetadataLimits limits = CN_METADATA_LIMITS_DEFAULT;
@@ -610,6 +717,10 @@ int cn_cmd_metadata(CnCli *cli, int argc, char **argv)
         { "ovs-db", 0, 0, G_OPTION_ARG_STRING, &ovs_db,
           "serve --ovn: this host's Open vSwitch database (default " "unix:/var/run/openvswitch/db.sock" ")",
           "REMOTE" },
+        { "socket-dir", 0, 0, G_OPTION_ARG_FILENAME, &socket_dir,
+          "serve: a UNIX socket per machine in DIR for QEMU user-mode guests (render netdev --user), not addresses "
+          "(default for --socket-dir=: $CARTHAGE_NET_SOCKET_DIR, else RUN/metadata)",
+          "DIR" },
         { "max-connections", 0, 0, G_OPTION_ARG_INT, &max_connections, "serve: open connections, all guests", "N" },
         { "max-per-guest", 0, 0, G_OPTION_ARG_INT, &max_per_guest, "serve: open connections per guest", "N" },
         { "timeout", 0, 0, G_OPTION_ARG_INT, &timeout,
@@ -635,8 +746,16 @@ int cn_cmd_metadata(CnCli *cli, int argc, char **argv)
     limits.timeout_seconds = (guint)timeout;
     limits.max_request_bytes = (gsize)max_request;
     limits.log_burst = (guint)log_burst;
-    if (argc == 2 && strcmp(argv[1], "serve") == 0 && !(ovn_network && listen))
-        return metadata_serve(cli, listen, data_dir, identity_key, hypervisor, &limits, ovn_network, ovs_db);
+    if (socket_dir && !*socket_dir) { /* --socket-dir= */
+        g_free(socket_dir);
+        socket_dir = g_strdup(cn_paths_socket_dir());
+    }
+    if (argc == 2 && strcmp(argv[1], "serve") == 0 && !(ovn_network && listen) &&
+        !(socket_dir && (listen || ovn_network)))
+        return metadata_serve(cli, listen, data_dir, identity_key, hypervisor, &limits, ovn_network, ovs_db,
+                              socket_dir);
+    if (argc == 3 && strcmp(argv[1], "connect") == 0 && !listen && !ovn_network && !socket_dir)
+        return metadata_connect(argv[2]);
     if ((argc == 3 || argc == 4) && strcmp(argv[1], "show") == 0 && !listen)
         return metadata_show(cli, argv[2], iface, argc == 4 ? argv[3] : NULL, data_dir, identity_key, hypervisor);
     if (argc == 2 && strcmp(argv[1], "keygen") == 0 && !listen && !ovn_network)
@@ -646,7 +765,7 @@ int cn_cmd_metadata(CnCli *cli, int argc, char **argv)
     if (argc == 2 && strcmp(argv[1], "reload") == 0 && !listen && !ovn_network)
         return metadata_reload();
     cn_cli_error("usage: carthage-net metadata serve [--listen ADDR:PORT]... | metadata serve --ovn NETWORK "
-                 "[--ovs-db REMOTE] | metadata show MACHINE [--iface IFACE] [PATH] | metadata set MACHINE "
+                 "[--ovs-db REMOTE] | metadata serve --socket-dir DIR | metadata connect SOCKET | metadata show MACHINE [--iface IFACE] [PATH] | metadata set MACHINE "
                  "[--user-data FILE] [--vendor-data FILE] [--instance-id ID] | metadata reload | metadata keygen "
                  "[--rotate]");
     return CN_EXIT_USAGE;

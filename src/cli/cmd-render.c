@@ -18,6 +18,7 @@ typedef struct {
     CnSite *site;
     const char *base; /* render domain --base */
     gboolean user;    /* render netdev --user (TAP pool issue) */
+    const char *socket_dir; /* render netdev --user: the user-mode guests' metadata sockets */
     gboolean seed;    /* render domain --seed: the NoCloud seed too */
     const char *data_dir; /* the machines' metadata files (--data-dir) */
 } RenderContext;
@@ -188,7 +189,13 @@ static int render_netdev(RenderContext *ctx, char **args)
         return CN_EXIT_INVALID;
     }
     if (ctx->user) {
-        g_autofree char *text = cn_render_netdev_user(link);
+        g_autoptr(GError) error = NULL;
+        g_autofree char *connector = cn_cli_connector(&error);
+        g_autofree char *text = connector ? cn_render_netdev_user(link, connector, ctx->socket_dir, &error) : NULL;
+        if (!text) {
+            cn_cli_error("render netdev %s %s --user: %s", args[0], args[1], error->message);
+            return CN_EXIT_INVALID;
+        }
         fputs(text, stdout);
         return CN_EXIT_OK;
     }
@@ -228,7 +235,7 @@ int cn_cmd_render(CnCli *cli, int argc, char **argv)
         "Print libvirt XML or QEMU arguments for the definitions.", NULL
     };
     RenderContext ctx = { .cli = cli };
-    g_autofree char *base = NULL, *data_dir = NULL;
+    g_autofree char *base = NULL, *data_dir = NULL, *socket_dir = NULL;
     const GOptionEntry entries[] = {
         { "base", 0, 0, G_OPTION_ARG_FILENAME, &base, "render domain: base domain XML (- for stdin)",
           "FILE" },
@@ -241,6 +248,10 @@ int cn_cmd_render(CnCli *cli, int argc, char **argv)
           "DIR" },
         { "user", 0, 0, G_OPTION_ARG_NONE, &ctx.user,
           "render netdev: QEMU user-mode networking (unprivileged; weaker isolation)", NULL },
+        { "socket-dir", 0, 0, G_OPTION_ARG_FILENAME, &socket_dir,
+          "render netdev --user: the metadata sockets' directory, as metadata serve --socket-dir (default "
+          "$CARTHAGE_NET_SOCKET_DIR, else RUN/metadata)",
+          "DIR" },
         { NULL },
     };
     int exit_code = CN_EXIT_OK;
@@ -248,6 +259,7 @@ int cn_cmd_render(CnCli *cli, int argc, char **argv)
     if (!cn_cli_parse_options(&self, entries, &argc, &argv))
         return CN_EXIT_USAGE;
     ctx.base = base;
+    ctx.socket_dir = socket_dir ? socket_dir : cn_paths_socket_dir();
     ctx.data_dir = data_dir ? data_dir : cn_paths_metadata_dir();
     const RenderKind *kind = NULL;
     for (gsize i = 0; argc > 1 && i < G_N_ELEMENTS(kinds); i++) {
@@ -270,6 +282,10 @@ int cn_cmd_render(CnCli *cli, int argc, char **argv)
     }
     if ((ctx.seed || data_dir) && strcmp(kind->what, "domain") != 0) {
         cn_cli_error("render %s: --seed and --data-dir apply only to render domain", kind->what);
+        return CN_EXIT_USAGE;
+    }
+    if (socket_dir && !ctx.user) {
+        cn_cli_error("render %s: --socket-dir applies only to render netdev --user", kind->what);
         return CN_EXIT_USAGE;
     }
     if (base && strcmp(kind->what, "domain") != 0) {

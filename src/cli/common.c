@@ -244,3 +244,19 @@ gboolean cn_cli_seed_domain(xmlDocPtr domain, const CnMachine *machine, const ch
         cn_cli_warning("%s", (char *)warnings->pdata[i]);
     return cn_render_domain_seed(domain, machine, files, error);
 }
+
+char *cn_cli_connector(GError **error)
+{
+    g_autofree char *self = g_file_read_link("/proc/self/exe", error);
+    if (!self)
+        return NULL;
+    for (const char *c = self; *c; c++) {
+        if (!g_ascii_isalnum(*c) && !strchr("/_.-+@:", *c)) {
+            g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                        "%s: QEMU's guestfwd cannot carry '%c' in the program's path (install carthage-net where "
+                        "the path is letters, digits and /_.-+@:)", self, *c);
+            return NULL;
+        }
+    }
+    return g_steal_pointer(&self);
+}

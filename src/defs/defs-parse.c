@@ -39,6 +39,7 @@ typedef enum {
     V_V4_INTERFACE, /* A.B.C.D/N: an address and its network's prefix */
     V_WORDS,        /* WORD;WORD;... */
     V_TOKEN_MODE,   /* optional, required */
+    V_MACHINE_HANDLER, /* [HOST:]PORT, or /PATH of a UNIX socket: [machine] metadata.handler only */
 } ValueType;
 
 typedef struct {
@@ -94,7 +95,7 @@ static const KeySpec network_keys[] = {
 
 static const KeySpec machine_keys[] = {
     KEY(CnMachine, "domain_name", V_DNS_NAME, domain_name),
-    KEY(CnMachine, "metadata.handler", V_ENDPOINT, metadata_handler),
+    KEY(CnMachine, "metadata.handler", V_MACHINE_HANDLER, metadata_handler),
     KEY(CnMachine, "metadata.tokens", V_TOKEN_MODE, metadata_tokens),
     UINT_KEY(CnMachine, "metadata.hop_limit", metadata_hop_limit, 1, 64),
 };
@@ -360,6 +361,22 @@ static gboolean scalar_path(const KeySpec *spec, char **text, void *field)
     return store_string(text, field, ok);
 }
 
+/* A machine's handler: an endpoint, or (user mode, docs/tap-pool.md) the
+ * absolute path of its UNIX socket.  FIELD is the machine's
+ * metadata_handler: the only key of this type. */
+static gboolean scalar_machine_handler(const KeySpec *spec, char **text, void *field)
+{
+    CnMachine *machine = (CnMachine *)((char *)field - offsetof(CnMachine, metadata_handler));
+    if (**text != '/') {
+        g_clear_pointer(&machine->metadata_handler_socket, g_free);
+        return cn_endpoint_parse(*text, TRUE, field);
+    }
+    if (strlen(*text) >= CN_UNIX_PATH_MAX)
+        return FALSE;
+    *(CnEndpoint *)field = (CnEndpoint){ 0 };
+    return scalar_path(spec, text, &machine->metadata_handler_socket);
+}
+
 static gboolean scalar_bool(const KeySpec *spec, char **text, void *field)
 {
     if (strcmp(*text, "true") == 0 || strcmp(*text, "1") == 0)
@@ -497,6 +514,9 @@ static const struct {
                          "'%s' is not an IPv4 host address with its prefix such as 192.0.2.10/24 (prefix 1-30)" },
     [V_WORDS] = { NULL, parse_words, NULL },
     [V_TOKEN_MODE] = { scalar_token_mode, NULL, "'%s' is not one of optional, required" },
+    [V_MACHINE_HANDLER] = { scalar_machine_handler, NULL,
+                            "'%s' is not [HOST:]PORT with an IPv4 HOST and PORT in 1-65535, nor the absolute path "
+                            "of a UNIX socket (under 108 characters)" },
 };
 
 G_STATIC_ASSERT(CN_IFNAME_MAX == 15);

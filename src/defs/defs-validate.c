@@ -876,6 +876,21 @@ static void check_machines(Check *ctx)
         if (cn_object_is_invalid(machine->key_locs))
             continue;
         check_machine_metadata_keys(ctx, machine);
+        if (machine->metadata_handler_socket) {
+            /* A socket handler serves the machine's user-mode guest
+             * (render netdev --user); its TAP links keep the network's. */
+            gboolean on_metadata_network = FALSE;
+            for (guint j = 0; j < machine->links->len; j++) {
+                const CnLink *link = machine->links->pdata[j];
+                on_metadata_network |= link->net && link->net->metadata;
+            }
+            if (!on_metadata_network) {
+                g_autofree char *group = cn_machine_group(machine);
+                REPORT(ctx, machine->key_locs, &machine->loc, group, "metadata.handler",
+                       "has no effect: no link of this machine joins a network with metadata = true");
+            }
+            continue;
+        }
         if (!machine->metadata_handler.set)
             continue;
         g_autofree char *group = cn_machine_group(machine);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <gio/gio.h>
+#include <gio/gunixsocketaddress.h>
 #include <libsoup/soup.h>
 
 #include "metadata-limiter.h"
@@ -23,6 +24,8 @@
 /* --- the server ---------------------------------------------------------------- */
 
 #define LOG_WINDOW_USEC (10 * G_USEC_PER_SEC)
+/* 127.254.0.0/16: the stand-ins of user-mode guests' sockets. */
+#define CN_STAND_IN_NET 0x7ffeu
 #define LOG_PATH_MAX 200
 
 struct CnMetadataServer {
@@ -42,6 +45,14 @@ struct CnMetadataServer {
     char *ovn_network;       /* the OVN network whose chassis end this serves, NULL: none */
     CnMetadataOvnVerify ovn_verify;
     gpointer ovn_verify_data;
+    /* User-mode guests (listen_unix): a connection to a machine's UNIX
+     * socket is handed to libsoup with made-up IPv4 addresses (libsoup
+     * takes every address for an inet one), the local one standing for
+     * the socket: 127.254.X.Y:80, one per socket. */
+    GHashTable *socket_stand_in; /* UNIX socket path -> GUINT (127.254.X.Y) */
+    GHashTable *stand_in_machine; /* GUINT (127.254.X.Y) -> machine name */
+    guint next_stand_in;
+    guint unix_serial;           /* the made-up remote port */
 };
 
 typedef struct {
@@ -65,6 +76,17 @@ typedef struct {
     gboolean soup_done;  /* libsoup let go of it */
     gboolean timed_out;
 } Connection;
+
+/* The path of a named UNIX socket address, else NULL. */
+static const char *unix_path(GSocketAddress *address)
+{
+    if (!G_IS_UNIX_SOCKET_ADDRESS(address))
+        return NULL;
+    GUnixSocketAddress *unix_address = G_UNIX_SOCKET_ADDRESS(address);
+    if (g_unix_socket_address_get_address_type(unix_address) != G_UNIX_SOCKET_ADDRESS_PATH)
+        return NULL;
+    return g_unix_socket_address_get_path(unix_address);
+}
 
 static char *address_text(GSocketAddress *address, gboolean with_port)
 {
@@ -272,10 +294,29 @@ static gboolean incoming(GSocketService *service, GSocketConnection *socket_conn
     return TRUE;
 }
 
+/* A connection to a user-mode guest's socket: LOCAL and REMOTE replaced
+ * by the socket's stand-in and the guest's user-mode address. */
+static void stand_in_addresses(CnMetadataServer *server, GSocketAddress **local, GSocketAddress **remote)
+{
+    const char *path = unix_path(*local);
+    guint stand_in = path ? GPOINTER_TO_UINT(g_hash_table_lookup(server->socket_stand_in, path)) : 0;
+    g_clear_object(local);
+    g_clear_object(remote);
+    if (!stand_in)
+        return; /* forgotten: the connection is dropped */
+    char text[CN_V4_STR_MAX];
+    cn_v4_format(stand_in, text);
+    *local = g_inet_socket_address_new_from_string(text, 80);
+    server->unix_serial = server->unix_serial % 65535 + 1;
+    *remote = g_inet_socket_address_new_from_string(CN_USER_GUEST, server->unix_serial);
+}
+
 void cn_metadata_server_take(CnMetadataServer *server, GSocketConnection *socket_connection)
 {
     g_autoptr(GSocketAddress) remote = g_socket_connection_get_remote_address(socket_connection, NULL);
     g_autoptr(GSocketAddress) local = g_socket_connection_get_local_address(socket_connection, NULL);
+    if (local && G_IS_UNIX_SOCKET_ADDRESS(local))
+        stand_in_addresses(server, &local, &remote);
     if (!remote || !local) {
         g_io_stream_close(G_IO_STREAM(socket_connection), NULL, NULL); /* gone already */
         return;
@@ -319,10 +360,26 @@ void cn_metadata_server_take(CnMetadataServer *server, GSocketConnection *socket
  * port pinned to that MAC can send from it.  The last check makes the
  * firewall, not the definitions alone, the judge: an address of a machine
  * not defined yet, or of a network not running here, is nobody's. */
+static const CnLink *identify_by_socket(CnMetadataServer *server, uint32_t stand_in)
+{
+    const char *name = g_hash_table_lookup(server->stand_in_machine, GUINT_TO_POINTER(stand_in));
+    const CnMachine *machine = name ? cn_site_find_machine(cn_metadata_snapshot_site(server->snapshot), name) : NULL;
+    for (guint i = 0; machine && i < machine->links->len; i++) {
+        const CnLink *link = machine->links->pdata[i];
+        if (link->net && link->net->metadata)
+            return link;
+    }
+    return NULL;
+}
+
 static const CnLink *identify(CnMetadataServer *server, GSocketAddress *remote, GSocketAddress *local)
 {
     uint16_t local_port;
     uint32_t source = address_v4(remote, NULL), local_address = address_v4(local, &local_port);
+    /* A user-mode guest: QEMU connects its metadata address to this
+     * machine's own socket, so the socket is the identity. */
+    if ((local_address >> 16) == CN_STAND_IN_NET)
+        return identify_by_socket(server, local_address);
     GPtrArray *candidates = source ? cn_metadata_snapshot_candidates(server->snapshot, source) : NULL;
     const CnLink *found = NULL;
     for (guint i = 0; candidates && i < candidates->len; i++) {
@@ -452,6 +509,9 @@ static void finish(CnMetadataServer *server, SoupServerMessage *msg, const char 
 {
     const char *method = soup_server_message_get_method(msg);
     g_autofree char *peer = address_text(soup_server_message_get_remote_address(msg), FALSE);
+    /* A user-mode guest's TCP ends in QEMU: there is no IP TTL to set. */
+    if ((address_v4(soup_server_message_get_local_address(msg), NULL) >> 16) == CN_STAND_IN_NET)
+        reply->ip_ttl = 0;
     if (reply->ip_ttl && !set_ip_ttl(server, msg, reply->ip_ttl)) {
         /* No token that could travel further than the hop limit. */
         cn_metadata_reply_clear(reply);
@@ -623,6 +683,8 @@ CnMetadataServer *cn_metadata_server_new(const CnMetadataLimits *limits, const C
     server->log_budget = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     server->event_budget = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     server->waiters = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, waiter_free);
+    server->socket_stand_in = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    server->stand_in_machine = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
     soup_server_add_handler(server->soup, NULL, handle, server, NULL);
     g_signal_connect(server->soup, "request-finished", G_CALLBACK(request_done), server);
     g_signal_connect(server->soup, "request-aborted", G_CALLBACK(request_done), server);
@@ -646,6 +708,8 @@ void cn_metadata_server_free(CnMetadataServer *server)
     g_hash_table_unref(server->log_budget);
     g_hash_table_unref(server->event_budget);
     g_hash_table_unref(server->waiters);
+    g_hash_table_unref(server->socket_stand_in);
+    g_hash_table_unref(server->stand_in_machine);
     g_free(server->ovn_network);
     cn_metadata_snapshot_unref(server->snapshot);
     g_free(server);
@@ -655,6 +719,11 @@ gboolean cn_metadata_server_listen(CnMetadataServer *server, uint32_t host, uint
 {
     char host_text[CN_V4_STR_MAX];
     cn_v4_format(host, host_text);
+    if ((host >> 16) == CN_STAND_IN_NET) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                    "cannot listen on %s:%u: 127.254.0.0/16 stands for user-mode guests' sockets", host_text, port);
+        return FALSE;
+    }
     g_autoptr(GSocket) socket = g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, error);
     if (!socket)
         return FALSE;
@@ -700,4 +769,38 @@ void cn_metadata_server_set_refusal_handler(CnMetadataServer *server, CnMetadata
 guint cn_metadata_server_connections(const CnMetadataServer *server)
 {
     return server->open;
+}
+
+gboolean cn_metadata_server_listen_unix(CnMetadataServer *server, const char *path, const char *machine,
+                                        GError **error)
+{
+    g_autoptr(GSocket) socket = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT,
+                                             error);
+    if (!socket)
+        return FALSE;
+    g_autoptr(GSocketAddress) endpoint = g_unix_socket_address_new(path);
+    /* Owner only from the start: the socket is made under a umask that
+     * leaves nobody else a moment to connect. */
+    mode_t mask = umask(0077);
+    gboolean bound = g_socket_bind(socket, endpoint, FALSE, error);
+    umask(mask);
+    if (!bound || !g_socket_listen(socket, error) ||
+        !g_socket_listener_add_socket(G_SOCKET_LISTENER(server->service), socket, NULL, error)) {
+        g_prefix_error(error, "cannot listen on %s: ", path);
+        return FALSE;
+    }
+    guint stand_in = (CN_STAND_IN_NET << 16) | (++server->next_stand_in & 0xffff);
+    g_hash_table_insert(server->socket_stand_in, g_strdup(path), GUINT_TO_POINTER(stand_in));
+    g_hash_table_insert(server->stand_in_machine, GUINT_TO_POINTER(stand_in), g_strdup(machine));
+    g_socket_service_start(server->service);
+    return TRUE;
+}
+
+void cn_metadata_server_forget_unix(CnMetadataServer *server, const char *path)
+{
+    gpointer stand_in;
+    if (g_hash_table_lookup_extended(server->socket_stand_in, path, NULL, &stand_in)) {
+        g_hash_table_remove(server->stand_in_machine, stand_in);
+        g_hash_table_remove(server->socket_stand_in, path);
+    }
 }

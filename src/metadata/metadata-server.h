@@ -46,6 +46,13 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(CnMetadataServer, cn_metadata_server_free)
 /* Listens on HOST:PORT, with IP_FREEBIND: the address may come later
  * (libvirt makes the bridge when the network starts). */
 gboolean cn_metadata_server_listen(CnMetadataServer *server, uint32_t host, uint16_t port, GError **error);
+/* Also listens on the UNIX socket PATH (made owner-only; it must not
+ * exist) for MACHINE's user-mode guest: a connection there is MACHINE's,
+ * by construction.  forget_unix: connections there are nobody's from now
+ * on (the caller removes the file). */
+gboolean cn_metadata_server_listen_unix(CnMetadataServer *server, const char *path, const char *machine,
+                                        GError **error);
+void cn_metadata_server_forget_unix(CnMetadataServer *server, const char *path);
 /* Serves one accepted connection, as for one from a listener (the fuzz
  * target hands it socket pairs). */
 void cn_metadata_server_take(CnMetadataServer *server, GSocketConnection *connection);

@@ -37,6 +37,7 @@ static void machine_free(gpointer data)
     g_hash_table_unref(machine->key_locs);
     g_free(machine->name);
     g_free(machine->domain_name);
+    g_free(machine->metadata_handler_socket);
     g_ptr_array_unref(machine->links);
     g_free(machine);
 }
@@ -404,4 +405,29 @@ void cn_endpoint_format(CnEndpoint endpoint, char out[CN_ENDPOINT_STR_MAX])
 gboolean cn_endpoint_equal(CnEndpoint a, CnEndpoint b)
 {
     return a.set == b.set && (!a.set || (a.host == b.host && a.port == b.port));
+}
+
+char *cn_user_socket_path(const char *socket_dir, const char *machine, GError **error)
+{
+    g_autofree char *path = g_strdup_printf("%s/%s.sock", socket_dir, machine);
+    if (!g_path_is_absolute(socket_dir)) {
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "socket directory %s is not an absolute path",
+                    socket_dir);
+        return NULL;
+    }
+    if (strlen(path) >= CN_UNIX_PATH_MAX) {
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NAMETOOLONG,
+                    "%s is longer than a UNIX socket's %d characters (choose a shorter --socket-dir)", path,
+                    CN_UNIX_PATH_MAX - 1);
+        return NULL;
+    }
+    for (const char *c = path; *c; c++) {
+        if (!g_ascii_isalnum(*c) && !strchr("/_.-+@:", *c)) {
+            g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                        "%s: QEMU's guestfwd cannot carry '%c' (socket directories are letters, digits and /_.-+@:)",
+                        path, *c);
+            return NULL;
+        }
+    }
+    return g_steal_pointer(&path);
 }

@@ -85,6 +85,15 @@ typedef struct {
     uint32_t public_address; /* 0: no 1:1 NAT */
 } CnSecondaryAddress;
 
+/* QEMU user-mode networking (render netdev --user): the user network
+ * (QEMU 7.2 takes guestfwd only for an address inside it, hence around
+ * 169.254.169.254) and the address its DHCP gives the guest. */
+#define CN_USER_NET "169.254.0.0/16"
+#define CN_USER_GUEST "169.254.0.15"
+#define CN_USER_GUEST_V4 0xa9fe000fu
+/* sizeof(struct sockaddr_un.sun_path) on Linux */
+#define CN_UNIX_PATH_MAX 108
+
 typedef struct CnNetwork CnNetwork;
 typedef struct CnMachine CnMachine;
 typedef struct CnLink CnLink;
@@ -153,6 +162,7 @@ struct CnMachine {
     CnLoc loc;
     char *domain_name;            /* the libvirt domain's name; NULL: NAME */
     CnEndpoint metadata_handler;
+    char *metadata_handler_socket; /* instead: a UNIX socket (user-mode guests), NULL: none */
     CnTokenMode metadata_tokens;  /* overrides the network's */
     uint32_t metadata_hop_limit;  /* 0: the network's */
     GPtrArray *links; /* CnLink*, borrowed, in iface order */
@@ -217,6 +227,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(CnSite, cn_site_free)
 
 CnNetwork *cn_network_new(const char *name);
 CnMachine *cn_machine_new(const char *name);
+/* SOCKET_DIR/MACHINE.sock, a user-mode guest's metadata socket; NULL with
+ * ERROR when it is too long for a UNIX socket or has characters QEMU's
+ * option syntax or a shell would take apart. */
+char *cn_user_socket_path(const char *socket_dir, const char *machine, GError **error);
 /* The libvirt domain that is MACHINE: domain_name, else the machine's NAME. */
 const char *cn_machine_domain(const CnMachine *machine);
 CnLink *cn_link_new(const char *machine, const char *iface);

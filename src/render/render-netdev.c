@@ -47,21 +47,25 @@ char *cn_render_netdev(const CnLink *link, const char *tap)
     return g_string_free(out, FALSE);
 }
 
-char *cn_render_netdev_user(const CnLink *link)
+char *cn_render_netdev_user(const CnLink *link, const char *connector, const char *socket_dir, GError **error)
 {
     GString *out = g_string_new(NULL);
     const CnNetwork *net = link->net;
-    CnEndpoint handler = cn_link_metadata_handler(link);
 
-    g_string_append_printf(out, "-netdev 'user,id=cn-%s,net=" CN_USER_NET, link->iface);
-    if (net && net->metadata && handler.set) {
-        char address[CN_V4_STR_MAX], host[CN_V4_STR_MAX];
+    g_string_append_printf(out, "-netdev 'user,id=cn-%s,net=" CN_USER_NET ",dhcpstart=" CN_USER_GUEST, link->iface);
+    if (net && net->metadata) {
+        char address[CN_V4_STR_MAX];
+        g_autofree char *path = cn_user_socket_path(socket_dir, link->machine_name, error);
+        if (!path) {
+            g_string_free(out, TRUE);
+            return NULL;
+        }
         cn_v4_format(net->metadata_address, address);
-        cn_v4_format(handler.host, host);
-        /* QEMU 7.2 takes guestfwd only for an address inside the user
-         * network, hence net=169.254.0.0/16 around 169.254.169.254. */
-        g_string_append_printf(out, ",guestfwd=tcp:%s:%u-cmd:nc %s %u", address, net->metadata_port, host,
-                               handler.port);
+        /* cmd:, one connector per connection: QEMU's chardev form carries
+         * all of a guest's connections to the address in one stream and
+         * answers only the oldest (docs/tap-pool.md). */
+        g_string_append_printf(out, ",guestfwd=tcp:%s:%u-cmd:%s metadata connect %s", address, net->metadata_port,
+                               connector, path);
     }
     g_string_append_c(out, '\'');
     append_device(out, link);

@@ -53,10 +53,11 @@ void cn_render_replace_metadata(xmlNodePtr owner, xmlNodePtr entry);
 /* "-netdev tap,... -device ...,mac=..." for plain QEMU on a pool TAP. */
 char *cn_render_netdev(const CnLink *link, const char *tap);
 /* Unprivileged QEMU (user-mode networking): a user network on
- * CN_USER_NET, with the metadata address forwarded to the link's handler
- * through guestfwd (one "nc HOST PORT" per connection).  Weaker than the
- * TAP path: see docs/tap-pool.md. */
-#define CN_USER_NET "169.254.0.0/16"
-char *cn_render_netdev_user(const CnLink *link);
+ * CN_USER_NET; on a metadata network, the metadata address forwarded by
+ * guestfwd to SOCKET_DIR/MACHINE.sock, the machine's own UNIX socket,
+ * through CONNECTOR ("PROGRAM metadata connect PATH", one per connection).
+ * NULL with ERROR when the socket's path cannot be carried. */
+char *cn_render_netdev_user(const CnLink *link, const char *connector, const char *socket_dir, GError **error);
+
 /* The QEMU -device driver for a libvirt model name. */
 const char *cn_qemu_nic_driver(const char *model);

@@ -3,6 +3,9 @@
  * libvirt passes the hook no environment of ours, so installed hooks
  * always use the defaults.
  *
+ * Not root, state and run are the user's own: $XDG_STATE_HOME/carthage-net
+ * (else ~/.local/state/carthage-net) and $XDG_RUNTIME_DIR/carthage-net.
+ *
  *   definitions   SYSCONFDIR/carthage-net           (-f/-d instead)
  *   state         LOCALSTATEDIR/lib/carthage-net     CARTHAGE_NET_STATE_DIR (and --state-dir)
  *   run           RUNSTATEDIR/carthage-net           CARTHAGE_NET_RUN_DIR
@@ -10,6 +13,8 @@
  *   metadata      SYSCONFDIR/carthage-net/metadata   CARTHAGE_NET_METADATA_DIR (and --data-dir)
  *   identity key  SYSCONFDIR/carthage-net/metadata-identity.key
  *                                                    CARTHAGE_NET_IDENTITY_KEY (and --identity-key)
+ *   sockets       RUN/metadata                       CARTHAGE_NET_SOCKET_DIR (and --socket-dir):
+ *                 one UNIX socket per user-mode VM (metadata serve --socket-dir)
  *   templates     CARTHAGE_NET_TEMPLATE_DIR, then SYSCONFDIR/carthage-net/xml-templates,
  *                 then PKGDATADIR/xml-templates
  */
@@ -30,6 +35,7 @@ const char *cn_paths_run_dir(void);
 const char *cn_paths_events_dir(void);
 const char *cn_paths_metadata_dir(void);
 const char *cn_paths_identity_key(void);
+const char *cn_paths_socket_dir(void);
 /* Where templates are looked for, in order; NULL-terminated (entries
  * whose variable is unset are left out). */
 const char *const *cn_paths_template_dirs(void);
