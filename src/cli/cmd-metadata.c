@@ -135,8 +135,16 @@ static gboolean reload(gpointer data)
 static char *control_command(const char *command, gpointer data)
 {
     ServeContext *ctx = data;
+    if (g_str_has_prefix(command, "release ")) {
+        const char *machine = command + strlen("release ");
+        if (!ctx->sockets)
+            return g_strdup("error this server has no socket directory");
+        return cn_socket_dir_release(ctx->sockets, ctx->server, machine)
+                   ? g_strdup_printf("ok %s/%s.sock removed", ctx->socket_dir, machine)
+                   : g_strdup_printf("error no socket for machine %s", machine);
+    }
     if (strcmp(command, "reload") != 0)
-        return g_strdup_printf("error unknown command (reload, ping)");
+        return g_strdup_printf("error unknown command (reload, release MACHINE, ping)");
     g_autofree char *line = ctx->server ? reload_now(ctx) : NULL;
     return line ? g_strdup_printf("ok %s", line)
                 : g_strdup("error the definitions do not load: still answering from the previous ones (see the "
@@ -146,7 +154,8 @@ static char *control_command(const char *command, gpointer data)
 /* The control socket, or (another server has it) none, said so. */
 static CnMetadataControl *open_control(ServeContext *ctx)
 {
-    g_autofree char *name = cn_metadata_control_name(ctx->ovn_network);
+    g_autofree char *name = ctx->socket_dir ? g_strdup(CN_METADATA_CONTROL_USER)
+                                            : cn_metadata_control_name(ctx->ovn_network);
     g_autofree char *path = g_build_filename(cn_paths_run_dir(), name, NULL);
     g_autoptr(GError) error = NULL;
     if (g_mkdir_with_parents(cn_paths_run_dir(), 0755) < 0) {
@@ -653,6 +662,30 @@ static int metadata_connect(const char *path)
     return CN_EXIT_SYSTEM;
 }
 
+/* metadata release MACHINE: the user-mode server drops MACHINE's socket
+ * (its VM is gone); a reload makes it again while MACHINE is defined. */
+static int metadata_release(const char *machine)
+{
+    if (!cn_dns_name_is_valid(machine)) {
+        cn_cli_error("metadata release: '%s' is not a machine name", machine);
+        return CN_EXIT_USAGE;
+    }
+    g_autofree char *path = g_build_filename(cn_paths_run_dir(), CN_METADATA_CONTROL_USER, NULL);
+    g_autofree char *command = g_strdup_printf("release %s", machine);
+    g_autofree char *reply = NULL;
+    g_autoptr(GError) error = NULL;
+    if (!cn_metadata_control_send(path, command, &reply, &error)) {
+        cn_cli_error("metadata release: no metadata serve --socket-dir reached (%s)", error->message);
+        return CN_EXIT_SYSTEM;
+    }
+    if (!g_str_has_prefix(reply, "ok ")) {
+        cn_cli_error("metadata release: %s", g_str_has_prefix(reply, "error ") ? reply + 6 : reply);
+        return CN_EXIT_INVALID;
+    }
+    printf("%s\n", reply + 3);
+    return CN_EXIT_OK;
+}
+
 /* metadata keygen [--rotate]: the identity key, made when missing (or
  * replaced, the old one kept as .previous); prints its public key and id
  * for the verifiers. */
@@ -676,7 +709,7 @@ int cn_cmd_metadata(CnCli *cli, int argc, char **argv)
 {
     static const CnCommand self = {
         "metadata", "serve [--listen ADDR:PORT]... | serve --ovn NETWORK | serve --socket-dir DIR | "
-                    "connect SOCKET | show MACHINE [PATH] | "
+                    "connect SOCKET | release MACHINE | show MACHINE [PATH] | "
                     "set MACHINE [--user-data FILE] [--vendor-data FILE] [--instance-id ID] | reload | "
                     "keygen [--rotate]",
         "The built-in metadata handler: cloud-init NoCloud and EC2-style documents for the guest that "
@@ -756,6 +789,8 @@ int cn_cmd_metadata(CnCli *cli, int argc, char **argv)
                               socket_dir);
     if (argc == 3 && strcmp(argv[1], "connect") == 0 && !listen && !ovn_network && !socket_dir)
         return metadata_connect(argv[2]);
+    if (argc == 3 && strcmp(argv[1], "release") == 0 && !listen && !ovn_network && !socket_dir)
+        return metadata_release(argv[2]);
     if ((argc == 3 || argc == 4) && strcmp(argv[1], "show") == 0 && !listen)
         return metadata_show(cli, argv[2], iface, argc == 4 ? argv[3] : NULL, data_dir, identity_key, hypervisor);
     if (argc == 2 && strcmp(argv[1], "keygen") == 0 && !listen && !ovn_network)
@@ -765,7 +800,8 @@ int cn_cmd_metadata(CnCli *cli, int argc, char **argv)
     if (argc == 2 && strcmp(argv[1], "reload") == 0 && !listen && !ovn_network)
         return metadata_reload();
     cn_cli_error("usage: carthage-net metadata serve [--listen ADDR:PORT]... | metadata serve --ovn NETWORK "
-                 "[--ovs-db REMOTE] | metadata serve --socket-dir DIR | metadata connect SOCKET | metadata show MACHINE [--iface IFACE] [PATH] | metadata set MACHINE "
+                 "[--ovs-db REMOTE] | metadata serve --socket-dir DIR | metadata connect SOCKET | metadata release MACHINE | "
+                 "metadata show MACHINE [--iface IFACE] [PATH] | metadata set MACHINE "
                  "[--user-data FILE] [--vendor-data FILE] [--instance-id ID] | metadata reload | metadata keygen "
                  "[--rotate]");
     return CN_EXIT_USAGE;

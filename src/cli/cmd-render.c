@@ -129,6 +129,26 @@ static void fill_ovn_pool_addresses(CnCli *cli, const CnMachine *machine)
                        error->message);
 }
 
+/* The machine's interfaces on the host's networks (TAPs, bridges, OVN). */
+static gboolean merge_host_ports(RenderContext *ctx, xmlDocPtr base, CnMachine *machine, gboolean from_stdin,
+                                 int *exit_code)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GHashTable) taps = cn_cli_held_taps(ctx->cli, machine, NULL, exit_code);
+    if (!taps)
+        return FALSE;
+    fill_ovn_pool_addresses(ctx->cli, machine);
+    g_autoptr(xmlDoc) template = cn_cli_load_template("interface.xml", exit_code);
+    if (!template)
+        return FALSE;
+    if (!cn_render_domain_merge(base, machine, taps, template, &error)) {
+        cn_cli_error("%s: %s", from_stdin ? "<stdin>" : ctx->base, error->message);
+        *exit_code = CN_EXIT_INVALID;
+        return FALSE;
+    }
+    return TRUE;
+}
+
 static int render_domain(RenderContext *ctx, char **args)
 {
     int exit_code = CN_EXIT_OK;
@@ -160,16 +180,15 @@ static int render_domain(RenderContext *ctx, char **args)
         cn_cli_error("%s", error->message);
         return CN_EXIT_INVALID;
     }
-    g_autoptr(GHashTable) taps = cn_cli_held_taps(ctx->cli, machine, NULL, &exit_code);
-    if (!taps)
+    if (ctx->user) {
+        /* libvirt session mode: QEMU user-mode NICs, no host ports. */
+        g_autofree char *connector = cn_cli_connector(&error);
+        if (!connector || !cn_render_domain_merge_user(base, machine, connector, ctx->socket_dir, &error)) {
+            cn_cli_error("%s: %s", from_stdin ? "<stdin>" : ctx->base, error->message);
+            return CN_EXIT_INVALID;
+        }
+    } else if (!merge_host_ports(ctx, base, machine, from_stdin, &exit_code)) {
         return exit_code;
-    fill_ovn_pool_addresses(ctx->cli, machine);
-    g_autoptr(xmlDoc) template = cn_cli_load_template("interface.xml", &exit_code);
-    if (!template)
-        return exit_code;
-    if (!cn_render_domain_merge(base, machine, taps, template, &error)) {
-        cn_cli_error("%s: %s", from_stdin ? "<stdin>" : ctx->base, error->message);
-        return CN_EXIT_INVALID;
     }
     if (ctx->seed && !cn_cli_seed_domain(base, machine, ctx->data_dir, &error)) {
         cn_cli_error("%s", error->message);
@@ -222,7 +241,7 @@ typedef struct {
 static const RenderKind kinds[] = {
     { "network", 1, 1, "render network NAME", render_network },
     { "interface", 1, 2, "render interface MACHINE [IFACE]", render_interface },
-    { "domain", 1, 1, "render domain MACHINE --base FILE|- [--seed]", render_domain },
+    { "domain", 1, 1, "render domain MACHINE --base FILE|- [--seed] [--user]", render_domain },
     { "netdev", 2, 2, "render netdev MACHINE IFACE [--user]", render_netdev },
     { "ovn", 0, G_MAXUINT, "render ovn [NAME…]", render_ovn },
 };
@@ -247,7 +266,8 @@ int cn_cmd_render(CnCli *cli, int argc, char **argv)
           "$CARTHAGE_NET_METADATA_DIR, else " CN_PATHS_METADATA_DIR ")",
           "DIR" },
         { "user", 0, 0, G_OPTION_ARG_NONE, &ctx.user,
-          "render netdev: QEMU user-mode networking (unprivileged; weaker isolation)", NULL },
+          "render netdev, render domain: QEMU user-mode networking (unprivileged, qemu:///session; weaker "
+          "isolation)", NULL },
         { "socket-dir", 0, 0, G_OPTION_ARG_FILENAME, &socket_dir,
           "render netdev --user: the metadata sockets' directory, as metadata serve --socket-dir (default "
           "$CARTHAGE_NET_SOCKET_DIR, else RUN/metadata)",
@@ -276,8 +296,8 @@ int cn_cmd_render(CnCli *cli, int argc, char **argv)
         cn_cli_error("usage: carthage-net %s", kind->usage);
         return CN_EXIT_USAGE;
     }
-    if (ctx.user && strcmp(kind->what, "netdev") != 0) {
-        cn_cli_error("render %s: --user applies only to render netdev", kind->what);
+    if (ctx.user && strcmp(kind->what, "netdev") != 0 && strcmp(kind->what, "domain") != 0) {
+        cn_cli_error("render %s: --user applies only to render netdev and render domain", kind->what);
         return CN_EXIT_USAGE;
     }
     if ((ctx.seed || data_dir) && strcmp(kind->what, "domain") != 0) {
@@ -285,7 +305,7 @@ int cn_cmd_render(CnCli *cli, int argc, char **argv)
         return CN_EXIT_USAGE;
     }
     if (socket_dir && !ctx.user) {
-        cn_cli_error("render %s: --socket-dir applies only to render netdev --user", kind->what);
+        cn_cli_error("render %s: --socket-dir applies only with --user", kind->what);
         return CN_EXIT_USAGE;
     }
     if (base && strcmp(kind->what, "domain") != 0) {

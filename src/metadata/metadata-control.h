@@ -17,6 +17,8 @@
 
 #define CN_METADATA_CONTROL_PREFIX "metadata"
 #define CN_METADATA_CONTROL_SUFFIX ".sock"
+/* The control socket of metadata serve --socket-dir (user-mode guests). */
+#define CN_METADATA_CONTROL_USER CN_METADATA_CONTROL_PREFIX "-user" CN_METADATA_CONTROL_SUFFIX
 
 /* COMMAND (one line, without its end) -> the reply line (newly allocated). */
 typedef char *(*CnMetadataControlFunc)(const char *command, gpointer data);

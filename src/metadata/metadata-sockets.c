@@ -218,6 +218,17 @@ gboolean cn_socket_dir_sync(CnSocketDir *dir, CnMetadataServer *server, const Cn
     return TRUE;
 }
 
+gboolean cn_socket_dir_release(CnSocketDir *dir, CnMetadataServer *server, const char *machine)
+{
+    if (!g_hash_table_contains(dir->entries, machine))
+        return FALSE;
+    drop(dir, server, machine);
+    g_hash_table_remove(dir->entries, machine);
+    printf("%s/%s.sock: released\n", dir->path, machine);
+    fflush(stdout);
+    return TRUE;
+}
+
 guint cn_socket_dir_count(const CnSocketDir *dir)
 {
     return g_hash_table_size(dir->entries);

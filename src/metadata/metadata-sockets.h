@@ -27,5 +27,8 @@ CnSocketDir *cn_socket_dir_open(const char *path, GError **error);
  * that fails (its handler socket missing, say) and reports them all. */
 gboolean cn_socket_dir_sync(CnSocketDir *dir, CnMetadataServer *server, const CnSite *site, GError **error);
 guint cn_socket_dir_count(const CnSocketDir *dir);
+/* MACHINE's socket (or link) removed now, its VM gone; FALSE when it has
+ * none.  The next sync makes it again while MACHINE is defined. */
+gboolean cn_socket_dir_release(CnSocketDir *dir, CnMetadataServer *server, const char *machine);
 /* Removes every socket and link it made. */
 void cn_socket_dir_close(CnSocketDir *dir, CnMetadataServer *server);

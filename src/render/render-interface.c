@@ -169,3 +169,97 @@ gboolean cn_render_domain_merge(xmlDocPtr base, const CnMachine *machine, GHashT
     cn_render_replace_metadata(domain, cn_render_machine_metadata(base, machine, taps));
     return TRUE;
 }
+
+#define QEMU_NS "http://libvirt.org/schemas/domain/qemu/1.0"
+
+/* <qemu:arg value='VALUE'/> pairs of ours: "-netdev user,id=cn-..." and
+ * "-device ...,netdev=cn-...". */
+static gboolean is_our_arg(xmlNodePtr arg)
+{
+    g_autofree char *value = (char *)xmlGetProp(arg, (const xmlChar *)"value");
+    return value && (g_str_has_prefix(value, "user,id=cn-") || strstr(value, ",netdev=cn-") != NULL);
+}
+
+/* Removes the "-netdev"/"-device" and value pairs rendered before. */
+static void remove_rendered_args(xmlNodePtr commandline)
+{
+    xmlNodePtr option = xmlFirstElementChild(commandline);
+    while (option) {
+        xmlNodePtr value = xmlNextElementSibling(option);
+        if (value && is_our_arg(value)) {
+            xmlNodePtr after = xmlNextElementSibling(value);
+            xmlUnlinkNode(option);
+            xmlFreeNode(option);
+            xmlUnlinkNode(value);
+            xmlFreeNode(value);
+            option = after;
+        } else {
+            option = value;
+        }
+    }
+}
+
+static void add_arg(xmlNodePtr commandline, xmlNsPtr ns, const char *value)
+{
+    xmlNodePtr arg = xmlNewChild(commandline, ns, (const xmlChar *)"arg", NULL);
+    xmlSetProp(arg, (const xmlChar *)"value", (const xmlChar *)value);
+}
+
+gboolean cn_render_domain_merge_user(xmlDocPtr base, const CnMachine *machine, const char *connector,
+                                     const char *socket_dir, GError **error)
+{
+    xmlNodePtr domain = xmlDocGetRootElement(base);
+    if (!domain || strcmp((const char *)domain->name, "domain") != 0) {
+        g_set_error(error, CN_XML_ERROR, CN_XML_ERROR_STRUCTURE, "the base document's root is <%s>, expected <domain>",
+                    domain ? (const char *)domain->name : "");
+        return FALSE;
+    }
+    if (!merge_domain_name(domain, machine, error))
+        return FALSE;
+    /* Every option first: nothing changed when one cannot be rendered. */
+    g_autoptr(GPtrArray) options = g_ptr_array_new_with_free_func(g_free);
+    for (guint i = 0; i < machine->links->len; i++) {
+        const CnLink *link = machine->links->pdata[i];
+        char *netdev = cn_render_user_netdev_option(link, connector, socket_dir, error);
+        if (!netdev)
+            return FALSE;
+        g_ptr_array_add(options, netdev);
+        g_ptr_array_add(options, cn_render_device_option(link));
+    }
+    xmlNodePtr devices = cn_xml_ensure_child(domain, "devices");
+    for (guint i = 0; i < machine->links->len; i++) {
+        const CnLink *link = machine->links->pdata[i];
+        char mac[CN_MAC_STR_MAX];
+        cn_mac_format(link->mac, mac);
+        for (xmlNodePtr child = devices->children, next; child; child = next) {
+            next = child->next;
+            g_autofree char *existing = NULL;
+            if (child->type == XML_ELEMENT_NODE && strcmp((const char *)child->name, "interface") == 0)
+                existing = interface_mac(child);
+            if (existing && strcmp(existing, mac) == 0) {
+                xmlUnlinkNode(child);
+                xmlFreeNode(child);
+            }
+        }
+    }
+    xmlNsPtr ns = xmlSearchNsByHref(base, domain, (const xmlChar *)QEMU_NS);
+    if (!ns)
+        ns = xmlNewNs(domain, (const xmlChar *)QEMU_NS, (const xmlChar *)"qemu");
+    xmlNodePtr commandline = NULL;
+    for (xmlNodePtr child = domain->children; child && !commandline; child = child->next) {
+        if (child->type == XML_ELEMENT_NODE && child->ns && strcmp((const char *)child->ns->href, QEMU_NS) == 0 &&
+            strcmp((const char *)child->name, "commandline") == 0)
+            commandline = child;
+    }
+    if (!commandline)
+        commandline = xmlNewChild(domain, ns, (const xmlChar *)"commandline", NULL);
+    remove_rendered_args(commandline);
+    for (guint i = 0; i < options->len; i += 2) {
+        add_arg(commandline, ns, "-netdev");
+        add_arg(commandline, ns, options->pdata[i]);
+        add_arg(commandline, ns, "-device");
+        add_arg(commandline, ns, options->pdata[i + 1]);
+    }
+    cn_render_replace_metadata(domain, cn_render_machine_metadata(base, machine, NULL));
+    return TRUE;
+}

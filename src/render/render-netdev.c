@@ -22,18 +22,25 @@ const char *cn_qemu_nic_driver(const char *model)
     return model; /* e1000, e1000e, rtl8139, vmxnet3: the same name in QEMU */
 }
 
-/* " -device DRIVER,netdev=cn-IFACE,mac=MAC[,host_mtu=N]" */
-static void append_device(GString *out, const CnLink *link)
+/* "DRIVER,netdev=cn-IFACE,mac=MAC[,host_mtu=N]" */
+char *cn_render_device_option(const CnLink *link)
 {
     char mac[CN_MAC_STR_MAX];
     uint32_t mtu = cn_link_effective_mtu(link);
     const char *driver = cn_qemu_nic_driver(link->model);
 
     cn_mac_format(link->mac, mac);
-    g_string_append_printf(out, " -device %s,netdev=cn-%s,mac=%s", driver, link->iface, mac);
+    GString *out = g_string_new(NULL);
+    g_string_append_printf(out, "%s,netdev=cn-%s,mac=%s", driver, link->iface, mac);
     if (mtu && g_str_has_prefix(driver, "virtio-net"))
         g_string_append_printf(out, ",host_mtu=%u", mtu);
-    g_string_append_c(out, '\n');
+    return g_string_free(out, FALSE);
+}
+
+static void append_device(GString *out, const CnLink *link)
+{
+    g_autofree char *device = cn_render_device_option(link);
+    g_string_append_printf(out, " -device %s\n", device);
 }
 
 char *cn_render_netdev(const CnLink *link, const char *tap)
@@ -47,12 +54,13 @@ char *cn_render_netdev(const CnLink *link, const char *tap)
     return g_string_free(out, FALSE);
 }
 
-char *cn_render_netdev_user(const CnLink *link, const char *connector, const char *socket_dir, GError **error)
+char *cn_render_user_netdev_option(const CnLink *link, const char *connector, const char *socket_dir,
+                                   GError **error)
 {
     GString *out = g_string_new(NULL);
     const CnNetwork *net = link->net;
 
-    g_string_append_printf(out, "-netdev 'user,id=cn-%s,net=" CN_USER_NET ",dhcpstart=" CN_USER_GUEST, link->iface);
+    g_string_append_printf(out, "user,id=cn-%s,net=" CN_USER_NET ",dhcpstart=" CN_USER_GUEST, link->iface);
     if (net && net->metadata) {
         char address[CN_V4_STR_MAX];
         g_autofree char *path = cn_user_socket_path(socket_dir, link->machine_name, error);
@@ -67,7 +75,17 @@ char *cn_render_netdev_user(const CnLink *link, const char *connector, const cha
         g_string_append_printf(out, ",guestfwd=tcp:%s:%u-cmd:%s metadata connect %s", address, net->metadata_port,
                                connector, path);
     }
-    g_string_append_c(out, '\'');
+    return g_string_free(out, FALSE);
+}
+
+char *cn_render_netdev_user(const CnLink *link, const char *connector, const char *socket_dir, GError **error)
+{
+    g_autofree char *netdev = cn_render_user_netdev_option(link, connector, socket_dir, error);
+    if (!netdev)
+        return NULL;
+    GString *out = g_string_new(NULL);
+    /* Quoted for a shell: the connector's command has spaces. */
+    g_string_append_printf(out, "-netdev '%s'", netdev);
     append_device(out, link);
     return g_string_free(out, FALSE);
 }

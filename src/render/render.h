@@ -58,6 +58,16 @@ char *cn_render_netdev(const CnLink *link, const char *tap);
  * through CONNECTOR ("PROGRAM metadata connect PATH", one per connection).
  * NULL with ERROR when the socket's path cannot be carried. */
 char *cn_render_netdev_user(const CnLink *link, const char *connector, const char *socket_dir, GError **error);
+/* Their parts, unquoted: the -netdev user,... value and the -device value. */
+char *cn_render_user_netdev_option(const CnLink *link, const char *connector, const char *socket_dir,
+                                   GError **error);
+char *cn_render_device_option(const CnLink *link);
+/* libvirt session mode (qemu:///session): BASE with MACHINE's links as
+ * QEMU user-mode NICs in <qemu:commandline> (libvirt 9.0's <interface
+ * type='user'> cannot carry guestfwd), replacing <interface>s with their
+ * MACs and NICs rendered before, and carthage-net's metadata. */
+gboolean cn_render_domain_merge_user(xmlDocPtr base, const CnMachine *machine, const char *connector,
+                                     const char *socket_dir, GError **error);
 
 /* The QEMU -device driver for a libvirt model name. */
 const char *cn_qemu_nic_driver(const char *model);
