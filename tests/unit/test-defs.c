@@ -221,6 +221,50 @@ static void test_machine_every_key_parsed(void **state)
     assert_int_equal(machine->links->len, 1);
 }
 
+static void test_machine_domain_name_and_socket_handler(void **state)
+{
+    g_autoptr(CnSite) site = defs_parse_ok(LAN "metadata = true\n"
+                                               "[machine web]\n"
+                                               "domain_name = carthage-web\n"
+                                               "metadata.handler = /run/user/1000/web.sock\n"
+                                               "[link web eth0]\n"
+                                               "net = lan\n"
+                                               "[link db eth0]\n"
+                                               "net = lan\n");
+    CnMachine *web = cn_site_find_machine(site, "web"), *db = cn_site_find_machine(site, "db");
+    assert_string_equal(cn_machine_domain(web), "carthage-web");
+    assert_string_equal(cn_machine_domain(db), "db");
+    assert_string_equal(web->metadata_handler_socket, "/run/user/1000/web.sock");
+    assert_false(web->metadata_handler.set); /* TAP links keep the network's handler */
+    assert_null(db->metadata_handler_socket);
+}
+
+static void test_user_socket_path(void **state)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *path = cn_user_socket_path("/run/user/1000/carthage-net/metadata", "web.example", &error);
+    assert_string_equal(path, "/run/user/1000/carthage-net/metadata/web.example.sock");
+    g_autofree char *relative = cn_user_socket_path("run/metadata", "web", &error);
+    assert_null(relative);
+    g_clear_error(&error);
+    g_autofree char *comma = cn_user_socket_path("/tmp/a,b", "web", &error);
+    assert_null(comma); /* QEMU's option syntax would split it */
+    g_clear_error(&error);
+    g_autofree char *space = cn_user_socket_path("/tmp/a b", "web", &error);
+    assert_null(space);
+    g_clear_error(&error);
+    g_autofree char *dir = g_strnfill(100, 'd');
+    g_autofree char *at_limit_dir = g_strconcat("/", dir, NULL); /* 101 + "/w.sock" = 108 */
+    g_autofree char *too_long = cn_user_socket_path(at_limit_dir, "w", &error);
+    assert_null(too_long);
+    assert_true(g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_NAMETOOLONG));
+    g_clear_error(&error);
+    at_limit_dir[100] = '\0'; /* 100 + 7 = 107: fits */
+    g_autofree char *fits = cn_user_socket_path(at_limit_dir, "w", &error);
+    assert_non_null(fits);
+    assert_int_equal(strlen(fits), 107);
+}
+
 static const char link_all_keys[] =
     "[link web eth0]\n"
     "net = lan\n"
@@ -1532,6 +1576,8 @@ int main(void)
         cmocka_unit_test(test_network_openvswitch_keys),
         cmocka_unit_test(test_network_bridge_keys),
         cmocka_unit_test(test_machine_every_key_parsed),
+        cmocka_unit_test(test_machine_domain_name_and_socket_handler),
+        cmocka_unit_test(test_user_socket_path),
         cmocka_unit_test(test_link_every_key_parsed),
         cmocka_unit_test(test_link_libvirt_keys_valid),
         cmocka_unit_test(test_link_trunk_keys_valid),
