@@ -70,7 +70,8 @@ static const HookInterface *interface_with_tap(const HookDomain *domain, const u
  * MAC, address, network); and "public_address" for its 1:1 NAT pairs. */
 static void emit_resolved(const HookEvent *event, const HookDomain *domain)
 {
-    const char *machine = domain->name ? domain->name : event->name;
+    const char *libvirt_name = domain->name ? domain->name : event->name;
+    const char *machine = domain->machine ? domain->machine : libvirt_name;
     if (domain->links->len == 0)
         return;
     g_autoptr(CnJson) links = cn_json_new();
@@ -94,6 +95,7 @@ static void emit_resolved(const HookEvent *event, const HookDomain *domain)
     cn_json_end_array(links);
     CnEvent *resolved = cn_event_new("resolved");
     cn_event_add_string(resolved, "machine", machine);
+    cn_event_add_string(resolved, "domain", libvirt_name);
     cn_event_add_raw(resolved, "links", cn_json_text(links));
     hook_emit(event, resolved);
 
@@ -101,7 +103,7 @@ static void emit_resolved(const HookEvent *event, const HookDomain *domain)
         const HookLink *link = domain->links->pdata[i];
         for (guint j = 0; j < link->nat->len; j++) {
             const CnIsoNat *pair = &g_array_index(link->nat, CnIsoNat, j);
-            hook_emit(event, cn_event_public_address(machine, link->network, pair->private_address,
+            hook_emit(event, cn_event_public_address(libvirt_name, link->network, pair->private_address,
                                                      pair->public_address, "one-to-one", NULL));
         }
     }

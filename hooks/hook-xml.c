@@ -60,6 +60,7 @@ void hook_input_free(HookInput *input)
     g_ptr_array_unref(input->network.pools);
     g_free(input->port.owner);
     g_free(input->domain.name);
+    g_free(input->domain.machine);
     g_ptr_array_unref(input->domain.interfaces);
     g_ptr_array_unref(input->domain.links);
     g_free(input);
@@ -340,6 +341,10 @@ static void on_start(GMarkupParseContext *context, const char *element, const ch
             replace(&iface->network, attr(names, values, "network"));
         else if (strcmp(element, "target") == 0)
             replace(&iface->tap, attr(names, values, "dev"));
+    } else if (AT(p, "domain", "metadata", NULL) && is_ours(p, element, "machine")) {
+        const char *machine = attr(names, values, "name");
+        if (machine && cn_dns_name_is_valid(machine))
+            replace(&in->domain.machine, machine);
     } else if (AT(p, "domain", "metadata", NULL, NULL) && is_ours(p, p->stack->pdata[2], "machine") &&
                is_ours(p, element, "link")) {
         domain_link(p, names, values, error);

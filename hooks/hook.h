@@ -65,7 +65,8 @@ typedef struct {
 } HookLink;
 
 typedef struct {
-    char *name;
+    char *name;             /* the libvirt domain's */
+    char *machine;          /* carthage-net's machine (its metadata), NULL: none */
     GPtrArray *interfaces;  /* HookInterface* */
     GPtrArray *links;       /* HookLink* */
 } HookDomain;

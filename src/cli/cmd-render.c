@@ -129,6 +129,18 @@ static void fill_ovn_pool_addresses(CnCli *cli, const CnMachine *machine)
                        error->message);
 }
 
+/* A base named otherwise than the machine's domain: rendered all the same
+ * (as always), but the hook keeps reserved MACs for the machine's domain. */
+static void warn_domain_name(xmlDocPtr base, const CnMachine *machine)
+{
+    xmlNodePtr name = cn_xml_child(xmlDocGetRootElement(base), "name");
+    g_autofree char *text = name ? (char *)xmlNodeGetContent(name) : NULL;
+    if (text && strcmp(g_strstrip(text), cn_machine_domain(machine)) != 0)
+        cn_cli_warning("the base domain is named '%s', but machine %s's domain is '%s': on a network that isolates "
+                       "guests the hook will not let it use the machine's MACs (set [machine %s] domain_name = %s)",
+                       text, machine->name, cn_machine_domain(machine), machine->name, text);
+}
+
 /* The machine's interfaces on the host's networks (TAPs, bridges, OVN). */
 static gboolean merge_host_ports(RenderContext *ctx, xmlDocPtr base, CnMachine *machine, gboolean from_stdin,
                                  int *exit_code)
@@ -190,6 +202,7 @@ static int render_domain(RenderContext *ctx, char **args)
     } else if (!merge_host_ports(ctx, base, machine, from_stdin, &exit_code)) {
         return exit_code;
     }
+    warn_domain_name(base, machine);
     if (ctx->seed && !cn_cli_seed_domain(base, machine, ctx->data_dir, &error)) {
         cn_cli_error("%s", error->message);
         return CN_EXIT_INVALID;

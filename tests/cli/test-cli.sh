@@ -130,6 +130,11 @@ run -f a.conf --state-dir st render netdev one eth0
 is "render netdev of a non-pool link: exit 1" "$rc" 1
 echo '<domain type="kvm"><name>one</name></domain>' | "$cn" -f a.conf --state-dir st render domain one --base - >fromstdin.xml
 ok "render domain --base - reads stdin" grep -q '<source network="lan"/>' fromstdin.xml
+echo '<domain type="kvm"><name>carthage-one</name></domain>' >misnamed.xml
+run -f a.conf --state-dir st render domain one --base misnamed.xml
+is "render domain, a base named otherwise: rendered all the same" "$rc" 0
+like "render domain, a base named otherwise: warned, with the key that mends it" "$err" \
+    "the base domain is named 'carthage-one', but machine one's domain is 'one'.*domain_name = carthage-one"
 
 # libvirt not reachable: one clear line, exit 4
 run -f a.conf --state-dir st -c "qemu:///system?socket=$work/no-such-socket" define

@@ -61,6 +61,16 @@ is "port-created by the machine the MAC is reserved for: exit 0" "$rc" 0
 run network md port-created "$data/network-port-created-forged.xml"
 is "port-created with another machine's MAC: exit 1" "$rc" 1
 like "port-created with another machine's MAC: says whose" "$err" "MAC 36:8a:c2:4f:45:44 on network md is reserved for domain m1; domain m3 may not use it"
+# A machine with domain_name (Carthage's container_prefix + name): the
+# network's metadata names its domain, and only that domain has the MAC.
+sed -e 's|<cn:guest machine="m1" |<cn:guest machine="m1" domain="carthage-m1" |' \
+    "$data/network-port-created.xml" >"$work/domain-name.xml"
+sed -e 's|<name>m1</name>|<name>carthage-m1</name>|' "$work/domain-name.xml" >"$work/domain-name-owner.xml"
+run network md port-created "$work/domain-name-owner.xml"
+is "port-created by the machine's domain_name domain: exit 0" "$rc" 0
+run network md port-created "$work/domain-name.xml"
+is "port-created by a domain named as the machine, not as its domain_name: exit 1" "$rc" 1
+like "port-created by the machine's name: the domain is named" "$err" "reserved for domain carthage-m1; domain m1 may not use it"
 
 run network md frobnicate "$data/network-start.xml"
 is "an unknown network operation: exit 0" "$rc" 0

@@ -66,7 +66,7 @@ like "events: network-started, then each guest attached, resolved and its public
     "^network-started md,guest-attached m1,resolved m1,public_address m1,guest-attached m2,resolved m2,public_address m2,"
 like "events: public_address is the uplink's address for the masqueraded network" "$events" \
     '"event":"public_address","machine":"m1","network":"md","address":"10.63.0.11","public_address":"203.0.113.5","nat":"masquerade","device":"up0"'
-like "events: resolved lists the link's tap, MAC and address" "$events" '"event":"resolved","machine":"m1","links":\[\{"iface":"eth0","network":"md","tap":"vnet[0-9]+","mac":"[0-9a-f:]+","ipv4":\["10.63.0.11"\]\}\]'
+like "events: resolved lists the link's tap, MAC and address" "$events" '"event":"resolved","machine":"m1","domain":"m1","links":\[\{"iface":"eth0","network":"md","tap":"vnet[0-9]+","mac":"[0-9a-f:]+","ipv4":\["10.63.0.11"\]\}\]'
 for _ in $(seq 50); do grep -q '"resolved","machine":"m2"' "$CN_E2E_RUN/subscriber.log" 2>/dev/null && break; sleep 0.2; done
 is "events: the subscriber got every event" "$(grep -c '"seq"' "$CN_E2E_RUN/subscriber.log")" "$(printf '%s\n' "$events" | grep -c '"seq"')"
 

@@ -226,14 +226,14 @@ on outside ip route del 10.90.0.0/24 via 192.0.2.10
 events_hv1=$(on hv1 "$build/carthage-net" events --json 2>&1)
 like "hook on hv1: guest-attached for a, with its OVN logical port" "$events_hv1" \
     '"event":"guest-attached","domain":"a","network":"lab","mac":"[0-9a-f:]+","ovn_port":"[-0-9a-f]{36}","port":"vnet[0-9]+","ipv4":\["10.90.0.11"\]'
-like "... resolved for a" "$events_hv1" '"event":"resolved","machine":"a","links":\[\{"iface":"eth0","network":"lab","tap":"vnet[0-9]+","mac":"[0-9a-f:]+","ipv4":\["10.90.0.11"\]\}\]'
+like "... resolved for a" "$events_hv1" '"event":"resolved","machine":"a","domain":"a","links":\[\{"iface":"eth0","network":"lab","tap":"vnet[0-9]+","mac":"[0-9a-f:]+","ipv4":\["10.90.0.11"\]\}\]'
 like "... a's public address, 1:1" "$events_hv1" '"event":"public_address","machine":"a","network":"lab","address":"10.90.0.11","public_address":"192.0.2.20","nat":"one-to-one"'
 unlike "... and no SNAT address for a (its 1:1 NAT is what it leaves by)" "$events_hv1" '"event":"public_address","machine":"a","network":"lab","address":"10.90.0.11","public_address":"192.0.2.10"'
 events_hv2=$(on hv2 "$build/carthage-net" events --json 2>&1)
 like "hook on hv2: b's public address is the router's SNAT address" "$events_hv2" \
     "\"event\":\"public_address\",\"machine\":\"b\",\"network\":\"lab\",\"address\":\"$b_address\",\"public_address\":\"192.0.2.10\",\"nat\":\"masquerade\""
 like "... resolved for b with its pool address (from the northbound database)" "$events_hv2" \
-    "\"event\":\"resolved\",\"machine\":\"b\",\"links\":\\[\\{\"iface\":\"eth0\",\"network\":\"lab\",\"tap\":\"vnet[0-9]+\",\"mac\":\"[0-9a-f:]+\",\"ipv4\":\\[\"$b_address\"\\]"
+    "\"event\":\"resolved\",\"machine\":\"b\",\"domain\":\"b\",\"links\":\\[\\{\"iface\":\"eth0\",\"network\":\"lab\",\"tap\":\"vnet[0-9]+\",\"mac\":\"[0-9a-f:]+\",\"ipv4\":\\[\"$b_address\"\\]"
 is "... no nftables table for an OVN network on either host" "$(on hv1 nft list tables 2>/dev/null | grep -c carthage)$(on hv2 nft list tables 2>/dev/null | grep -c carthage)" 00
 
 # --- isolate_guests off: c reaches b -----------------------------------------------------------

@@ -78,7 +78,7 @@ web=$(guest_wait carthage-web)
 is "live: web gets exactly the address Carthage assigned" "$(result "$web" address)" "$web_ip/24"
 is "live: web reaches its gateway" "$(result "$web" "ping 10.70.0.1")" ok
 resolved=$(cn events --json | grep '"event":"resolved"' | grep '"carthage-web"' | tail -1)
-like "events: the hook's resolved names the domain" "$resolved" '"machine":"carthage-web"'
+like "events: the hook's resolved names the machine and its domain" "$resolved" '"machine":"web","domain":"carthage-web"'
 is "events: the plugin turns it into an event of Carthage's web eth0" \
     "$(printf '%s\n' "$resolved" | "$python" -c '
 import sys

@@ -159,9 +159,11 @@ def dns_servers_become_upstream_forwarders():
 @test
 def carthage_only_features_are_reported_by_name():
     networks = [NetSpec('lab', vlan_id=7, v4=V4(network='10.1.0.0/24', gateway=False, metric=5,
-                                               domains='a.example b.example ~corp'))]
+                                               domains='a.example b.example ~corp')),
+                NetSpec('lan', v4=V4(network='10.2.0.0/24'))]
     machines = [MachineSpec('m', links=[
         LinkSpec('eth0', 'lab', v4=V4(metric=10, gateway=False)),
+        LinkSpec('eth1', 'lan', v4=V4(gateway=False)),
         LinkSpec('mv0', 'lab', host_interface='enp1s0'),
         LinkSpec('vlan7', 'lab', local_type='vlan'),
         LinkSpec('veth0', 'lab', other='router eth3')])]
@@ -169,10 +171,12 @@ def carthage_only_features_are_reported_by_name():
     named = {(u.where, u.feature) for u in export.unsupported}
     for item in [('network lab', 'vlan_id'), ('network lab', 'v4_config.gateway'),
                  ('network lab', 'v4_config.metric'), ('network lab', 'v4_config.domains'),
-                 ('machine m link eth0', 'v4_config.metric'), ('machine m link eth0', 'v4_config.gateway'),
+                 ('machine m link eth0', 'v4_config.metric'), ('machine m link eth1', 'v4_config.gateway'),
                  ('machine m link mv0', 'host_interface'), ('machine m link vlan7', 'local_type vlan'),
                  ('machine m link veth0', 'other')]:
         assert item in named, f'{item} not reported: {named}'
+    # Inherited from the network: reported there, not again on each link.
+    assert ('machine m link eth0', 'v4_config.gateway') not in named
     text = render_definitions(export)
     assert '[link m mv0]' not in text and '[link m vlan7]' not in text and '[link m veth0]' not in text
     assert '#   machine m link mv0: host_interface not exported' in text
@@ -240,6 +244,85 @@ def carthage_net_takes_the_export():
     assert "ip='10.70.0.146'" in result.stdout.replace('"', "'"), result.stdout
 
 
+def validates(networks, machines):
+    '''The export of NETWORKS and MACHINES, checked by carthage-net validate.'''
+    text = export_text(networks, machines)
+    result = run_cli(text, 'validate')
+    assert result.returncode == 0, text + result.stderr
+    return text
+
+
+@test
+def layouts_carthage_allows_validate():
+    if not CLI:
+        return 'skip CARTHAGE_NET not set'
+    # DHCP only, no pool: links without an address get no DNS record.
+    text = validates([NetSpec('d', v4=V4(network='10.6.0.0/24', dhcp=True,
+                                         dhcp_ranges=[('10.6.0.100', '10.6.0.200')]))],
+                     [MachineSpec('web', links=[LinkSpec('eth0', 'd')])])
+    assert 'dns_name' not in group(text, 'link web eth0')
+    # A machine with two links on one network: its name on the first.
+    text = validates([NetSpec('n', v4=V4(network='10.7.0.0/24'))],
+                     [MachineSpec('web', links=[LinkSpec('eth0', 'n', v4=V4(address='10.7.0.5')),
+                                                LinkSpec('eth1', 'n', v4=V4(address='10.7.0.6'))])])
+    assert group(text, 'link web eth0')['dns_name'] == 'web'
+    assert 'dns_name' not in group(text, 'link web eth1')
+    # Carthage's router pattern: the gateway is a guest's address.
+    export = map_layout('r', [NetSpec('lan', v4=V4(network='10.5.0.0/24', gateway='10.5.0.254'))],
+                        [MachineSpec('router', links=[LinkSpec('eth0', 'lan', v4=V4(address='10.5.0.254'))])])
+    assert ('network lan', 'v4_config.gateway') in {(u.where, u.feature) for u in export.unsupported}
+    text = validates([NetSpec('lan', v4=V4(network='10.5.0.0/24', gateway='10.5.0.254'))],
+                     [MachineSpec('router', links=[LinkSpec('eth0', 'lan', v4=V4(address='10.5.0.254'))])])
+    assert 'v4.gateway' not in group(text, 'network lan')
+    # A network-wide public_address (often a cloud's NAT) is not copied onto links.
+    text = validates([NetSpec('n', v4=V4(network='10.8.0.0/24', public_address='203.0.113.1'))],
+                     [MachineSpec('a', links=[LinkSpec('eth0', 'n', v4=V4(address='10.8.0.5',
+                                                                         public_address='203.0.113.1'))]),
+                      MachineSpec('b', links=[LinkSpec('eth0', 'n', v4=V4(address='10.8.0.6',
+                                                                         public_address='203.0.113.1'))])])
+    assert 'v4.public_address' not in text
+    # An access port on another VLAN, and ovn's vlan_id (reported, not written).
+    text = validates([NetSpec('trunk', vlan_id=10, bridge_name='br-t', settings={'technology': 'openvswitch'}),
+                      NetSpec('o', vlan_id=5, v4=V4(network='10.9.0.0/24'), settings={'technology': 'ovn'})],
+                     [MachineSpec('sw', links=[LinkSpec('eth0', 'trunk', untagged_vlan=20),
+                                               LinkSpec('eth1', 'trunk', untagged_vlan=10)])])
+    assert group(text, 'link sw eth0')['allowed_vlans'] == '20'
+    assert 'allowed_vlans' not in group(text, 'link sw eth1')
+    assert 'vlan_id' not in group(text, 'network o')
+
+
+@test
+def the_host_address_taken_by_a_machine_is_an_error():
+    expect_error('10.5.0.1, the host\'s address on the network, is also machine router link eth0\'s',
+                 [NetSpec('lan', v4=V4(network='10.5.0.0/24'))],
+                 [MachineSpec('router', links=[LinkSpec('eth0', 'lan', v4=V4(address='10.5.0.1'))])])
+    expect_error('v4_config.dns_servers', [NetSpec('n', v4=V4(network='10.1.0.0/24', dns_servers=['2001:db8::1']))], [])
+
+
+@test
+def carthage_objects_are_read_into_plain_data():
+    '''export.py's readers on stand-ins with Carthage's attributes (a link's
+    merged_v4_config already holds what it inherits).'''
+    from types import SimpleNamespace as NS
+    from carthage_net.export import network_spec, link_spec
+    v4 = NS(network='10.1.0.0/24', gateway=None, dhcp=True, dhcp_ranges=None, dns_servers=['192.0.2.1'],
+            domains='a.example', masquerade=True, pool=('10.1.0.10', '10.1.0.20'), address=None,
+            public_address=None, secondary_addresses=[], metric=None)
+    net = NS(name='lab', vlan_id=None, v4_config=v4, carthage_net={'isolate_guests': True})
+    spec = network_spec(net)
+    assert (spec.name, spec.v4.network, spec.v4.pool, spec.bridge_name) == ('lab', '10.1.0.0/24',
+                                                                          ('10.1.0.10', '10.1.0.20'), None)
+    merged = NS(**{**vars(v4), 'address': '10.1.0.11', 'public_address': NS(ip_address='203.0.113.9')})
+    machine = NS(name='web')
+    link = NS(interface='eth0', net=net, mac=None, mtu=None, merged_v4_config=merged, dns_name=None,
+              untagged_vlan=None, allowed_vlans=None, local_type=None, machine=machine)
+    spec = link_spec(link)
+    assert (spec.iface, spec.net, spec.mac, spec.v4.address, spec.v4.public_address) == (
+        'eth0', 'lab', None, '10.1.0.11', '203.0.113.9')
+    bare = NS(name='bare', vlan_id=3)  # no v4_config at all
+    assert network_spec(bare).v4.network is None
+
+
 @test
 def default_mac_is_carthage_nets_own():
     if not CLI:
@@ -253,7 +336,7 @@ def default_mac_is_carthage_nets_own():
 @test
 def events_become_events_of_carthage_links():
     domains = {'web': 'carthage-web', 'db': 'carthage-db'}
-    line = json.dumps({'seq': 3, 'event': 'resolved', 'machine': 'carthage-web', 'links': [
+    line = json.dumps({'seq': 3, 'event': 'resolved', 'machine': 'web', 'domain': 'carthage-web', 'links': [
         {'iface': 'eth0', 'network': 'lab', 'tap': 'vnet0', 'mac': '9e:71:f6:42:cb:63', 'ipv4': ['10.70.0.146']}]})
     [event] = translate(line, domains)
     assert (event.event, event.machine, event.iface, event.network) == ('carthage_net_resolved', 'web', 'eth0', 'lab')

@@ -15,11 +15,12 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import json
 import logging
-import os
 import re
 import shlex
-import sys
+import subprocess
 
 import carthage.network
 from carthage import ConfigLayout
@@ -28,7 +29,7 @@ from carthage.console import CarthageRunnerCommand
 from carthage.dependency_injection import AsyncInjector, InjectionKey, Injector, inject
 
 from .events import translate
-from .export import export_layout
+from .export import export_layout, replace_file
 from .mapping import ExportError, default_mac
 
 logger = logging.getLogger('carthage.carthage_net')
@@ -48,16 +49,19 @@ class CarthageNetConfig(ConfigSchema, prefix='carthage_net'):
     options: str = ''
 
 
-class CarthageNetError(RuntimeError):
-    pass
-
-
 def _settings(injector):
     config = injector(ConfigLayout).carthage_net
     argv = [config.command] + shlex.split(config.options or '')
     if config.definitions:
         argv += ['-d', config.definitions]
     return argv
+
+
+class CarthageNetError(RuntimeError):
+
+    def __init__(self, message, exit_code=None):
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 async def run_carthage_net(injector, *args, stdin: bytes = None) -> bytes:
@@ -70,7 +74,7 @@ async def run_carthage_net(injector, *args, stdin: bytes = None) -> bytes:
     out, err = await proc.communicate(stdin)
     if proc.returncode != 0:
         raise CarthageNetError(f'{shlex.join(argv)} failed (exit {proc.returncode}): '
-                               f'{err.decode(errors="replace").strip()}')
+                               f'{err.decode(errors="replace").strip()}', proc.returncode)
     return out
 
 
@@ -100,15 +104,23 @@ class CarthageNetBridgeNetwork(carthage.network.BridgeNetwork):
     `ip link` by Carthage.'''
 
     def __init__(self, net, **kwargs):
-        kwargs.setdefault('bridge_name', 'pending')
-        super().__init__(net, delete_bridge=False, delete_interfaces=False, **kwargs)
+        super().__init__(net, **kwargs)
         self.carthage_net_name = carthage_net_name(net)
 
     async def async_ready(self):
-        bridge = await define_and_start(self.injector, self.carthage_net_name)
+        try:
+            bridge = await define_and_start(self.injector, self.carthage_net_name)
+        except CarthageNetError as e:
+            if e.exit_code != 1:
+                raise
+            # Not in the definitions (Carthage's external network, say):
+            # Carthage's own BridgeNetwork, as without the plugin.
+            logger.info('network %s is not carthage-net\'s (%s): Carthage makes its bridge', self.name, e)
+            return await super().async_ready()
         if bridge:
             self.bridge_name = bridge
-        # Not BridgeNetwork.async_ready: that runs `ip link add`.
+        # carthage-net's bridge: never made or deleted with `ip link` here.
+        self.delete_bridge = self.delete_interfaces = False
         return await carthage.network.TechnologySpecificNetwork.async_ready(self)
 
 
@@ -145,10 +157,7 @@ async def merge_domain(injector, machine_name: str, path: str):
     '''PATH (a domain XML) rendered again by `carthage-net render domain
     MACHINE --base PATH`, replaced atomically.'''
     rendered = await run_carthage_net(injector, 'render', 'domain', machine_name, '--base', path)
-    tmp = path + '.carthage-net'
-    with open(tmp, 'wb') as f:
-        f.write(rendered)
-    os.replace(tmp, path)
+    replace_file(path, rendered)
 
 
 class ExportCommand(CarthageRunnerCommand):
@@ -173,8 +182,20 @@ class ExportCommand(CarthageRunnerCommand):
             logger.error('carthage-net-export: give a DIRECTORY or set carthage_net.definitions')
             return 2
         layout = await self.ainjector.get_instance_async(CarthageLayout)
+        config = self.ainjector.injector(ConfigLayout).carthage_net
+        validate_argv = [config.command] + shlex.split(config.options or '')
+
+        def validate(sources):
+            # The new text checked with the directory's other files before
+            # it replaces the old: an invalid export writes nothing.
+            result = subprocess.run(validate_argv + sources + ['validate'], capture_output=True, text=True)
+            if result.returncode != 0:
+                raise ExportError('carthage-net validate refused the export (nothing written):\n'
+                                  + result.stderr.strip())
+            print(result.stdout.strip())
+
         try:
-            export, changed = await export_layout(layout, directory)
+            export, changed = await export_layout(layout, directory, validate if args.validate else None)
         except ExportError as e:
             logger.error('carthage-net-export: %s', e)
             return 1
@@ -185,12 +206,6 @@ class ExportCommand(CarthageRunnerCommand):
             return 1
         print(f'{directory}/carthage.conf: {"written" if changed else "unchanged"} '
               f'({len(export.networks)} networks, {len(export.machines)} machines)')
-        if args.validate:
-            config = self.ainjector.injector(ConfigLayout).carthage_net
-            argv = [config.command] + shlex.split(config.options or '') + ['-d', directory, 'validate']
-            proc = await asyncio.create_subprocess_exec(*argv)
-            if await proc.wait() != 0:
-                return 1
         return 0
 
 
@@ -208,6 +223,7 @@ class EventBridge:
         self.injector = injector
         self.models = {m.name: m for m in models}
         self.domains = domains
+        self.filled = set()  # links whose public_address this bridge set
 
     def link_for(self, event):
         model = self.models.get(event.machine)
@@ -227,14 +243,21 @@ class EventBridge:
             link = self.link_for(event)
             if link is None:
                 continue
+            # A public address the layout has is the layout's; one this
+            # bridge filled in follows what carthage-net announces now.
             if event.event == 'public_address' and event.fields.get('public_address') and \
-                    not link.merged_v4_config.public_address:
-                import ipaddress
+                    (not link.merged_v4_config.public_address or link in self.filled):
                 link.merged_v4_config.public_address = ipaddress.IPv4Address(event.fields['public_address'])
+                self.filled.add(link)
             self.injector.emit_event(InjectionKey(carthage.network.NetworkLink), event.event, link,
                                      **event.fields)
 
-    async def follow(self, since: int = 0):
+    async def follow(self, since: int = None):
+        '''Events after SEQ SINCE; by default, from now on (not the past
+        runs the log still has).'''
+        if since is None:
+            lines = (await run_carthage_net(self.injector, 'events', '--json')).decode().splitlines()
+            since = json.loads(lines[-1]).get('seq', 0) if lines else 0
         argv = _settings(self.injector) + ['events', '--follow', '--json', '--since', str(since)]
         proc = await asyncio.create_subprocess_exec(*argv, stdout=asyncio.subprocess.PIPE)
         try:

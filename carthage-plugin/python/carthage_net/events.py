@@ -29,18 +29,23 @@ class LinkEvent:
 def translate(line: str, domains: dict) -> list:
     '''LinkEvents for one event-log line; [] for events that are not about
     a Carthage link.  DOMAINS maps machine name -> libvirt domain name (the
-    export's): the hook names machines by their domain.'''
+    export's): public_address names the domain.'''
     try:
         record = json.loads(line)
     except ValueError:
         return []
     if not isinstance(record, dict):
         return []
+    kind = record.get('event')
+    # resolved names the machine (and its domain); public_address names
+    # the domain, as the hook's other per-guest events do.
     machine_of = {domain: machine for machine, domain in domains.items()}
-    machine = machine_of.get(record.get('machine'))
+    if kind == 'resolved' and record.get('machine') in domains:
+        machine = record.get('machine')
+    else:
+        machine = machine_of.get(record.get('machine'))
     if machine is None:
         return []
-    kind = record.get('event')
     if kind == 'resolved':
         result = []
         for link in record.get('links') or []:

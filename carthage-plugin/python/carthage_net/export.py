@@ -64,11 +64,15 @@ def network_spec(net) -> NetSpec:
 
 def link_spec(link) -> LinkSpec:
     other = getattr(link, 'other', None)
+    try:
+        vlans = _vlans(link)
+    except ValueError as e:
+        raise ExportError(f'machine {link.machine.name} link {link.interface}: allowed_vlans: {e}') from None
     return LinkSpec(
         iface=link.interface, net=link.net.name if link.net else '',
         mac=str(link.mac) if link.mac and link.mac != 'inherit' else None,
         mtu=link.mtu, v4=_v4(link.merged_v4_config), dns_name=link.dns_name,
-        untagged_vlan=link.untagged_vlan, allowed_vlans=_vlans(link), local_type=link.local_type,
+        untagged_vlan=link.untagged_vlan, allowed_vlans=vlans, local_type=link.local_type,
         host_interface=getattr(link, 'host_interface', None),
         other=f'{other.machine.name} {other.interface}' if other is not None and other.machine else None,
         model=getattr(link, 'model', None), settings=dict(getattr(link, 'carthage_net', {}) or {}))
@@ -88,9 +92,10 @@ async def collect(layout):
     for net in networks:
         net.assign_addresses()
     from carthage import ConfigLayout
-    prefix = layout.injector(ConfigLayout).container_prefix
     machines = []
     for model in models:
+        # Vm.full_name: the prefix of the machine's own configuration.
+        prefix = model.injector(ConfigLayout).container_prefix
         machines.append(MachineSpec(
             name=model.name, domain_name=prefix + model.name,
             links=[link_spec(l) for l in model.network_links.values()],
@@ -98,9 +103,37 @@ async def collect(layout):
     return [network_spec(n) for n in networks], machines
 
 
-def write_definitions(directory: str, text: str) -> bool:
-    '''DIR/carthage.conf, replaced atomically, only when it changed.'''
-    os.makedirs(directory, exist_ok=True)
+def replace_file(path: str, data: bytes, mode: int = 0o644):
+    '''PATH replaced at once by DATA (written beside it, synced, renamed).'''
+    directory = os.path.dirname(path) or '.'
+    fd, tmp = tempfile.mkstemp(prefix='.' + os.path.basename(path) + '.', dir=directory)
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def sources_with(directory: str, candidate: str) -> list:
+    '''carthage-net's -f arguments for DIRECTORY's *.conf in name order,
+    with CANDIDATE in place of DIRECTORY/carthage.conf.'''
+    names = sorted(set(n for n in os.listdir(directory) if n.endswith('.conf')) | {EXPORT_FILE}) \
+        if os.path.isdir(directory) else [EXPORT_FILE]
+    args = []
+    for name in names:
+        args += ['-f', candidate if name == EXPORT_FILE else os.path.join(directory, name)]
+    return args
+
+
+def write_definitions(directory: str, text: str, check=None) -> bool:
+    '''DIR/carthage.conf, replaced atomically, only when it changed.  CHECK,
+    when given, is called with the -f arguments of DIR as it would be (the
+    new text in a scratch file) and raises to keep the old file.'''
     path = os.path.join(directory, EXPORT_FILE)
     try:
         with open(path, encoding='utf-8') as f:
@@ -108,25 +141,22 @@ def write_definitions(directory: str, text: str) -> bool:
                 return False
     except FileNotFoundError:
         pass
-    fd, tmp = tempfile.mkstemp(prefix='.carthage.conf.', dir=directory)
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8') as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    if check:
+        with tempfile.TemporaryDirectory(prefix='carthage-net-export.') as scratch:
+            candidate = os.path.join(scratch, EXPORT_FILE)
+            with open(candidate, 'w', encoding='utf-8') as f:
+                f.write(text)
+            check(sources_with(directory, candidate))
+    os.makedirs(directory, exist_ok=True)
+    replace_file(path, text.encode('utf-8'))
     return True
 
 
-async def export_layout(layout, directory: str):
+async def export_layout(layout, directory: str, check=None):
     '''Export LAYOUT into DIRECTORY.  Returns (Export, changed).'''
     networks, machines = await collect(layout)
     export = map_layout(layout.layout_name or type(layout).__name__, networks, machines)
-    return export, write_definitions(directory, render_definitions(export))
+    return export, write_definitions(directory, render_definitions(export), check)
 
 
 __all__ = ['collect', 'export_layout', 'write_definitions', 'ExportError', 'EXPORT_FILE']

@@ -31,7 +31,7 @@ TECHNOLOGIES = ('libvirt', 'bridge', 'openvswitch', 'ovn')
 # (``carthage_net = {...}``) on a network, a machine or a link: key ->
 # where it goes.  Everything else there is an error naming the key.
 NETWORK_SETTINGS = frozenset({
-    'name', 'technology', 'forward', 'isolate_guests', 'delete_bridge',
+    'name', 'technology', 'forward', 'isolate_guests', 'delete_bridge', 'v4.gateway',
     'metadata', 'metadata.address', 'metadata.port', 'metadata.hostname',
     'metadata.handler', 'metadata.tokens', 'metadata.hop_limit',
     'ipv6', 'v6.network', 'v6.gateway', 'allowed_ethertypes', 'broadcast_limit',
@@ -177,8 +177,11 @@ def _net_name(net: NetSpec) -> str:
     return name
 
 
-def _dns_servers(v4: V4) -> list:
-    return [str(ipaddress.IPv4Address(str(s))) for s in (v4.dns_servers or [])]
+def _dns_servers(v4: V4, where: str) -> list:
+    try:
+        return [str(ipaddress.IPv4Address(str(s))) for s in (v4.dns_servers or [])]
+    except ValueError as e:
+        raise ExportError(f'{where}: v4_config.dns_servers: {e} (carthage-net forwards to IPv4 servers)') from None
 
 
 def _domains(v4: V4, where, unsupported) -> typing.Optional[str]:
@@ -197,7 +200,32 @@ def _domains(v4: V4, where, unsupported) -> typing.Optional[str]:
     return plain[0] if plain else None
 
 
-def _network_group(net: NetSpec, tech: str, name: str, has_links_needing_v4: list, unsupported) -> list:
+def _host_gateway(net: NetSpec, network: str, links: list, unsupported) -> typing.Optional[str]:
+    '''carthage-net's v4.gateway is the host's own address on the network;
+    Carthage's gateway is the guests' router, often one of the machines.
+    The plugin's v4.gateway wins; else Carthage's when no machine has it;
+    else carthage-net's default (the first host address).  A machine
+    holding the host's address is an error naming both.'''
+    where = f'network {net.name}'
+    addresses = {link.v4.address: who for who, link in links if link.v4.address}
+    gateway = net.settings.get('v4.gateway')
+    carthage_gateway = net.v4.gateway
+    if gateway is None and carthage_gateway not in (None, False):
+        if str(carthage_gateway) in addresses:
+            unsupported.append(Unsupported(where, 'v4_config.gateway',
+                                           f'{carthage_gateway} is {addresses[str(carthage_gateway)]}\'s address (a '
+                                           'guest routes this network); carthage-net\'s gateway is the host\'s own'))
+        else:
+            gateway = str(carthage_gateway)
+    host = gateway or str(next(ipaddress.IPv4Network(network).hosts()))
+    if host in addresses:
+        raise ExportError(f'{where}: {host}, the host\'s address on the network, is also {addresses[host]}\'s; give '
+                          'the host another with carthage_net = {"v4.gateway": ...} on the network')
+    return gateway
+
+
+def _network_group(net: NetSpec, tech: str, name: str, has_links_needing_v4: list, links: list,
+                   unsupported) -> list:
     where = f'network {net.name}'
     keys = [('technology', tech)] if tech != 'libvirt' or 'technology' in net.settings else []
     if net.bridge_name:
@@ -205,7 +233,7 @@ def _network_group(net: NetSpec, tech: str, name: str, has_links_needing_v4: lis
     elif tech in ('bridge', 'openvswitch'):
         raise ExportError(f'{where}: technology {tech} needs a bridge_name on the network')
     if net.vlan_id is not None:
-        if tech in ('openvswitch', 'ovn'):
+        if tech == 'openvswitch':
             keys.append(('vlan_id', net.vlan_id))
         else:
             unsupported.append(Unsupported(where, 'vlan_id',
@@ -218,22 +246,30 @@ def _network_group(net: NetSpec, tech: str, name: str, has_links_needing_v4: lis
             keys.append((key, net.settings[key]))
     v4 = net.v4
     if tech in ('libvirt', 'ovn'):
-        if v4.network is None and has_links_needing_v4:
+        network = v4.network
+        if network is None:
+            # Set on the links only: theirs, when they agree.
+            on_links = {link.v4.network for _, link in links if link.v4.network}
+            if len(on_links) == 1:
+                network = on_links.pop()
+        if network is None and has_links_needing_v4:
             raise ExportError(f'{where}: v4_config.network is required: {has_links_needing_v4[0]}')
-        if v4.network is not None:
-            keys.append(('v4.network', str(ipaddress.IPv4Network(str(v4.network)))))
-        if v4.gateway is False:
-            unsupported.append(Unsupported(where, 'v4_config.gateway',
-                                           'False (no default route): the host is always the gateway of a '
-                                           'network it serves'))
-        elif v4.gateway is not None:
-            keys.append(('v4.gateway', v4.gateway))
+        if network is not None:
+            network = str(ipaddress.IPv4Network(str(network)))
+            keys.append(('v4.network', network))
+            if v4.gateway is False:
+                unsupported.append(Unsupported(where, 'v4_config.gateway',
+                                               'False (no default route): the host is always the gateway of a '
+                                               'network it serves'))
+            gateway = _host_gateway(net, network, links, unsupported)
+            if gateway:
+                keys.append(('v4.gateway', gateway))
         if v4.dhcp is not None:
             keys.append(('v4.dhcp', bool(v4.dhcp)))
         if v4.dhcp_ranges:
             keys.append(('v4.dhcp_ranges', [f'{lo}-{hi}' for lo, hi in v4.dhcp_ranges]))
         if v4.dns_servers:
-            keys.append(('v4.dns_servers', _dns_servers(v4)))
+            keys.append(('v4.dns_servers', _dns_servers(v4, where)))
         domain = _domains(v4, where, unsupported)
         if domain:
             keys.append(('v4.domains', domain))
@@ -245,7 +281,9 @@ def _network_group(net: NetSpec, tech: str, name: str, has_links_needing_v4: lis
             unsupported.append(Unsupported(where, 'v4_config.metric', 'route metrics are the guest\'s own'))
         if v4.public_address:
             unsupported.append(Unsupported(where, 'v4_config.public_address',
-                                           'a network has no public address in carthage-net; set it on links'))
+                                           f'{v4.public_address}: a network has no public address in carthage-net '
+                                           '(Carthage\'s is often a NAT outside the host); links that inherit it '
+                                           'do not get it either'))
     elif any(getattr(v4, f) not in (None, [], False) for f in ('network', 'dhcp', 'dhcp_ranges', 'pool',
                                                                'dns_servers', 'domains', 'masquerade')):
         unsupported.append(Unsupported(where, 'v4_config',
@@ -259,7 +297,8 @@ def _network_group(net: NetSpec, tech: str, name: str, has_links_needing_v4: lis
     return keys
 
 
-def _link_group(machine: MachineSpec, link: LinkSpec, tech: str, net_name: str, unsupported) -> list:
+def _link_group(machine: MachineSpec, link: LinkSpec, net: NetSpec, tech: str, net_name: str, dns_named: set,
+                unsupported) -> list:
     where = f'machine {machine.name} link {link.iface}'
     keys = [('net', net_name), ('mac', link.mac)]
     model = link.settings.get('model', link.model)
@@ -271,19 +310,28 @@ def _link_group(machine: MachineSpec, link: LinkSpec, tech: str, net_name: str, 
     if tech in ('libvirt', 'ovn'):
         if v4.address:
             keys.append(('v4.address', v4.address))
-        if v4.public_address:
+        if v4.public_address and v4.public_address != net.v4.public_address:
             keys.append(('v4.public_address', v4.public_address))
         if v4.secondary_addresses:
             keys.append(('v4.secondary_addresses',
                          [f'{p}={q}' if q else f'{p}' for p, q in v4.secondary_addresses]))
-        dns_name = machine.name if link.dns_name is None else link.dns_name
-        if dns_name:
+        # A DNS record needs an address; the machine's own name goes to its
+        # first link on the network (carthage-net: one name, one record).
+        dns_name = link.dns_name
+        if dns_name is None and v4.address and (machine.name, net_name) not in dns_named:
+            dns_name = machine.name
+        if dns_name and v4.address:
             keys.append(('dns_name', dns_name))
-        if v4.gateway is False:
+            dns_named.add((machine.name, net_name))
+        elif dns_name:
+            unsupported.append(Unsupported(where, 'dns_name', f'{dns_name}: the link has no IPv4 address to '
+                                           'record'))
+        # Inherited from the network: reported there, once.
+        if v4.gateway is False and net.v4.gateway is not False:
             unsupported.append(Unsupported(where, 'v4_config.gateway',
                                            'False (no default route through this link): a guest-side choice '
                                            'carthage-net does not hand out'))
-        if v4.metric is not None:
+        if v4.metric is not None and v4.metric != net.v4.metric:
             unsupported.append(Unsupported(where, 'v4_config.metric', 'route metrics are the guest\'s own'))
     elif v4.address or v4.secondary_addresses:
         unsupported.append(Unsupported(where, 'v4_config.address',
@@ -292,12 +340,16 @@ def _link_group(machine: MachineSpec, link: LinkSpec, tech: str, net_name: str, 
         if tech != 'openvswitch':
             unsupported.append(Unsupported(where, 'untagged_vlan/allowed_vlans',
                                            f'trunk ports need an openvswitch network; {net_name} is {tech}'))
-        else:
+        elif link.allowed_vlans:
             if link.untagged_vlan is not None:
                 keys.append(('untagged_vlan', link.untagged_vlan))
-            if link.allowed_vlans:
-                keys.append(('allowed_vlans', [f'{v[0]}-{v[1]}' if isinstance(v, tuple) else str(v)
-                                               for v in link.allowed_vlans]))
+            keys.append(('allowed_vlans', [f'{v[0]}-{v[1]}' if isinstance(v, tuple) else str(v)
+                                           for v in link.allowed_vlans]))
+        elif link.untagged_vlan != net.vlan_id:
+            # An access port on another VLAN than the network's: a trunk of
+            # that one VLAN, untagged.
+            keys.append(('untagged_vlan', link.untagged_vlan))
+            keys.append(('allowed_vlans', str(link.untagged_vlan)))
     for key in ('pool', 'v6.address'):
         if key in link.settings:
             keys.append((key, link.settings[key]))
@@ -377,11 +429,13 @@ def map_layout(layout: str, networks: list, machines: list) -> Export:
             rendered.append((machine, link))
 
     groups = []
+    dns_named = set()
     for carthage_name in sorted(nets, key=lambda n: names[n]):
         net = nets[carthage_name]
+        on_net = [(f'machine {m.name} link {l.iface}', l) for m, l in rendered if l.net == carthage_name]
         groups.append((f'network {names[carthage_name]}',
                        _network_group(net, tech[carthage_name], names[carthage_name],
-                                      needs_v4[carthage_name], unsupported)))
+                                      needs_v4[carthage_name], on_net, unsupported)))
         for pool_name, pool in sorted((net.settings.get('pools') or {}).items()):
             _check_settings(pool, POOL_SETTINGS, f'network {carthage_name} pool {pool_name}')
             if 'size' not in pool:
@@ -401,7 +455,8 @@ def map_layout(layout: str, networks: list, machines: list) -> Export:
         for m, link in rendered:
             if m is machine:
                 groups.append((f'link {machine.name} {link.iface}',
-                               _link_group(machine, link, tech[link.net], names[link.net], unsupported)))
+                               _link_group(machine, link, nets[link.net], tech[link.net], names[link.net],
+                                           dns_named, unsupported)))
     return Export(layout=layout, groups=groups, unsupported=unsupported, machines=domains, networks=names)
 
 
