@@ -18,6 +18,14 @@ char *cn_pool_tap_name(const CnPool *pool, guint index)
     return g_strdup_printf("%s%u", pool->prefix, index);
 }
 
+uint32_t cn_pool_ifgroup(const CnPool *pool)
+{
+    uint32_t hash = 2166136261u; /* FNV-1a */
+    for (const char *c = pool->name; *c; c++)
+        hash = (hash ^ (uint8_t)*c) * 16777619u;
+    return CN_POOL_IFGROUP_BASE | ((hash >> 16) ^ (hash & 0xffff));
+}
+
 static CnPoolState *load_by_name(CnState *state, const char *pool_name, GError **error)
 {
     g_autofree char *name = cn_pool_state_file_name(pool_name);
@@ -90,6 +98,7 @@ static gboolean tap_config(const CnPool *pool, CnTapConfig *config, GError **err
         config->group = group->gr_gid;
     }
     config->mtu = pool->net ? pool->net->mtu : 0;
+    config->ifgroup = cn_pool_ifgroup(pool);
     config->isolated = pool->net && pool->net->isolate_guests;
     if (pool->net && pool->net->bridge_name) {
         gboolean exists = FALSE;
@@ -154,6 +163,7 @@ gboolean cn_pool_create(CnState *state, const CnPool *pool, GPtrArray *report, G
             copy_holder(entry, old);
     }
     /* TAPs beyond a reduced size: held ones stay until released. */
+    g_autoptr(GPtrArray) beyond = g_ptr_array_new();
     for (guint i = 0; i < pool_state->taps->len; i++) {
         const CnPoolTap *old = pool_state->taps->pdata[i];
         if (find_tap(next, old->tap))
@@ -162,40 +172,46 @@ gboolean cn_pool_create(CnState *state, const CnPool *pool, GPtrArray *report, G
             copy_holder(cn_pool_state_add(next, old->tap), old);
             g_ptr_array_add(report, g_strdup_printf("%s: beyond size %u but held by %s; kept until "
                                                     "released", old->tap, pool->size, old->machine));
-        } else if (!cn_tap_delete(context, old->tap, error)) {
-            return FALSE;
         } else {
+            g_ptr_array_add(beyond, old->tap);
             g_ptr_array_add(report, g_strdup_printf("%s: deleted (beyond size %u)", old->tap, pool->size));
         }
+    }
+    if (beyond->len) {
+        g_autoptr(CnTapScan) before = cn_tap_scan(context, error);
+        if (!before || !cn_tap_delete_many(context, before, beyond, config.ifgroup, error))
+            return FALSE;
     }
     if (!cn_pool_save(state, pool, next, error))
         return FALSE;
 
+    g_autoptr(CnTapScan) scan = cn_tap_scan(context, error);
+    if (!scan)
+        return FALSE;
+    g_autoptr(GPtrArray) wanted = g_ptr_array_new_with_free_func(g_free);
     guint made = 0, adopted = 0;
     for (guint i = 0; i < pool->size; i++) {
         g_autofree char *name = cn_pool_tap_name(pool, i);
         CnTapInfo info;
-        if (!cn_tap_inspect(context, name, &info, error))
-            return FALSE;
+        cn_tap_scan_lookup(scan, name, &info);
         if (info.exists) {
             g_autofree char *why = differences(&info, &config);
-            if (!why) {
-                adopted++;
+            adopted++;
+            if (!why)
                 continue;
-            }
             if (!info.is_tap) {
                 g_set_error(error, CN_POOL_ERROR, CN_POOL_ERROR_FAILED,
                             "%s exists and is not a TAP device: not taking it over", name);
                 return FALSE;
             }
             g_ptr_array_add(report, g_strdup_printf("%s: differed (%s); fixed", name, why));
+        } else {
+            made++;
         }
-        gboolean created;
-        if (!cn_tap_ensure(context, name, &config, &created, error))
-            return FALSE;
-        made += created;
-        adopted += !created;
+        g_ptr_array_add(wanted, g_steal_pointer(&name));
     }
+    if (!cn_tap_ensure_many(context, wanted, &config, error))
+        return FALSE;
     g_ptr_array_add(report, g_strdup_printf("%u TAP(s) made, %u already there, on %s", made, adopted,
                                             config.master ? config.master : "no bridge yet"));
     return TRUE;
@@ -214,21 +230,23 @@ gboolean cn_pool_reattach_taps(CnState *state, const char *pool_name, const char
     g_autoptr(CnTapContext) context = cn_tap_context_new(error);
     if (!context)
         return FALSE;
+    g_autoptr(CnTapScan) scan = cn_tap_scan(context, error);
+    if (!scan)
+        return FALSE;
+    g_autoptr(GPtrArray) unfit = g_ptr_array_new();
     for (guint i = 0; i < pool_state->taps->len; i++) {
         const CnPoolTap *entry = pool_state->taps->pdata[i];
         CnTapInfo info;
-        if (!cn_tap_inspect(context, entry->tap, &info, error))
-            return FALSE;
+        cn_tap_scan_lookup(scan, entry->tap, &info);
         if (!info.exists || !info.is_tap)
             continue;
         g_autofree char *why = differences(&info, &config);
         if (!why)
             continue;
-        if (!cn_tap_configure(context, entry->tap, &config, error))
-            return FALSE;
+        g_ptr_array_add(unfit, entry->tap);
         g_ptr_array_add(report, g_strdup_printf("%s: %s; fixed", entry->tap, why));
     }
-    return TRUE;
+    return cn_tap_configure_many(context, unfit, &config, error);
 }
 
 gboolean cn_pool_check(CnState *state, const CnPool *pool, GPtrArray *drift, GError **error)
@@ -246,11 +264,13 @@ gboolean cn_pool_check(CnState *state, const CnPool *pool, GPtrArray *drift, GEr
     g_autoptr(CnTapContext) context = cn_tap_context_new(error);
     if (!context)
         return FALSE;
+    g_autoptr(CnTapScan) scan = cn_tap_scan(context, error);
+    if (!scan)
+        return FALSE;
     for (guint i = 0; i < pool_state->taps->len; i++) {
         const CnPoolTap *entry = pool_state->taps->pdata[i];
         CnTapInfo info;
-        if (!cn_tap_inspect(context, entry->tap, &info, error))
-            return FALSE;
+        cn_tap_scan_lookup(scan, entry->tap, &info);
         g_autofree char *why = info.exists ? differences(&info, &config) : g_strdup("missing");
         if (why)
             g_ptr_array_add(drift, g_strdup_printf("%s: %s", entry->tap, why));
@@ -351,17 +371,18 @@ gboolean cn_pool_dispose(CnState *state, const CnPool *pool, gboolean force, GEr
     g_autoptr(CnTapContext) context = cn_tap_context_new(error);
     if (!context)
         return FALSE;
+    g_autoptr(CnTapScan) scan = cn_tap_scan(context, error);
+    if (!scan)
+        return FALSE;
     /* Every name the pool may have made, recorded or not (a crash between
-     * making and recording). */
-    for (guint i = 0; i < MAX(pool->size, pool_state->taps->len); i++) {
-        g_autofree char *name = cn_pool_tap_name(pool, i);
-        if (!cn_tap_delete(context, name, error))
-            return FALSE;
-    }
-    for (guint i = 0; i < pool_state->taps->len; i++) {
-        if (!cn_tap_delete(context, ((CnPoolTap *)pool_state->taps->pdata[i])->tap, error))
-            return FALSE;
-    }
+     * making and recording), all deleted together. */
+    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+    for (guint i = 0; i < MAX(pool->size, pool_state->taps->len); i++)
+        g_ptr_array_add(names, cn_pool_tap_name(pool, i));
+    for (guint i = 0; i < pool_state->taps->len; i++)
+        g_ptr_array_add(names, g_strdup(((CnPoolTap *)pool_state->taps->pdata[i])->tap));
+    if (!cn_tap_delete_many(context, scan, names, cn_pool_ifgroup(pool), error))
+        return FALSE;
     g_autofree char *name = cn_pool_state_file_name(pool->name);
     return cn_state_remove(state, name, error);
 }

@@ -23,6 +23,13 @@ typedef enum {
 
 char *cn_pool_tap_name(const CnPool *pool, guint index);
 
+/* The interface group of the pool's TAPs (`ip link show group N`), made
+ * from its name: CN_POOL_IFGROUP_BASE plus 16 bits of a hash.  Dispose
+ * deletes the group in one request (another group when a link that is not
+ * the pool's shares this one). */
+#define CN_POOL_IFGROUP_BASE 0x636e0000u /* "cn" */
+uint32_t cn_pool_ifgroup(const CnPool *pool);
+
 /* Reads the pool's state (an empty state when there is none yet). */
 CnPoolState *cn_pool_load(CnState *state, const CnPool *pool, GError **error);
 gboolean cn_pool_save(CnState *state, const CnPool *pool, const CnPoolState *pool_state,
