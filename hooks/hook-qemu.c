@@ -195,14 +195,33 @@ static void emit_masquerade(const HookEvent *event, const HookDomain *domain)
 /* start, reconnect: every port on a carthage-net network gets its
  * elements; the ports are recorded for "stopped", whose XML has no tap
  * names any more. */
+/* One port of the domain to isolate, found by add_ports' first pass. */
+typedef struct {
+    CnPortAttach attach;
+    const HookInterface *iface;
+    gboolean metadata;   /* the network serves metadata: a port it cannot isolate stops the start */
+    gboolean masquerade; /* the network masquerades */
+    CnIsoNetwork *net;
+    CnIsoGuest *guest;
+} PortToAttach;
+
+static void port_to_attach_free(PortToAttach *port)
+{
+    cn_iso_network_free(port->net);
+    cn_iso_guest_free(port->guest);
+    g_free(port);
+}
+
 static gboolean add_ports(const HookEvent *event, GError **error)
 {
     const HookDomain *domain = &event->input->domain;
+    const char *domain_name = domain->name ? domain->name : event->name;
     g_autoptr(GPtrArray) ports = cn_hook_ports_new();
-    gboolean masquerade = FALSE;
     g_autoptr(GHashTable) records =
         g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)cn_hook_record_free);
+    g_autoptr(GPtrArray) wanted = g_ptr_array_new_with_free_func((GDestroyNotify)port_to_attach_free);
 
+    /* First, what to isolate (and whether the start may go on at all)... */
     for (guint i = 0; i < domain->interfaces->len; i++) {
         const HookInterface *iface = domain->interfaces->pdata[i];
         const char *network = interface_network(domain, iface);
@@ -231,38 +250,63 @@ static gboolean add_ports(const HookEvent *event, GError **error)
             }
             continue;
         }
-        g_autoptr(CnIsoNetwork) net = record_network(record);
-        g_autoptr(CnIsoGuest) guest = make_guest(domain, iface, net);
-        g_autoptr(GError) local = NULL;
+        PortToAttach *port = g_new0(PortToAttach, 1);
+        port->iface = iface;
+        port->metadata = record->metadata;
+        port->masquerade = record->masquerade;
+        port->net = record_network(record);
+        port->guest = make_guest(domain, iface, port->net);
+        port->attach = (CnPortAttach){ network, port->net, port->guest };
+        g_ptr_array_add(wanted, port);
+    }
+
+    /* ...then all of them recorded at once and isolated in one batch. */
+    g_autoptr(GPtrArray) attaches = g_ptr_array_new();
+    for (guint i = 0; i < wanted->len; i++)
+        g_ptr_array_add(attaches, &((PortToAttach *)wanted->pdata[i])->attach);
+    g_autofree CnPortResult *results = g_new0(CnPortResult, wanted->len + 1);
+    g_autofree GError **errors = g_new0(GError *, wanted->len + 1);
+    cn_ports_attach_many(event->run_dir, domain_name, ports, attaches, results, errors);
+
+    gboolean ok = TRUE, masquerade = FALSE;
+    for (guint i = 0; i < wanted->len; i++) {
+        const PortToAttach *port = wanted->pdata[i];
+        const char *network = port->attach.network;
+        const char *tap = port->iface->tap;
+        g_autoptr(GError) local = g_steal_pointer(&errors[i]);
         char mac[CN_MAC_STR_MAX];
-        cn_mac_format(iface->mac, mac);
-        CnPortResult result = cn_ports_attach(event->run_dir, domain->name ? domain->name : event->name, ports,
-                                              network, net, guest, &local);
-        if (result == CN_PORT_NOT_RECORDED) {
+        cn_mac_format(port->iface->mac, mac);
+        if (!ok)
+            continue;
+        if (results[i] == CN_PORT_NOT_RECORDED) {
             hook_log(event, LOG_ERR, "cannot record the ports: %s", local->message);
             g_propagate_error(error, g_steal_pointer(&local));
-            return FALSE;
-        }
-        if (result == CN_PORT_NOT_ISOLATED) {
-            if (record->metadata) {
-                g_set_error(error, HOOK_ERROR, 0, "carthage-net: cannot isolate %s (%s) on metadata network %s: %s",
-                            iface->tap, mac, network, local->message);
-                return FALSE;
-            }
-            hook_log(event, LOG_WARNING, "network %s port %s (%s): %s", network, iface->tap, mac, local->message);
+            ok = FALSE;
             continue;
         }
-        masquerade |= record->masquerade;
-        hook_log(event, LOG_INFO, "network %s port %s (%s): isolated%s", network, iface->tap, mac,
-                 guest->rendered ? "" : " (no addresses of carthage-net's: MAC only)");
+        if (results[i] == CN_PORT_NOT_ISOLATED) {
+            if (port->metadata) {
+                g_set_error(error, HOOK_ERROR, 0, "carthage-net: cannot isolate %s (%s) on metadata network %s: %s",
+                            tap, mac, network, local->message);
+                ok = FALSE;
+                continue;
+            }
+            hook_log(event, LOG_WARNING, "network %s port %s (%s): %s", network, tap, mac, local->message);
+            continue;
+        }
+        masquerade |= port->masquerade;
+        hook_log(event, LOG_INFO, "network %s port %s (%s): isolated%s", network, tap, mac,
+                 port->guest->rendered ? "" : " (no addresses of carthage-net's: MAC only)");
         CnEvent *attached = cn_event_new("guest-attached");
-        cn_event_add_string(attached, "domain", domain->name ? domain->name : event->name);
+        cn_event_add_string(attached, "domain", domain_name);
         cn_event_add_string(attached, "network", network);
-        cn_event_add_string(attached, "port", iface->tap);
+        cn_event_add_string(attached, "port", tap);
         cn_event_add_string(attached, "mac", mac);
-        cn_event_add_addresses(attached, "ipv4", guest->addresses);
+        cn_event_add_addresses(attached, "ipv4", port->guest->addresses);
         hook_emit(event, attached);
     }
+    if (!ok)
+        return FALSE;
     emit_resolved(event, domain);
     if (masquerade)
         emit_masquerade(event, domain);

@@ -15,6 +15,7 @@
 
 #include "events-notify.h"
 #include "hook.h"
+#include "nft.h"
 #include "paths.h"
 
 #define STDIN_MAX (16 * 1024 * 1024) /* libvirt's XML is far smaller */
@@ -109,6 +110,9 @@ int main(int argc, char **argv)
                                                 : hook_qemu_event(&event, &error);
     hook_flush_events(&event);
     g_ptr_array_unref(event.events);
+    /* Every change is committed by now; the kernel's cleanup after it is
+     * left to a detached child, so libvirt need not wait for it. */
+    cn_nft_close_detached();
     if (ok)
         return 0;
     hook_log(&event, LOG_ERR, "%s", error->message);

@@ -1,5 +1,8 @@
 /* nft-batch.c - see nft-batch.h */
+#define _GNU_SOURCE /* pipe2 */
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -373,24 +376,87 @@ static gboolean read_errors(struct mnl_socket *socket, CnNftBatch *batch, GError
     }
 }
 
-/* One netfilter socket for the process.  Closing one waits for the
- * kernel's deferred cleanup of what the batches deleted (about 10 ms here,
- * an RCU grace period): paid once, when the process exits, rather than per
- * batch. */
+/* One netfilter socket for the process.  Closing it after a batch that
+ * deleted something waits for the kernel's deferred cleanup of what was
+ * deleted (nf_tables flushes its destroy work, an RCU grace period: 10-30
+ * ms here) when the socket is released: paid once, when the process ends
+ * (see cn_nft_close_detached), rather than per batch. */
+static struct mnl_socket *shared;
+/* A batch on it deleted or replaced something: its release will wait. */
+static gboolean cleanup_pending;
+
 static struct mnl_socket *shared_socket(GError **error)
 {
-    static struct mnl_socket *socket;
-    if (socket)
-        return socket;
-    socket = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
-    if (!socket || mnl_socket_bind(socket, 0, MNL_SOCKET_AUTOPID) < 0) {
+    if (shared)
+        return shared;
+    shared = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+    if (!shared || mnl_socket_bind(shared, 0, MNL_SOCKET_AUTOPID) < 0) {
         g_set_error(error, CN_NFT_ERROR, errno, "nftables: cannot open a netfilter socket: %s",
                     g_strerror(errno));
-        if (socket)
-            mnl_socket_close(socket);
-        socket = NULL;
+        if (shared)
+            mnl_socket_close(shared);
+        shared = NULL;
     }
-    return socket;
+    return shared;
+}
+
+/* Whether BATCH deletes or replaces anything, leaving the kernel work to
+ * defer. */
+static gboolean batch_defers_cleanup(const CnNftBatch *batch)
+{
+    int left = (int)batch->buffer->len;
+    for (const struct nlmsghdr *header = (const struct nlmsghdr *)batch->buffer->data; mnl_nlmsg_ok(header, left);
+         header = mnl_nlmsg_next(header, &left)) {
+        switch (NFNL_MSG_TYPE(header->nlmsg_type)) {
+        case NFT_MSG_DELTABLE:
+        case NFT_MSG_DELCHAIN:
+        case NFT_MSG_DELRULE:
+        case NFT_MSG_DELSET:
+        case NFT_MSG_DELSETELEM:
+        case NFT_MSG_DELOBJ:
+        case NFT_MSG_DELFLOWTABLE:
+            return TRUE;
+        default:
+            if (header->nlmsg_type != NFNL_MSG_BATCH_BEGIN && header->nlmsg_type != NFNL_MSG_BATCH_END &&
+                (header->nlmsg_flags & NLM_F_REPLACE))
+                return TRUE;
+        }
+    }
+    return FALSE;
+}
+
+void cn_nft_close_detached(void)
+{
+    if (!shared)
+        return;
+    int ready[2] = { -1, -1 };
+    pid_t child = -1;
+    if (cleanup_pending && pipe2(ready, O_CLOEXEC) == 0 && (child = fork()) == 0) {
+        /* The child: off the caller's pipes (libvirt reads the hook's
+         * until their end) and session, it holds the last reference to
+         * the socket once the parent has closed its own, and closes it. */
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (null >= 0) {
+            dup2(null, STDIN_FILENO);
+            dup2(null, STDOUT_FILENO);
+            dup2(null, STDERR_FILENO);
+        }
+        setsid();
+        close(ready[1]);
+        char byte;
+        while (read(ready[0], &byte, 1) < 0 && errno == EINTR)
+            ;
+        mnl_socket_close(shared);
+        _exit(0);
+    }
+    /* Here (or with no child: then this close waits). */
+    mnl_socket_close(shared);
+    shared = NULL;
+    cleanup_pending = FALSE;
+    if (ready[0] >= 0) {
+        close(ready[0]);
+        close(ready[1]);
+    }
 }
 
 gboolean cn_nft_batch_commit(CnNftBatch *batch, GError **error)
@@ -405,6 +471,7 @@ gboolean cn_nft_batch_commit(CnNftBatch *batch, GError **error)
     struct mnl_socket *socket = shared_socket(error);
     if (!socket)
         return FALSE;
+    cleanup_pending |= batch_defers_cleanup(batch);
     int size = (int)MAX(batch->buffer->len, 256 * 1024);
     setsockopt(mnl_socket_get_fd(socket), SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size);
     setsockopt(mnl_socket_get_fd(socket), SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size);

@@ -1048,9 +1048,10 @@ gboolean cn_nft_network_remove(const char *network, GError **error)
     return cn_nft_batch_commit(batch, error);
 }
 
-static CnNftBatch *guest_add_batch(const CnIsoNetwork *net, const CnIsoGuest *guest, gboolean replace_handler)
+/* Adds GUEST's elements on NET to BATCH. */
+static void append_guest_add(CnNftBatch *batch, const CnIsoNetwork *net, const CnIsoGuest *guest,
+                             gboolean replace_handler)
 {
-    CnNftBatch *batch = cn_nft_batch_new();
     g_autofree char *table = cn_nft_table_name(net->name);
     if (replace_handler) {
         /* A map element's value changes by delete and add in one batch. */
@@ -1066,7 +1067,21 @@ static CnNftBatch *guest_add_batch(const CnIsoNetwork *net, const CnIsoGuest *gu
     cn_nft_guest_network_elements(&e, net, guest);
     cn_nft_elements_to_batch(&e, table, NFT_MSG_NEWSETELEM, batch);
     cn_nft_elements_clear(&e);
+}
+
+static CnNftBatch *guest_add_batch(const CnIsoNetwork *net, const CnIsoGuest *guest, gboolean replace_handler)
+{
+    CnNftBatch *batch = cn_nft_batch_new();
+    append_guest_add(batch, net, guest, replace_handler);
     return batch;
+}
+
+gboolean cn_nft_guests_add(GPtrArray *nets, GPtrArray *guests, GError **error)
+{
+    g_autoptr(CnNftBatch) batch = cn_nft_batch_new();
+    for (guint i = 0; i < guests->len; i++)
+        append_guest_add(batch, nets->pdata[i], guests->pdata[i], FALSE);
+    return cn_nft_batch_commit(batch, error);
 }
 
 static gboolean guest_add_commit(const CnIsoNetwork *net, const CnIsoGuest *guest, gboolean replace_handler,
@@ -1089,9 +1104,9 @@ gboolean cn_nft_guest_add(const CnIsoNetwork *net, const CnIsoGuest *guest, GErr
     return FALSE;
 }
 
-static CnNftBatch *guest_remove_batch(const CnIsoNetwork *net, const CnIsoGuest *guest)
+/* Removes GUEST's port elements on NET in BATCH. */
+static void append_guest_remove(CnNftBatch *batch, const CnIsoNetwork *net, const CnIsoGuest *guest)
 {
-    CnNftBatch *batch = cn_nft_batch_new();
     g_autofree char *table = cn_nft_table_name(net->name);
     CnNftElements e = { { 0 } };
     /* The port's own elements only: reservations and handlers outlive the
@@ -1102,12 +1117,26 @@ static CnNftBatch *guest_remove_batch(const CnIsoNetwork *net, const CnIsoGuest 
     cn_nft_elements_to_batch(&e, table, NFT_MSG_NEWSETELEM, batch);
     cn_nft_elements_to_batch(&e, table, NFT_MSG_DELSETELEM, batch);
     cn_nft_elements_clear(&e);
+}
+
+static CnNftBatch *guest_remove_batch(const CnIsoNetwork *net, const CnIsoGuest *guest)
+{
+    CnNftBatch *batch = cn_nft_batch_new();
+    append_guest_remove(batch, net, guest);
     return batch;
 }
 
 gboolean cn_nft_guest_remove(const CnIsoNetwork *net, const CnIsoGuest *guest, GError **error)
 {
     g_autoptr(CnNftBatch) batch = guest_remove_batch(net, guest);
+    return cn_nft_batch_commit(batch, error);
+}
+
+gboolean cn_nft_guests_remove(GPtrArray *nets, GPtrArray *guests, GError **error)
+{
+    g_autoptr(CnNftBatch) batch = cn_nft_batch_new();
+    for (guint i = 0; i < guests->len; i++)
+        append_guest_remove(batch, nets->pdata[i], guests->pdata[i]);
     return cn_nft_batch_commit(batch, error);
 }
 

@@ -101,6 +101,15 @@ GQuark cn_nft_error_quark(void);
 /* (Re)creates the network's tables, chains, rules and network-wide
  * elements, plus GUESTS (CnIsoGuest*, may be NULL), in one batch that
  * replaces whatever was there. */
+/* Ends the process's use of its netfilter socket.  After a change that
+ * deleted something, the kernel makes the socket's last close wait for its
+ * deferred cleanup (an RCU grace period, 10-30 ms); this hands that wait
+ * to a detached child holding the socket, so the caller (the hook, whose
+ * process libvirt waits for) exits at once.  Every change was committed
+ * and acknowledged before: the child only closes.  Without a pending
+ * cleanup, or when fork fails, it closes here. */
+void cn_nft_close_detached(void);
+
 gboolean cn_nft_network_apply(const CnIsoNetwork *net, GPtrArray *guests, GError **error);
 /* The batches cn_nft_network_apply and cn_nft_guest_add, then
  * cn_nft_guest_remove, would send, as text (cn_nft_batch_dump). */
@@ -112,6 +121,10 @@ gboolean cn_nft_network_remove(const char *network, GError **error);
 gboolean cn_nft_guest_add(const CnIsoNetwork *net, const CnIsoGuest *guest, GError **error);
 /* Removes one guest's elements (idempotent: absent elements are fine). */
 gboolean cn_nft_guest_remove(const CnIsoNetwork *net, const CnIsoGuest *guest, GError **error);
+/* Several guests at once, each GUESTS[i] on NETS[i] (networks may
+ * repeat or differ): one batch, all or nothing. */
+gboolean cn_nft_guests_add(GPtrArray *nets, GPtrArray *guests, GError **error);
+gboolean cn_nft_guests_remove(GPtrArray *nets, GPtrArray *guests, GError **error);
 
 /* Reading back (isolation show, status). */
 typedef struct {

@@ -30,6 +30,20 @@ typedef enum {
 CnPortResult cn_ports_attach(const char *run_dir, const char *domain, GPtrArray *ports, const char *network,
                              const CnIsoNetwork *net, const CnIsoGuest *guest, GError **error);
 
+typedef struct {
+    const char *network;
+    const CnIsoNetwork *net;
+    const CnIsoGuest *guest;
+} CnPortAttach;
+
+/* cn_ports_attach for several ports (ATTACHES: CnPortAttach*) at once:
+ * one record write, then one batch for all their elements; only when the
+ * kernel refuses that batch, port by port.  RESULTS[i] and ERRORS[i]
+ * (NULL unless the result is not CN_PORT_ATTACHED; the caller frees) are
+ * ATTACHES[i]'s. */
+void cn_ports_attach_many(const char *run_dir, const char *domain, GPtrArray *ports, GPtrArray *attaches,
+                          CnPortResult *results, GError **errors);
+
 /* Removes the elements of every port in DOMAIN's record, then the record.
  * *DETACHED: the ports it had (for events); REPORT: one line per port. */
 gboolean cn_ports_detach_domain(const char *run_dir, const char *domain, GPtrArray **detached, GPtrArray *report,
