@@ -76,10 +76,22 @@ static char *commands_description(void)
     return g_string_free(text, FALSE);
 }
 
+/* --paths: the directories this run would use, the environment's
+ * overrides applied, as KEY=VALUE lines (the hook's --paths names its own);
+ * template_dir once per directory, in lookup order. */
+static void print_paths(const char *state_dir)
+{
+    printf("state_dir=%s\nrun_dir=%s\nevents_dir=%s\nmetadata_dir=%s\nidentity_key=%s\nsocket_dir=%s\n",
+           state_dir, cn_paths_run_dir(), cn_paths_events_dir(), cn_paths_metadata_dir(),
+           cn_paths_identity_key(), cn_paths_socket_dir());
+    for (const char *const *dir = cn_paths_template_dirs(); *dir; dir++)
+        printf("template_dir=%s\n", *dir);
+}
+
 int main(int argc, char **argv)
 {
     CnCli cli = { 0 };
-    gboolean version = FALSE;
+    gboolean version = FALSE, paths = FALSE;
     g_autofree char *uri = NULL;
     g_autofree char *ovn_nb = NULL;
     g_autofree char *state_dir = NULL;
@@ -102,6 +114,8 @@ int main(int argc, char **argv)
           "State directory (default " DEFAULT_STATE_DIR ")", "DIR" },
         { "json", 0, 0, G_OPTION_ARG_NONE, &cli.json, "JSON output for listings", NULL },
         { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version", NULL },
+        { "paths", 0, 0, G_OPTION_ARG_NONE, &paths,
+          "Print the directories in use (templates in lookup order) and exit", NULL },
         { NULL },
     };
     g_autoptr(GOptionContext) context = g_option_context_new("COMMAND [ARGUMENT…]");
@@ -144,6 +158,10 @@ int main(int argc, char **argv)
     }
     if (version) {
         printf("carthage-net %s\n", PACKAGE_VERSION);
+        return CN_EXIT_OK;
+    }
+    if (paths) {
+        print_paths(state_dir ? state_dir : cn_paths_state_dir());
         return CN_EXIT_OK;
     }
     if (argc < 2) {

@@ -1,8 +1,10 @@
 /* templates.h - finding and loading xml-templates/ documents.
  *
- * Looked up in order: $CARTHAGE_NET_TEMPLATE_DIR (for running from a
- * build tree), $(sysconfdir)/carthage-net/xml-templates (the site's
- * overrides), $(pkgdatadir)/xml-templates (the installed defaults).
+ * Looked up in order: $CARTHAGE_NET_TEMPLATE_DIR, the source tree's
+ * xml-templates/ when the program runs from its build tree (see
+ * cn_paths_template_dirs), $(sysconfdir)/carthage-net/xml-templates (the
+ * site's overrides), $(pkgdatadir)/xml-templates (the installed defaults).
+ * A template found nowhere is an error naming every path tried.
  */
 #pragma once
 

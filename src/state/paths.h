@@ -16,7 +16,9 @@
  *   sockets       RUN/metadata                       CARTHAGE_NET_SOCKET_DIR (and --socket-dir):
  *                 one UNIX socket per user-mode VM (metadata serve --socket-dir)
  *   templates     CARTHAGE_NET_TEMPLATE_DIR, then SYSCONFDIR/carthage-net/xml-templates,
- *                 then PKGDATADIR/xml-templates
+ *                 then PKGDATADIR/xml-templates; a program run from its
+ *                 build tree reads its source tree's xml-templates/ right
+ *                 after the variable (as libvirt's binaries do)
  */
 #pragma once
 
@@ -37,5 +39,8 @@ const char *cn_paths_metadata_dir(void);
 const char *cn_paths_identity_key(void);
 const char *cn_paths_socket_dir(void);
 /* Where templates are looked for, in order; NULL-terminated (entries
- * whose variable is unset are left out). */
+ * whose variable is unset are left out).  The source tree's xml-templates/
+ * is among them only when the running program is the one in the build
+ * directory it was built in (the executable's own directory, from
+ * /proc/self/exe); an installed or copied program never reads it. */
 const char *const *cn_paths_template_dirs(void);

@@ -72,6 +72,12 @@ run validate --help
 like "command --help shows the command" "$out" 'carthage-net \[OPTION…\] validate'
 run --version
 like "--version" "$out" '^carthage-net [0-9]+\.[0-9]+'
+CARTHAGE_NET_RUN_DIR=$work/rundir run --state-dir "$work/st" --paths
+is "--paths: exit 0" "$rc" 0
+like "--paths: --state-dir" "$out" "^state_dir=$work/st\$"
+like "--paths: the environment's overrides" "$out" "^run_dir=$work/rundir\$"
+like "--paths: CARTHAGE_NET_TEMPLATE_DIR is the first template_dir" "$(echo "$out" | grep -m1 '^template_dir=')" \
+    "^template_dir=$top/xml-templates\$"
 
 # Layering: the later file wins, key by key.
 run -f a.conf -f b.conf --state-dir st1 render network lan
