@@ -98,37 +98,7 @@ cp "$built_hook" "$hook" || die "cannot copy $built_hook"
 # m1-start.xml / m1-stopped.xml: the recorded domain m1 with four
 # interfaces on md (MACs 36:8a:c2:4f:45:44..47, taps vnet0..vnet3) and a
 # carthage-net link for each (10.63.0.11, 10.63.0.22..24).
-four_interfaces() {
-    awk '
-        /<interface / { inside = 1; block = "" }
-        inside { block = block $0 "\n" }
-        inside && /<\/interface>/ {
-            inside = 0
-            for (k = 0; k < 4; k++) {
-                b = block
-                gsub(/36:8a:c2:4f:45:44/, sprintf("36:8a:c2:4f:45:%02x", 0x44 + k), b)
-                gsub(/vnet0/, "vnet" k, b)
-                gsub(/net0/, "net" k, b)
-                gsub(/slot=.0x02./, sprintf("slot=\0470x%02x\047", 2 + k), b)
-                gsub(/c11316b057dc/, sprintf("c11316b057d%x", k), b)
-                printf "%s", b
-            }
-            next
-        }
-        inside { next }
-        /<cn:link / {
-            print
-            for (k = 1; k < 4; k++) {
-                l = $0
-                sub(/iface="eth0"/, "iface=\"eth" k "\"", l)
-                sub(/36:8a:c2:4f:45:44/, sprintf("36:8a:c2:4f:45:%02x", 0x44 + k), l)
-                sub(/10\.63\.0\.11/, "10.63.0." (21 + k), l)
-                print l
-            }
-            next
-        }
-        { print }' "$1"
-}
+. "$top/tests/lib/hook-xml.sh" # four_interfaces
 four_interfaces "$data/qemu-start.xml" >"$work/m1-start.xml"
 four_interfaces "$data/qemu-stopped.xml" >"$work/m1-stopped.xml"
 if [ "$(grep -c "<target dev='vnet" "$work/m1-start.xml")" != 4 ] ||

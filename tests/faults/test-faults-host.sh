@@ -523,6 +523,53 @@ verdict "create killed: after repair status finds the host in step" f_after
 verdict "create killed: after repair the holders are still there" f_kept
 verdict "create killed: no temporary state file left after repair" f_tmp
 
+# ================================================================ pool dispose
+# Kills of `pool dispose --force` while it reads the links, moves the TAPs
+# into the pool's interface group and deletes the group (one RTM_DELLINK):
+# the TAPs are all there or all gone, never some; the pool file goes only
+# after them.  Then repair, which makes the pool again (the definitions
+# still name it): every TAP as create wants it, status in step.
+dispose_setup() { cn pool create "$pool" >/dev/null 2>&1; }
+timed dispose_setup /dev/null "${CN[@]}" pool dispose "$pool" --force
+dispose_setup
+base_cli
+phase="pool dispose" phase_t0=${EPOCHREALTIME%.*}
+echo "# pool dispose: $T µs uninterrupted ($N system calls) (all $size TAPs to delete), $B µs to start up ($NB)"
+f_torn="" f_file="" f_repair="" f_ready="" f_after="" f_tmp=""
+n_before=0 n_late=0 n_exited=0
+for r in $(seq 1 "$rounds"); do
+    dispose_setup
+    [ -z "$(not_ready)" ] || bail "pool dispose r$r: the pool is not whole before the kill: $(not_ready)"
+    aim; launch_kill "$dmode" "$d" /dev/null "$work/dispose.out" "$work/dispose.err" "${CN[@]}" pool dispose "$pool" --force
+    left=$(existing)
+    case $left in
+    "$size") tally before ;;
+    0) [ "$krc" = 0 ] && tally exited || tally late ;;
+    *) fail_in f_torn "$r" "$left of $size TAPs left, $(killed_at)" ;;
+    esac
+    [ -e "$pool_file" ] || [ "$left" = 0 ] || fail_in f_file "$r" "pool file gone, $left TAPs left"
+    repair
+    [ "$rep_rc" = 0 ] || fail_in f_repair "$r" "exit $rep_rc: $(printf '%s' "$rep_out" | tail -1)"
+    bad=$(not_ready)
+    [ -z "$bad" ] || fail_in f_ready "$r" "$bad"
+    status_clean || fail_in f_after "$r" "exit $st_rc: $st_extra"
+    [ "$(stray_tmp "$state")" = 0 ] || fail_in f_tmp "$r" "$(stray_tmp "$state")"
+done
+echo "# pool dispose: $rounds kill(s): $n_before before it deleted, $n_late after the TAPs went," \
+     "$n_exited after exit ($(( ${EPOCHREALTIME%.*} - phase_t0 )) s)"
+verdict "dispose killed: the pool's TAPs are all there or all gone (one group delete)" f_torn
+verdict "dispose killed: the pool file goes only after the TAPs" f_file
+verdict "dispose killed: repair exits 0" f_repair
+verdict "dispose killed: after repair every TAP exists, persistent, owned, up, on $bridge, isolated" f_ready
+verdict "dispose killed: after repair status finds the host in step" f_after
+verdict "dispose killed: no temporary state file left after repair" f_tmp
+# The holders the create phase left, again (dispose --force gave them back).
+for p in $kept; do
+    t=$(cn pool acquire "$pool" --machine "${p#*:}" 2>/dev/null) || bail "cannot acquire a TAP for ${p#*:} again"
+    kept_dispose="${kept_dispose:-} $t:${p#*:}"
+done
+kept=${kept_dispose:-}
+
 # ================================================================ isolation apply
 # Kills of `isolation apply fn` on a network with the hook's two guests:
 # the tables are the old ones or the new (empty) ones, one batch.  Then

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# test-hook-ports.sh - the hook's qemu start and stopped against the real
+# kernel, in a network namespace of its own: a domain's four ports go in
+# with one record write and one batch, and out the same way; when that
+# batch cannot go through (a network's tables gone), port by port.
+#
+# And what "stopped" leaves behind: the kernel's cleanup after deleting set
+# elements (an RCU grace period, waited for when the netfilter socket is
+# released) is handed to a detached child, so that libvirt, which waits
+# for the hook, does not wait for it.  Every change must be done before
+# the hook returns: the test runs stopped as the first process of a PID
+# namespace of its own, so that the kernel kills the child the moment the
+# hook exits (as a crash right after would), and checks that nothing was
+# left to it.  Runs as root; prints TAP.
+set -u
+top=$(cd "${top_srcdir:-$(dirname "$0")/../..}" && pwd)
+build=${top_builddir:-$top/build}
+. "$top/tests/lib/tap.sh"
+. "$top/tests/lib/system.sh"
+. "$top/tests/lib/hook-xml.sh"
+
+require_root "network namespaces, nftables" ip nft unshare
+require_built carthage-net-hook
+reexec_in_namespace CN_TEST_NETNS cn-hookports "$@"
+
+workspace hook-ports
+data=$top/tests/data/hook
+export CARTHAGE_NET_RUN_DIR=$work/run CARTHAGE_NET_STATE_DIR=$work/state CARTHAGE_NET_EVENTS_DIR=$work/events.d
+mkdir "$CARTHAGE_NET_EVENTS_DIR"
+hook=$build/carthage-net-hook
+qemu_hook() { CARTHAGE_NET_HOOK_OBJECT=qemu "$hook" "$@"; }
+network_hook() { CARTHAGE_NET_HOOK_OBJECT=network "$hook" "$@"; }
+run() { err=$("$@" 2>&1 >/dev/null); rc=$?; }
+# ports SET: m1's ports (vnet0..vnet3) in set SET of table bridge cn_md.
+ports() { nft list set bridge cn_md "$1" 2>&1 | grep -o '"vnet[0-3]"' | sort -u | tr '\n' ' '; }
+record=$CARTHAGE_NET_RUN_DIR/hook-domain-m1
+events() { grep -c "\"event\": *\"$1\"" "$CARTHAGE_NET_STATE_DIR/events.log" 2>/dev/null; }
+
+ip link add cn-md type bridge && ip link set cn-md up || bail "cannot make bridge cn-md"
+four_interfaces "$data/qemu-start.xml" >"$work/m1-start.xml"
+four_interfaces "$data/qemu-stopped.xml" >"$work/m1-stopped.xml"
+network_hook md start begin - <"$data/network-start.xml" || bail "network start failed"
+all='"vnet0" "vnet1" "vnet2" "vnet3" '
+
+# ---------------------------------------------------------------- start
+run qemu_hook m1 start begin - <"$work/m1-start.xml"
+is "start, four ports: exit 0" "$rc" 0
+is "start: the four ports in set ports" "$(ports ports)" "$all"
+is "start: the four ports pinned to their MACs (port_mac)" "$(ports port_mac)" "$all"
+is "start: one record with the four ports" "$(grep -c '^port md vnet[0-3] ' "$record" 2>/dev/null)" 4
+is "start: four guest-attached events" "$(events guest-attached)" 4
+
+# ---------------------------------------------------------------- stopped, then a crash
+# The hook as PID 1 of a new PID namespace: when it exits, the kernel
+# kills whatever it left running there.
+run env CARTHAGE_NET_HOOK_OBJECT=qemu unshare --pid --fork "$hook" m1 stopped end - <"$work/m1-stopped.xml"
+is "stopped, killed with whatever it left behind: exit 0" "$rc" 0
+is "stopped: no port left in set ports" "$(ports ports)" ""
+is "stopped: no port left in set port_mac" "$(ports port_mac)" ""
+ok "stopped: the record is gone" test ! -e "$record"
+is "stopped: four guest-detached events, written before it returned" "$(events guest-detached)" 4
+
+# Again, now with the child left to finish on its own.
+run qemu_hook m1 start begin - <"$work/m1-start.xml"
+is "start again: the four ports back" "$rc:$(ports ports)" "0:$all"
+run qemu_hook m1 stopped end - <"$work/m1-stopped.xml"
+is "stopped (the child closing on its own): exit 0, no port left" "$rc:$(ports ports)$(ports port_mac)" "0:"
+ok "stopped (the child closing on its own): the record is gone" test ! -e "$record"
+
+# ---------------------------------------------------------------- port by port
+# A record naming a network whose tables are gone (stopped meanwhile) as
+# well as md: the one batch fails, and the ports go one by one.
+run qemu_hook m1 start begin - <"$work/m1-start.xml"
+sed -i '0,/^port md vnet3 /s//port gone vnet3 /' "$record"
+is "a record with a port on a network without tables" "$(grep -c '^port gone vnet3 ' "$record")" 1
+run qemu_hook m1 stopped end - <"$work/m1-stopped.xml"
+is "stopped with one network gone: exit 0" "$rc" 0
+is "stopped with one network gone: md's three ports released all the same" "$(ports ports)" '"vnet3" '
+ok "stopped with one network gone: the record is gone" test ! -e "$record"
+nft delete element bridge cn_md ports '{ "vnet3" }' >/dev/null 2>&1
+
+# A start whose one batch the kernel refuses: the ports' table is there,
+# but one port's network has no tables (its record says it is isolated):
+# port by port, the others are isolated and recorded, that one not.
+network_hook md start begin - <"$data/network-start.xml"
+# (A record as the hook's network start writes it, for a network that is
+# not a metadata network.)
+printf 'carthage-net-hook-network 2\nnetwork mx cn-mx plain\n' >"$CARTHAGE_NET_RUN_DIR/hook-network-mx"
+awk 'BEGIN { n = 0 } /<source network=.md./ && ++n == 4 { sub(/md/, "mx") } { print }' \
+    "$work/m1-start.xml" >"$work/m1-start-mx.xml"
+is "a start XML with one port on network mx" "$(grep -c "<source network='mx'" "$work/m1-start-mx.xml")" 1
+run qemu_hook m1 start begin - <"$work/m1-start-mx.xml"
+is "start with one port's tables missing: exit 0 (mx is not a metadata network)" "$rc" 0
+is "start with one port's tables missing: the other three isolated" "$(ports ports)" '"vnet0" "vnet1" "vnet2" '
+is "start with one port's tables missing: only those three recorded" \
+    "$(grep -o '^port [a-z]* vnet[0-3]' "$record" | tr '\n' ' ')" "port md vnet0 port md vnet1 port md vnet2 "
+run qemu_hook m1 stopped end - <"$work/m1-stopped.xml"
+is "and stopped: exit 0, nothing left" "$rc:$(ports ports)" "0:"
+
+done_testing
