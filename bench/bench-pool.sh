@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # bench-pool.sh - making (and deleting) a pool of TAPs: `carthage-net pool
-# create` (/dev/net/tun ioctls + libnl, one process) against the shell
-# loop it replaces (`ip tuntap add` + `ip link set`, two processes per
-# TAP), side by side, inside a network namespace of its own.  Run as root:
+# create` (/dev/net/tun ioctls + rtnetlink batches, one process) against
+# the shell loop it replaces (`ip tuntap add` + `ip link set`, two
+# processes per TAP) and against the kernel's floor (bench-pool-floor.c: a
+# minimal C program doing only the ioctls and one netlink batch for the
+# same TAPs); `pool dispose` (one interface group delete) against a loop
+# of `ip link del` and against the floor's own group delete.  Side by
+# side, inside a network namespace of its own.  Run as root:
 #
 #   bash bench/bench-pool.sh
 #
@@ -28,7 +32,8 @@ case $taps in '' | *[!0-9]* | 0) die "BENCH_TAPS must be a positive number, not 
 case $format in text | tsv) ;; *) die "BENCH_FORMAT must be text or tsv, not '$format'" ;; esac
 [ "$(id -u)" = 0 ] || die "needs root (network namespace, TAP devices)"
 [ -x "$build/carthage-net" ] || die "no $build/carthage-net (build first, or set top_builddir)"
-for tool in ip bridge; do command -v "$tool" >/dev/null || die "$tool not installed"; done
+for tool in ip bridge cc pkg-config; do command -v "$tool" >/dev/null || die "$tool not installed"; done
+pkg-config --exists libmnl || die "pkg-config does not find libmnl (libmnl-dev)"
 
 # --- outside: make the namespace, run this script again inside it.
 . "$top/tests/lib/system.sh"
@@ -41,6 +46,11 @@ if [ "$format" = tsv ]; then exec 3>&1 1>&2; else exec 3>/dev/null; fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/cn-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 trap 'exit 130' INT TERM HUP
+# The floor program, built here.
+# shellcheck disable=SC2046 # pkg-config's words
+cc -O2 -std=gnu11 -Wall $(pkg-config --cflags libmnl) "$top/bench/bench-pool-floor.c" -o "$work/floor" \
+    $(pkg-config --libs libmnl) >"$work/cc.log" 2>&1 || die "cannot build bench-pool-floor.c: $(cat "$work/cc.log")"
+floor_group=4242 # bench-pool-floor.c's interface group
 bridge=cnbbr0
 mtu=1400
 prefix=cnbp
@@ -70,21 +80,34 @@ count() {
 remaining() { ip -o link show | grep -Ec "^[0-9]+: $1[0-9]+[:@]"; }
 
 # Each run_* appends one duration in ms to $work/<side>-<measure>.
+elapsed_ms() { echo $((($(now_ns) - $1) / 1000000)); }
 run_ours() {
-    local t0 t1
+    local t0
     t0=$(now_ns)
     cn pool create bench >"$work/out" 2>&1 || die "pool create failed: $(cat "$work/out")"
-    t1=$(now_ns)
-    echo $(((t1 - t0) / 1000000)) >>"$work/ours-create"
+    elapsed_ms "$t0" >>"$work/ours-create"
     [ "$(count "$prefix")" = "$taps" ] || die "pool create: $(count "$prefix") of $taps TAPs up on $bridge"
     t0=$(now_ns)
     cn pool dispose bench >"$work/out" 2>&1 || die "pool dispose failed: $(cat "$work/out")"
-    t1=$(now_ns)
-    echo $(((t1 - t0) / 1000000)) >>"$work/ours-delete"
+    elapsed_ms "$t0" >>"$work/ours-delete"
     [ "$(remaining "$prefix")" = 0 ] || die "pool dispose left $(remaining "$prefix") TAPs"
 }
+# The floor: the same TAPs (owner as ours gives them), one process each way.
+owner_uid=$(id -u libvirt-qemu 2>/dev/null || echo -1)
+run_floor() {
+    local t0
+    t0=$(now_ns)
+    "$work/floor" create f "$taps" "$bridge" "$mtu" "$isolated" "$owner_uid" >"$work/out" 2>&1 ||
+        die "floor create failed: $(cat "$work/out")"
+    elapsed_ms "$t0" >>"$work/floor-create"
+    [ "$(count f)" = "$taps" ] || die "floor: $(count f) of $taps TAPs up on $bridge"
+    t0=$(now_ns)
+    "$work/floor" delete "$floor_group" >"$work/out" 2>&1 || die "floor delete failed: $(cat "$work/out")"
+    elapsed_ms "$t0" >>"$work/floor-delete"
+    [ "$(remaining f)" = 0 ] || die "floor: $(remaining f) TAPs left"
+}
 run_baseline() {
-    local t0 t1 i
+    local t0 i
     t0=$(now_ns)
     for ((i = 0; i < taps; i++)); do
         ip tuntap add dev "t$i" mode tap vnet_hdr &&
@@ -93,15 +116,13 @@ run_baseline() {
             bridge link set dev "t$i" isolated on || die "baseline: cannot isolate t$i"
         fi
     done
-    t1=$(now_ns)
-    echo $(((t1 - t0) / 1000000)) >>"$work/baseline-create"
+    elapsed_ms "$t0" >>"$work/baseline-create"
     [ "$(count t)" = "$taps" ] || die "baseline: $(count t) of $taps TAPs up on $bridge"
     t0=$(now_ns)
     for ((i = 0; i < taps; i++)); do
-        ip tuntap del dev "t$i" mode tap || die "baseline: cannot delete t$i"
+        ip link del dev "t$i" || die "baseline: cannot delete t$i"
     done
-    t1=$(now_ns)
-    echo $(((t1 - t0) / 1000000)) >>"$work/baseline-delete"
+    elapsed_ms "$t0" >>"$work/baseline-delete"
     [ "$(remaining t)" = 0 ] || die "baseline: $(remaining t) TAPs left"
 }
 
@@ -109,40 +130,47 @@ run_baseline() {
 median() {
     sort -n "$1" | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print int((v[NR / 2] + v[NR / 2 + 1]) / 2 + 0.5) }'
 }
-ratio() { awk -v b="$1" -v o="$2" 'BEGIN { if (o > 0) printf "%.1f", b / o; else print "-" }'; }
+ratio() { awk -v b="$1" -v o="$2" 'BEGIN { if (o > 0) printf "%.2f", b / o; else print "-" }'; }
 per_tap_us() { awk -v ms="$1" -v n="$taps" 'BEGIN { printf "%.0f", ms * 1000 / n }'; }
 
 echo "carthage-net pool benchmark: $taps TAPs on a Linux bridge (MTU $mtu, isolated: $isolate)"
-echo "repetitions: $repeat of each side, alternating; nproc: $(nproc); kernel: $(uname -r)"
+echo "repetitions: $repeat of each side, in turn; nproc: $(nproc); kernel: $(uname -r)"
+sides=(run_ours run_floor run_baseline)
 for ((r = 1; r <= repeat; r++)); do
-    # Alternate which side goes first, so neither always runs on a warm kernel.
-    if [ $((r % 2)) = 1 ]; then run_ours; run_baseline; else run_baseline; run_ours; fi
-    printf 'repetition %d: create ours %s ms, baseline %s ms; delete ours %s ms, baseline %s ms\n' "$r" \
-        "$(tail -1 "$work/ours-create")" "$(tail -1 "$work/baseline-create")" \
-        "$(tail -1 "$work/ours-delete")" "$(tail -1 "$work/baseline-delete")"
+    # Rotate which side goes first, so none always runs on a warm kernel.
+    for ((k = 0; k < 3; k++)); do "${sides[(r + k) % 3]}"; done
+    printf 'repetition %d: create ours %s ms, floor %s ms, ip loop %s ms; delete ours %s ms, floor %s ms, ip loop %s ms\n' \
+        "$r" "$(tail -1 "$work/ours-create")" "$(tail -1 "$work/floor-create")" "$(tail -1 "$work/baseline-create")" \
+        "$(tail -1 "$work/ours-delete")" "$(tail -1 "$work/floor-delete")" "$(tail -1 "$work/baseline-delete")"
 done
 
 echo
-printf '%-20s %14s %18s %22s\n' measure "ours (ms)" "baseline (ms)" "ratio (baseline/ours)"
+printf '%-20s %12s %12s %14s %14s %14s\n' measure "floor (ms)" "ours (ms)" "ip loop (ms)" "ours/floor" "ip loop/ours"
 for m in create delete; do
-    o=$(median "$work/ours-$m") b=$(median "$work/baseline-$m")
-    printf '%-20s %14s %18s %22s\n' "$m $taps TAPs" "$o" "$b" "$(ratio "$b" "$o")"
+    f=$(median "$work/floor-$m") o=$(median "$work/ours-$m") b=$(median "$work/baseline-$m")
+    printf '%-20s %12s %12s %14s %14s %14s\n' "$m $taps TAPs" "$f" "$o" "$b" "$(ratio "$o" "$f")" "$(ratio "$b" "$o")"
 done
-echo "(medians of $repeat; wall clock, including process start)"
+echo "(medians of $repeat; wall clock, including process start; floor: bench-pool-floor.c, the ioctls and"
+echo " one netlink batch to create, one group delete to delete; ip loop: ip tuntap add + ip link set, ip link del)"
 echo
-printf '%-20s %14s %18s\n' "per TAP" "ours (µs)" "baseline (µs)"
+printf '%-20s %12s %12s %14s\n' "per TAP" "floor (µs)" "ours (µs)" "ip loop (µs)"
 for m in create delete; do
-    printf '%-20s %14s %18s\n' "$m" "$(per_tap_us "$(median "$work/ours-$m")")" \
-        "$(per_tap_us "$(median "$work/baseline-$m")")"
+    printf '%-20s %12s %12s %14s\n' "$m" "$(per_tap_us "$(median "$work/floor-$m")")" \
+        "$(per_tap_us "$(median "$work/ours-$m")")" "$(per_tap_us "$(median "$work/baseline-$m")")"
 done
 
 # The result lines (BENCH_FORMAT=tsv): measure, ours, baseline, unit,
-# repetitions; and one "#<TAB>repetitions<TAB>text" line.
+# repetitions; and one "#<TAB>repetitions<TAB>text" line.  Each measure
+# twice: against the ip loop, and against the floor (there the ratio,
+# floor/ours, is at most 1: 0.77 is ours at 1.3 times the floor).
 {
     [ "$isolated" = 1 ] && suffix=", isolated" || suffix=
     for m in create delete; do
         printf 'pool: %s %s TAPs%s\t%s\t%s\tms\t%s\n' "$m" "$taps" "$suffix" \
             "$(median "$work/ours-$m")" "$(median "$work/baseline-$m")" "$repeat"
+        printf 'pool: %s %s TAPs%s, vs the kernel floor\t%s\t%s\tms\t%s\n' "$m" "$taps" "$suffix" \
+            "$(median "$work/ours-$m")" "$(median "$work/floor-$m")" "$repeat"
     done
-    printf '#\trepetitions\tpool: %s per side, medians (%s TAPs, isolated: %s)\n' "$repeat" "$taps" "$isolate"
+    printf '#\trepetitions\tpool: %s per side, medians (%s TAPs, isolated: %s; baselines: the ip loop, and the kernel floor of bench-pool-floor.c)\n' \
+        "$repeat" "$taps" "$isolate"
 } >&3
