@@ -72,7 +72,13 @@ fi
 # to stderr; otherwise fd 3 goes nowhere.
 if [ "$format" = tsv ]; then exec 3>&1 1>&2; else exec 3>/dev/null; fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/cn-bench-hook.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+# The hook's records live in its run dir, /run/carthage-net on a host: a
+# tmpfs there, so a tmpfs here (ip netns exec gave this run a mount
+# namespace of its own; the host does not see it).  Its state dir (the
+# events log, fsynced) stays on $work's file system, as /var/lib would.
+mkdir "$work/run" && mount -t tmpfs -o size=64m,mode=0755 cn-bench-run "$work/run" ||
+    { rm -rf "$work"; die "cannot mount a tmpfs on $work/run"; }
+trap 'umount "$work/run" 2>/dev/null; rm -rf "$work"' EXIT
 trap 'exit 130' INT TERM HUP
 # The hook's directories: a private run dir (its records) and state dir,
 # and an empty events.d (a hook that runs event subscribers finds none,
@@ -171,7 +177,7 @@ network_hook() { CARTHAGE_NET_HOOK_OBJECT=network "$hook" "$@"; }
 echo "carthage-net hook benchmark: metadata network md on bridge $bridge; guests: $guests;" \
     "$calls calls of each event per count"
 echo "nproc: $(nproc); kernel: $(uname -r); hook: a copy of $built_hook ($(stat -c '%s bytes, %y' "$built_hook"))"
-echo "state and run dirs under $work ($(stat -f -c %T "$work"); the hook may fsync there)"
+echo "state dir under $work ($(stat -f -c %T "$work"); the hook fsyncs the events log there), run dir on $(stat -f -c %T "$work/run")"
 
 # --- 1. the network, by the hook's own network `start`
 network_hook md start begin - <"$data/network-start.xml" || die "network start: the hook failed"

@@ -100,12 +100,10 @@ static gboolean tap_config(const CnPool *pool, CnTapConfig *config, GError **err
     config->mtu = pool->net ? pool->net->mtu : 0;
     config->ifgroup = cn_pool_ifgroup(pool);
     config->isolated = pool->net && pool->net->isolate_guests;
-    if (pool->net && pool->net->bridge_name) {
-        gboolean exists = FALSE;
-        if (!cn_link_exists(pool->net->bridge_name, &exists, error))
-            return FALSE;
-        config->master = exists ? pool->net->bridge_name : NULL;
-    }
+    /* A bridge that is not there yet: the TAPs join it when the network
+     * starts (hook) or on repair. */
+    if (pool->net && pool->net->bridge_name)
+        config->master = if_nametoindex(pool->net->bridge_name) ? pool->net->bridge_name : NULL;
     return TRUE;
 }
 

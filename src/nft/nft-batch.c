@@ -24,6 +24,7 @@ struct CnNftBatch {
     uint32_t first_seq;
     uint32_t seq;
     GPtrArray *descriptions; /* by seq - first_seq */
+    gsize zeroed_to;         /* the buffer's bytes from its length to here are zero */
 };
 
 /* Room for one message (a rule or a chunk of elements): libnftnl fills an
@@ -64,22 +65,41 @@ guint cn_nft_batch_count(const CnNftBatch *batch)
     return batch->descriptions->len - 1;
 }
 
-/* Reserves room for one message, returns where to build it. */
+/* What a builder may write past the message it ends with: libnftnl's
+ * element iterator builds one element too many, then takes it back (an
+ * element is under 1 KiB: key, data and key end of at most 64 bytes each,
+ * user data of at most 256). */
+#define WRITTEN_PAST_MAX 4096
+
+/* Reserves room for one message, returns where to build it.  Zeroed:
+ * libmnl 1.0.4 leaves attribute padding as it finds it, and dumps and
+ * fingerprints must not depend on what was there.  Only what was not
+ * zero already is cleared (a batch of small messages would otherwise
+ * clear MESSAGE_MAX bytes for each). */
 static char *reserve(CnNftBatch *batch, gsize size)
 {
-    guint offset = batch->buffer->len;
-    g_byte_array_set_size(batch->buffer, offset + size);
-    /* Zeroed: libmnl 1.0.4 leaves attribute padding as it finds it, and
-     * dumps and fingerprints must not depend on what was there. */
-    memset(batch->buffer->data + offset, 0, size);
+    gsize offset = batch->buffer->len;
+    g_byte_array_set_size(batch->buffer, (guint)(offset + size));
+    if (batch->zeroed_to < offset + size) {
+        gsize from = MAX(batch->zeroed_to, offset);
+        memset(batch->buffer->data + from, 0, offset + size - from);
+        batch->zeroed_to = offset + size;
+    }
     return (char *)batch->buffer->data + offset;
 }
 
 static void commit_message(CnNftBatch *batch, char *start, const char *description)
 {
     struct nlmsghdr *header = (struct nlmsghdr *)start;
-    guint offset = (guint)(start - (char *)batch->buffer->data);
-    g_byte_array_set_size(batch->buffer, offset + NLMSG_ALIGN(header->nlmsg_len));
+    gsize offset = (gsize)(start - (char *)batch->buffer->data);
+    gsize end = offset + NLMSG_ALIGN(header->nlmsg_len);
+    /* The bytes the builder wrote past the message go back to zero; the
+     * reserved room beyond them was not touched.  (The array keeps its
+     * allocation when shortened.) */
+    gsize written_to = MIN(end + WRITTEN_PAST_MAX, batch->zeroed_to);
+    if (written_to > end)
+        memset(batch->buffer->data + end, 0, written_to - end);
+    g_byte_array_set_size(batch->buffer, (guint)end);
     g_ptr_array_add(batch->descriptions, g_strdup(description));
 }
 
