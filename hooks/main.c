@@ -110,14 +110,17 @@ int main(int argc, char **argv)
                                                 : hook_qemu_event(&event, &error);
     hook_flush_events(&event);
     g_ptr_array_unref(event.events);
+    int status = 0;
+    if (!ok) {
+        hook_log(&event, LOG_ERR, "%s", error->message);
+        if (may_abort(object, event.operation)) {
+            fprintf(stderr, "%s\n", error->message);
+            status = 1;
+        }
+    }
     /* Every change is committed by now; the kernel's cleanup after it is
-     * left to a detached child, so libvirt need not wait for it. */
+     * left to a process of its own, so libvirt need not wait for it.
+     * Last: it closes the standard streams. */
     cn_nft_close_detached();
-    if (ok)
-        return 0;
-    hook_log(&event, LOG_ERR, "%s", error->message);
-    if (!may_abort(object, event.operation))
-        return 0;
-    fprintf(stderr, "%s\n", error->message);
-    return 1;
+    return status;
 }

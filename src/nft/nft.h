@@ -101,13 +101,17 @@ GQuark cn_nft_error_quark(void);
 /* (Re)creates the network's tables, chains, rules and network-wide
  * elements, plus GUESTS (CnIsoGuest*, may be NULL), in one batch that
  * replaces whatever was there. */
-/* Ends the process's use of its netfilter socket.  After a change that
- * deleted something, the kernel makes the socket's last close wait for its
- * deferred cleanup (an RCU grace period, 10-30 ms); this hands that wait
- * to a detached child holding the socket, so the caller (the hook, whose
- * process libvirt waits for) exits at once.  Every change was committed
- * and acknowledged before: the child only closes.  Without a pending
- * cleanup, or when fork fails, it closes here. */
+/* Ends the process's use of its netfilter socket: the last thing a
+ * process does before it exits.  After a change that deleted something,
+ * the kernel makes the socket's last close wait for its deferred cleanup
+ * (an RCU grace period, 10-30 ms); this hands that close to a process of
+ * its own (sharing this one's memory and descriptors, so starting it is
+ * cheap) that also closes stdin, stdout and stderr, so that the caller
+ * (the hook, whose process and output libvirt waits for) exits at once.
+ * Every change was committed and acknowledged before: the other process
+ * only closes.  Without a pending cleanup, or when it cannot be started,
+ * the socket is closed here.  Standard streams are flushed, and must not
+ * be used afterwards. */
 void cn_nft_close_detached(void);
 
 gboolean cn_nft_network_apply(const CnIsoNetwork *net, GPtrArray *guests, GError **error);
