@@ -15,7 +15,8 @@
 # network isolates guests: ours sets the bridge port isolated flag, the
 # baseline adds `bridge link set dev tN isolated on`), BENCH_FORMAT=tsv
 # (results as tab-separated lines on stdout, for bench/run-all.sh; the
-# human output goes to stderr then).  Exits non-zero only when something
+# human output goes to stderr then), BENCH_SETTLE (seconds of pause before
+# each timed step, default 1: deletes leave the kernel work to finish).  Exits non-zero only when something
 # failed, never because of the timings.
 set -u
 top=$(cd "${top_srcdir:-$(dirname "$0")/..}" && pwd)
@@ -24,12 +25,14 @@ repeat=${BENCH_REPEAT:-3}
 taps=${BENCH_TAPS:-1000}
 isolated=${BENCH_ISOLATED:-0}
 format=${BENCH_FORMAT:-text}
+settle_s=${BENCH_SETTLE:-1}
 
 die() { echo "bench-pool: $*" >&2; exit 1; }
 case $repeat in '' | *[!0-9]* | 0) die "BENCH_REPEAT must be a positive number, not '$repeat'" ;; esac
 case $taps in '' | *[!0-9]* | 0) die "BENCH_TAPS must be a positive number, not '$taps'" ;; esac
 [ "$taps" -le 4096 ] || die "BENCH_TAPS is at most 4096 (a pool's size)"
 case $format in text | tsv) ;; *) die "BENCH_FORMAT must be text or tsv, not '$format'" ;; esac
+case $settle_s in '' | *[!0-9.]*) die "BENCH_SETTLE must be a number of seconds, not '$settle_s'" ;; esac
 [ "$(id -u)" = 0 ] || die "needs root (network namespace, TAP devices)"
 [ -x "$build/carthage-net" ] || die "no $build/carthage-net (build first, or set top_builddir)"
 for tool in ip bridge cc pkg-config; do command -v "$tool" >/dev/null || die "$tool not installed"; done
@@ -81,12 +84,18 @@ remaining() { ip -o link show | grep -Ec "^[0-9]+: $1[0-9]+[:@]"; }
 
 # Each run_* appends one duration in ms to $work/<side>-<measure>.
 elapsed_ms() { echo $((($(now_ns) - $1) / 1000000)); }
+# Deleting devices leaves the kernel work to finish in the background
+# (RCU callbacks, freeing), which would land on whatever is timed next:
+# each timed step starts after a pause instead.
+settle() { sleep "$settle_s"; }
 run_ours() {
     local t0
+    settle
     t0=$(now_ns)
     cn pool create bench >"$work/out" 2>&1 || die "pool create failed: $(cat "$work/out")"
     elapsed_ms "$t0" >>"$work/ours-create"
     [ "$(count "$prefix")" = "$taps" ] || die "pool create: $(count "$prefix") of $taps TAPs up on $bridge"
+    settle
     t0=$(now_ns)
     cn pool dispose bench >"$work/out" 2>&1 || die "pool dispose failed: $(cat "$work/out")"
     elapsed_ms "$t0" >>"$work/ours-delete"
@@ -96,11 +105,13 @@ run_ours() {
 owner_uid=$(id -u libvirt-qemu 2>/dev/null || echo -1)
 run_floor() {
     local t0
+    settle
     t0=$(now_ns)
     "$work/floor" create f "$taps" "$bridge" "$mtu" "$isolated" "$owner_uid" >"$work/out" 2>&1 ||
         die "floor create failed: $(cat "$work/out")"
     elapsed_ms "$t0" >>"$work/floor-create"
     [ "$(count f)" = "$taps" ] || die "floor: $(count f) of $taps TAPs up on $bridge"
+    settle
     t0=$(now_ns)
     "$work/floor" delete "$floor_group" >"$work/out" 2>&1 || die "floor delete failed: $(cat "$work/out")"
     elapsed_ms "$t0" >>"$work/floor-delete"
@@ -108,6 +119,7 @@ run_floor() {
 }
 run_baseline() {
     local t0 i
+    settle
     t0=$(now_ns)
     for ((i = 0; i < taps; i++)); do
         ip tuntap add dev "t$i" mode tap vnet_hdr &&
@@ -118,6 +130,7 @@ run_baseline() {
     done
     elapsed_ms "$t0" >>"$work/baseline-create"
     [ "$(count t)" = "$taps" ] || die "baseline: $(count t) of $taps TAPs up on $bridge"
+    settle
     t0=$(now_ns)
     for ((i = 0; i < taps; i++)); do
         ip link del dev "t$i" || die "baseline: cannot delete t$i"
