@@ -286,6 +286,31 @@ like "create after dispose: makes them all again" "$out" "$size TAP\(s\) made, 0
 is "create after dispose: every TAP as wanted" "$(bad as_wanted)" ""
 is "create after dispose: all free" "$(held_count)" 0
 
+# The interface group: every TAP of the pool in one, 0x636eXXXX ("cn"),
+# and dispose deleting that group never takes a link that is not the
+# pool's, even one put in the same group.
+groups=$(for ((i = 0; i < size; i++)); do cat "/sys/class/net/$prefix$i/netdev_group"; done | sort -u)
+is "create: the pool's TAPs share one interface group" "$(printf '%s\n' "$groups" | wc -l)" 1
+is "create: the group is 0x636eXXXX" "$(( groups >> 16 ))" $((0x636e))
+ip link add cnpt-stranger type bridge && ip link set cnpt-stranger group "$groups" ||
+    bail "cannot make a bridge in group $groups"
+run pool dispose "$pool"
+is "dispose with a stranger in the pool's group: exit 0" "$rc" 0
+is "dispose with a stranger in the pool's group: no TAP of the pool left" "$(links_with "$prefix")" 0
+ok "dispose with a stranger in the pool's group: the stranger is still there" test -e /sys/class/net/cnpt-stranger
+ip link del cnpt-stranger
+# A link named as one of the pool's TAPs that is not a TAP: nothing deleted.
+run pool create "$pool"
+is "create again: exit 0" "$rc" 0
+ip link del "${prefix}3" && ip link add "${prefix}3" type bridge || bail "cannot put a bridge in place of ${prefix}3"
+run pool dispose "$pool"
+is "dispose with a non-TAP of a TAP's name: exit 4 (the system is not as the pool needs)" "$rc" 4
+like "dispose with a non-TAP of a TAP's name: says which" "$out" "${prefix}3 is not a TAP device: not deleting it"
+is "dispose with a non-TAP of a TAP's name: nothing deleted" "$(links_with "$prefix")" "$size"
+ip link del "${prefix}3"
+run pool create "$pool"
+is "create after that: makes the missing TAP again" "$rc:$(bad as_wanted)" "0:"
+
 # ---------------------------------------------------------------- kill -9 during create
 # Creates of a 300-TAP pool killed at random points (when a random number
 # of its TAPs exist, so the kill lands while TAPs are being made), then
