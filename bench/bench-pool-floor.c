@@ -9,7 +9,7 @@
  *
  * create: per TAP, open /dev/net/tun, TUNSETIFF, TUNSETOWNER (unless
  * OWNER_UID is -1), TUNSETPERSIST, close; then one netlink batch (one
- * sendmsg) with, per TAP, an RTM_NEWLINK setting MTU and master and, when
+ * sendmsg, or more past what a sendmsg takes) with, per TAP, an RTM_NEWLINK setting MTU and master and, when
  * ISOLATED is 1, a second one setting the bridge port's isolated flag,
  * and IFF_UP.  The TAPs join interface group 4242 (bench-pool.sh deletes
  * the baseline's group with `delete`).
@@ -64,8 +64,9 @@ static void send_batch(struct mnl_socket *nl, char *buf, size_t len, unsigned la
         ssize_t n = mnl_socket_recvfrom(nl, reply, sizeof reply);
         if (n < 0)
             die("recvfrom");
-        for (struct nlmsghdr *nlh = (struct nlmsghdr *)reply; mnl_nlmsg_ok(nlh, (int)n);
-             nlh = mnl_nlmsg_next(nlh, (int *)&n)) {
+        int left = (int)n;
+        for (struct nlmsghdr *nlh = (struct nlmsghdr *)reply; mnl_nlmsg_ok(nlh, left);
+             nlh = mnl_nlmsg_next(nlh, &left)) {
             if (nlh->nlmsg_type != NLMSG_ERROR)
                 continue;
             const struct nlmsgerr *err = mnl_nlmsg_get_payload(nlh);
@@ -129,10 +130,15 @@ static int create(const char *prefix, unsigned count, const char *bridge, unsign
             mnl_attr_nest_end(nlh, info);
             len += nlh->nlmsg_len;
         }
-        if (i + 1 == count)
-            ((struct nlmsghdr *)(buf + len - nlh->nlmsg_len))->nlmsg_flags |= NLM_F_ACK;
+        /* One sendmsg is at most the socket's send buffer (about 208
+         * KiB): a batch sent whenever the next TAP's requests might not
+         * fit (one batch in all at the default 1000 TAPs). */
+        if (i + 1 == count || len + 2 * 128 * 2 > 200 * 1024) {
+            nlh->nlmsg_flags |= NLM_F_ACK;
+            send_batch(nl, buf, len, seq);
+            len = 0;
+        }
     }
-    send_batch(nl, buf, len, seq);
     free(buf);
     mnl_socket_close(nl);
     return 0;

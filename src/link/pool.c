@@ -172,13 +172,15 @@ gboolean cn_pool_create(CnState *state, const CnPool *pool, GPtrArray *report, G
                                                     "released", old->tap, pool->size, old->machine));
         } else {
             g_ptr_array_add(beyond, old->tap);
-            g_ptr_array_add(report, g_strdup_printf("%s: deleted (beyond size %u)", old->tap, pool->size));
         }
     }
     if (beyond->len) {
         g_autoptr(CnTapScan) before = cn_tap_scan(context, error);
         if (!before || !cn_tap_delete_many(context, before, beyond, config.ifgroup, error))
             return FALSE;
+        for (guint i = 0; i < beyond->len; i++)
+            g_ptr_array_add(report, g_strdup_printf("%s: deleted (beyond size %u)", (char *)beyond->pdata[i],
+                                                    pool->size));
     }
     if (!cn_pool_save(state, pool, next, error))
         return FALSE;
@@ -379,6 +381,19 @@ gboolean cn_pool_dispose(CnState *state, const CnPool *pool, gboolean force, GEr
         g_ptr_array_add(names, cn_pool_tap_name(pool, i));
     for (guint i = 0; i < pool_state->taps->len; i++)
         g_ptr_array_add(names, g_strdup(((CnPoolTap *)pool_state->taps->pdata[i])->tap));
+    /* A TAP a process has open (QEMU: it has a carrier) goes only when
+     * asked (--force), whatever the record says (it may have been given
+     * back, or lost, while the guest still runs). */
+    for (guint i = 0; !force && i < names->len; i++) {
+        CnTapInfo info;
+        cn_tap_scan_lookup(scan, names->pdata[i], &info);
+        if (info.is_tap && info.carrier) {
+            g_set_error(error, CN_POOL_ERROR, CN_POOL_ERROR_BUSY,
+                        "%s of pool %s is open in a running guest though not recorded as held (stop the "
+                        "guest, or --force)", (char *)names->pdata[i], pool->name);
+            return FALSE;
+        }
+    }
     if (!cn_tap_delete_many(context, scan, names, cn_pool_ifgroup(pool), error))
         return FALSE;
     g_autofree char *name = cn_pool_state_file_name(pool->name);

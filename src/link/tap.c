@@ -110,9 +110,13 @@ static gboolean attr_u32(const struct nlattr *attr, uint32_t *value)
 static void parse_link_info(const struct nlattr *linkinfo, CnTapInfo *info)
 {
     const struct nlattr *kind = nested(linkinfo, IFLA_INFO_KIND);
-    info->is_tap = kind && mnl_attr_validate(kind, MNL_TYPE_NUL_STRING) == 0 &&
-                   strcmp(mnl_attr_get_str(kind), "tun") == 0;
+    gboolean is_tun = kind && mnl_attr_validate(kind, MNL_TYPE_NUL_STRING) == 0 &&
+                      strcmp(mnl_attr_get_str(kind), "tun") == 0;
     const struct nlattr *data = nested(linkinfo, IFLA_INFO_DATA);
+    /* A TUN device (layer 3) is not a TAP, whatever its name. */
+    const struct nlattr *tun_type = data ? nested(data, IFLA_TUN_TYPE) : NULL;
+    info->is_tap = is_tun && tun_type && mnl_attr_validate(tun_type, MNL_TYPE_U8) == 0 &&
+                   mnl_attr_get_u8(tun_type) == IFF_TAP;
     if (info->is_tap && data) {
         uint32_t value;
         if (attr_u32(nested(data, IFLA_TUN_OWNER), &value))
@@ -156,6 +160,9 @@ static int scan_one_link(const struct nlmsghdr *header, void *data)
         case IFLA_GROUP:
             attr_u32(attr, &link->info.ifgroup);
             break;
+        case IFLA_CARRIER:
+            link->info.carrier = mnl_attr_validate(attr, MNL_TYPE_U8) == 0 && mnl_attr_get_u8(attr) != 0;
+            break;
         case IFLA_MASTER:
             if (attr_u32(attr, &value))
                 link->master_index = (int)value;
@@ -174,37 +181,56 @@ static int scan_one_link(const struct nlmsghdr *header, void *data)
     return MNL_CB_OK;
 }
 
+/* One dump into SCAN on a socket of its own (an interrupted dump leaves
+ * the rest of its replies queued on the socket).  FALSE with errno set:
+ * EINTR when links changed during it (NLM_F_DUMP_INTR). */
+static gboolean dump_links(CnTapScan *scan, uint32_t seq)
+{
+    struct mnl_socket *socket = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+    if (!socket || mnl_socket_bind(socket, 0, MNL_SOCKET_AUTOPID) < 0) {
+        int saved = errno;
+        if (socket)
+            mnl_socket_close(socket);
+        errno = saved;
+        return FALSE;
+    }
+    char request[MNL_SOCKET_BUFFER_SIZE];
+    struct nlmsghdr *header = mnl_nlmsg_put_header(request);
+    header->nlmsg_type = RTM_GETLINK;
+    header->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    header->nlmsg_seq = seq;
+    struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(header, sizeof *ifm);
+    ifm->ifi_family = AF_UNSPEC;
+    g_autofree char *reply = g_malloc(DUMP_BUFFER_SIZE);
+    int rc = mnl_socket_sendto(socket, request, header->nlmsg_len) < 0 ? -1 : MNL_CB_OK;
+    while (rc > MNL_CB_STOP) {
+        ssize_t n = mnl_socket_recvfrom(socket, reply, DUMP_BUFFER_SIZE);
+        rc = n < 0 ? -1 : mnl_cb_run(reply, (size_t)n, seq, mnl_socket_get_portid(socket), scan_one_link, scan);
+    }
+    int saved = errno;
+    mnl_socket_close(socket);
+    errno = saved;
+    return rc == MNL_CB_STOP;
+}
+
+/* Dumps interrupted by links coming or going (VMs starting, say) are
+ * tried again, this many times in all. */
+#define DUMP_TRIES 8
+
 CnTapScan *cn_tap_scan(CnTapContext *context, GError **error)
 {
     g_autoptr(CnTapScan) scan = g_new0(CnTapScan, 1);
     scan->by_name = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, scanned_link_free);
     scan->by_index = g_hash_table_new(g_direct_hash, g_direct_equal);
-
-    char request[MNL_SOCKET_BUFFER_SIZE];
-    struct nlmsghdr *header = mnl_nlmsg_put_header(request);
-    header->nlmsg_type = RTM_GETLINK;
-    header->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-    header->nlmsg_seq = ++context->seq;
-    struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(header, sizeof *ifm);
-    ifm->ifi_family = AF_UNSPEC;
-    mnl_attr_put_u32(header, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
-    if (mnl_socket_sendto(context->socket, request, header->nlmsg_len) < 0) {
-        errno_fail(error, "cannot list", "links");
-        return NULL;
-    }
-    g_autofree char *reply = g_malloc(DUMP_BUFFER_SIZE);
-    int rc;
-    do {
-        ssize_t n = mnl_socket_recvfrom(context->socket, reply, DUMP_BUFFER_SIZE);
-        if (n < 0) {
+    for (int tries = 1;; tries++) {
+        if (dump_links(scan, ++context->seq))
+            break;
+        if (errno != EINTR || tries == DUMP_TRIES) {
             errno_fail(error, "cannot list", "links");
             return NULL;
         }
-        rc = mnl_cb_run(reply, (size_t)n, header->nlmsg_seq, context->portid, scan_one_link, scan);
-    } while (rc > MNL_CB_STOP);
-    if (rc < 0) {
-        errno_fail(error, "cannot list", "links");
-        return NULL;
+        g_hash_table_remove_all(scan->by_index);
+        g_hash_table_remove_all(scan->by_name);
     }
     /* Masters by name, now that every index is known. */
     GHashTableIter iter;
@@ -288,8 +314,10 @@ static gboolean batch_send(Batch *batch, CnTapContext *context, const char *what
          header = mnl_nlmsg_next(header, &left))
         last = header;
     last->nlmsg_flags |= NLM_F_ACK;
+    g_autofree char *whole = g_strdup_printf("%s (and the %u requests after it)",
+                                             (const char *)batch->subjects->pdata[0], batch->subjects->len - 1);
     if (mnl_socket_sendto(context->socket, batch->buffer, batch->len) < 0)
-        return errno_fail(error, what, (const char *)batch->subjects->pdata[0]);
+        return errno_fail(error, what, whole);
 
     int first_error = 0;
     const char *first_subject = NULL;
@@ -297,12 +325,13 @@ static gboolean batch_send(Batch *batch, CnTapContext *context, const char *what
     for (;;) {
         ssize_t n = mnl_socket_recvfrom(context->socket, reply, sizeof reply);
         if (n < 0)
-            return errno_fail(error, what, (const char *)batch->subjects->pdata[0]);
+            return errno_fail(error, what, whole);
         int remaining = (int)n;
         for (const struct nlmsghdr *header = (const struct nlmsghdr *)reply; mnl_nlmsg_ok(header, remaining);
              header = mnl_nlmsg_next(header, &remaining)) {
-            if (header->nlmsg_type != NLMSG_ERROR || header->nlmsg_seq < batch->first_seq ||
-                header->nlmsg_seq > last->nlmsg_seq)
+            /* (Unsigned differences: the numbers may wrap within a batch.) */
+            if (header->nlmsg_type != NLMSG_ERROR ||
+                header->nlmsg_seq - batch->first_seq > last->nlmsg_seq - batch->first_seq)
                 continue;
             const struct nlmsgerr *answer = mnl_nlmsg_get_payload(header);
             if (answer->error && !first_error) {
@@ -491,30 +520,44 @@ gboolean cn_tap_delete_many(CnTapContext *context, const CnTapScan *scan, GPtrAr
         }
     }
 
-    Batch batch;
-    batch_init(&batch, context, g_hash_table_size(doomed));
-    g_hash_table_iter_init(&iter, doomed);
-    gpointer key;
-    while (g_hash_table_iter_next(&iter, &key, NULL)) {
-        const ScannedLink *link = g_hash_table_lookup(scan->by_name, key);
-        if (link->info.ifgroup == group)
-            continue;
-        struct nlmsghdr *header = batch_put(&batch, context, RTM_NEWLINK, 0, 0, link->name);
-        mnl_attr_put_strz(header, IFLA_IFNAME, link->name);
-        mnl_attr_put_u32(header, IFLA_GROUP, group);
-        batch_end(&batch, header);
+    /* Moved by index, in NAMES' order, TAPS_PER_BATCH to a batch (one
+     * sendmsg is at most the socket's buffer): a link that took a TAP's
+     * name since the dump is not the one moved (the kernel answers ENODEV
+     * for a gone index, and nothing is deleted). */
+    g_autoptr(GPtrArray) moves = g_ptr_array_new();
+    for (guint i = 0; i < names->len; i++) {
+        const ScannedLink *link = g_hash_table_lookup(scan->by_name, names->pdata[i]);
+        if (link && link->info.ifgroup != group && g_hash_table_remove(doomed, link->name))
+            g_ptr_array_add(moves, (gpointer)link);
     }
-    gboolean ok = batch_send(&batch, context, "cannot move to its interface group: TAP", error);
-    batch_clear(&batch);
-    if (!ok)
-        return FALSE;
+    for (guint from = 0; from < moves->len; from += TAPS_PER_BATCH) {
+        guint to = MIN(from + TAPS_PER_BATCH, moves->len);
+        Batch batch;
+        batch_init(&batch, context, to - from);
+        for (guint i = from; i < to; i++) {
+            const ScannedLink *link = moves->pdata[i];
+            struct nlmsghdr *header = batch_put(&batch, context, RTM_NEWLINK, 0, 0, link->name);
+            ((struct ifinfomsg *)mnl_nlmsg_get_payload(header))->ifi_index = link->ifindex;
+            mnl_attr_put_u32(header, IFLA_GROUP, group);
+            batch_end(&batch, header);
+        }
+        gboolean ok = batch_send(&batch, context, "cannot move to its interface group: TAP", error);
+        batch_clear(&batch);
+        if (!ok)
+            return FALSE;
+    }
 
+    /* Between the dump and this request, only a link that joined this
+     * group would go with it: the group is the pool's own or one no link
+     * used, and the state directory's lock keeps other carthage-net
+     * processes out. */
+    Batch batch;
     g_autofree char *subject = g_strdup_printf("%u", group);
     batch_init(&batch, context, 1);
     struct nlmsghdr *header = batch_put(&batch, context, RTM_DELLINK, 0, 0, subject);
     mnl_attr_put_u32(header, IFLA_GROUP, group);
     batch_end(&batch, header);
-    ok = batch_send(&batch, context, "cannot delete the TAPs of interface group", error);
+    gboolean ok = batch_send(&batch, context, "cannot delete the TAPs of interface group", error);
     batch_clear(&batch);
     return ok;
 }

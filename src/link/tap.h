@@ -41,6 +41,7 @@ typedef struct {
     gboolean isolated;
     long owner, group;     /* -1 when none */
     uint32_t ifgroup;
+    gboolean carrier;      /* a TAP: a process (QEMU) has it open */
 } CnTapInfo;
 
 typedef struct CnTapContext CnTapContext;

@@ -471,17 +471,34 @@ __attribute__((no_sanitize("address"))) static int close_in_background(void *soc
  * thread (it refuses it, with a page of explanation); it preloads its own
  * libraries, which is how it is told apart.  Under it the socket is closed
  * in place: nobody times a hook under valgrind. */
+#if !defined(__SANITIZE_ADDRESS__)
 static gboolean under_valgrind(void)
 {
     const char *preload = g_getenv("LD_PRELOAD");
     return preload && strstr(preload, "/vgpreload_") != NULL;
+}
+#endif
+
+/* Whether the closer may be used: not under valgrind, and not in a
+ * sanitizer build, whose report at exit goes to a stderr the closer may
+ * have closed already. */
+static gboolean closer_usable(int socket_fd)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    (void)socket_fd;
+    return FALSE;
+#else
+    /* (A socket on 0-2, were the hook started without them, would be
+     * closed twice.) */
+    return socket_fd > STDERR_FILENO && !under_valgrind();
+#endif
 }
 
 void cn_nft_close_detached(void)
 {
     if (!shared)
         return;
-    if (cleanup_pending && !under_valgrind()) {
+    if (cleanup_pending && closer_usable(mnl_socket_get_fd(shared))) {
         fflush(NULL);
         void *stack = mmap(NULL, CLOSER_STACK_SIZE, PROT_READ | PROT_WRITE,
                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);

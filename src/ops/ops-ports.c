@@ -44,6 +44,8 @@ CnPortResult cn_ports_attach(const char *run_dir, const char *domain, GPtrArray 
 void cn_ports_attach_many(const char *run_dir, const char *domain, GPtrArray *ports, GPtrArray *attaches,
                           CnPortResult *results, GError **errors)
 {
+    if (attaches->len == 0)
+        return; /* nothing to record, nor a record to drop */
     guint first = ports->len;
     for (guint i = 0; i < attaches->len; i++) {
         const CnPortAttach *attach = attaches->pdata[i];
@@ -71,7 +73,7 @@ void cn_ports_attach_many(const char *run_dir, const char *domain, GPtrArray *po
         results[i] = CN_PORT_ATTACHED;
         errors[i] = NULL;
     }
-    if (attaches->len == 0 || cn_nft_guests_add(nets, guests, NULL))
+    if (cn_nft_guests_add(nets, guests, NULL))
         return;
     gboolean refused = FALSE;
     for (guint i = 0; i < attaches->len; i++) {

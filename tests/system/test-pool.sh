@@ -311,6 +311,33 @@ ip link del "${prefix}3"
 run pool create "$pool"
 is "create after that: makes the missing TAP again" "$rc:$(bad as_wanted)" "0:"
 
+# A TAP a guest has open (here a stand-in holding /dev/net/tun on it, as
+# QEMU does) while the record says it is free: dispose leaves it (exit 3)
+# unless --force.
+holder_ready=$work/holder.ready
+python3 - "${prefix}5" "$holder_ready" <<'PY' &
+import fcntl, os, struct, sys, time
+fd = os.open("/dev/net/tun", os.O_RDWR)
+fcntl.ioctl(fd, 0x400454ca, struct.pack("16sH", sys.argv[1].encode(), 0x0002 | 0x1000 | 0x4000))
+open(sys.argv[2], "w").close()
+time.sleep(60)
+PY
+holder=$!
+trap 'kill "$holder" 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 50); do [ -e "$holder_ready" ] && break; sleep 0.1; done
+is "a stand-in guest holds ${prefix}5 (carrier on)" "$(cat "/sys/class/net/${prefix}5/carrier" 2>&1)" 1
+run pool dispose "$pool"
+is "dispose with a TAP open in a guest: exit 3" "$rc" 3
+like "dispose with a TAP open in a guest: says which" "$out" "${prefix}5 of pool $pool is open in a running guest"
+is "dispose with a TAP open in a guest: nothing deleted" "$(links_with "$prefix")" "$size"
+run pool dispose "$pool" --force
+is "dispose --force with a TAP open in a guest: exit 0, all gone" "$rc:$(links_with "$prefix")" "0:0"
+kill "$holder" 2>/dev/null
+wait "$holder" 2>/dev/null
+trap 'rm -rf "$work"' EXIT
+run pool create "$pool"
+is "create after that: the pool whole again" "$rc:$(bad as_wanted)" "0:"
+
 # ---------------------------------------------------------------- kill -9 during create
 # Creates of a 300-TAP pool killed at random points (when a random number
 # of its TAPs exist, so the kill lands while TAPs are being made), then
