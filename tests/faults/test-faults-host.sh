@@ -529,7 +529,15 @@ verdict "create killed: no temporary state file left after repair" f_tmp
 # the TAPs are all there or all gone, never some; the pool file goes only
 # after them.  Then repair, which makes the pool again (the definitions
 # still name it): every TAP as create wants it, status in step.
-dispose_setup() { cn pool create "$pool" >/dev/null 2>&1; }
+# Half the rounds with some TAPs out of the pool's interface group (as a
+# pool made by an older carthage-net has them), so that dispose moves them
+# first and kills land between the moves and the delete too.
+dispose_setup() {
+    local t
+    cn pool create "$pool" >/dev/null 2>&1
+    [ $((RANDOM % 2)) = 0 ] || return 0
+    for t in $(printf '%s\n' $TAPS | shuf -n $((1 + RANDOM % size))); do ip link set "$t" group default; done
+}
 timed dispose_setup /dev/null "${CN[@]}" pool dispose "$pool" --force
 dispose_setup
 base_cli
