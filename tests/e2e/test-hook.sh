@@ -92,11 +92,14 @@ ok "forged MAC: the domain does not start" isnt_zero "$rc"
 like "forged MAC: libvirt shows why" "$out" "MAC $m1_mac on network md is reserved for domain m1"
 
 # A hand-written NIC with its own MAC, using m1's address: gets nothing.
-guest_base_xml m4 "cn.addr=10.63.0.11/24 cn.sleep=2 cn.http=169.254.169.254:80/ cn.ping=10.63.0.1" |
+# It stays up after its checks (cn.sleep=600; destroyed below): a guest
+# powers off after its last check, its port goes with it (qemu stopped),
+# and the pin check below raced that under a loaded CI.
+guest_base_xml m4 "cn.addr=10.63.0.11/24 cn.sleep=2 cn.http=169.254.169.254:80/ cn.ping=10.63.0.1 cn.sleep=600" |
     sed "s|<devices>|<devices><interface type='network'><mac address='52:54:00:63:00:44'/><source network='md'/><model type='virtio'/></interface>|" \
     >"$CN_E2E_RUN/m4.xml"
 virsh -q define "$CN_E2E_RUN/m4.xml" >/dev/null && virsh -q start m4 >/dev/null
-m4=$(guest_wait m4 90)
+m4=$(guest_wait_for m4 '^CN ping 10\.63\.0\.1 ' 90)
 is "forged address: no metadata" "$(result "$m4" "http 169.254.169.254:80/")" fail
 is "forged address: not even the gateway" "$(result "$m4" "ping 10.63.0.1")" fail
 like "a NIC not rendered by carthage-net is pinned to its MAC" "$(cn isolation show)" "52:54:00:63:00:44"
