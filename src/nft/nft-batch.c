@@ -29,6 +29,7 @@ struct CnNftBatch {
     uint32_t seq;
     GPtrArray *descriptions; /* by seq - first_seq */
     gsize zeroed_to;         /* the buffer's bytes from its length to here are zero */
+    gsize last_message;      /* the offset of the last message; 0: none yet */
 };
 
 /* Room for one message (a rule or a chunk of elements): libnftnl fills an
@@ -105,13 +106,14 @@ static void commit_message(CnNftBatch *batch, char *start, const char *descripti
         memset(batch->buffer->data + end, 0, written_to - end);
     g_byte_array_set_size(batch->buffer, (guint)end);
     g_ptr_array_add(batch->descriptions, g_strdup(description));
+    batch->last_message = offset;
 }
 
 #define BUILD(batch, type, family, flags, build_payload, object, description)                    \
     do {                                                                                         \
         char *start = reserve((batch), MESSAGE_MAX);                                            \
         struct nlmsghdr *header = nftnl_nlmsg_build_hdr(start, (type), (family),               \
-                                                        (flags) | NLM_F_ACK, (batch)->seq++);  \
+                                                        (flags), (batch)->seq++);              \
         build_payload(header, (object));                                                         \
         commit_message((batch), start, (description));                                           \
     } while (0)
@@ -154,7 +156,7 @@ void cn_nft_batch_elements(CnNftBatch *batch, uint16_t type, uint16_t flags, str
     do {
         char *start = reserve(batch, MESSAGE_MAX);
         struct nlmsghdr *header = nftnl_nlmsg_build_hdr(start, type, nftnl_set_get_u32(set, NFTNL_SET_FAMILY),
-                                                        flags | NLM_F_ACK, batch->seq++);
+                                                        flags, batch->seq++);
         /* 1 when elements are left over for another message. */
         more = nftnl_set_elems_nlmsg_build_payload_iter(header, iter);
         commit_message(batch, start, description);
@@ -369,7 +371,8 @@ static gboolean read_errors(struct mnl_socket *socket, CnNftBatch *batch, GError
     int fd = mnl_socket_get_fd(socket);
 
     /* nfnetlink processes the batch inside sendmsg: every reply is queued
-     * by now.  One ack per message; an error names its message's seq. */
+     * by now.  An error for each message refused (naming its seq), and
+     * an ack for the last message, which alone asked for one: the end. */
     for (;;) {
         ssize_t n = recv(fd, buffer, MNL_SOCKET_BUFFER_SIZE * 4, 0);
         if (n < 0 && errno == EINTR)
@@ -521,8 +524,12 @@ gboolean cn_nft_batch_commit(CnNftBatch *batch, GError **error)
     struct nlmsghdr *end = nftnl_batch_end(header, batch->seq++);
     g_byte_array_append(batch->buffer, (guint8 *)end, end->nlmsg_len);
     g_ptr_array_add(batch->descriptions, g_strdup("batch end"));
-    /* The end message is not acked; the last object's ack ends the read. */
+    /* The end message is not acked; the last object's ack ends the read.
+     * Only it asks for one (the kernel reports errors whether asked or
+     * not): one answer to read, not one per message. */
     batch->seq--;
+    if (batch->last_message > 0)
+        ((struct nlmsghdr *)(batch->buffer->data + batch->last_message))->nlmsg_flags |= NLM_F_ACK;
 
     struct mnl_socket *socket = shared_socket(error);
     if (!socket)

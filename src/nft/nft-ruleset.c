@@ -1076,11 +1076,40 @@ static CnNftBatch *guest_add_batch(const CnIsoNetwork *net, const CnIsoGuest *gu
     return batch;
 }
 
+/* GUESTS (on NETS, index by index) into BATCH, the guests of one network
+ * together: a message per set, however many guests (a domain's four
+ * ports are 6 messages, not 4 x 6).  REMOVE: their port elements go
+ * (added first, as append_guest_remove does); otherwise they come, with
+ * what each guest needs of its network. */
+static void append_guests(CnNftBatch *batch, GPtrArray *nets, GPtrArray *guests, gboolean remove)
+{
+    g_autofree gboolean *done = g_new0(gboolean, guests->len);
+    for (guint i = 0; i < guests->len; i++) {
+        if (done[i])
+            continue;
+        const CnIsoNetwork *net = nets->pdata[i];
+        CnNftElements e = { { 0 } };
+        for (guint j = i; j < guests->len; j++) {
+            const CnIsoNetwork *other = nets->pdata[j];
+            if (done[j] || strcmp(other->name, net->name) != 0)
+                continue;
+            cn_nft_port_elements(&e, guests->pdata[j], remove);
+            if (!remove)
+                cn_nft_guest_network_elements(&e, other, guests->pdata[j]);
+            done[j] = TRUE;
+        }
+        g_autofree char *table = cn_nft_table_name(net->name);
+        cn_nft_elements_to_batch(&e, table, NFT_MSG_NEWSETELEM, batch);
+        if (remove)
+            cn_nft_elements_to_batch(&e, table, NFT_MSG_DELSETELEM, batch);
+        cn_nft_elements_clear(&e);
+    }
+}
+
 gboolean cn_nft_guests_add(GPtrArray *nets, GPtrArray *guests, GError **error)
 {
     g_autoptr(CnNftBatch) batch = cn_nft_batch_new();
-    for (guint i = 0; i < guests->len; i++)
-        append_guest_add(batch, nets->pdata[i], guests->pdata[i], FALSE);
+    append_guests(batch, nets, guests, FALSE);
     return cn_nft_batch_commit(batch, error);
 }
 
@@ -1135,8 +1164,7 @@ gboolean cn_nft_guest_remove(const CnIsoNetwork *net, const CnIsoGuest *guest, G
 gboolean cn_nft_guests_remove(GPtrArray *nets, GPtrArray *guests, GError **error)
 {
     g_autoptr(CnNftBatch) batch = cn_nft_batch_new();
-    for (guint i = 0; i < guests->len; i++)
-        append_guest_remove(batch, nets->pdata[i], guests->pdata[i]);
+    append_guests(batch, nets, guests, TRUE);
     return cn_nft_batch_commit(batch, error);
 }
 

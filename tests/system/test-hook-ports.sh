@@ -97,4 +97,30 @@ is "start with one port's tables missing: only those three recorded" \
 run qemu_hook m1 stopped end - <"$work/m1-stopped.xml"
 is "and stopped: exit 0, nothing left" "$rc:$(ports ports)" "0:"
 
+# ---------------------------------------------------------------- two networks
+# Ports on two networks, interleaved (md, mx2, md, mx2): the one batch
+# takes each network's ports together (a message per set), and each
+# network's sets get its own ports, no other.
+sed 's/>md</>mx2</; s/name="md"/name="mx2"/; s/cn-md/cn-mx2/g' "$data/network-start.xml" >"$work/mx2-start.xml"
+ip link add cn-mx2 type bridge && ip link set cn-mx2 up || bail "cannot make bridge cn-mx2"
+network_hook mx2 start begin - <"$work/mx2-start.xml" || bail "network mx2 start failed"
+awk '/<source network=.md./ && ++n % 2 == 0 { sub(/md/, "mx2"); sub(/cn-md/, "cn-mx2") }
+     /<cn:link iface="eth[13]"/ { sub(/network="md"/, "network=\"mx2\"") }
+     { print }' "$work/m1-start.xml" >"$work/m1-start-two.xml"
+is "a start XML with ports 1 and 3 on network mx2" \
+    "$(grep -c "<source network='mx2'" "$work/m1-start-two.xml") $(grep -c 'network="mx2"' "$work/m1-start-two.xml")" "2 2"
+ports_of() { nft list set bridge "cn_$1" "$2" 2>&1 | grep -o '"vnet[0-3]"' | sort -u | tr '\n' ' '; }
+run qemu_hook m1 start begin - <"$work/m1-start-two.xml"
+is "start on two networks: exit 0" "$rc" 0
+is "start on two networks: md's sets have vnet0 and vnet2" "$(ports_of md ports)|$(ports_of md port_mac)" \
+    '"vnet0" "vnet2" |"vnet0" "vnet2" '
+is "start on two networks: mx2's sets have vnet1 and vnet3" "$(ports_of mx2 ports)|$(ports_of mx2 port_mac)" \
+    '"vnet1" "vnet3" |"vnet1" "vnet3" '
+is "start on two networks: one record with the four ports" \
+    "$(grep -o '^port [a-z0-9]* vnet[0-3]' "$record" | tr '\n' ' ')" "port md vnet0 port mx2 vnet1 port md vnet2 port mx2 vnet3 "
+run qemu_hook m1 stopped end - <"$work/m1-stopped.xml"
+is "stopped on two networks: exit 0, nothing left on either" "$rc:$(ports_of md ports)$(ports_of mx2 ports)" "0:"
+ok "stopped on two networks: the record is gone" test ! -e "$record"
+network_hook mx2 stopped end - <"$work/mx2-start.xml"
+
 done_testing
