@@ -176,10 +176,27 @@ gboolean cn_pool_create(CnState *state, const CnPool *pool, GPtrArray *report, G
     }
     if (beyond->len) {
         g_autoptr(CnTapScan) before = cn_tap_scan(context, error);
-        if (!before || !cn_tap_delete_many(context, before, beyond, config.ifgroup, error))
+        if (!before)
             return FALSE;
-        for (guint i = 0; i < beyond->len; i++)
-            g_ptr_array_add(report, g_strdup_printf("%s: deleted (beyond size %u)", (char *)beyond->pdata[i],
+        /* One a process has open (QEMU: it has a carrier) though the
+         * record says it is free stays too, as dispose leaves it. */
+        g_autoptr(GPtrArray) doomed = g_ptr_array_new();
+        for (guint i = 0; i < beyond->len; i++) {
+            CnTapInfo info;
+            cn_tap_scan_lookup(before, beyond->pdata[i], &info);
+            if (info.is_tap && info.carrier) {
+                cn_pool_state_add(next, beyond->pdata[i]);
+                g_ptr_array_add(report, g_strdup_printf("%s: beyond size %u but open in a running guest though "
+                                                        "not recorded as held; kept", (char *)beyond->pdata[i],
+                                                        pool->size));
+            } else {
+                g_ptr_array_add(doomed, beyond->pdata[i]);
+            }
+        }
+        if (doomed->len && !cn_tap_delete_many(context, before, doomed, config.ifgroup, error))
+            return FALSE;
+        for (guint i = 0; i < doomed->len; i++)
+            g_ptr_array_add(report, g_strdup_printf("%s: deleted (beyond size %u)", (char *)doomed->pdata[i],
                                                     pool->size));
     }
     if (!cn_pool_save(state, pool, next, error))

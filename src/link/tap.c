@@ -525,9 +525,10 @@ gboolean cn_tap_delete_many(CnTapContext *context, const CnTapScan *scan, GPtrAr
      * name since the dump is not the one moved (the kernel answers ENODEV
      * for a gone index, and nothing is deleted). */
     g_autoptr(GPtrArray) moves = g_ptr_array_new();
+    g_autoptr(GHashTable) moved = g_hash_table_new(g_str_hash, g_str_equal); /* a name given twice: once */
     for (guint i = 0; i < names->len; i++) {
         const ScannedLink *link = g_hash_table_lookup(scan->by_name, names->pdata[i]);
-        if (link && link->info.ifgroup != group && g_hash_table_remove(doomed, link->name))
+        if (link && link->info.ifgroup != group && g_hash_table_add(moved, (gpointer)link->name))
             g_ptr_array_add(moves, (gpointer)link);
     }
     for (guint from = 0; from < moves->len; from += TAPS_PER_BATCH) {

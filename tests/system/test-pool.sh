@@ -338,6 +338,46 @@ trap 'rm -rf "$work"' EXIT
 run pool create "$pool"
 is "create after that: the pool whole again" "$rc:$(bad as_wanted)" "0:"
 
+# ---------------------------------------------------------------- a smaller size
+# create with the pool's size lowered to 5: a free TAP beyond it goes; one
+# held stays until released; one open in a guest though recorded free
+# stays too (as dispose leaves it).
+set_size() { sed -i "/^\[pool $pool\]/,/^\[/ s/^size = .*/size = $1/" "$defs"; }
+for i in $(seq 1 $size); do cn pool acquire "$pool" --machine "vm$i" >/dev/null 2>&1; done
+for t in $TAPS; do [ "$t" = "${prefix}6" ] || cn pool release "$pool" "$t" >/dev/null 2>&1; done
+is "smaller size: ${prefix}6 alone held" "$(holders | awk '$2 != "-" {print $1}')" "${prefix}6"
+python3 - "${prefix}7" "$holder_ready.2" <<'PY' &
+import fcntl, os, struct, sys, time
+fd = os.open("/dev/net/tun", os.O_RDWR)
+fcntl.ioctl(fd, 0x400454ca, struct.pack("16sH", sys.argv[1].encode(), 0x0002 | 0x1000 | 0x4000))
+open(sys.argv[2], "w").close()
+time.sleep(60)
+PY
+holder=$!
+trap 'kill "$holder" 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 50); do [ -e "$holder_ready.2" ] && break; sleep 0.1; done
+is "a stand-in guest holds ${prefix}7 (carrier on)" "$(cat "/sys/class/net/${prefix}7/carrier" 2>&1)" 1
+set_size 5
+run pool create "$pool"
+is "create with size 5: exit 0" "$rc" 0
+like "create with size 5: the free TAP beyond it deleted" "$out" "${prefix}5: deleted \(beyond size 5\)"
+like "create with size 5: the held one kept" "$out" "${prefix}6: beyond size 5 but held by vm[0-9]+; kept until released"
+like "create with size 5: the one open in a guest kept" "$out" \
+    "${prefix}7: beyond size 5 but open in a running guest though not recorded as held; kept"
+is "create with size 5: TAPs 0-4, 6 and 7 left" "$(ip -o link show | grep -o "${prefix}[0-9]*:" | tr -d : | sort | tr '\n' ' ')" \
+    "${prefix}0 ${prefix}1 ${prefix}2 ${prefix}3 ${prefix}4 ${prefix}6 ${prefix}7 "
+is "create with size 5: the record lists them" "$(holders | awk '{print $1}' | sort | tr '\n' ' ')" \
+    "${prefix}0 ${prefix}1 ${prefix}2 ${prefix}3 ${prefix}4 ${prefix}6 ${prefix}7 "
+kill "$holder" 2>/dev/null
+wait "$holder" 2>/dev/null
+trap 'rm -rf "$work"' EXIT
+run pool release "$pool" "${prefix}6"
+run pool create "$pool"
+is "released and closed, create again: exit 0, both deleted" "$rc:$(links_with "$prefix")" "0:5"
+set_size "$size"
+run pool create "$pool"
+is "size back to $size: the pool whole again" "$rc:$(bad as_wanted)" "0:"
+
 # ---------------------------------------------------------------- kill -9 during create
 # Creates of a 300-TAP pool killed at random points (when a random number
 # of its TAPs exist, so the kill lands while TAPs are being made), then
