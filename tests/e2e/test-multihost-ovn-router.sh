@@ -71,14 +71,28 @@ for m in a b c m1 m2; do mkdir -p "$md/$m" && echo "#cloud-config for $m" >"$md/
 # The metadata service on each chassis: started by this test, stopped by PID.
 metadata_pids=()
 metadata_start() {
-    local host=$1
+    local host=$1 log pid t0=${EPOCHREALTIME/./} took
+    log=$hosts_dir/metadata-$host.log
+    # Emptied here, before the server starts: a log left by an earlier
+    # server (killed) says "listening" too, and a check of it before the
+    # new server's shell opened it would take that for the new one.
+    : >"$log"
     # nsenter and env exec: $! is the server itself.
     nsenter --target "$(cat "$hosts_dir/$host/pid")" --net --mount -- \
         env CARTHAGE_NET_RUN_DIR="$hosts_dir/$host/run" "$build/carthage-net" -d "$defs" \
-        metadata serve --ovn lab --data-dir "$md" >"$hosts_dir/metadata-$host.log" 2>&1 &
-    metadata_pids+=("$!")
-    eval "metadata_pid_$host=$!"
-    for _ in $(seq 100); do grep -q "listening on" "$hosts_dir/metadata-$host.log" 2>/dev/null && return 0; sleep 0.1; done
+        metadata serve --ovn lab --data-dir "$md" >>"$log" 2>&1 &
+    pid=$!
+    metadata_pids+=("$pid")
+    eval "metadata_pid_$host=$pid"
+    for _ in $(seq 300); do
+        if grep -q "listening on" "$log"; then
+            took=$(((${EPOCHREALTIME/./} - t0) / 1000))
+            [ "$took" -lt 3000 ] || note "metadata serve on $host took $took ms to listen"
+            return 0
+        fi
+        kill -0 "$pid" 2>/dev/null || return 1
+        sleep 0.1
+    done
     return 1
 }
 # metadata_bound HOST: waits (15 s) until HOST's ovn-controller delivers to
@@ -291,7 +305,8 @@ kill -9 "$metadata_pid_hv1"; wait "$metadata_pid_hv1" 2>/dev/null
 for _ in $(seq 100); do [ "$(on hv1 ip -o link show | grep -c cnmd)" = 0 ] && break; sleep 0.1; done
 is "killed with SIGKILL on hv1: its link went with its namespace" "$(on hv1 ip -o link show | grep -c cnmd)" 0
 metadata_start hv1 || bail "metadata serve does not start again on hv1: $(tail -3 "$hosts_dir/metadata-hv1.log")"
-metadata_bound hv1 || note "hv1's ovn-controller has no flows to the new metadata end after 15 s"
+metadata_bound hv1 ||
+    note "hv1's ovn-controller has no flows to the new metadata end after 15 s; br-int: $(on hv1 ovs-vsctl list-ports br-int | tr '\n' ' '); the server: $(tail -2 "$hosts_dir/metadata-hv1.log" | tr '\n' ' ')"
 is "started again: the port left on br-int is replaced, one port" "$(on hv1 ovs-vsctl list-ports br-int | grep -c '^cnmd')" 1
 is "... bound to the localport" "$(on hv1 ovs-vsctl --bare --columns=external_ids find Interface name="$md_link" | grep -o 'iface-id=[^,}]*')" \
     "iface-id=carthage-net-lab-metadata"

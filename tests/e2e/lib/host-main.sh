@@ -10,6 +10,10 @@ dir=$1 test_pid=$2
 mkdir -p "$dir/run" "$dir/state"
 echo $$ >"$dir/pid"
 touch "$dir/ready"
+# A signal to the whole process group (a test stopped by timeout or ^C)
+# reaches this process too: it stops what the host started all the same,
+# rather than leaving the daemons running.
+trap 'touch "$dir/stop"' TERM INT HUP
 while [ ! -e "$dir/stop" ] && kill -0 "$test_pid" 2>/dev/null; do sleep 0.2; done
 
 if [ -S /run/libvirt/libvirt-sock ]; then
