@@ -314,17 +314,23 @@ is "create after that: makes the missing TAP again" "$rc:$(bad as_wanted)" "0:"
 # A TAP a guest has open (here a stand-in holding /dev/net/tun on it, as
 # QEMU does) while the record says it is free: dispose leaves it (exit 3)
 # unless --force.
-holder_ready=$work/holder.ready
-python3 - "${prefix}5" "$holder_ready" <<'PY' &
+# hold_tap TAP: a stand-in guest (its PID in $holder, killed on exit)
+# holding TAP open through /dev/net/tun, as QEMU does; returns once it
+# holds it.
+hold_tap() {
+    local ready=$work/holder.$1
+    python3 - "$1" "$ready" <<'PY' &
 import fcntl, os, struct, sys, time
 fd = os.open("/dev/net/tun", os.O_RDWR)
 fcntl.ioctl(fd, 0x400454ca, struct.pack("16sH", sys.argv[1].encode(), 0x0002 | 0x1000 | 0x4000))
 open(sys.argv[2], "w").close()
 time.sleep(60)
 PY
-holder=$!
-trap 'kill "$holder" 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 50); do [ -e "$holder_ready" ] && break; sleep 0.1; done
+    holder=$!
+    trap 'kill "$holder" 2>/dev/null; rm -rf "$work"' EXIT
+    for _ in $(seq 50); do [ -e "$ready" ] && break; sleep 0.1; done
+}
+hold_tap "${prefix}5"
 is "a stand-in guest holds ${prefix}5 (carrier on)" "$(cat "/sys/class/net/${prefix}5/carrier" 2>&1)" 1
 run pool dispose "$pool"
 is "dispose with a TAP open in a guest: exit 3" "$rc" 3
@@ -346,16 +352,7 @@ set_size() { sed -i "/^\[pool $pool\]/,/^\[/ s/^size = .*/size = $1/" "$defs"; }
 for i in $(seq 1 $size); do cn pool acquire "$pool" --machine "vm$i" >/dev/null 2>&1; done
 for t in $TAPS; do [ "$t" = "${prefix}6" ] || cn pool release "$pool" "$t" >/dev/null 2>&1; done
 is "smaller size: ${prefix}6 alone held" "$(holders | awk '$2 != "-" {print $1}')" "${prefix}6"
-python3 - "${prefix}7" "$holder_ready.2" <<'PY' &
-import fcntl, os, struct, sys, time
-fd = os.open("/dev/net/tun", os.O_RDWR)
-fcntl.ioctl(fd, 0x400454ca, struct.pack("16sH", sys.argv[1].encode(), 0x0002 | 0x1000 | 0x4000))
-open(sys.argv[2], "w").close()
-time.sleep(60)
-PY
-holder=$!
-trap 'kill "$holder" 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 50); do [ -e "$holder_ready.2" ] && break; sleep 0.1; done
+hold_tap "${prefix}7"
 is "a stand-in guest holds ${prefix}7 (carrier on)" "$(cat "/sys/class/net/${prefix}7/carrier" 2>&1)" 1
 set_size 5
 run pool create "$pool"
