@@ -71,12 +71,12 @@ char *cn_event_format(const CnEvent *event, guint64 seq, gint64 time_usec)
     char stamp[64];
     if (!gmtime_r(&seconds, &utc) || strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &utc) == 0)
         g_strlcpy(stamp, "1970-01-01T00:00:00", sizeof stamp);
-    char time[96];
-    g_snprintf(time, sizeof time, "%s.%06dZ", stamp, (int)(time_usec % G_USEC_PER_SEC));
+    char when[96];
+    g_snprintf(when, sizeof when, "%s.%06dZ", stamp, (int)(time_usec % G_USEC_PER_SEC));
     CnJson *json = cn_json_new();
     cn_json_begin_object(json);
     cn_json_member_uint(json, "seq", seq);
-    cn_json_member_string(json, "time", time);
+    cn_json_member_string(json, "time", when);
     cn_json_member_string(json, "event", event->name);
     for (guint i = 0; i < event->keys->len; i++) {
         cn_json_key(json, event->keys->pdata[i]);

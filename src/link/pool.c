@@ -317,10 +317,15 @@ gboolean cn_pool_acquire(CnState *state, const CnPool *pool, const char *machine
             return TRUE;
         }
     }
+    /* Only the TAPs within the pool's size: one beyond a lowered size is
+     * kept only until it is let go (a guest may have it open). */
+    g_autoptr(GHashTable) in_size = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    for (guint i = 0; i < pool->size; i++)
+        g_hash_table_add(in_size, cn_pool_tap_name(pool, i));
     for (guint i = 0; i < pool_state->taps->len; i++) {
         CnPoolTap *entry = pool_state->taps->pdata[i];
         /* Recorded but not made (create was interrupted): not handed out. */
-        if (entry->machine || if_nametoindex(entry->tap) == 0)
+        if (entry->machine || !g_hash_table_contains(in_size, entry->tap) || if_nametoindex(entry->tap) == 0)
             continue;
         entry->machine = g_strdup(machine);
         entry->has_mac = mac != NULL;
@@ -332,8 +337,8 @@ gboolean cn_pool_acquire(CnState *state, const CnPool *pool, const char *machine
         *tap = g_strdup(entry->tap);
         return TRUE;
     }
-    g_set_error(error, CN_POOL_ERROR, CN_POOL_ERROR_BUSY, "all %u TAP devices of pool %s are in use",
-                pool_state->taps->len, pool->name);
+    g_set_error(error, CN_POOL_ERROR, CN_POOL_ERROR_BUSY, "all %u TAP devices of pool %s are in use", pool->size,
+                pool->name);
     return FALSE;
 }
 

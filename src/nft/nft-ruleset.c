@@ -1089,14 +1089,20 @@ static void append_guests(CnNftBatch *batch, GPtrArray *nets, GPtrArray *guests,
             continue;
         const CnIsoNetwork *net = nets->pdata[i];
         CnNftElements e = { { 0 } };
+        /* A port named twice goes in once: deleting its elements twice in
+         * one batch would have the kernel refuse the batch (ENOENT). */
+        g_autoptr(GHashTable) taps = g_hash_table_new(g_str_hash, g_str_equal);
         for (guint j = i; j < guests->len; j++) {
             const CnIsoNetwork *other = nets->pdata[j];
+            CnIsoGuest *guest = guests->pdata[j];
             if (done[j] || strcmp(other->name, net->name) != 0)
                 continue;
-            cn_nft_port_elements(&e, guests->pdata[j], remove);
-            if (!remove)
-                cn_nft_guest_network_elements(&e, other, guests->pdata[j]);
             done[j] = TRUE;
+            if (!g_hash_table_add(taps, guest->tap))
+                continue;
+            cn_nft_port_elements(&e, guest, remove);
+            if (!remove)
+                cn_nft_guest_network_elements(&e, other, guest);
         }
         g_autofree char *table = cn_nft_table_name(net->name);
         cn_nft_elements_to_batch(&e, table, NFT_MSG_NEWSETELEM, batch);
@@ -1104,6 +1110,13 @@ static void append_guests(CnNftBatch *batch, GPtrArray *nets, GPtrArray *guests,
             cn_nft_elements_to_batch(&e, table, NFT_MSG_DELSETELEM, batch);
         cn_nft_elements_clear(&e);
     }
+}
+
+char *cn_nft_guests_dump(GPtrArray *nets, GPtrArray *guests, gboolean remove)
+{
+    g_autoptr(CnNftBatch) batch = cn_nft_batch_new();
+    append_guests(batch, nets, guests, remove);
+    return cn_nft_batch_dump(batch);
 }
 
 gboolean cn_nft_guests_add(GPtrArray *nets, GPtrArray *guests, GError **error)

@@ -129,6 +129,9 @@ gboolean cn_nft_guest_remove(const CnIsoNetwork *net, const CnIsoGuest *guest, G
  * repeat or differ): one batch, all or nothing. */
 gboolean cn_nft_guests_add(GPtrArray *nets, GPtrArray *guests, GError **error);
 gboolean cn_nft_guests_remove(GPtrArray *nets, GPtrArray *guests, GError **error);
+/* The batch cn_nft_guests_add (REMOVE: cn_nft_guests_remove) sends, as
+ * text (cn_nft_batch_dump's). */
+char *cn_nft_guests_dump(GPtrArray *nets, GPtrArray *guests, gboolean remove);
 
 /* Reading back (isolation show, status). */
 typedef struct {

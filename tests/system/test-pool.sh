@@ -365,6 +365,15 @@ is "create with size 5: TAPs 0-4, 6 and 7 left" "$(ip -o link show | grep -o "${
     "${prefix}0 ${prefix}1 ${prefix}2 ${prefix}3 ${prefix}4 ${prefix}6 ${prefix}7 "
 is "create with size 5: the record lists them" "$(holders | awk '{print $1}' | sort | tr '\n' ' ')" \
     "${prefix}0 ${prefix}1 ${prefix}2 ${prefix}3 ${prefix}4 ${prefix}6 ${prefix}7 "
+got=""
+for i in 1 2 3 4 5; do got="$got$(cn pool acquire "$pool" --machine "small$i" 2>/dev/null) "; done
+is "size 5: five acquires get TAPs 0-4" "$(printf '%s\n' $got | sort | tr '\n' ' ')" \
+    "${prefix}0 ${prefix}1 ${prefix}2 ${prefix}3 ${prefix}4 "
+run pool acquire "$pool" --machine small6
+is "size 5: a sixth acquire is refused (exit 3): the kept ${prefix}7 (free, beyond the size) is not handed out" \
+    "$rc" 3
+like "size 5: ... all 5 in use" "$out" "all 5 TAP devices of pool $pool are in use"
+for t in $got; do cn pool release "$pool" "$t" >/dev/null 2>&1; done
 kill "$holder" 2>/dev/null
 wait "$holder" 2>/dev/null
 trap 'rm -rf "$work"' EXIT

@@ -59,6 +59,54 @@ static GPtrArray *guests(const CnIsoNetwork *net)
     return list;
 }
 
+/* How many lines of TEXT are LINE. */
+static guint count_lines(const char *text, const char *line)
+{
+    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+    guint n = 0;
+    for (guint i = 0; lines[i]; i++)
+        n += strcmp(lines[i], line) == 0;
+    return n;
+}
+
+/* A domain's ports on two networks, interleaved, go with a message per
+ * set of each network (not one per port and set); a port named twice
+ * goes once (deleting its elements twice would have the batch refused). */
+static void test_guests_grouped(void **state)
+{
+    (void)state;
+    g_autoptr(CnIsoNetwork) lab = cn_iso_network_new("lab", "cn-lab");
+    g_autoptr(CnIsoNetwork) other = cn_iso_network_new("other", "cn-other");
+    g_autoptr(GPtrArray) nets = g_ptr_array_new();
+    g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func((GDestroyNotify)cn_iso_guest_free);
+    static const char *const taps[] = { "vnet0", "vnet1", "vnet2", "vnet3", "vnet0" };
+    for (guint i = 0; i < G_N_ELEMENTS(taps); i++) {
+        g_ptr_array_add(nets, i % 2 ? other : lab);
+        g_ptr_array_add(list, cn_iso_guest_new(taps[i], i == 4 ? MAC_A : (i % 2 ? MAC_B : MAC_A)));
+    }
+    g_autofree char *added = cn_nft_guests_dump(nets, list, FALSE);
+    assert_int_equal(count_lines(added, "add bridge elements cn_lab ports"), 1);
+    assert_int_equal(count_lines(added, "add bridge elements cn_other ports"), 1);
+    assert_int_equal(count_lines(added, "add bridge elements cn_lab port_mac"), 1);
+    assert_int_equal(count_lines(added, "add bridge elements cn_other port_mac"), 1);
+    g_autofree char *removed = cn_nft_guests_dump(nets, list, TRUE);
+    assert_int_equal(count_lines(removed, "delete bridge elements cn_lab ports"), 1);
+    assert_int_equal(count_lines(removed, "delete bridge elements cn_other ports"), 1);
+    /* vnet0 and vnet2 on lab, once each, in the add and the delete */
+    const char *deleted = strstr(removed, "delete bridge elements cn_lab ports\n");
+    assert_non_null(deleted);
+    const char *next = strstr(deleted + 1, "\nadd ");
+    const char *next_delete = strstr(deleted + 1, "\ndelete ");
+    gsize span = strlen(deleted);
+    if (next && (gsize)(next - deleted) < span)
+        span = (gsize)(next - deleted);
+    if (next_delete && (gsize)(next_delete - deleted) < span)
+        span = (gsize)(next_delete - deleted);
+    g_autofree char *section = g_strndup(deleted, span);
+    g_auto(GStrv) section_lines = g_strsplit(section, "\n", -1);
+    assert_int_equal(g_strv_length(section_lines), 3); /* the header and two elements */
+}
+
 /* LINE's index in LINES, or -1. */
 static int line_index(GPtrArray *lines, const char *line)
 {
@@ -276,6 +324,7 @@ static void test_element_format(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_guests_grouped),
         cmocka_unit_test(test_eui64),
         cmocka_unit_test(test_guest_v6_addresses),
         cmocka_unit_test(test_shape),
