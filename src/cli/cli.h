@@ -2,11 +2,12 @@
  *
  * main.c parses the common options and dispatches on the command word;
  * each cmd-*.c implements one command group over the library.  Commands
- * return an exit code from the contract (CN_EXIT_*).
+ * return an exit code from the contract (CN_EXIT_*).  Two programs are
+ * built from them: carthage-net, the front, with the commands that need
+ * neither libvirt nor libsoup (this header's), and carthage-net-full with
+ * all of them (cli-full.h adds what those need).
  */
 #pragma once
-
-#include <libxml/tree.h>
 
 #include "alloc.h"
 #include "defs.h"
@@ -60,13 +61,7 @@ CnSite *cn_cli_load_site(CnCli *cli, gboolean save, int *exit_code);
 gboolean cn_cli_read_pool_state(CnState *state, const char *pool, CnPoolState **out,
                                 int *exit_code);
 
-/* An xml-templates/ document; prints the error and sets *EXIT_CODE when
- * it cannot be had. */
-xmlDocPtr cn_cli_load_template(const char *name, int *exit_code);
 
-/* Adds MACHINE's NoCloud seed to DOMAIN (render.h), from its files in
- * DATA_DIR (their warnings printed). */
-gboolean cn_cli_seed_domain(xmlDocPtr domain, const CnMachine *machine, const char *data_dir, GError **error);
 
 /* The TAPs MACHINE holds for its pool links (ONLY: just that link), as
  * CnLink* -> TAP name.  Exit 3 (BUSY) when a pool link holds none. */
@@ -80,12 +75,6 @@ int cn_cli_fail(const GError *error);
 /* Prints an operation's report, a line each, on stdout. */
 void cn_cli_print_report(GPtrArray *report);
 
-typedef struct CnVirt CnVirt;
-CnVirt *cn_cli_open_virt(CnCli *cli, int *exit_code);
-/* This very carthage-net, for a command line QEMU runs (guestfwd cmd:):
- * its absolute path, or NULL with ERROR when QEMU's option syntax or the
- * shell would take the path apart. */
-char *cn_cli_connector(GError **error);
 /* NAMES, or every network when there are none; NULL (after saying which)
  * when a name is unknown. */
 GPtrArray *cn_cli_select_networks(CnSite *site, char **names, int n_names);

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
+#include "cli-full.h"
 #include "events-notify.h"
 #include "ops-ports.h"
 #include "netaddr.h"

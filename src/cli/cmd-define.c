@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
+#include "cli-full.h"
 #include "ops-network.h"
 #include "ops-ovn.h"
 #include "templates.h"

@@ -3,7 +3,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "cli-full.h"
 #include "ops-ovn-metadata.h"
 #include "netaddr.h"
 #include "ops-ovn.h"

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
+#include "cli-full.h"
 #include "link.h"
 #include "nft.h"
 #include "ops-isolation.h"

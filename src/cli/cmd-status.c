@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
+#include "cli-full.h"
 #include "json-writer.h"
 #include "paths.h"
 #include "link.h"

@@ -3,15 +3,10 @@
 #include <string.h>
 
 #include "cli.h"
-#include "metadata-snapshot.h"
-#include "render.h"
-#include "virt.h"
 #include "ops.h"
-#include "templates.h"
 #include "netaddr.h"
 #include "pool-state.h"
 #include "state.h"
-
 
 static void vmessage(const char *kind, const char *format, va_list args)
 {
@@ -183,18 +178,6 @@ GHashTable *cn_cli_held_taps(CnCli *cli, const CnMachine *machine, const CnLink 
     return g_steal_pointer(&taps);
 }
 
-
-xmlDocPtr cn_cli_load_template(const char *name, int *exit_code)
-{
-    g_autoptr(GError) error = NULL;
-    xmlDocPtr doc = cn_template_load(name, &error);
-    if (!doc) {
-        cn_cli_error("%s", error->message);
-        *exit_code = CN_EXIT_SYSTEM;
-    }
-    return doc;
-}
-
 /* Selected networks: NAMES, or every network when there are none. */
 GPtrArray *cn_cli_select_networks(CnSite *site, char **names, int n_names)
 {
@@ -215,15 +198,6 @@ GPtrArray *cn_cli_select_networks(CnSite *site, char **names, int n_names)
     return selected;
 }
 
-CnVirt *cn_cli_open_virt(CnCli *cli, int *exit_code)
-{
-    g_autoptr(GError) error = NULL;
-    CnVirt *virt = cn_virt_open(cli->uri, &error);
-    if (!virt)
-        *exit_code = cn_cli_fail(error);
-    return virt;
-}
-
 GPtrArray *cn_cli_take_ovn_networks(GPtrArray *networks)
 {
     GPtrArray *ovn = g_ptr_array_new();
@@ -236,27 +210,3 @@ GPtrArray *cn_cli_take_ovn_networks(GPtrArray *networks)
     return ovn;
 }
 
-gboolean cn_cli_seed_domain(xmlDocPtr domain, const CnMachine *machine, const char *data_dir, GError **error)
-{
-    g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
-    g_autoptr(CnMetadataFiles) files = cn_metadata_files_read(data_dir, machine->name, warnings);
-    for (guint i = 0; i < warnings->len; i++)
-        cn_cli_warning("%s", (char *)warnings->pdata[i]);
-    return cn_render_domain_seed(domain, machine, files, error);
-}
-
-char *cn_cli_connector(GError **error)
-{
-    g_autofree char *self = g_file_read_link("/proc/self/exe", error);
-    if (!self)
-        return NULL;
-    for (const char *c = self; *c; c++) {
-        if (!g_ascii_isalnum(*c) && !strchr("/_.-+@:", *c)) {
-            g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
-                        "%s: QEMU's guestfwd cannot carry '%c' in the program's path (install carthage-net where "
-                        "the path is letters, digits and /_.-+@:)", self, *c);
-            return NULL;
-        }
-    }
-    return g_steal_pointer(&self);
-}

@@ -1,9 +1,18 @@
-/* main.c - carthage-net: common options and the command table. */
+/* main.c - carthage-net: common options and the command table.
+ *
+ * Built twice.  carthage-net (CN_CLI_FRONT) links neither libvirt nor
+ * libsoup: it runs the commands it has (pool, validate) and hands any
+ * other, its command line unchanged, to carthage-net-full, built from this
+ * same file with every command.  Loading libvirt's and libsoup's shared
+ * objects cost each run about 30 ms, which `pool create` and a script's
+ * `pool acquire` need not pay. */
 #include "config.h"
 
+#include <errno.h>
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "ovsdb-remote.h"
@@ -12,25 +21,33 @@
 #define DEFAULT_DEFS_DIR CN_PATHS_DEFINITIONS_DIR
 #define DEFAULT_STATE_DIR CN_PATHS_STATE_DIR
 
+/* FULL(run): a command only carthage-net-full runs (NULL in the front). */
+#ifdef CN_CLI_FRONT
+#define FULL(run) NULL
+#else
+#define FULL(run) run
+#endif
+
 static const CnCommand commands[] = {
     { "validate", "", "Check the definitions: exit 0 when valid, 1 with one line per error.",
       cn_cmd_validate },
     { "render", "", "Print libvirt network, interface or domain XML, or QEMU -netdev arguments.",
-      cn_cmd_render },
+      FULL(cn_cmd_render) },
     { "define", "", "Define or update the libvirt networks through the libvirt API (idempotent).",
-      cn_cmd_define },
+      FULL(cn_cmd_define) },
     { "undefine", "", "Stop and remove libvirt networks and what carthage-net made for them.",
-      cn_cmd_undefine },
+      FULL(cn_cmd_undefine) },
     { "status", "", "Read-only: networks and anything out of step with the definitions (exit 5).",
-      cn_cmd_status },
+      FULL(cn_cmd_status) },
     { "repair", "", "Bring host state back in step; --purge removes everything carthage-net made.",
-      cn_cmd_repair },
-    { "attach", "", "Plug a machine's interfaces into its existing libvirt domain.", cn_cmd_attach },
+      FULL(cn_cmd_repair) },
+    { "attach", "", "Plug a machine's interfaces into its existing libvirt domain.", FULL(cn_cmd_attach) },
     { "pool", "", "TAP pool: create, list, acquire, release, dispose.", cn_cmd_pool },
-    { "isolation", "", "nftables isolation: show, apply, remove, attach, detach.", cn_cmd_isolation },
-    { "events", "", "The event log (resolved, public_address, guest-attached, ...); --follow.", cn_cmd_events },
+    { "isolation", "", "nftables isolation: show, apply, remove, attach, detach.", FULL(cn_cmd_isolation) },
+    { "events", "", "The event log (resolved, public_address, guest-attached, ...); --follow.",
+      FULL(cn_cmd_events) },
     { "metadata", "", "The built-in metadata handler (serve) and what it answers a machine (show).",
-      cn_cmd_metadata },
+      FULL(cn_cmd_metadata) },
 };
 
 static const CnCommand *find_command(const char *name)
@@ -78,14 +95,27 @@ static char *commands_description(void)
 
 /* --paths: the directories this run would use, the environment's
  * overrides applied, as KEY=VALUE lines (the hook's --paths names its own);
- * template_dir once per directory, in lookup order. */
+ * full_program: where the commands the front does not run go; template_dir
+ * once per directory, in lookup order. */
 static void print_paths(const char *state_dir)
 {
-    printf("state_dir=%s\nrun_dir=%s\nevents_dir=%s\nmetadata_dir=%s\nidentity_key=%s\nsocket_dir=%s\n",
+    printf("state_dir=%s\nrun_dir=%s\nevents_dir=%s\nmetadata_dir=%s\nidentity_key=%s\nsocket_dir=%s\n"
+           "full_program=%s\n",
            state_dir, cn_paths_run_dir(), cn_paths_events_dir(), cn_paths_metadata_dir(),
-           cn_paths_identity_key(), cn_paths_socket_dir());
+           cn_paths_identity_key(), cn_paths_socket_dir(), cn_paths_full_program());
     for (const char *const *dir = cn_paths_template_dirs(); *dir; dir++)
         printf("template_dir=%s\n", *dir);
+}
+
+/* Hands ARGV, unchanged, to carthage-net-full; returns only when it
+ * cannot be run. */
+static int run_full_program(char **argv, const char *command)
+{
+    const char *full = cn_paths_full_program();
+    execv(full, argv);
+    cn_cli_error("%s: %s (carthage-net runs '%s' there: install carthage-net whole)", full, g_strerror(errno),
+                 command);
+    return CN_EXIT_SYSTEM;
 }
 
 int main(int argc, char **argv)
@@ -141,6 +171,11 @@ int main(int argc, char **argv)
             strcmp(argv[i], "--connect") == 0 || strcmp(argv[i], "--state-dir") == 0 ||
             strcmp(argv[i], "--ovn-nb") == 0)
             i++;
+    }
+    if (command_index) {
+        const CnCommand *named = find_command(argv[command_index]);
+        if (named && !named->run)
+            return run_full_program(argv, named->name);
     }
     gboolean command_help = FALSE;
     for (int i = command_index + 1; command_index && i < argc; i++) {

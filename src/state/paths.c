@@ -62,39 +62,60 @@ const char *cn_paths_identity_key(void)
     return from_environment("CARTHAGE_NET_IDENTITY_KEY", CN_PATHS_IDENTITY_KEY);
 }
 
-/* The source tree's xml-templates/ when this program is the one in the
- * build tree it was built in, else NULL.  What counts is where the running
- * file is (/proc/self/exe: not argv[0], not the working directory): its
- * directory must be the build directory itself, compared by device and
- * inode so that symbolic links in either path do not matter.  A copy
- * elsewhere, or an installed program, is never taken for a build tree's.
- * The programs are plain executables (no libtool wrappers), so the file
- * that runs is the file that was linked.  CN_ABS_BUILDDIR and
- * CN_ABS_SRCDIR come from Makefile.am; other builds (the fuzz targets)
- * have no build tree. */
-static const char *build_tree_templates_dir(void)
+/* Whether this program is the one in the build tree it was built in.
+ * What counts is where the running file is (/proc/self/exe: not argv[0],
+ * not the working directory): its directory must be the build directory
+ * itself, compared by device and inode so that symbolic links in either
+ * path do not matter.  A copy elsewhere, or an installed program, is never
+ * taken for a build tree's.  The programs are plain executables (no
+ * libtool wrappers), so the file that runs is the file that was linked.
+ * CN_ABS_BUILDDIR and CN_ABS_SRCDIR come from Makefile.am; other builds
+ * (the fuzz targets) have no build tree. */
+static gboolean in_build_tree(void)
 {
 #if defined(CN_ABS_BUILDDIR) && defined(CN_ABS_SRCDIR)
     static gsize checked;
-    static char *templates;
+    static gboolean inside;
     if (g_once_init_enter(&checked)) {
         g_autofree char *self = g_file_read_link("/proc/self/exe", NULL);
         g_autofree char *dir = self ? g_path_get_dirname(self) : NULL;
         struct stat here, build;
-        if (dir && stat(dir, &here) == 0 && stat(CN_ABS_BUILDDIR, &build) == 0 &&
-            here.st_dev == build.st_dev && here.st_ino == build.st_ino) {
-            /* abs_top_srcdir is often BUILDDIR/../..: named plainly, as
-             * messages and --paths show it. */
-            char *source = realpath(CN_ABS_SRCDIR, NULL);
-            templates = g_build_filename(source ? source : CN_ABS_SRCDIR, "xml-templates", NULL);
-            free(source);
-        }
+        inside = dir && stat(dir, &here) == 0 && stat(CN_ABS_BUILDDIR, &build) == 0 &&
+                 here.st_dev == build.st_dev && here.st_ino == build.st_ino;
         g_once_init_leave(&checked, 1);
+    }
+    return inside;
+#else
+    return FALSE;
+#endif
+}
+
+/* The source tree's xml-templates/ when this program runs in its build
+ * tree, else NULL. */
+static const char *build_tree_templates_dir(void)
+{
+#if defined(CN_ABS_BUILDDIR) && defined(CN_ABS_SRCDIR)
+    static char *templates;
+    if (!templates && in_build_tree()) {
+        /* abs_top_srcdir is often BUILDDIR/../..: named plainly, as
+         * messages and --paths show it. */
+        char *source = realpath(CN_ABS_SRCDIR, NULL);
+        templates = g_build_filename(source ? source : CN_ABS_SRCDIR, "xml-templates", NULL);
+        free(source);
     }
     return templates;
 #else
     return NULL;
 #endif
+}
+
+const char *cn_paths_full_program(void)
+{
+#if defined(CN_ABS_BUILDDIR) && defined(CN_ABS_SRCDIR)
+    if (in_build_tree())
+        return CN_ABS_BUILDDIR "/" CN_PATHS_FULL_PROGRAM_NAME;
+#endif
+    return CN_PATHS_FULL_PROGRAM;
 }
 
 const char *const *cn_paths_template_dirs(void)

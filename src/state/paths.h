@@ -19,6 +19,9 @@
  *                 then PKGDATADIR/xml-templates; a program run from its
  *                 build tree reads its source tree's xml-templates/ right
  *                 after the variable (as libvirt's binaries do)
+ *   full program  LIBEXECDIR/carthage-net-full: carthage-net runs the pool
+ *                 and validate commands itself and hands the others to it;
+ *                 the build tree's own from a build tree
  */
 #pragma once
 
@@ -30,6 +33,8 @@
 #define CN_PATHS_EVENTS_DIR SYSCONFDIR "/carthage-net/events.d"
 #define CN_PATHS_METADATA_DIR SYSCONFDIR "/carthage-net/metadata"
 #define CN_PATHS_IDENTITY_KEY SYSCONFDIR "/carthage-net/metadata-identity.key"
+#define CN_PATHS_FULL_PROGRAM_NAME "carthage-net-full"
+#define CN_PATHS_FULL_PROGRAM LIBEXECDIR "/" CN_PATHS_FULL_PROGRAM_NAME
 
 /* Each: the environment's override when set and not empty, else the default. */
 const char *cn_paths_state_dir(void);
@@ -44,3 +49,8 @@ const char *cn_paths_socket_dir(void);
  * directory it was built in (the executable's own directory, from
  * /proc/self/exe); an installed or copied program never reads it. */
 const char *const *cn_paths_template_dirs(void);
+/* The program with every command (libvirt, libsoup, OVN) that the lean
+ * carthage-net hands the others to: the build directory's when the
+ * running program is the one in its build directory (as for templates),
+ * else the installed one. */
+const char *cn_paths_full_program(void);

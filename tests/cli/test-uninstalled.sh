@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Running uninstalled: the helper in its build directory reads the source
-# tree's xml-templates/ without CARTHAGE_NET_TEMPLATE_DIR; a copy of it
-# anywhere else reads only the site and installed directories.
+# tree's xml-templates/ without CARTHAGE_NET_TEMPLATE_DIR, and hands the
+# commands it does not run to the build directory's carthage-net-full; a
+# copy of either anywhere else reads only the site and installed
+# directories, and hands over to the installed carthage-net-full.
 set -u
 top=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${top_builddir:-$top/build}
@@ -47,12 +49,16 @@ ln -s "$cn" "$work/elsewhere/link"
 is "a symbolic link to it: still the build tree's" "$(template_dirs "$work/elsewhere/link" | head -1)" \
     "$source_templates"
 
-# A copy outside the build directory: never the source tree.
+# A copy outside the build directory: never the source tree.  carthage-net
+# hands render to carthage-net-full, so the copy that reads templates is
+# of that program.
 cp "$cn" "$work/elsewhere/carthage-net"
-copy=$work/elsewhere/carthage-net
+cp "$build/carthage-net-full" "$work/elsewhere/carthage-net-full"
+copy=$work/elsewhere/carthage-net-full
 copy_dirs=$(template_dirs "$copy")
 is "a copy: --paths names exactly the site's and the installed directories" "$copy_dirs" \
     "$(template_dirs "$cn" | sed 1d)"
+is "a copy of carthage-net too" "$(template_dirs "$work/elsewhere/carthage-net")" "$copy_dirs"
 run "$copy" "${defs[@]}" --state-dir "$work/st" render network lab
 unlike "a copy: the source tree's templates are not looked at" "$err" "$source_templates"
 installed=
@@ -68,6 +74,34 @@ else
     note "templates installed in $installed: the copy renders from there"
     is "a copy, templates installed: renders from them" "$rc" 0
     skip "a copy, nothing installed: the error names every place looked in" "templates installed in $installed"
+fi
+
+# carthage-net runs pool and validate itself and hands the other commands,
+# unchanged, to carthage-net-full: the build tree's from the build tree
+# (the front links neither libvirt nor libsoup), the installed one from
+# anywhere else.
+ldd_front=$(ldd "$cn" 2>&1)
+unlike "carthage-net links no libvirt" "$ldd_front" "libvirt"
+unlike "carthage-net links no libsoup" "$ldd_front" "libsoup"
+run "$cn" "${defs[@]}" --state-dir "$work/st" validate
+like "carthage-net validate runs in the front" "$out" "^valid: "
+run "$cn" "${defs[@]}" --state-dir "$work/st" render network lab --connect test:///nowhere extra
+is "a handed-over command keeps its arguments: render's own usage error (exit 2)" "$rc" 2
+like "... from render, in the build tree's carthage-net-full" "$err" "render"
+run "$cn" --state-dir "$work/st" "${defs[@]}" events --help
+like "a command's --help from carthage-net-full" "$out" "events"
+is "--paths in the build tree: full_program is the build directory's" \
+    "$(readlink -f "$("$cn" --paths | sed -n 's/^full_program=//p')")" "$(readlink -f "$build/carthage-net-full")"
+full=$("$work/elsewhere/carthage-net" --paths | sed -n 's/^full_program=//p')
+if [ -x "$full" ]; then
+    skip "a copy of carthage-net, nothing installed: exit 4 naming carthage-net-full" "$full is installed"
+else
+    run "$work/elsewhere/carthage-net" "${defs[@]}" --state-dir "$work/st" render network lab
+    is "a copy of carthage-net, nothing installed: render exits 4" "$rc" 4
+    is "... naming the installed carthage-net-full it would run" "$err" \
+        "carthage-net: $full: No such file or directory (carthage-net runs 'render' there: install carthage-net whole)"
+    run "$work/elsewhere/carthage-net" "${defs[@]}" --state-dir "$work/st" validate
+    is "a copy of carthage-net, nothing installed: validate still runs in it" "$rc" 0
 fi
 
 done_testing

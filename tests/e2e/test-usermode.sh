@@ -152,8 +152,8 @@ is "a second server on the same folder: exit 3 (busy)" "$rc" 3
 like "a second server: says the folder is in use" "$out" "is in use by another metadata serve"
 ok "the second server took nothing away" test -S "$sockets/u1.sock"
 netdev=$(cn render netdev u1 eth0 --user)
-like "render netdev --user: guestfwd to u1's own socket, through carthage-net itself" "$netdev" \
-    "guestfwd=tcp:169.254.169.254:80-cmd:$build/carthage-net metadata connect $sockets/u1.sock'"
+like "render netdev --user: guestfwd to u1's own socket, through carthage-net-full" "$netdev" \
+    "guestfwd=tcp:169.254.169.254:80-cmd:$build/carthage-net-full metadata connect $sockets/u1.sock'"
 
 # --- two guests at once, each its own ----------------------------------------------
 probe="cn.http=169.254.169.254:80/latest/meta-data/local-ipv4 cn.http=169.254.169.254:80/user-data"

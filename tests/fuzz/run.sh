@@ -60,7 +60,7 @@ trap 'exit 130' INT TERM
 glib=$(pkg-config --cflags --libs glib-2.0)
 # Every module's folder (src/model, src/defs, ...) is on the include path,
 # and the directories paths.c names are those of a default install.
-includes="-DSYSCONFDIR=\"/etc\" -DLOCALSTATEDIR=\"/var\" -DRUNSTATEDIR=\"/run\" -DPKGDATADIR=\"/usr/share/carthage-net\""
+includes="-DSYSCONFDIR=\"/etc\" -DLOCALSTATEDIR=\"/var\" -DRUNSTATEDIR=\"/run\" -DPKGDATADIR=\"/usr/share/carthage-net\" -DLIBEXECDIR=\"/usr/libexec\""
 for dir in "$top"/src/*/; do includes="$includes -I${dir%/}"; done
 
 echo "1..$count"

@@ -73,12 +73,13 @@ run_case() {
         local file=$out/$(slug "$line") rc
         local -a args
         read -r -a args <<<"${line/--base /--base $rel/}"
-        # render netdev --user names this very binary, and the socket
-        # directory: the same text in every checkout.
+        # render netdev --user names the program with every command
+        # (carthage-net-full, which QEMU starts per connection), and the
+        # socket directory: the same text in every checkout.
         (cd "$top" && CARTHAGE_NET_SOCKET_DIR=/run/user/1000/carthage-net/metadata \
             "$cli" "${sources[@]}" --state-dir "$state" "${args[@]}") >"$file" 2>"$file.err"
         rc=$?
-        sed -i "s|$(readlink -f "$cli")|CARTHAGE-NET|g" "$file"
+        sed -i "s|$(readlink -f "$build/carthage-net-full")|CARTHAGE-NET|g" "$file"
         if [ -s "$file.err" ]; then { echo "--- stderr"; cat "$file.err"; } >>"$file"; fi
         [ $rc = 0 ] || echo "--- exit $rc" >>"$file"
         rm -f "$file.err"

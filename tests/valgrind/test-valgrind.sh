@@ -14,7 +14,7 @@ build=${top_builddir:-$top/build}
 
 command -v valgrind >/dev/null || skip_all "valgrind not installed"
 require_root "a network namespace for the hook's nftables" ip
-require_built carthage-net carthage-net-hook
+require_built carthage-net carthage-net-full carthage-net-hook
 # A sanitizer build cannot run under valgrind.
 if nm "$build/carthage-net" 2>/dev/null | grep -q __asan_init; then
     skip_all "an AddressSanitizer build (valgrind needs a plain one)"
@@ -44,8 +44,13 @@ vg() {
     fi
 }
 
-cn=("$build/carthage-net" -d "$top/examples/site" --state-dir "$work/state")
-vg "validate" "${cn[@]}" validate
+# carthage-net runs validate and pool itself and execs carthage-net-full
+# for the rest (valgrind does not follow an exec): each is run directly.
+front=("$build/carthage-net" -d "$top/examples/site" --state-dir "$work/state")
+cn=("$build/carthage-net-full" -d "$top/examples/site" --state-dir "$work/state")
+vg "validate" "${front[@]}" validate
+vg "pool list (nothing made yet)" "${front[@]}" pool list ci-taps
+vg "validate in carthage-net-full" "${cn[@]}" validate
 vg "render network" "${cn[@]}" render network ci
 vg "render interface" "${cn[@]}" render interface web.lab.example
 guest_base() { printf "<domain type='kvm'><name>%s</name><memory>65536</memory><os><type>hvm</type></os><devices/></domain>\n" "$1"; }
@@ -75,8 +80,8 @@ hook qemu m1 stopped "$data/qemu-stopped.xml"
 hook qemu m1 release "$data/qemu-release.xml"
 hook network md port-deleted "$data/network-port-deleted.xml"
 hook network md stopped "$work/network-nat.xml"
-vg "events" "$build/carthage-net" --state-dir "$work/state" events
-vg "events watch --once" "$build/carthage-net" --state-dir "$work/state" events watch --once
+vg "events" "$build/carthage-net-full" --state-dir "$work/state" events
+vg "events watch --once" "$build/carthage-net-full" --state-dir "$work/state" events watch --once
 
 # The metadata server: a few requests, then SIGTERM.
 ip -n "$NS" addr add 10.61.0.1/24 dev lo
