@@ -67,7 +67,8 @@ trap 'exit 130' INT TERM HUP
 
 # A copy of the binary: a rebuild during the run changes nothing.  Its
 # state, run and events directories are private too.
-cp "$build/carthage-net" "$work/carthage-net" || die "cannot copy $build/carthage-net"
+cp "$build/carthage-net" "$build/carthage-net-full" "$work/" || die "cannot copy $build/carthage-net and carthage-net-full"
+export CARTHAGE_NET_FULL_PROGRAM=$work/carthage-net-full
 mkdir -p "$work/state" "$work/run" "$work/events.d" "$work/defs" "$work/probe"
 export CARTHAGE_NET_STATE_DIR=$work/state CARTHAGE_NET_RUN_DIR=$work/run CARTHAGE_NET_EVENTS_DIR=$work/events.d
 unset OVN_NB_DB OVN_NBCTL_OPTIONS

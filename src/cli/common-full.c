@@ -45,8 +45,8 @@ char *cn_cli_connector(GError **error)
     for (const char *c = self; *c; c++) {
         if (!g_ascii_isalnum(*c) && !strchr("/_.-+@:", *c)) {
             g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
-                        "%s: QEMU's guestfwd cannot carry '%c' in the program's path (install carthage-net where "
-                        "the path is letters, digits and /_.-+@:)", self, *c);
+                        "%s: QEMU's guestfwd cannot carry '%c' in the program's path (configure --libexecdir "
+                        "where the path is letters, digits and /_.-+@:)", self, *c);
             return NULL;
         }
     }

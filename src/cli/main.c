@@ -107,6 +107,19 @@ static void print_paths(const char *state_dir)
         printf("template_dir=%s\n", *dir);
 }
 
+/* Whether ARG is one of ENTRIES ("--long" or "-s") that takes a value, so
+ * that the next argument is that value. */
+static gboolean takes_separate_value(const GOptionEntry *entries, const char *arg)
+{
+    for (const GOptionEntry *entry = entries; entry->long_name; entry++) {
+        gboolean named = (arg[1] == '-' && strcmp(arg + 2, entry->long_name) == 0) ||
+                         (arg[1] == entry->short_name && arg[1] != '\0' && arg[2] == '\0');
+        if (named)
+            return entry->arg != G_OPTION_ARG_NONE && !(entry->flags & G_OPTION_FLAG_NO_ARG);
+    }
+    return FALSE;
+}
+
 /* Hands ARGV, unchanged, to carthage-net-full; returns only when it
  * cannot be run. */
 static int run_full_program(char **argv, const char *command)
@@ -159,17 +172,15 @@ int main(int argc, char **argv)
     g_option_context_set_ignore_unknown_options(context, TRUE);
     g_option_context_set_help_enabled(context, TRUE);
 
-    /* A lone "--help" after a command word is the command's help. */
+    /* The command word: the first argument that is neither an option nor
+     * the value of a common option given apart ("-f FILE", "--dir DIR"). */
     int command_index = 0;
     for (int i = 1; i < argc; i++) {
         if (argv[i][0] != '-') {
             command_index = i;
             break;
         }
-        if (strcmp(argv[i], "-f") == 0 || strcmp(argv[i], "-d") == 0 || strcmp(argv[i], "-c") == 0 ||
-            strcmp(argv[i], "--file") == 0 || strcmp(argv[i], "--dir") == 0 ||
-            strcmp(argv[i], "--connect") == 0 || strcmp(argv[i], "--state-dir") == 0 ||
-            strcmp(argv[i], "--ovn-nb") == 0)
+        if (takes_separate_value(entries, argv[i]))
             i++;
     }
     if (command_index) {
@@ -177,6 +188,7 @@ int main(int argc, char **argv)
         if (named && !named->run)
             return run_full_program(argv, named->name);
     }
+    /* A lone "--help" after a command word is the command's help. */
     gboolean command_help = FALSE;
     for (int i = command_index + 1; command_index && i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {

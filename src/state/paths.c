@@ -95,13 +95,17 @@ static gboolean in_build_tree(void)
 static const char *build_tree_templates_dir(void)
 {
 #if defined(CN_ABS_BUILDDIR) && defined(CN_ABS_SRCDIR)
+    static gsize checked;
     static char *templates;
-    if (!templates && in_build_tree()) {
-        /* abs_top_srcdir is often BUILDDIR/../..: named plainly, as
-         * messages and --paths show it. */
-        char *source = realpath(CN_ABS_SRCDIR, NULL);
-        templates = g_build_filename(source ? source : CN_ABS_SRCDIR, "xml-templates", NULL);
-        free(source);
+    if (g_once_init_enter(&checked)) {
+        if (in_build_tree()) {
+            /* abs_top_srcdir is often BUILDDIR/../..: named plainly, as
+             * messages and --paths show it. */
+            char *source = realpath(CN_ABS_SRCDIR, NULL);
+            templates = g_build_filename(source ? source : CN_ABS_SRCDIR, "xml-templates", NULL);
+            free(source);
+        }
+        g_once_init_leave(&checked, 1);
     }
     return templates;
 #else
@@ -111,11 +115,12 @@ static const char *build_tree_templates_dir(void)
 
 const char *cn_paths_full_program(void)
 {
+    const char *installed = CN_PATHS_FULL_PROGRAM;
 #if defined(CN_ABS_BUILDDIR) && defined(CN_ABS_SRCDIR)
     if (in_build_tree())
-        return CN_ABS_BUILDDIR "/" CN_PATHS_FULL_PROGRAM_NAME;
+        installed = CN_ABS_BUILDDIR "/" CN_PATHS_FULL_PROGRAM_NAME;
 #endif
-    return CN_PATHS_FULL_PROGRAM;
+    return from_environment("CARTHAGE_NET_FULL_PROGRAM", installed);
 }
 
 const char *const *cn_paths_template_dirs(void)

@@ -19,9 +19,10 @@
  *                 then PKGDATADIR/xml-templates; a program run from its
  *                 build tree reads its source tree's xml-templates/ right
  *                 after the variable (as libvirt's binaries do)
- *   full program  LIBEXECDIR/carthage-net-full: carthage-net runs the pool
- *                 and validate commands itself and hands the others to it;
- *                 the build tree's own from a build tree
+ *   full program  LIBEXECDIR/carthage-net-full       CARTHAGE_NET_FULL_PROGRAM:
+ *                 carthage-net runs the pool and validate commands itself
+ *                 and hands the others to it; the build tree's own from a
+ *                 build tree
  */
 #pragma once
 
@@ -50,7 +51,7 @@ const char *cn_paths_socket_dir(void);
  * /proc/self/exe); an installed or copied program never reads it. */
 const char *const *cn_paths_template_dirs(void);
 /* The program with every command (libvirt, libsoup, OVN) that the lean
- * carthage-net hands the others to: the build directory's when the
- * running program is the one in its build directory (as for templates),
- * else the installed one. */
+ * carthage-net hands the others to: CARTHAGE_NET_FULL_PROGRAM when set,
+ * else the build directory's when the running program is the one in its
+ * build directory (as for templates), else the installed one. */
 const char *cn_paths_full_program(void);

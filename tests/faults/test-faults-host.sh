@@ -116,10 +116,12 @@ EOF
 # must not swap them under it.
 mkdir -p "$work/bin"
 for _ in 1 2 3 4 5 6 7 8 9 10; do
-    cp "$build/carthage-net" "$build/carthage-net-hook" "$work/bin/" 2>/dev/null &&
+    cp "$build/carthage-net" "$build/carthage-net-full" "$build/carthage-net-hook" "$work/bin/" 2>/dev/null &&
         "$work/bin/carthage-net" --help >/dev/null 2>&1 && "$work/bin/carthage-net-hook" --paths >/dev/null 2>&1 && break
     sleep 1
 done
+# The copy of carthage-net hands repair and status to the copy of carthage-net-full.
+export CARTHAGE_NET_FULL_PROGRAM=$work/bin/carthage-net-full
 CN=("$work/bin/carthage-net" -f "$defs" --state-dir "$state")
 HOOK=$work/bin/carthage-net-hook
 cn() { "${CN[@]}" "$@"; }

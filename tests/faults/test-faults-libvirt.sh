@@ -58,7 +58,8 @@ RANDOM=$seed
 echo "# seed $seed (FAULT_SEED=$seed repeats the choices), $rounds define kill(s), $bursts burst(s)${FAULT_INJECT:+, injecting $FAULT_INJECT}"
 
 # A copy of the CLI: a rebuild meanwhile must not swap it under the test.
-cp "$build/carthage-net" "$work/bin/" || bail "cannot copy carthage-net"
+cp "$build/carthage-net" "$build/carthage-net-full" "$work/bin/" || bail "cannot copy carthage-net"
+export CARTHAGE_NET_FULL_PROGRAM=$work/bin/carthage-net-full
 defs=$work/defs.conf
 cat >"$defs" <<'EOF'
 # A metadata network whose guests cannot reach each other, a NAT network,

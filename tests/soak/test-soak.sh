@@ -30,7 +30,7 @@ build=${top_builddir:-$top/build}
 
 require_root "network namespaces, TAP devices, nftables" ip nft python3 xargs
 require_tun
-require_built carthage-net carthage-net-hook
+require_built carthage-net carthage-net-full carthage-net-hook
 nft -j list tables >/dev/null 2>&1 || skip_all "nft without JSON output (nft -j)"
 
 guests=${SOAK_GUESTS:-200}
@@ -60,7 +60,10 @@ net=sk pool=skp prefix=cnsk BR=cnskbr0 GW=10.90.0.1
 # The binaries under test, copied: a rebuild while the soak runs (other
 # work in the same tree) must not swap them half-way.
 mkdir -p "$work/bin"
-cp "$build/carthage-net" "$build/carthage-net-hook" "$work/bin/" || { echo "Bail out! cannot copy the binaries"; exit 1; }
+cp "$build/carthage-net" "$build/carthage-net-full" "$build/carthage-net-hook" "$work/bin/" ||
+    { echo "Bail out! cannot copy the binaries"; exit 1; }
+# The copy of carthage-net hands its commands to the copy of carthage-net-full.
+export CARTHAGE_NET_FULL_PROGRAM=$work/bin/carthage-net-full
 bin=$work/bin
 mkdir -p "$work/events.d" "$work/tap" "$work/xml" "$work/raw" "$work/plan" "$work/metadata/sg002"
 printf '#cloud-config\n' >"$work/metadata/sg002/user-data"
