@@ -1048,13 +1048,37 @@ gboolean cn_nft_network_remove(const char *network, GError **error)
     return cn_nft_batch_commit(batch, error);
 }
 
-/* Adds GUEST's elements on NET to BATCH. */
-static void append_guest_add(CnNftBatch *batch, const CnIsoNetwork *net, const CnIsoGuest *guest,
-                             gboolean replace_handler)
+/* GUEST's elements on NET into E: its port's, and (adding) what it needs
+ * of NET.  Removing, the port's own only: reservations and handlers
+ * outlive the guest ("an address reserved for a machine can be used by no
+ * other port, whether that machine is running or not"). */
+static void guest_elements(CnNftElements *e, const CnIsoNetwork *net, const CnIsoGuest *guest, gboolean remove)
 {
-    g_autofree char *table = cn_nft_table_name(net->name);
+    cn_nft_port_elements(e, guest, remove);
+    if (!remove)
+        cn_nft_guest_network_elements(e, net, guest);
+}
+
+/* E into BATCH for NETWORK's tables: added, and when REMOVE deleted after
+ * (added first, so that deleting never fails on an element already
+ * gone). */
+static void elements_to_batch(CnNftBatch *batch, const char *network, const CnNftElements *e, gboolean remove)
+{
+    g_autofree char *table = cn_nft_table_name(network);
+    cn_nft_elements_to_batch(e, table, NFT_MSG_NEWSETELEM, batch);
+    if (remove)
+        cn_nft_elements_to_batch(e, table, NFT_MSG_DELSETELEM, batch);
+}
+
+/* GUEST's elements on NET into BATCH (REMOVE: its port's go).
+ * REPLACE_HANDLER: its handler's map element is deleted first, so that a
+ * changed value can be added. */
+static void append_guest(CnNftBatch *batch, const CnIsoNetwork *net, const CnIsoGuest *guest, gboolean remove,
+                         gboolean replace_handler)
+{
     if (replace_handler) {
         /* A map element's value changes by delete and add in one batch. */
+        g_autofree char *table = cn_nft_table_name(net->name);
         CnNftElements old = { { 0 } };
         uint8_t data[IPV4 + PORT] = { 0 };
         cn_nft_elements_add(&old, CN_SET_HANDLERS, guest->mac, 6, data, sizeof data);
@@ -1063,24 +1087,22 @@ static void append_guest_add(CnNftBatch *batch, const CnIsoNetwork *net, const C
         cn_nft_elements_clear(&old);
     }
     CnNftElements e = { { 0 } };
-    cn_nft_port_elements(&e, guest, FALSE);
-    cn_nft_guest_network_elements(&e, net, guest);
-    cn_nft_elements_to_batch(&e, table, NFT_MSG_NEWSETELEM, batch);
+    guest_elements(&e, net, guest, remove);
+    elements_to_batch(batch, net->name, &e, remove);
     cn_nft_elements_clear(&e);
 }
 
-static CnNftBatch *guest_add_batch(const CnIsoNetwork *net, const CnIsoGuest *guest, gboolean replace_handler)
+static CnNftBatch *guest_batch(const CnIsoNetwork *net, const CnIsoGuest *guest, gboolean remove,
+                               gboolean replace_handler)
 {
     CnNftBatch *batch = cn_nft_batch_new();
-    append_guest_add(batch, net, guest, replace_handler);
+    append_guest(batch, net, guest, remove, replace_handler);
     return batch;
 }
 
-/* GUESTS (on NETS, index by index) into BATCH, the guests of one network
- * together: a message per set, however many guests (a domain's four
- * ports are 6 messages, not 4 x 6).  REMOVE: their port elements go
- * (added first, as append_guest_remove does); otherwise they come, with
- * what each guest needs of its network. */
+/* GUESTS (on NETS, index by index) into BATCH as append_guest does each,
+ * the guests of one network together: a message per set, however many
+ * guests (a domain's four ports are 6 messages, not 4 x 6). */
 static void append_guests(CnNftBatch *batch, GPtrArray *nets, GPtrArray *guests, gboolean remove)
 {
     g_autofree gboolean *done = g_new0(gboolean, guests->len);
@@ -1098,16 +1120,10 @@ static void append_guests(CnNftBatch *batch, GPtrArray *nets, GPtrArray *guests,
             if (done[j] || strcmp(other->name, net->name) != 0)
                 continue;
             done[j] = TRUE;
-            if (!g_hash_table_add(taps, guest->tap))
-                continue;
-            cn_nft_port_elements(&e, guest, remove);
-            if (!remove)
-                cn_nft_guest_network_elements(&e, other, guest);
+            if (g_hash_table_add(taps, guest->tap))
+                guest_elements(&e, other, guest, remove);
         }
-        g_autofree char *table = cn_nft_table_name(net->name);
-        cn_nft_elements_to_batch(&e, table, NFT_MSG_NEWSETELEM, batch);
-        if (remove)
-            cn_nft_elements_to_batch(&e, table, NFT_MSG_DELSETELEM, batch);
+        elements_to_batch(batch, net->name, &e, remove);
         cn_nft_elements_clear(&e);
     }
 }
@@ -1129,7 +1145,7 @@ gboolean cn_nft_guests_add(GPtrArray *nets, GPtrArray *guests, GError **error)
 static gboolean guest_add_commit(const CnIsoNetwork *net, const CnIsoGuest *guest, gboolean replace_handler,
                                  GError **error)
 {
-    g_autoptr(CnNftBatch) batch = guest_add_batch(net, guest, replace_handler);
+    g_autoptr(CnNftBatch) batch = guest_batch(net, guest, FALSE, replace_handler);
     return cn_nft_batch_commit(batch, error);
 }
 
@@ -1146,31 +1162,9 @@ gboolean cn_nft_guest_add(const CnIsoNetwork *net, const CnIsoGuest *guest, GErr
     return FALSE;
 }
 
-/* Removes GUEST's port elements on NET in BATCH. */
-static void append_guest_remove(CnNftBatch *batch, const CnIsoNetwork *net, const CnIsoGuest *guest)
-{
-    g_autofree char *table = cn_nft_table_name(net->name);
-    CnNftElements e = { { 0 } };
-    /* The port's own elements only: reservations and handlers outlive the
-     * guest ("an address reserved for a machine can be used by no other
-     * port, whether that machine is running or not").  Added first, so
-     * that deleting never fails on an element already gone. */
-    cn_nft_port_elements(&e, guest, TRUE);
-    cn_nft_elements_to_batch(&e, table, NFT_MSG_NEWSETELEM, batch);
-    cn_nft_elements_to_batch(&e, table, NFT_MSG_DELSETELEM, batch);
-    cn_nft_elements_clear(&e);
-}
-
-static CnNftBatch *guest_remove_batch(const CnIsoNetwork *net, const CnIsoGuest *guest)
-{
-    CnNftBatch *batch = cn_nft_batch_new();
-    append_guest_remove(batch, net, guest);
-    return batch;
-}
-
 gboolean cn_nft_guest_remove(const CnIsoNetwork *net, const CnIsoGuest *guest, GError **error)
 {
-    g_autoptr(CnNftBatch) batch = guest_remove_batch(net, guest);
+    g_autoptr(CnNftBatch) batch = guest_batch(net, guest, TRUE, FALSE);
     return cn_nft_batch_commit(batch, error);
 }
 
@@ -1183,8 +1177,8 @@ gboolean cn_nft_guests_remove(GPtrArray *nets, GPtrArray *guests, GError **error
 
 char *cn_nft_guest_dump(const CnIsoNetwork *net, const CnIsoGuest *guest)
 {
-    g_autoptr(CnNftBatch) add = guest_add_batch(net, guest, FALSE);
-    g_autoptr(CnNftBatch) remove = guest_remove_batch(net, guest);
+    g_autoptr(CnNftBatch) add = guest_batch(net, guest, FALSE, FALSE);
+    g_autoptr(CnNftBatch) remove = guest_batch(net, guest, TRUE, FALSE);
     g_autofree char *added = cn_nft_batch_dump(add);
     g_autofree char *removed = cn_nft_batch_dump(remove);
     return g_strdup_printf("# guest add\n%s# guest remove\n%s", added, removed);
