@@ -19,26 +19,33 @@
 #include "paths.h"
 
 #define STDIN_MAX (16 * 1024 * 1024) /* libvirt's XML is far smaller */
+#define STDIN_CHUNK (16 * 1024)
 
+/* stdin whole, read straight into the string: it starts at a size that
+ * holds a domain's XML, and grows by a chunk at a time (no stack buffer
+ * to copy from, whose pages were each a page fault). */
 static char *read_stdin(gsize *length, GError **error)
 {
-    GString *text = g_string_new(NULL);
-    char buffer[65536];
+    GString *text = g_string_sized_new(STDIN_CHUNK);
     for (;;) {
-        ssize_t n = read(STDIN_FILENO, buffer, sizeof buffer);
+        /* Up to one byte beyond the limit: to know it was passed. */
+        gsize had = text->len, room = MIN(STDIN_CHUNK, STDIN_MAX + 1 - had);
+        g_string_set_size(text, had + room);
+        ssize_t n = read(STDIN_FILENO, text->str + had, room);
+        int read_errno = errno;
+        g_string_set_size(text, had + (n > 0 ? (gsize)n : 0));
         if (n == 0)
             break;
-        if (n < 0) {
-            g_set_error(error, HOOK_ERROR, 0, "cannot read stdin: %s", g_strerror(errno));
+        if (n < 0 && read_errno == EINTR)
+            continue;
+        if (n < 0 || text->len > STDIN_MAX) {
+            if (n < 0)
+                g_set_error(error, HOOK_ERROR, 0, "cannot read stdin: %s", g_strerror(read_errno));
+            else
+                g_set_error(error, HOOK_ERROR, 0, "stdin larger than %d bytes", STDIN_MAX);
             g_string_free(text, TRUE);
             return NULL;
         }
-        if (text->len + (gsize)n > STDIN_MAX) {
-            g_set_error(error, HOOK_ERROR, 0, "stdin larger than %d bytes", STDIN_MAX);
-            g_string_free(text, TRUE);
-            return NULL;
-        }
-        g_string_append_len(text, buffer, n);
     }
     *length = text->len;
     return g_string_free(text, FALSE);

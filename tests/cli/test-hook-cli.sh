@@ -86,4 +86,22 @@ is "qemu start on a metadata network without our isolation: exit 1" "$rc" 1
 like "qemu start without isolation: says what to do" "$err" "network md has no carthage-net isolation"
 run qemu m1 stopped "$data/qemu-stopped.xml"
 is "qemu stopped with nothing recorded: exit 0" "$rc" 0
+
+# stdin is read in chunks up to 16 MiB: a document of 16 MiB exactly is
+# read whole (the XML after the padding is parsed), one byte more is not.
+limit=$((16 * 1024 * 1024))
+padded() { # SIZE: the qemu prepare document, padded with spaces to SIZE bytes
+    local body; body=$(cat "$data/qemu-prepare.xml")
+    { printf '%s' "$body"; head -c $(($1 - ${#body})) /dev/zero | tr '\0' ' '; } >"$work/padded"
+}
+padded "$limit"
+is "stdin of exactly 16 MiB: the whole document, read in chunks" "$(stat -c %s "$work/padded")" "$limit"
+run qemu m1 prepare "$work/padded"
+is "stdin of exactly 16 MiB: accepted, exit 0" "$rc" 0
+padded $((limit + 1))
+run qemu m1 start "$work/padded"
+is "stdin of 16 MiB and one byte: exit 1" "$rc" 1
+like "stdin of 16 MiB and one byte: says so" "$err" "stdin larger than $limit bytes"
+printf '%s' "$(cat "$data/qemu-prepare.xml")" | CARTHAGE_NET_HOOK_OBJECT=qemu "$hook" m1 prepare begin - >/dev/null 2>&1
+is "stdin from a pipe: exit 0" "$?" 0
 done_testing

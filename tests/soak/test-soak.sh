@@ -406,7 +406,8 @@ is "network hook started: puts the pool's TAP back on the bridge" \
     "$(basename "$(nsx readlink "/sys/class/net/${prefix}0/master")")" "$BR"
 
 # ---------------------------------------------------------------- the long-lived processes
-# ip netns exec execs carthage-net: $! is carthage-net itself.
+# ip netns exec execs carthage-net, which execs carthage-net-full for
+# these commands (the same process): $! is the program that serves.
 ip netns exec "$NS" "$bin/carthage-net" -f "$defs" --state-dir "$state" events watch >"$work/watch.log" 2>&1 &
 watch_pid=$!
 pids="$pids $watch_pid"
@@ -429,9 +430,9 @@ for _ in $(seq 50); do
     sleep 0.1
 done
 is "metadata serve answers (403 for an unknown source)" "$up" 403
-is "long-lived processes are carthage-net itself" \
+is "long-lived processes are carthage-net-full itself, in carthage-net's process" \
     "$(readlink "/proc/$watch_pid/exe") $(readlink "/proc/$serve_pid/exe")" \
-    "$bin/carthage-net $bin/carthage-net"
+    "$bin/carthage-net-full $bin/carthage-net-full"
 probes="GET,$GW,/meta-data GET,$G0IP,/user-data GET,$G1IP,/latest/meta-data/local-ipv4 GET,$G0IP,/nope POST,$G0IP,/"
 want_http="403 200 200:$G1IP 404 405"
 
