@@ -366,8 +366,12 @@ static void compare_elements(const CnNftElements *wanted, const CnNftElements *k
         }
         for (guint i = 0; have && i < have->len; i++) {
             const CnNftElement *element = &g_array_index(have, CnNftElement, i);
-            if (!find_key(seen, element))
+            /* An extra element a dump shows twice is one element to
+             * delete: deleting it twice in one batch fails the batch. */
+            if (!find_key(seen, element)) {
                 add_element_drift(out, CN_NFT_EXTRA, id, NULL, element);
+                g_array_append_val(seen, *element);
+            }
         }
     }
 }

@@ -1,4 +1,5 @@
 /* ops-isolation.c - see ops-isolation.h */
+#include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -221,33 +222,41 @@ static void look_begin(Look *look, const CnNetwork *net, const char *run_dir)
     look->port_domains = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 }
 
-/* Element drift is read again before it is believed, up to DRIFT_READS
- * times, READ_AGAIN_MS apart.  A dump of a set that a batch has just grown
- * or shrunk by thousands can overlap the kernel's deferred resize of the
- * set's hash table: the dump comes in parts, each resuming after a count
- * of elements, so some show twice and others not at all (bench-isolation
- * once read 3,249 distinct elements of 4,000); and a hook adding a guest
- * meanwhile is seen half done. */
+/* Element drift is read again before it is believed (READ_AGAIN: status
+ * and repair; a live define expects drift, its change, and converges
+ * anyway), up to DRIFT_READS times, READ_AGAIN_MS apart.  A dump of a set
+ * that a batch has just grown or shrunk by thousands can overlap the
+ * kernel's deferred resize of the set's hash table: the dump comes in
+ * parts, each resuming after a count of elements, so some show twice and
+ * others not at all (bench-isolation once read 3,249 distinct elements of
+ * 4,000); a dump the kernel marks interrupted (a change meanwhile) fails
+ * with EINTR; and a hook adding a guest meanwhile is seen half done. */
 #define DRIFT_READS 3
 #define READ_AGAIN_MS 50
 
 /* The kernel first, then the records: the hook records a port before it
  * adds its elements, so none is taken for one nobody knows. */
 static gboolean look_at_kernel(Look *look, const CnNetwork *net, const char *run_dir, gboolean network_wide_only,
-                               GError **error)
+                               gboolean read_again, GError **error)
 {
     look->iso = iso_network(net, look->wanted);
-    for (int read = 1;; read++) {
-        g_autoptr(CnNftSnapshot) kernel = cn_nft_snapshot_read(net->name, error);
-        if (!kernel)
+    for (int attempt = 1;; attempt++) {
+        gboolean last = !read_again || attempt == DRIFT_READS;
+        g_autoptr(GError) local = NULL;
+        g_autoptr(CnNftSnapshot) kernel = cn_nft_snapshot_read(net->name, &local);
+        if (!kernel && (last || !g_error_matches(local, CN_NFT_ERROR, EINTR))) {
+            g_propagate_error(error, g_steal_pointer(&local));
             return FALSE;
-        look->guests = recorded_guests(net, run_dir, look->port_domains);
-        look->nft = cn_nft_snapshot_compare(kernel, look->iso, look->guests, network_wide_only);
-        if (look->nft->elements->len == 0 || read == DRIFT_READS)
-            return TRUE;
-        g_clear_pointer(&look->guests, g_ptr_array_unref);
-        g_clear_pointer(&look->nft, cn_nft_drift_free);
-        g_hash_table_remove_all(look->port_domains);
+        }
+        if (kernel) {
+            look->guests = recorded_guests(net, run_dir, look->port_domains);
+            look->nft = cn_nft_snapshot_compare(kernel, look->iso, look->guests, network_wide_only);
+            if (look->nft->elements->len == 0 || last)
+                return TRUE;
+            g_clear_pointer(&look->guests, g_ptr_array_unref);
+            g_clear_pointer(&look->nft, cn_nft_drift_free);
+            g_hash_table_remove_all(look->port_domains);
+        }
         g_usleep(READ_AGAIN_MS * 1000);
     }
 }
@@ -269,7 +278,7 @@ gboolean cn_isolation_drift(const CnNetwork *net, const char *run_dir, GPtrArray
 {
     g_auto(Look) look;
     look_begin(&look, net, run_dir);
-    if (!look_at_kernel(&look, net, run_dir, FALSE, error))
+    if (!look_at_kernel(&look, net, run_dir, FALSE, TRUE, error))
         return FALSE;
     const CnNftDrift *nft = look.nft;
     const CnHookRecord *current = look.current, *wanted = look.wanted;
@@ -337,7 +346,7 @@ gboolean cn_isolation_repair(const CnNetwork *net, const char *run_dir, GPtrArra
         return FALSE;
     g_auto(Look) look;
     look_begin(&look, net, run_dir);
-    gboolean ok = look_at_kernel(&look, net, run_dir, FALSE, error);
+    gboolean ok = look_at_kernel(&look, net, run_dir, FALSE, TRUE, error);
     const CnNftDrift *nft = look.nft;
     CnIsoNetwork *iso = look.iso;
     GPtrArray *guests = look.guests;
@@ -401,7 +410,7 @@ gboolean cn_isolation_sync_live(const CnNetwork *net, const char *run_dir, gbool
         return TRUE;
     }
     const char *would = dry_run ? "would " : "";
-    gboolean ok = look_at_kernel(&look, net, run_dir, TRUE, error);
+    gboolean ok = look_at_kernel(&look, net, run_dir, TRUE, FALSE, error);
     const CnNftDrift *nft = look.nft;
     gboolean tables_exist = ok && nft->bridge_table;
     if (ok && tables_exist && rules_may_change && nft->tables->len > 0) {
