@@ -61,8 +61,6 @@ CnSite *cn_cli_load_site(CnCli *cli, gboolean save, int *exit_code);
 gboolean cn_cli_read_pool_state(CnState *state, const char *pool, CnPoolState **out,
                                 int *exit_code);
 
-
-
 /* The TAPs MACHINE holds for its pool links (ONLY: just that link), as
  * CnLink* -> TAP name.  Exit 3 (BUSY) when a pool link holds none. */
 GHashTable *cn_cli_held_taps(CnCli *cli, const CnMachine *machine, const CnLink *only,
@@ -80,7 +78,6 @@ void cn_cli_print_report(GPtrArray *report);
 GPtrArray *cn_cli_select_networks(CnSite *site, char **names, int n_names);
 /* The technology = ovn networks of NETWORKS, taken out of it. */
 GPtrArray *cn_cli_take_ovn_networks(GPtrArray *networks);
-
 
 int cn_cmd_validate(CnCli *cli, int argc, char **argv);
 int cn_cmd_render(CnCli *cli, int argc, char **argv);

@@ -12,6 +12,7 @@
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -121,10 +122,18 @@ static gboolean takes_separate_value(const GOptionEntry *entries, const char *ar
 }
 
 /* Hands ARGV, unchanged, to carthage-net-full; returns only when it
- * cannot be run. */
+ * cannot be run.  Never to this very program (a symbolic link or a
+ * CARTHAGE_NET_FULL_PROGRAM naming carthage-net): it would exec itself
+ * for ever. */
 static int run_full_program(char **argv, const char *command)
 {
     const char *full = cn_paths_full_program();
+    struct stat target, self;
+    if (stat(full, &target) == 0 && stat("/proc/self/exe", &self) == 0 && target.st_dev == self.st_dev &&
+        target.st_ino == self.st_ino) {
+        cn_cli_error("%s is carthage-net itself, not carthage-net-full (it runs '%s')", full, command);
+        return CN_EXIT_SYSTEM;
+    }
     execv(full, argv);
     cn_cli_error("%s: %s (carthage-net runs '%s' there: install carthage-net whole)", full, g_strerror(errno),
                  command);
@@ -142,6 +151,9 @@ int main(int argc, char **argv)
     g_autofree char *description = commands_description();
 
     setlocale(LC_ALL, "");
+    /* The command line as given, for carthage-net-full (parsing the
+     * options reorders ARGV). */
+    g_autofree char **given = g_memdup2(argv, sizeof *argv * ((gsize)argc + 1));
     cli.sources = g_array_new(FALSE, FALSE, sizeof(CnSource));
     cli.source_paths = g_ptr_array_new_with_free_func(g_free);
 
@@ -230,6 +242,9 @@ int main(int argc, char **argv)
     cli.ovn_nb = ovn_nb;
     cli.state_dir = state_dir ? state_dir : (char *)cn_paths_state_dir();
 
+    /* Should the word found before the options were parsed differ. */
+    if (!command->run)
+        return run_full_program(given, command->name);
     int exit_code = command->run(&cli, argc - 1, argv + 1);
 
     g_array_unref(cli.sources);

@@ -224,7 +224,9 @@ static void look_begin(Look *look, const CnNetwork *net, const char *run_dir)
 
 /* Element drift is read again before it is believed (READ_AGAIN: status
  * and repair; a live define expects drift, its change, and converges
- * anyway), up to DRIFT_READS times, READ_AGAIN_MS apart.  A dump of a set
+ * anyway), and an interrupted dump read again in any case, up to
+ * DRIFT_READS reads, READ_AGAIN_MS apart; when the last is interrupted,
+ * the one before it stands.  A dump of a set
  * that a batch has just grown or shrunk by thousands can overlap the
  * kernel's deferred resize of the set's hash table: the dump comes in
  * parts, each resuming after a count of elements, so some show twice and
@@ -241,21 +243,23 @@ static gboolean look_at_kernel(Look *look, const CnNetwork *net, const char *run
 {
     look->iso = iso_network(net, look->wanted);
     for (int attempt = 1;; attempt++) {
-        gboolean last = !read_again || attempt == DRIFT_READS;
+        gboolean last = attempt == DRIFT_READS;
         g_autoptr(GError) local = NULL;
         g_autoptr(CnNftSnapshot) kernel = cn_nft_snapshot_read(net->name, &local);
         if (!kernel && (last || !g_error_matches(local, CN_NFT_ERROR, EINTR))) {
+            if (look->nft) /* an earlier read's drift: what is known */
+                return TRUE;
             g_propagate_error(error, g_steal_pointer(&local));
             return FALSE;
         }
         if (kernel) {
-            look->guests = recorded_guests(net, run_dir, look->port_domains);
-            look->nft = cn_nft_snapshot_compare(kernel, look->iso, look->guests, network_wide_only);
-            if (look->nft->elements->len == 0 || last)
-                return TRUE;
             g_clear_pointer(&look->guests, g_ptr_array_unref);
             g_clear_pointer(&look->nft, cn_nft_drift_free);
             g_hash_table_remove_all(look->port_domains);
+            look->guests = recorded_guests(net, run_dir, look->port_domains);
+            look->nft = cn_nft_snapshot_compare(kernel, look->iso, look->guests, network_wide_only);
+            if (look->nft->elements->len == 0 || !read_again || last)
+                return TRUE;
         }
         g_usleep(READ_AGAIN_MS * 1000);
     }

@@ -83,13 +83,23 @@ fi
 ldd_front=$(ldd "$cn" 2>&1)
 unlike "carthage-net links no libvirt" "$ldd_front" "libvirt"
 unlike "carthage-net links no libsoup" "$ldd_front" "libsoup"
-run "$cn" "${defs[@]}" --state-dir "$work/st" validate
-like "carthage-net validate runs in the front" "$out" "^valid: "
+# With CARTHAGE_NET_FULL_PROGRAM naming nothing, only what the front runs
+# itself works.
+CARTHAGE_NET_FULL_PROGRAM=$work/none run "$cn" "${defs[@]}" --state-dir "$work/st" validate
+like "validate runs in carthage-net itself" "$out" "^valid: "
+CARTHAGE_NET_FULL_PROGRAM=$work/none run "$cn" "${defs[@]}" --state-dir "$work/st" pool list ci-taps
+is "pool runs in carthage-net itself" "$rc" 0
+CARTHAGE_NET_FULL_PROGRAM=$work/none run "$cn" "${defs[@]}" --state-dir "$work/st" render network lab
+is "render does not: exit 4" "$rc" 4
+like "... naming the program it would run" "$err" "^carthage-net: $work/none: "
+CARTHAGE_NET_FULL_PROGRAM=$cn run "$cn" "${defs[@]}" --state-dir "$work/st" render network lab
+is "CARTHAGE_NET_FULL_PROGRAM naming carthage-net itself: exit 4, no exec loop" "$rc" 4
+like "... says so" "$err" "is carthage-net itself, not carthage-net-full"
 run "$cn" "${defs[@]}" --state-dir "$work/st" render network lab --connect test:///nowhere extra
 is "a handed-over command keeps its arguments: render's own usage error (exit 2)" "$rc" 2
-like "... from render, in the build tree's carthage-net-full" "$err" "render"
+is "... from render, in the build tree's carthage-net-full" "$err" "carthage-net: usage: carthage-net render network NAME"
 run "$cn" --state-dir "$work/st" "${defs[@]}" events --help
-like "a command's --help from carthage-net-full" "$out" "events"
+like "a command's --help from carthage-net-full" "$out" "events \[--follow\] \[--since SEQ\]"
 is "--paths in the build tree: full_program is the build directory's" \
     "$(readlink -f "$("$cn" --paths | sed -n 's/^full_program=//p')")" "$(readlink -f "$build/carthage-net-full")"
 full=$("$work/elsewhere/carthage-net" --paths | sed -n 's/^full_program=//p')
