@@ -17,6 +17,7 @@
 #include "events-notify.h"
 #include "hook.h"
 #include "nft.h"
+#include "glib-lean.h"
 #include "paths.h"
 
 #define STDIN_MAX (16 * 1024 * 1024) /* libvirt's XML is far smaller */

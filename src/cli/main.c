@@ -17,6 +17,7 @@
 
 #include "cli.h"
 #include "ovsdb-remote.h"
+#include "glib-lean.h"
 #include "paths.h"
 
 #define DEFAULT_DEFS_DIR CN_PATHS_DEFINITIONS_DIR

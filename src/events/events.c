@@ -5,7 +5,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "events.h"
@@ -62,17 +61,51 @@ void cn_event_add_addresses(CnEvent *event, const char *key, GArray *addresses)
     cn_event_add_raw(event, key, cn_json_text(json));
 }
 
+/* The proleptic Gregorian date of DAYS since 1970-01-01 (H. Hinnant's
+ * civil_from_days: eras of 400 years, March-based years). */
+static void civil_from_days(gint64 days, gint64 *year, int *month, int *day)
+{
+    days += 719468;
+    gint64 era = (days >= 0 ? days : days - 146096) / 146097;
+    gint64 day_of_era = days - era * 146097;                                            /* [0, 146096] */
+    gint64 year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
+    gint64 day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100); /* [0, 365] */
+    gint64 month_index = (5 * day_of_year + 2) / 153;                                   /* [0, 11], March first */
+    *day = (int)(day_of_year - (153 * month_index + 2) / 5 + 1);
+    *month = (int)(month_index < 10 ? month_index + 3 : month_index - 9);
+    *year = year_of_era + era * 400 + (*month <= 2);
+}
+
+void cn_format_utc(gint64 time_usec, char stamp[CN_UTC_STAMP_MAX])
+{
+    /* Arithmetic only: gmtime_r loads /etc/localtime on its first call
+     * (glibc's tzset), six system calls in a hook that needs no zone. */
+    gint64 seconds = time_usec / G_USEC_PER_SEC, usec = time_usec % G_USEC_PER_SEC;
+    if (usec < 0) {
+        usec += G_USEC_PER_SEC;
+        seconds -= 1;
+    }
+    gint64 days = seconds / 86400, second_of_day = seconds % 86400;
+    if (second_of_day < 0) {
+        second_of_day += 86400;
+        days -= 1;
+    }
+    gint64 year;
+    int month, day;
+    civil_from_days(days, &year, &month, &day);
+    if (year < 0 || year > 9999) {
+        g_strlcpy(stamp, "1970-01-01T00:00:00.000000Z", CN_UTC_STAMP_MAX);
+        return;
+    }
+    g_snprintf(stamp, CN_UTC_STAMP_MAX, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", (int)year, month, day,
+               (int)(second_of_day / 3600), (int)(second_of_day / 60 % 60), (int)(second_of_day % 60),
+               (int)usec);
+}
+
 char *cn_event_format(const CnEvent *event, guint64 seq, gint64 time_usec)
 {
-    /* gmtime_r and strftime's numeric fields: neither the time zone nor
-     * the locale (GDateTime's formatting was 4 % of the hook's time). */
-    time_t seconds = (time_t)(time_usec / G_USEC_PER_SEC);
-    struct tm utc;
-    char stamp[64];
-    if (!gmtime_r(&seconds, &utc) || strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &utc) == 0)
-        g_strlcpy(stamp, "1970-01-01T00:00:00", sizeof stamp);
-    char when[96];
-    g_snprintf(when, sizeof when, "%s.%06dZ", stamp, (int)(time_usec % G_USEC_PER_SEC));
+    char when[CN_UTC_STAMP_MAX];
+    cn_format_utc(time_usec, when);
     CnJson *json = cn_json_new();
     cn_json_begin_object(json);
     cn_json_member_uint(json, "seq", seq);
@@ -108,22 +141,31 @@ static guint64 record_seq(const char *line, gsize length)
     return cn_event_line_seq(line);
 }
 
-/* The seq of the last record of FD's file (0 when none). */
-static guint64 last_seq(int fd)
+/* What an append needs of the log's end: one fstat and one read. */
+typedef struct {
+    off_t size;
+    gboolean ends_line; /* empty, or its last byte a newline */
+    guint64 seq;        /* of its last record; 0 when none */
+} LogTail;
+
+static LogTail read_tail(int fd)
 {
+    LogTail tail = { 0, TRUE, 0 };
     struct stat st;
     if (fstat(fd, &st) < 0 || st.st_size == 0)
-        return 0;
+        return tail;
+    tail.size = st.st_size;
     off_t start = st.st_size > 4096 ? st.st_size - 4096 : 0;
     char buffer[4097];
     ssize_t n = pread(fd, buffer, (size_t)(st.st_size - start), start);
     if (n <= 0)
-        return 0;
+        return tail;
     buffer[n] = '\0';
+    tail.ends_line = buffer[n - 1] == '\n';
     /* Backwards over the lines.  A last line without its newline counts
      * too: the append that asks is about to end it, and readers will then
      * take it for a record if it looks like one. */
-    ssize_t end = buffer[n - 1] == '\n' ? n - 1 : n;
+    ssize_t end = tail.ends_line ? n - 1 : n;
     while (end > 0) {
         ssize_t begin = end - 1;
         while (begin >= 0 && buffer[begin] != '\n')
@@ -131,11 +173,13 @@ static guint64 last_seq(int fd)
         if (begin < 0 && start > 0)
             break; /* the first line in the buffer may be a tail only */
         guint64 seq = record_seq(buffer + (begin + 1), (gsize)(end - begin - 1));
-        if (seq)
-            return seq;
+        if (seq) {
+            tail.seq = seq;
+            break;
+        }
         end = begin;
     }
-    return 0;
+    return tail;
 }
 
 static gboolean fail_errno(GError **error, const char *what, const char *path)
@@ -155,7 +199,7 @@ gboolean cn_events_append_all(const char *dir, GPtrArray *events, gsize rotate_b
         return TRUE;
     if (rotate_bytes == 0)
         rotate_bytes = CN_EVENTS_ROTATE_BYTES;
-    if (g_mkdir_with_parents(dir, 0755) < 0)
+    if (cn_make_dir(dir, 0755) < 0)
         return fail_errno(error, "cannot create", dir);
 
     /* A lock file of its own: the log itself is renamed on rotation. */
@@ -169,18 +213,16 @@ gboolean cn_events_append_all(const char *dir, GPtrArray *events, gsize rotate_b
         fail_errno(error, "cannot open", path);
         goto out;
     }
-    guint64 seq = last_seq(fd);
+    LogTail tail = read_tail(fd);
+    guint64 seq = tail.seq;
     /* A line cut short (a crash, a full disk) must not swallow ours. */
-    struct stat before;
-    char last_byte;
-    if (fstat(fd, &before) == 0 && before.st_size > 0 && pread(fd, &last_byte, 1, before.st_size - 1) == 1 &&
-        last_byte != '\n')
+    if (!tail.ends_line)
         g_string_append_c(text, '\n');
     if (seq == 0) {
         /* just rotated (or new): continue from the rotated log */
         int old = open(rotated, O_RDONLY | O_CLOEXEC);
         if (old >= 0) {
-            seq = last_seq(old);
+            seq = read_tail(old).seq;
             close(old);
         }
     }
@@ -202,8 +244,8 @@ gboolean cn_events_append_all(const char *dir, GPtrArray *events, gsize rotate_b
         close(fd);
         goto out;
     }
-    struct stat st;
-    if (fstat(fd, &st) == 0 && (gsize)st.st_size >= rotate_bytes && rename(path, rotated) < 0) {
+    /* Its size now: every writer appends under the lock we hold. */
+    if ((gsize)tail.size + text->len >= rotate_bytes && rename(path, rotated) < 0) {
         fail_errno(error, "cannot rotate", path);
         close(fd);
         goto out;

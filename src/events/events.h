@@ -41,6 +41,10 @@ void cn_event_add_raw(CnEvent *event, const char *key, const char *json);
 void cn_event_add_addresses(CnEvent *event, const char *key, GArray *addresses);
 /* ["A.B.C.D", ...] as the next value of JSON. */
 void cn_json_addresses(CnJson *json, GArray *addresses);
+/* TIME_USEC (microseconds since the epoch) as the log's time,
+ * "YYYY-MM-DDTHH:MM:SS.uuuuuuZ" (UTC; years 0 to 9999, else the epoch). */
+#define CN_UTC_STAMP_MAX 32
+void cn_format_utc(gint64 time_usec, char stamp[CN_UTC_STAMP_MAX]);
 /* The complete line, without the newline. */
 char *cn_event_format(const CnEvent *event, guint64 seq, gint64 time_usec);
 

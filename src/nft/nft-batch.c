@@ -38,17 +38,48 @@ struct CnNftBatch {
 #define MESSAGE_MAX (72 * 1024)
 #define BUFFER_INITIAL (MESSAGE_MAX + 64 * 1024)
 
+/* A buffer of BUFFER_INITIAL bytes, all zero, kept from the process's
+ * last batch for its next: an allocation this large is a mapping of its
+ * own, and unmapping it cost a hook call a system call and a TLB flush
+ * (the process's exit unmaps it with everything else).  One at most, so a
+ * long-lived process keeps BUFFER_INITIAL bytes; atomic, so two threads
+ * never share it. */
+static GByteArray *spare_buffer;
+
+static GByteArray *take_buffer(void)
+{
+    GByteArray *buffer = g_atomic_pointer_exchange(&spare_buffer, NULL);
+    if (buffer)
+        return buffer;
+    /* Zeroed by calloc: an allocation this large is fresh pages from the
+     * kernel, zero without a write, and a page is touched (a page fault:
+     * tens of microseconds on a VM) only when a message lands on it.
+     * Clearing MESSAGE_MAX for the first message touched all of them: a
+     * sixth of the hook's start. */
+    guint8 *zeroed = g_malloc0(BUFFER_INITIAL);
+    buffer = g_byte_array_new_take(zeroed, BUFFER_INITIAL);
+    g_byte_array_set_size(buffer, 0);
+    return buffer;
+}
+
+/* Keeps BATCH's buffer as the spare when it never grew (it is then zero
+ * from its length to BUFFER_INITIAL: clears up to its length). */
+static void give_back_buffer(CnNftBatch *batch)
+{
+    GByteArray *buffer = g_steal_pointer(&batch->buffer);
+    if (batch->zeroed_to == BUFFER_INITIAL) {
+        memset(buffer->data, 0, buffer->len);
+        g_byte_array_set_size(buffer, 0);
+        if (g_atomic_pointer_compare_and_exchange(&spare_buffer, NULL, buffer))
+            return;
+    }
+    g_byte_array_unref(buffer);
+}
+
 CnNftBatch *cn_nft_batch_new(void)
 {
     CnNftBatch *batch = g_new0(CnNftBatch, 1);
-    /* Room for a few messages, zeroed by calloc: an allocation this large
-     * is fresh pages from the kernel, zero without a write, and a page is
-     * touched (a page fault: tens of microseconds on a VM) only when a
-     * message lands on it.  Clearing MESSAGE_MAX for the first message
-     * touched all of them: a sixth of the hook's start. */
-    guint8 *zeroed = g_malloc0(BUFFER_INITIAL);
-    batch->buffer = g_byte_array_new_take(zeroed, BUFFER_INITIAL);
-    g_byte_array_set_size(batch->buffer, 0);
+    batch->buffer = take_buffer();
     batch->zeroed_to = BUFFER_INITIAL;
     /* Sequence numbers unique within the process: replies to an earlier
      * batch on the shared socket are told apart by them. */
@@ -69,7 +100,7 @@ void cn_nft_batch_free(CnNftBatch *batch)
 {
     if (!batch)
         return;
-    g_byte_array_unref(batch->buffer);
+    give_back_buffer(batch);
     g_ptr_array_unref(batch->descriptions);
     g_free(batch);
 }
@@ -289,6 +320,12 @@ static void dump_elements(GString *out, const struct nlmsghdr *header)
         }
         g_string_append_c(out, '\n');
     }
+}
+
+const guint8 *cn_nft_batch_bytes(const CnNftBatch *batch, gsize *length)
+{
+    *length = batch->buffer->len;
+    return batch->buffer->data;
 }
 
 char *cn_nft_batch_dump(const CnNftBatch *batch)

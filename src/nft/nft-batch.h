@@ -39,6 +39,10 @@ guint cn_nft_batch_count(const CnNftBatch *batch);
  * what goes to the kernel, without a kernel. */
 char *cn_nft_batch_dump(const CnNftBatch *batch);
 
+/* The bytes that would be sent, *LENGTH of them (for tests: what the
+ * kernel gets, padding included). */
+const guint8 *cn_nft_batch_bytes(const CnNftBatch *batch, gsize *length);
+
 /* Sends the batch.  FALSE with the kernel's reason and the refused
  * object's description. */
 gboolean cn_nft_batch_commit(CnNftBatch *batch, GError **error);

@@ -68,6 +68,13 @@ static void remove_stale_temporaries(const char *dir)
     }
 }
 
+int cn_make_dir(const char *dir, int mode)
+{
+    if (mkdir(dir, (mode_t)mode) == 0 || errno == EEXIST)
+        return 0;
+    return g_mkdir_with_parents(dir, mode);
+}
+
 CnState *cn_state_open(const char *dir, gboolean writable, GError **error)
 {
     g_autofree char *lock_path = g_build_filename(dir, "lock", NULL);
@@ -231,7 +238,7 @@ gboolean cn_runtime_write(const char *dir, const char *name, const char *content
 {
     g_autofree char *path = g_build_filename(dir, name, NULL);
     g_autofree char *temp = temporary_path(dir, name);
-    if (g_mkdir_with_parents(dir, 0755) < 0)
+    if (cn_make_dir(dir, 0755) < 0)
         return set_errno_error(error, CN_STATE_ERROR_IO, "cannot create", dir);
     int fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
@@ -337,7 +344,7 @@ int cn_lock_file(const char *path, int timeout_ms, GError **error)
 
 int cn_runtime_lock(const char *dir, int timeout_ms, GError **error)
 {
-    if (g_mkdir_with_parents(dir, 0755) < 0) {
+    if (cn_make_dir(dir, 0755) < 0) {
         set_errno_error(error, CN_STATE_ERROR_IO, "cannot create", dir);
         return -1;
     }

@@ -26,6 +26,12 @@ int cn_flock_wait(int fd, int operation, int timeout_ms);
  * -1 with ERROR (CN_STATE_ERROR_BUSY when the time ran out). */
 int cn_lock_file(const char *path, int timeout_ms, GError **error);
 
+/* Makes DIR (and its parents) with MODE unless it exists: one mkdir when
+ * it does, where g_mkdir_with_parents looks first (the hook's files are
+ * written on every event).  -1 with errno when it cannot be made; a file
+ * in its place is found by the open that follows (ENOTDIR). */
+int cn_make_dir(const char *dir, int mode);
+
 typedef struct CnState CnState;
 
 /* Opens DIR.  WRITABLE: creates it (0755) when missing and takes the lock

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -39,6 +40,45 @@ static void test_format_is_json_with_escapes(void **state)
     assert_string_equal(line, "{\"seq\":7,\"time\":\"2023-11-14T22:13:20.123456Z\",\"event\":\"guest-attached\","
                               "\"network\":\"a\\\"b\\\\c\\u000a\",\"ipv4\":[\"10.0.0.1\"]}");
     assert_int_equal(cn_event_line_seq(line), 7);
+}
+
+/* What gmtime_r and strftime make of TIME_USEC (non-negative). */
+static void libc_utc(gint64 time_usec, char *out, gsize size)
+{
+    time_t seconds = (time_t)(time_usec / G_USEC_PER_SEC);
+    struct tm utc;
+    char stamp[40];
+    assert_non_null(gmtime_r(&seconds, &utc));
+    assert_true(strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &utc) > 0);
+    g_snprintf(out, size, "%s.%06dZ", stamp, (int)(time_usec % G_USEC_PER_SEC));
+}
+
+static void test_utc_stamp_is_the_calendar(void **state)
+{
+    char ours[CN_UTC_STAMP_MAX], libc[64];
+    /* Edges: the epoch, leap days (2000 is a leap year, 2100 is not), the
+     * end of a 400-year era, the last second of 9999. */
+    const gint64 seconds[] = { 0,          59,         86399,      86400,       951782400,  951868799,
+                               951868800,  4107542399, 4107542400, 4107628800,  13569465599,
+                               13569465600, 253402300799 };
+    for (gsize i = 0; i < G_N_ELEMENTS(seconds); i++) {
+        gint64 usec = seconds[i] * G_USEC_PER_SEC + 999999;
+        cn_format_utc(usec, ours);
+        libc_utc(usec, libc, sizeof libc);
+        assert_string_equal(ours, libc);
+    }
+    /* Every day from 1970 to 2200, at a varying time of day. */
+    for (gint64 day = 0; day < 84000; day++) {
+        gint64 usec = (day * 86400 + day * 7919 % 86400) * G_USEC_PER_SEC + day % 1000000;
+        cn_format_utc(usec, ours);
+        libc_utc(usec, libc, sizeof libc);
+        assert_string_equal(ours, libc);
+    }
+    cn_format_utc(-1, ours);
+    assert_string_equal(ours, "1969-12-31T23:59:59.999999Z");
+    /* Past year 9999 (not four digits): the epoch, as for a failed gmtime_r. */
+    cn_format_utc(253402300800 * G_USEC_PER_SEC, ours);
+    assert_string_equal(ours, "1970-01-01T00:00:00.000000Z");
 }
 
 static void test_sequence_numbers_follow_on(void **state)
@@ -259,6 +299,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_format_is_json_with_escapes),
+        cmocka_unit_test(test_utc_stamp_is_the_calendar),
         cmocka_unit_test(test_sequence_numbers_follow_on),
         cmocka_unit_test(test_rotation_keeps_numbering_and_unseen_events),
         cmocka_unit_test(test_concurrent_writers_never_share_a_number),

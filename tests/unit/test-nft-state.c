@@ -10,7 +10,12 @@
 
 #include <cmocka.h>
 
+#include <libmnl/libmnl.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+
 #include "netaddr.h"
+#include "nft-batch.h"
 #include "nft-private.h"
 #include "nft.h"
 
@@ -72,6 +77,50 @@ static guint count_lines(const char *text, const char *line)
 /* A domain's ports on two networks, interleaved, go with a message per
  * set of each network (not one per port and set); a port named twice
  * goes once (deleting its elements twice would have the batch refused). */
+/* A batch with one table named NAME (its padding left to the buffer),
+ * its bytes with the sequence numbers zeroed (each batch has its own). */
+static GByteArray *table_batch_bytes(const char *name)
+{
+    g_autoptr(CnNftBatch) batch = cn_nft_batch_new();
+    struct nftnl_table *table = nftnl_table_alloc();
+    nftnl_table_set_u32(table, NFTNL_TABLE_FAMILY, NFPROTO_INET);
+    nftnl_table_set_str(table, NFTNL_TABLE_NAME, name);
+    cn_nft_batch_table(batch, NFT_MSG_NEWTABLE, NLM_F_CREATE, table, name);
+    nftnl_table_free(table);
+    gsize length;
+    const guint8 *bytes = cn_nft_batch_bytes(batch, &length);
+    GByteArray *copy = g_byte_array_new();
+    g_byte_array_append(copy, bytes, (guint)length);
+    int left = (int)copy->len;
+    for (struct nlmsghdr *header = (struct nlmsghdr *)copy->data; mnl_nlmsg_ok(header, left);
+         header = mnl_nlmsg_next(header, &left))
+        header->nlmsg_seq = 0;
+    return copy;
+}
+
+/* A process's batches share one buffer, one after the other: what an
+ * earlier batch wrote must not show in a later one's padding. */
+static void test_batch_buffer_reused_clean(void **state)
+{
+    g_autoptr(GByteArray) first = table_batch_bytes("t");
+    /* Dirty the buffer: a batch of long names, none of them 4-byte aligned. */
+    {
+        g_autoptr(CnNftBatch) batch = cn_nft_batch_new();
+        for (int i = 0; i < 200; i++) {
+            struct nftnl_table *table = nftnl_table_alloc();
+            nftnl_table_set_u32(table, NFTNL_TABLE_FAMILY, NFPROTO_INET);
+            g_autofree char *name = g_strdup_printf("dirty-%0200d", i);
+            memset(name, 0xff, 5);
+            nftnl_table_set_str(table, NFTNL_TABLE_NAME, name);
+            cn_nft_batch_table(batch, NFT_MSG_NEWTABLE, NLM_F_CREATE, table, "dirty");
+            nftnl_table_free(table);
+        }
+    }
+    g_autoptr(GByteArray) again = table_batch_bytes("t");
+    assert_int_equal(first->len, again->len);
+    assert_memory_equal(first->data, again->data, first->len);
+}
+
 static void test_guests_grouped(void **state)
 {
     (void)state;
@@ -349,6 +398,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_guests_grouped),
+        cmocka_unit_test(test_batch_buffer_reused_clean),
         cmocka_unit_test(test_eui64),
         cmocka_unit_test(test_guest_v6_addresses),
         cmocka_unit_test(test_shape),
