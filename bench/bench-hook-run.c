@@ -11,14 +11,21 @@
  * input (from offset 0), its standard output on /dev/null, the driver's
  * stderr, and the driver's environment with the NAME=VALUE pairs set.
  * PROGRAM is a path (no PATH search).  The clock (CLOCK_MONOTONIC) runs
- * from just before fork() to just after wait4() returns.
+ * from just before fork() to just after wait4() returns: what libvirt
+ * waits for.  The driver is a child subreaper: what a call leaves running
+ * (the hook's detached closer, which waits out the kernel's cleanup after
+ * a `stopped`) comes back to it, and it waits for all of it before the
+ * next call, outside the clock, so that no call runs beside an earlier
+ * one's leftovers.
  *
  * Output, one line per SPEC on stdout:
  *   LABEL CALLS MEDIAN_US P99_US MAX_US MAX_RSS_KB CPU_MEDIAN_US FAULTS_MEDIAN
+ *   DETACHED_MEDIAN_US
  * (median; nearest-rank 99th percentile; the largest ru_maxrss of any
  * call, wait4's rusage, in KB; the median of the call's user + system
  * time and of its minor page faults, from the same rusage: steadier than
- * the wall clock on a noisy machine).  Exits 1 as soon as a call fails (exit
+ * the wall clock on a noisy machine; the median time from the call's exit
+ * to the end of the last process it left behind: near 0 when none).  Exits 1 as soon as a call fails (exit
  * status not 0, or a signal), naming it; never because of the times. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -26,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -42,6 +50,7 @@ typedef struct {
     double *times;
     double *cpu_times;
     double *faults;
+    double *detached;
     long max_rss;
 } Spec;
 
@@ -134,11 +143,14 @@ int main(int argc, char **argv)
         s->times = calloc((size_t)calls, sizeof *s->times);
         s->cpu_times = calloc((size_t)calls, sizeof *s->cpu_times);
         s->faults = calloc((size_t)calls, sizeof *s->faults);
-        if (!s->times || !s->cpu_times || !s->faults)
+        s->detached = calloc((size_t)calls, sizeof *s->detached);
+        if (!s->times || !s->cpu_times || !s->faults || !s->detached)
             die("out of memory", NULL);
         s->max_rss = 0;
         i = j + 1;
     }
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+        die("cannot become a child subreaper", strerror(errno));
     int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
     if (devnull < 0)
         die(strerror(errno), "/dev/null");
@@ -177,6 +189,12 @@ int main(int argc, char **argv)
             s->cpu_times[call] = (double)(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1e6 +
                                  (double)(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec);
             s->faults[call] = (double)usage.ru_minflt;
+            /* Whatever the call left running, before the next one. */
+            while (waitpid(-1, NULL, __WALL) > 0 || errno == EINTR)
+                ;
+            if (errno != ECHILD)
+                die("waitpid", strerror(errno));
+            s->detached[call] = now_us() - t1;
             if (usage.ru_maxrss > s->max_rss)
                 s->max_rss = usage.ru_maxrss;
         }
@@ -186,8 +204,9 @@ int main(int argc, char **argv)
         Spec *s = &specs[i];
         double median = median_of(s->times, calls);
         long rank = (99 * calls + 99) / 100; /* ceil(0.99 n), 1-based */
-        printf("%s %ld %.0f %.0f %.0f %ld %.0f %.0f\n", s->label, calls, median, s->times[rank - 1],
-               s->times[calls - 1], s->max_rss, median_of(s->cpu_times, calls), median_of(s->faults, calls));
+        printf("%s %ld %.0f %.0f %.0f %ld %.0f %.0f %.0f\n", s->label, calls, median, s->times[rank - 1],
+               s->times[calls - 1], s->max_rss, median_of(s->cpu_times, calls), median_of(s->faults, calls),
+               median_of(s->detached, calls));
     }
     return 0;
 }

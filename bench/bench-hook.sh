@@ -261,10 +261,10 @@ fi
 bytes() { stat -c %s "$1"; }
 echo
 echo "µs per call, fork to wait4 (median p50, nearest-rank p99); ours = carthage-net-hook, empty = an empty C program"
-printf '%-28s %6s %9s %9s %9s %9s %9s %9s %8s  %s\n' event guests "ours p50" "ours p99" "empty p50" \
-    "empty p99" "diff p50" "diff p99" "RSS KB" aims
+printf '%-28s %6s %9s %9s %9s %9s %9s %9s %8s %8s %11s %9s  %s\n' event guests "ours p50" "ours p99" \
+    "empty p50" "empty p99" "diff p50" "diff p99" "RSS KB" "CPU diff" "faults" "detached" aims
 awk '
-    { key = $1 " " $2; p50[key] = $4; p99[key] = $5; rss[key] = $7; has[key] = 1
+    { key = $1 " " $2; p50[key] = $4; p99[key] = $5; rss[key] = $7; cpu[key] = $8; faults[key] = $9; detached[key] = $10; has[key] = 1
       if (!($1 in seen_n)) { seen_n[$1] = 1; ns[++nn] = $1 }
       if ($2 !~ /-empty$/ && !($2 in seen_e)) { seen_e[$2] = 1; es[++ne] = $2 } }
     END {
@@ -283,8 +283,9 @@ awk '
                 if (d50 > 2000) miss = miss " p50"
                 if (d99 > 8000) miss = miss " p99"
                 if (rss[k] >= 10240) miss = miss " rss"
-                printf "%-28s %6s %9d %9d %9d %9d %9d %9d %8d  %s\n", name[e], n, p50[k], p99[k], p50[ke], p99[ke],
-                    d50, d99, rss[k], miss == "" ? "met" : "missed:" miss
+                printf "%-28s %6s %9d %9d %9d %9d %9d %9d %8d %8d %11s %9d  %s\n", name[e], n, p50[k], p99[k],
+                    p50[ke], p99[ke], d50, d99, rss[k], cpu[k] - cpu[ke], faults[k] "/" faults[ke], detached[k],
+                    miss == "" ? "met" : "missed:" miss
                 if (base == "") base = n
                 else flat[e] = flat[e] sprintf(" %+d µs p50, %+d µs p99 from %s to %s guests;",
                                                p50[k] - p50[base " " e], p99[k] - p99[base " " e], base, n)
@@ -296,6 +297,11 @@ awk '
 rss_empty=$(awk '$2 ~ /-empty$/ && $7 > m { m = $7 } END { print m + 0 }' "$work/results")
 echo
 echo "peak RSS: the largest ru_maxrss of any call (the empty program: $rss_empty KB)"
+echo "CPU diff: the median user + system time of ours minus the empty program's, µs (process start" \
+    "included; steadier than the wall clock on a busy machine); faults: median minor page faults per call," \
+    "ours/empty (wait4's rusage)"
+echo "detached: the median µs from our exit to the end of the last process it left running (the closer" \
+    "that waits out the kernel's cleanup after stopped), waited for before the next call, outside the times"
 echo "port-created (N+2 defined): the recorded XML with the N guests' <cn:guest> and DHCP <host> added," \
     "$(bytes "$work/port-created-$present.xml") bytes at $present guests (recorded: $(bytes "$data/network-port-created.xml"))"
 echo "guests: N domains started by the hook (qemu start, one port each) before the timed calls; m1's four ports come and go"
@@ -305,11 +311,12 @@ echo "aims (the issue): p50 within 2 ms of the empty program, p99 within 8 ms, f
 
 # The result lines (BENCH_FORMAT=tsv): measure, ours, baseline, unit,
 # repetitions; and one "#<TAB>repetitions<TAB>text" line.  Per event and
-# guest count, the hook's p50 and p99 next to the empty program's; then
+# guest count, the hook's p50, p99, CPU time and page faults next to the
+# empty program's; then
 # the peak RSS of any call of each.
 {
     awk -v calls="$calls" '
-        { key = $1 " " $2; p50[key] = $4; p99[key] = $5; has[key] = 1
+        { key = $1 " " $2; p50[key] = $4; p99[key] = $5; cpu[key] = $8; faults[key] = $9; has[key] = 1
           if (!($1 in seen_n)) { seen_n[$1] = 1; ns[++nn] = $1 }
           if ($2 ~ /-empty$/) { if ($7 > rss_empty) rss_empty = $7 }
           else { if ($7 > rss_hook) rss_hook = $7; if (!($2 in seen_e)) { seen_e[$2] = 1; es[++ne] = $2 } } }
@@ -326,6 +333,8 @@ echo "aims (the issue): p50 within 2 ms of the empty program, p99 within 8 ms, f
                     what = "hook: " (e in name ? name[e] : e) (n == "-" ? "" : ", " n (n == 1 ? " guest" : " guests"))
                     printf "%s, p50\t%d\t%d\tµs\t%d\n", what, p50[k], p50[ke], calls
                     printf "%s, p99\t%d\t%d\tµs\t%d\n", what, p99[k], p99[ke], calls
+                    printf "%s, CPU p50\t%d\t%d\tµs\t%d\n", what, cpu[k], cpu[ke], calls
+                    printf "%s, page faults p50\t%d\t%d\tfaults\t%d\n", what, faults[k], faults[ke], calls
                 }
             printf "hook: peak RSS, any call\t%d\t%d\tKB\t%d\n", rss_hook, rss_empty, calls
         }' "$work/results"
