@@ -25,8 +25,9 @@
  * call, wait4's rusage, in KB; the median of the call's user + system
  * time and of its minor page faults, from the same rusage: steadier than
  * the wall clock on a noisy machine; the median time from the call's exit
- * to the end of the last process it left behind: near 0 when none).  Exits 1 as soon as a call fails (exit
- * status not 0, or a signal), naming it; never because of the times. */
+ * to the end of the last process it left behind: near 0 when none).
+ * Exits 1 as soon as a call fails (exit status not 0, or a signal),
+ * naming it; never because of the times. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>

@@ -48,7 +48,11 @@ static GByteArray *spare_buffer;
 
 static GByteArray *take_buffer(void)
 {
-    GByteArray *buffer = g_atomic_pointer_exchange(&spare_buffer, NULL);
+    /* Taken with a compare-and-exchange (GLib 2.70 has no exchange). */
+    GByteArray *buffer;
+    do
+        buffer = g_atomic_pointer_get(&spare_buffer);
+    while (buffer && !g_atomic_pointer_compare_and_exchange(&spare_buffer, buffer, NULL));
     if (buffer)
         return buffer;
     /* Zeroed by calloc: an allocation this large is fresh pages from the

@@ -74,9 +74,6 @@ static guint count_lines(const char *text, const char *line)
     return n;
 }
 
-/* A domain's ports on two networks, interleaved, go with a message per
- * set of each network (not one per port and set); a port named twice
- * goes once (deleting its elements twice would have the batch refused). */
 /* A batch with one table named NAME (its padding left to the buffer),
  * its bytes with the sequence numbers zeroed (each batch has its own). */
 static GByteArray *table_batch_bytes(const char *name)
@@ -121,6 +118,9 @@ static void test_batch_buffer_reused_clean(void **state)
     assert_memory_equal(first->data, again->data, first->len);
 }
 
+/* A domain's ports on two networks, interleaved, go with a message per
+ * set of each network (not one per port and set); a port named twice
+ * goes once (deleting its elements twice would have the batch refused). */
 static void test_guests_grouped(void **state)
 {
     (void)state;
