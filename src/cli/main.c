@@ -155,8 +155,10 @@ int main(int argc, char **argv)
     /* The command line as given, for carthage-net-full (parsing the
      * options reorders ARGV). */
     g_autofree char **given = g_memdup2(argv, sizeof *argv * ((gsize)argc + 1));
-    cli.sources = g_array_new(FALSE, FALSE, sizeof(CnSource));
-    cli.source_paths = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GArray) sources = g_array_new(FALSE, FALSE, sizeof(CnSource));
+    g_autoptr(GPtrArray) source_paths = g_ptr_array_new_with_free_func(g_free);
+    cli.sources = sources;
+    cli.source_paths = source_paths;
 
     const GOptionEntry entries[] = {
         { "file", 'f', 0, G_OPTION_ARG_CALLBACK, (gpointer)on_file_option,
@@ -246,9 +248,5 @@ int main(int argc, char **argv)
     /* Should the word found before the options were parsed differ. */
     if (!command->run)
         return run_full_program(given, command->name);
-    int exit_code = command->run(&cli, argc - 1, argv + 1);
-
-    g_array_unref(cli.sources);
-    g_ptr_array_unref(cli.source_paths);
-    return exit_code;
+    return command->run(&cli, argc - 1, argv + 1);
 }
