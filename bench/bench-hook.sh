@@ -11,9 +11,12 @@
 # metadata network "md" (alternating with its qemu `stopped`, so each
 # start really adds its four ports; both timed), and network
 # `port-created` (the recorded XML, and the same XML defining every
-# guest).  The guests are made by the hook itself: one qemu `start` call
-# per guest, with generated domain XML (a distinct domain, MAC, address,
-# handler and tap each).  bench/bench-hook-run.c times each call
+# guest).  The network defines every guest (and m1, m2): it is started
+# by the hook's network `start` with their definitions in its XML, so its
+# tables and its record hold them all, as on a host whose network defines
+# N machines.  The guests are started by the hook itself: one qemu `start`
+# call per guest, with generated domain XML (a distinct domain, MAC,
+# address, handler and tap each).  bench/bench-hook-run.c times each call
 # (CLOCK_MONOTONIC from fork to wait4, and wait4's peak RSS).
 #
 # Environment: BENCH_CALLS (calls of each event per guest count, default
@@ -141,9 +144,10 @@ awk "$guest_awk"'
         }
     }' n="$max_guests" dir="$work/guests" "$data/qemu-start.xml" || die "cannot make the guests' domain XML"
 
-# port-created-N.xml: the recorded port-created XML with the N guests'
-# definitions added (as libvirt passes the network of N+2 machines).
-port_created_with() {
+# with_guests N FILE: the recorded network XML FILE (network start, or
+# port-created) with the N guests' definitions added: the network of N+2
+# machines, as libvirt passes it (their <cn:guest> and DHCP <host>).
+with_guests() {
     awk "$guest_awk"'
         { print }
         /<cn:guest machine="m2"/ {
@@ -153,7 +157,7 @@ port_created_with() {
         /<host mac=.86:65:ed:ea:44:5f./ {
             for (i = 0; i < n; i++)
                 printf "        <host mac=\047%s\047 name=\047g%d\047 ip=\047%s\047/>\n", mac(i), i, addr(i)
-        }' n="$1" "$data/network-port-created.xml"
+        }' n="$1" "$2"
 }
 
 # --- checks (outside the timed calls)
@@ -179,25 +183,37 @@ echo "carthage-net hook benchmark: metadata network md on bridge $bridge; guests
 echo "nproc: $(nproc); kernel: $(uname -r); hook: a copy of $built_hook ($(stat -c '%s bytes, %y' "$built_hook"))"
 echo "state dir under $work ($(stat -f -c %T "$work"); the hook fsyncs the events log there), run dir on $(stat -f -c %T "$work/run")"
 
-# --- 1. the network, by the hook's own network `start`
-network_hook md start begin - <"$data/network-start.xml" || die "network start: the hook failed"
-[ -f "$run_dir/hook-network-md" ] || die "network start: no record $run_dir/hook-network-md"
-if ! nft list table bridge cn_md >/dev/null 2>&1 || ! nft list table inet cn_md >/dev/null 2>&1; then
-    die "network start: no tables bridge/inet cn_md"
-fi
-expect_ports 0 "after network start"
-
 now_ns() { date +%s%N; }
+bytes() { stat -c %s "$1"; }
 present=0
 : >"$work/results"
 for n in $guests; do
-    # --- prefill up to N guests: one qemu `start` call each.
+    # --- 1. the network of N+2 machines, by the hook's own network
+    # `start`: its tables and its record (a guest line per machine, as
+    # define keeps it) hold them all.  For the next N, it stops first, and
+    # the guests' records go with it (as a host's reboot takes /run).
+    if [ "$present" -gt 0 ]; then
+        network_hook md stopped end - <"$data/network-start.xml" || die "network stopped: the hook failed"
+        rm -f "$run_dir"/hook-domain-g*
+    fi
+    with_guests "$n" "$data/network-start.xml" >"$work/network-start-$n.xml"
+    network_hook md start begin - <"$work/network-start-$n.xml" || die "network start ($n guests): the hook failed"
+    [ -f "$run_dir/hook-network-md" ] || die "network start: no record $run_dir/hook-network-md"
+    [ "$(grep -c '^guest ' "$run_dir/hook-network-md")" = $((n + 2)) ] ||
+        die "network start ($n guests): the record does not list $((n + 2)) machines"
+    if ! nft list table bridge cn_md >/dev/null 2>&1 || ! nft list table inet cn_md >/dev/null 2>&1; then
+        die "network start: no tables bridge/inet cn_md"
+    fi
+    expect_ports 0 "after network start ($n guests)"
+    record_bytes=$(bytes "$run_dir/hook-network-md")
+
+    # --- prefill N guests: one qemu `start` call each.
     t0=$(now_ns)
-    for ((i = present; i < n; i++)); do
+    for ((i = 0; i < n; i++)); do
         qemu_hook "g$i" start begin - <"$work/guests/g$i.xml" || die "prefill: qemu start of g$i failed"
     done
     prefill_ms=$((($(now_ns) - t0) / 1000000))
-    echo "bench-hook: prefill $present -> $n guests: $((n - present)) qemu start calls, $prefill_ms ms" >&2
+    echo "bench-hook: prefill of $n guests: $n qemu start calls, $prefill_ms ms" >&2
     present=$n
     expect_ports "$n" "after the prefill of $n guests"
     files=$(find "$run_dir" -name 'hook-domain-g*' | wc -l)
@@ -223,7 +239,7 @@ for n in $guests; do
     expect_ports "$n" "$n guests, after qemu stopped of m1"
 
     # --- network port-created: the recorded XML, and with N guests defined.
-    port_created_with "$n" >"$work/port-created-$n.xml"
+    with_guests "$n" "$data/network-port-created.xml" >"$work/port-created-$n.xml"
     w="CARTHAGE_NET_HOOK_OBJECT=network"
     "$driver" "$calls" \
         port-created "$data/network-port-created.xml" "$w" "$hook" md port-created begin - ::: \
@@ -258,7 +274,6 @@ if nft list table bridge cn_md >/dev/null 2>&1 || nft list table inet cn_md >/de
 fi
 
 # --- the table
-bytes() { stat -c %s "$1"; }
 echo
 echo "µs per call, fork to wait4 (median p50, nearest-rank p99); ours = carthage-net-hook, empty = an empty C program"
 printf '%-28s %6s %9s %9s %9s %9s %9s %9s %8s %8s %11s %9s  %s\n' event guests "ours p50" "ours p99" \
@@ -304,7 +319,9 @@ echo "detached: the median µs from our exit to the end of the last process it l
     "that waits out the kernel's cleanup after stopped), waited for before the next call, outside the times"
 echo "port-created (N+2 defined): the recorded XML with the N guests' <cn:guest> and DHCP <host> added," \
     "$(bytes "$work/port-created-$present.xml") bytes at $present guests (recorded: $(bytes "$data/network-port-created.xml"))"
-echo "guests: N domains started by the hook (qemu start, one port each) before the timed calls; m1's four ports come and go"
+echo "guests: the network defines N+2 machines (its XML at start, its record: $record_bytes" \
+    "bytes at $present), N of them started by the hook (qemu start, one port each) before the timed calls;" \
+    "m1's four ports come and go"
 echo
 echo "aims (the issue): p50 within 2 ms of the empty program, p99 within 8 ms, flat in the number of guests," \
     "peak RSS under 10 MB (the aims column; informational, the exit status ignores it)"

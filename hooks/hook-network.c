@@ -85,25 +85,59 @@ static gboolean network_started(const HookEvent *event, const HookNetwork *net, 
     return TRUE;
 }
 
-/* A port whose MAC the definitions reserve for another machine does not
- * come up: the guest cannot pass for that machine. */
-static gboolean port_created(const HookEvent *event, const HookInput *input, GError **error)
+/* The running network's record (which define keeps current) with only
+ * the guests of MAC: NULL when there is none, it cannot be read, or it is
+ * older than version 2 (no guest lines).  Mapped, not read: its pages
+ * come from the page cache several at a fault, not copied into as many
+ * of ours (it has a line per machine of the network).  Its writers
+ * replace it by rename, never in place. */
+static CnHookRecord *load_mac_owners(const HookEvent *event, const char *network, const uint8_t mac[6])
 {
+    g_autofree char *name = cn_hook_record_file_name(network);
+    g_autofree char *path = g_build_filename(event->run_dir, name, NULL);
+    g_autoptr(GMappedFile) file = g_mapped_file_new(path, FALSE, NULL);
+    if (!file)
+        return NULL;
+    gsize length = g_mapped_file_get_length(file);
+    const char *text = length ? g_mapped_file_get_contents(file) : "";
+    CnHookRecord *record = cn_hook_record_parse_mac(path, text, length, mac, NULL);
+    if (record && record->version < 2)
+        g_clear_pointer(&record, cn_hook_record_free);
+    return record;
+}
+
+/* A port whose MAC the definitions reserve for another machine does not
+ * come up: the guest cannot pass for that machine.  Only a carthage-net
+ * network has a record; without one, the XML (what the network started
+ * with) is read whole and says whether the network is ours. */
+static gboolean port_created(const HookEvent *event, GError **error)
+{
+    const HookInput *input = event->input;
     if (!input->port.present || !input->port.has_mac)
         return TRUE;
-    /* The running network's record, which define keeps current; the XML
-     * (what the network started with) when there is none. */
-    g_autofree char *name = cn_hook_record_file_name(input->network.name);
-    g_autoptr(CnHookRecord) current = NULL;
-    cn_runtime_load(event->run_dir, name, (CnStateParser)cn_hook_record_parse, (gpointer *)&current, NULL);
-    const CnHookRecord *record = current && current->version >= 2 ? current : input->network.record;
+    const char *network = input->has_network ? input->network.name : event->name;
+    g_autoptr(CnHookRecord) current = load_mac_owners(event, network, input->port.mac);
+    g_autoptr(HookInput) whole = NULL;
+    const CnHookRecord *record = current;
+    if (!record) {
+        if (!input->has_network) {
+            whole = hook_input_parse(event->text, event->length, error);
+            if (!whole)
+                return FALSE;
+            input = whole;
+            network = input->network.name;
+        }
+        if (!input->has_network || !input->network.ours)
+            return TRUE; /* not a carthage-net network */
+        record = input->network.record;
+    }
     const char *owner = cn_hook_record_mac_owner(record, input->port.mac);
     if (owner && input->port.owner && strcmp(owner, input->port.owner) != 0) {
         char mac[CN_MAC_STR_MAX];
         cn_mac_format(input->port.mac, mac);
         g_set_error(error, HOOK_ERROR, 0,
                     "carthage-net: MAC %s on network %s is reserved for domain %s; domain %s may not "
-                    "use it", mac, input->network.name, owner, input->port.owner);
+                    "use it", mac, network, owner, input->port.owner);
         return FALSE;
     }
     return TRUE;
@@ -129,17 +163,19 @@ static gboolean network_stopped(const HookEvent *event, const HookNetwork *net, 
 gboolean hook_network_event(const HookEvent *event, GError **error)
 {
     HookInput *input = event->input;
+    const char *op = event->operation;
+    /* Its input may be the port alone: it finds out itself whether the
+     * network is ours. */
+    if (strcmp(op, "port-created") == 0)
+        return port_created(event, error);
     if (!input->has_network || !input->network.ours)
         return TRUE; /* not a carthage-net network */
     HookNetwork *net = &input->network;
-    const char *op = event->operation;
 
     if (strcmp(op, "start") == 0)
         return network_start(event, net, error);
     if (strcmp(op, "started") == 0)
         return network_started(event, net, error);
-    if (strcmp(op, "port-created") == 0)
-        return port_created(event, input, error);
     if (strcmp(op, "stopped") == 0)
         return network_stopped(event, net, error);
     return TRUE; /* port-deleted, updated: nothing to do */

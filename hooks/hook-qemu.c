@@ -21,11 +21,15 @@ static const char *interface_network(const HookDomain *domain, const HookInterfa
     return link ? link->network : NULL;
 }
 
+/* The network's line of its record: the guests' lines (one per machine
+ * the network defines) are not this hook's to read, the domain's own XML
+ * says what its ports are. */
 static CnHookRecord *load_record(const HookEvent *event, const char *network)
 {
     g_autofree char *name = cn_hook_record_file_name(network);
     CnHookRecord *record = NULL;
-    cn_runtime_load(event->run_dir, name, (CnStateParser)cn_hook_record_parse, (gpointer *)&record, NULL);
+    cn_runtime_load_head(event->run_dir, name, CN_HOOK_RECORD_HEAD_MAX, (CnStateParser)cn_hook_record_parse_network,
+                         (gpointer *)&record, NULL);
     return record;
 }
 

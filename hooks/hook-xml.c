@@ -405,15 +405,24 @@ static void on_text(GMarkupParseContext *context, const char *text, gsize length
         g_string_append_len(p->text, text, (gssize)length);
 }
 
-HookInput *hook_input_parse(const char *text, gsize length, GError **error)
+static HookInput *input_new(void)
 {
-    static const GMarkupParser callbacks = { on_start, on_end, on_text, NULL, NULL };
     HookInput *input = g_new0(HookInput, 1);
     input->network.pools = g_ptr_array_new_with_free_func(pool_free);
     input->domain.interfaces = g_ptr_array_new_with_free_func(interface_free);
     input->domain.links = g_ptr_array_new_with_free_func(link_free);
+    return input;
+}
+
+/* TEXT into INPUT, read as if inside the elements OPEN (NULL-terminated). */
+static gboolean parse_into(HookInput *input, const char *const *open, const char *text, gsize length,
+                           GError **error)
+{
+    static const GMarkupParser callbacks = { on_start, on_end, on_text, NULL, NULL };
     Parser p = { input, g_ptr_array_new_with_free_func(g_free),
                  g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL), NULL, NULL };
+    for (; *open; open++)
+        g_ptr_array_add(p.stack, g_strdup(*open));
 
     GMarkupParseContext *context = g_markup_parse_context_new(&callbacks, 0, &p, NULL);
     gboolean ok = g_markup_parse_context_parse(context, text, (gssize)length, error) &&
@@ -423,6 +432,47 @@ HookInput *hook_input_parse(const char *text, gsize length, GError **error)
         g_string_free(p.text, TRUE);
     g_ptr_array_unref(p.stack);
     g_hash_table_unref(p.ours);
+    return ok;
+}
+
+/* The last occurrence of the LENGTH bytes NEEDLE in [TEXT, END), or NULL. */
+static const char *find_last(const char *text, const char *end, const char *needle, gsize length)
+{
+    if ((gsize)(end - text) < length)
+        return NULL;
+    for (const char *at = end - length;; at--) {
+        if (*at == needle[0] && memcmp(at, needle, length) == 0)
+            return at;
+        if (at == text)
+            return NULL;
+    }
+}
+
+HookInput *hook_input_parse_port(const char *text, gsize length, GError **error)
+{
+    static const char close_tag[] = "</networkport>";
+    static const char open_tag[] = "<networkport";
+    const char *end = text + length;
+    const char *close = find_last(text, end, close_tag, strlen(close_tag));
+    const char *open = close ? find_last(text, close, open_tag, strlen(open_tag)) : NULL;
+    /* Followed by what ends an element name ("<networkport>", or with
+     * attributes), not by a longer name. */
+    char after = open ? open[strlen(open_tag)] : '\0';
+    if (after == '\0' || !strchr(" \t\r\n>", after))
+        return NULL;
+    static const char *const inside[] = { "hookData", NULL };
+    g_autoptr(HookInput) input = input_new();
+    gsize port_length = (gsize)(close + strlen(close_tag) - open);
+    if (!parse_into(input, inside, open, port_length, error))
+        return NULL;
+    return g_steal_pointer(&input);
+}
+
+HookInput *hook_input_parse(const char *text, gsize length, GError **error)
+{
+    static const char *const top[] = { NULL };
+    HookInput *input = input_new();
+    gboolean ok = parse_into(input, top, text, length, error);
     if (ok && !input->has_network && !input->has_domain) {
         g_set_error(error, HOOK_ERROR, 0, "stdin holds neither <hookData><network> nor <domain>");
         ok = FALSE;

@@ -82,6 +82,12 @@ typedef struct {
 GQuark hook_error_quark(void);
 
 HookInput *hook_input_parse(const char *text, gsize length, GError **error);
+/* Only the <networkport> of a network hook's <hookData>, found from the
+ * end, where libvirt puts it after the network: what port-created reads
+ * when the network's record answers the rest, at a cost that does not
+ * grow with the machines the network defines.  NULL without an error
+ * when the XML does not end with one (read it whole then). */
+HookInput *hook_input_parse_port(const char *text, gsize length, GError **error);
 void hook_input_free(HookInput *input);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(HookInput, hook_input_free)
 
@@ -96,7 +102,9 @@ typedef struct {
     const char *state_dir; /* pools */
     const char *run_dir;   /* the hook's own records (tmpfs) */
     const char *events_dir; /* subscribers */
-    HookInput *input;
+    const char *text;      /* the XML on stdin, as read */
+    gsize length;
+    HookInput *input;      /* what was parsed of it */
     GPtrArray *events;     /* CnEvent* to log when the handler is done */
 } HookEvent;
 

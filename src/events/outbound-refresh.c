@@ -20,7 +20,8 @@ static void look_up_networks(const char *run_dir, GPtrArray *ports, GHashTable *
             continue;
         g_autofree char *name = cn_hook_record_file_name(port->network);
         g_autoptr(CnHookRecord) record = NULL;
-        cn_runtime_load(run_dir, name, (CnStateParser)cn_hook_record_parse, (gpointer *)&record, NULL);
+        cn_runtime_load_head(run_dir, name, CN_HOOK_RECORD_HEAD_MAX, (CnStateParser)cn_hook_record_parse_network,
+                             (gpointer *)&record, NULL);
         g_hash_table_insert(seen, g_strdup(port->network), GINT_TO_POINTER(record && record->masquerade));
     }
 }

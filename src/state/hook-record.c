@@ -108,17 +108,19 @@ static gboolean parse_network_line(CnHookRecord *out, char **words)
     return i == count;
 }
 
-static gboolean parse_guest_line(CnHookRecord *out, char **words)
+/* A "guest" line, checked whole; kept in OUT unless ONLY_MAC is set and
+ * its MAC is another's (then nothing is allocated for it). */
+static gboolean parse_guest_line(CnHookRecord *out, char **words, const uint8_t *only_mac)
 {
     uint8_t mac[6];
     guint count = g_strv_length(words);
     if (count < 4 || !cn_dns_name_is_valid(words[1]) || !cn_ifname_is_valid(words[2]) || !cn_mac_parse(words[3], mac))
         return FALSE;
-    g_autoptr(GArray) addresses = g_array_new(FALSE, FALSE, sizeof(uint32_t));
     CnEndpoint handler = { 0 };
     guint i = 4;
     for (uint32_t address; i < count && cn_v4_parse(words[i], &address); i++)
-        g_array_append_val(addresses, address);
+        ;
+    guint addresses_end = i;
     if (i < count && g_str_has_prefix(words[i], "handler=")) {
         if (!cn_endpoint_parse(words[i] + strlen("handler="), FALSE, &handler))
             return FALSE;
@@ -126,51 +128,93 @@ static gboolean parse_guest_line(CnHookRecord *out, char **words)
     }
     if (i != count)
         return FALSE;
-    cn_hook_record_add_guest(out, words[1], words[2], mac, addresses, handler);
+    if (only_mac && memcmp(mac, only_mac, 6) != 0)
+        return TRUE;
+    CnHookGuest *guest = cn_hook_record_add_guest(out, words[1], words[2], mac, NULL, handler);
+    for (guint a = 4; a < addresses_end; a++) {
+        uint32_t address;
+        cn_v4_parse(words[a], &address);
+        g_array_append_val(guest->addresses, address);
+    }
     return TRUE;
 }
 
-CnHookRecord *cn_hook_record_parse(const char *file, const char *text, gsize length, GError **error)
+typedef enum {
+    READ_ALL,          /* every line kept */
+    READ_NETWORK_LINE, /* the "network" line, then stop */
+    READ_ONE_MAC,      /* every line checked, guests of one MAC kept */
+} ReadScope;
+
+typedef struct {
+    const char *file;
+    CnHookRecord *out;
+    ReadScope scope;
+    const uint8_t *mac; /* READ_ONE_MAC */
+    gboolean seen_network;
+} RecordReader;
+
+static CnRecordsStep read_line(const CnRecord *record, gpointer data, GError **error)
 {
-    int version;
-    g_autoptr(GPtrArray) records =
-        cn_records_parse_versions(file, text, length, NETWORK_KIND, 1, NETWORK_VERSION, &version, error);
-    if (!records)
-        return NULL;
-    g_autoptr(CnHookRecord) out = cn_hook_record_new("", "");
-    out->version = version;
-    gboolean seen_network = FALSE;
-    for (guint r = 0; r < records->len; r++) {
-        const CnRecord *record = records->pdata[r];
-        char **words = record->words;
-        const char *usage = NETWORK_USAGE;
-        gboolean ok;
-        if (strcmp(words[0], "network") == 0) {
-            ok = !seen_network && parse_network_line(out, words);
-            seen_network = TRUE;
-        } else if (version >= 2 && strcmp(words[0], "guest") == 0) {
-            usage = GUEST_USAGE;
-            ok = parse_guest_line(out, words);
-        } else if (version >= 2 && strcmp(words[0], "retired") == 0) {
-            uint32_t address;
-            usage = RETIRED_USAGE;
-            ok = g_strv_length(words) == 2 && cn_v4_parse(words[1], &address);
-            if (ok)
-                g_array_append_val(out->retired, address);
-        } else {
-            usage = version >= 2 ? NETWORK_USAGE ", then guest and retired lines" : NETWORK_USAGE;
-            ok = FALSE;
-        }
-        if (!ok) {
-            cn_records_set_error(error, file, record, usage);
-            return NULL;
-        }
+    RecordReader *reader = data;
+    CnHookRecord *out = reader->out;
+    char **words = record->words;
+    const char *usage = NETWORK_USAGE;
+    gboolean ok;
+    /* The network line first: a reader that needs only it stops there. */
+    if (!reader->seen_network) {
+        reader->seen_network = TRUE;
+        ok = strcmp(words[0], "network") == 0 && parse_network_line(out, words);
+        if (ok && reader->scope == READ_NETWORK_LINE)
+            return CN_RECORDS_STOP;
+    } else if (out->version >= 2 && strcmp(words[0], "guest") == 0) {
+        usage = GUEST_USAGE;
+        ok = parse_guest_line(out, words, reader->scope == READ_ONE_MAC ? reader->mac : NULL);
+    } else if (out->version >= 2 && strcmp(words[0], "retired") == 0) {
+        uint32_t address;
+        usage = RETIRED_USAGE;
+        ok = g_strv_length(words) == 2 && cn_v4_parse(words[1], &address);
+        if (ok)
+            g_array_append_val(out->retired, address);
+    } else {
+        usage = out->version >= 2 ? GUEST_USAGE "' or '" RETIRED_USAGE : NETWORK_USAGE;
+        ok = FALSE;
     }
-    if (!seen_network) {
+    if (!ok) {
+        cn_records_set_error(error, reader->file, record, usage);
+        return CN_RECORDS_BAD;
+    }
+    return CN_RECORDS_NEXT;
+}
+
+static CnHookRecord *read_record(const char *file, const char *text, gsize length, ReadScope scope,
+                                 const uint8_t *mac, GError **error)
+{
+    g_autoptr(CnHookRecord) out = cn_hook_record_new("", "");
+    RecordReader reader = { file, out, scope, mac, FALSE };
+    if (!cn_records_visit_versions(file, text, length, NETWORK_KIND, 1, NETWORK_VERSION, &out->version, read_line,
+                                   &reader, error))
+        return NULL;
+    if (!reader.seen_network) {
         g_set_error(error, CN_RECORDS_ERROR, 0, "%s: expected exactly one '%s' line", file, NETWORK_USAGE);
         return NULL;
     }
     return g_steal_pointer(&out);
+}
+
+CnHookRecord *cn_hook_record_parse(const char *file, const char *text, gsize length, GError **error)
+{
+    return read_record(file, text, length, READ_ALL, NULL, error);
+}
+
+CnHookRecord *cn_hook_record_parse_network(const char *file, const char *text, gsize length, GError **error)
+{
+    return read_record(file, text, length, READ_NETWORK_LINE, NULL, error);
+}
+
+CnHookRecord *cn_hook_record_parse_mac(const char *file, const char *text, gsize length, const uint8_t mac[6],
+                                       GError **error)
+{
+    return read_record(file, text, length, READ_ONE_MAC, mac, error);
 }
 
 static void append_addresses(GString *out, const GArray *addresses)

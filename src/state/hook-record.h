@@ -18,8 +18,10 @@
  * the live network XML, is what the hook works from once the network
  * runs: libvirt cannot change a running network's <metadata>.
  *
- * Version 1 (the first line "carthage-net-hook-network 1", no guest or
- * retired lines, no ipv6) is read too: tables made by an older hook. */
+ * The network line comes first (a reader that needs only it stops
+ * there).  Version 1 (the first line "carthage-net-hook-network 1", no
+ * guest or retired lines, no ipv6) is read too: tables made by an older
+ * hook. */
 #pragma once
 
 #include <glib.h>
@@ -51,6 +53,19 @@ typedef struct {
 
 CnHookRecord *cn_hook_record_new(const char *name, const char *bridge);
 CnHookRecord *cn_hook_record_parse(const char *file, const char *text, gsize length, GError **error);
+/* What cn_hook_record_parse_network needs read of the file: the first
+ * line and the network line (a name of at most 64 bytes, a bridge of 15,
+ * a handler, an IPv6 prefix) fit with room to spare. */
+#define CN_HOOK_RECORD_HEAD_MAX 4096
+/* The first line and the network line only, without a guest or retired
+ * line (nothing after the network line is read): what the qemu hook
+ * needs of the network, at a cost that does not grow with its machines. */
+CnHookRecord *cn_hook_record_parse_network(const char *file, const char *text, gsize length, GError **error);
+/* The whole record checked as cn_hook_record_parse does, but of the
+ * guests only those with MAC kept (port-created's question: whose MAC is
+ * this?), so that nothing is allocated per machine of the network. */
+CnHookRecord *cn_hook_record_parse_mac(const char *file, const char *text, gsize length, const uint8_t mac[6],
+                                       GError **error);
 char *cn_hook_record_format(const CnHookRecord *record);
 void cn_hook_record_free(CnHookRecord *record);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CnHookRecord, cn_hook_record_free)

@@ -380,3 +380,31 @@ gboolean cn_runtime_load(const char *dir, const char *name, CnStateParser parse,
     g_autofree char *path = g_build_filename(dir, name, NULL);
     return parse_loaded(path, text, length, parse, out, error);
 }
+
+gboolean cn_runtime_load_head(const char *dir, const char *name, gsize max, CnStateParser parse, gpointer *out,
+                              GError **error)
+{
+    g_autofree char *path = g_build_filename(dir, name, NULL);
+    *out = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT || set_errno_error(error, CN_STATE_ERROR_IO, "cannot open", path);
+    char *text = g_malloc(max);
+    gsize length = 0;
+    while (length < max) {
+        ssize_t n = read(fd, text + length, max - length);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            set_errno_error(error, CN_STATE_ERROR_IO, "cannot read", path);
+            close(fd);
+            g_free(text);
+            return FALSE;
+        }
+        if (n == 0)
+            break;
+        length += (gsize)n;
+    }
+    close(fd);
+    return parse_loaded(path, text, length, parse, out, error);
+}

@@ -76,6 +76,11 @@ int cn_runtime_lock(const char *dir, int timeout_ms, GError **error);
 gboolean cn_runtime_read(const char *dir, const char *name, char **contents, gsize *length, GError **error);
 /* As cn_state_load, for the runtime file NAME of DIR. */
 gboolean cn_runtime_load(const char *dir, const char *name, CnStateParser parse, gpointer *out, GError **error);
+/* As cn_runtime_load, with only the first MAX bytes of the file read:
+ * for a parser that needs only the first lines of a file that grows with
+ * the network's machines. */
+gboolean cn_runtime_load_head(const char *dir, const char *name, gsize max, CnStateParser parse, gpointer *out,
+                              GError **error);
 gboolean cn_runtime_remove(const char *dir, const char *name, GError **error);
 /* Removes the temporary files (.NAME.tmp.PID) in DIR whose writer PID is
  * gone: a writer killed between create and rename.  Their names go in

@@ -72,6 +72,35 @@ run network md port-created "$work/domain-name.xml"
 is "port-created by a domain named as the machine, not as its domain_name: exit 1" "$rc" 1
 like "port-created by the machine's name: the domain is named" "$err" "reserved for domain carthage-m1; domain m1 may not use it"
 
+# With the network's record (written by the network hook at start, kept
+# current by define), port-created reads only the port of the XML: the
+# record says whose a MAC is, and the network's part, which grows with its
+# machines, is not read at all (here: not even well-formed).
+mkdir -p "$work/run"
+record=$work/run/hook-network-md
+printf 'carthage-net-hook-network 2\nnetwork md cn-md metadata\nguest m3 eth0 36:8a:c2:4f:45:44 10.63.0.11\n' >"$record"
+run network md port-created "$data/network-port-created-forged.xml"
+is "port-created, the record gives m3 the MAC: m3 may use it" "$rc" 0
+run network md port-created "$data/network-port-created.xml"
+is "port-created, the record gives m3 the MAC: m1 may not (exit 1)" "$rc" 1
+like "... the record's owner named" "$err" "MAC 36:8a:c2:4f:45:44 on network md is reserved for domain m3; domain m1 may not use it"
+sed -e "s|<bridge name='cn-md' stp='on' delay='0'/>|<bridge name='cn-md'>|" \
+    "$data/network-port-created.xml" >"$work/unclosed-bridge.xml"
+run network md port-created "$work/unclosed-bridge.xml"
+like "port-created with a record: the network's XML is not read" "$err" "reserved for domain m3; domain m1 may not use it"
+run network md port-deleted "$work/unclosed-bridge.xml"
+is "port-deleted reads only the port: exit 0, nothing said" "$rc.$err" "0."
+# A record that cannot be read: the XML decides, read whole.
+printf 'carthage-net-hook-network 2\nnetwork md cn-md metadata\nguest m3 eth0 36:8a:c2:4f:45:44 10.63.0\n' >"$record"
+run network md port-created "$data/network-port-created.xml"
+is "port-created, damaged record: the XML gives m1 the MAC (exit 0)" "$rc" 0
+run network md port-created "$data/network-port-created-forged.xml"
+like "port-created, damaged record: the XML refuses m3" "$err" "reserved for domain m1; domain m3 may not use it"
+run network md port-created "$work/unclosed-bridge.xml"
+is "port-created, damaged record, XML not well-formed: exit 1" "$rc" 1
+unlike "... for the XML, not a MAC" "$err" "reserved"
+rm -f "$record"
+
 run network md frobnicate "$data/network-start.xml"
 is "an unknown network operation: exit 0" "$rc" 0
 run qemu m1 frobnicate "$data/qemu-start.xml"

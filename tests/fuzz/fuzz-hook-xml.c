@@ -1,10 +1,12 @@
 /* fuzz-hook-xml.c - libFuzzer target: the hook's stdin (network hookData
- * or domain XML), as libvirt hands it over for every event. */
+ * or domain XML), as libvirt hands it over for every event, read whole
+ * and (port-created, port-deleted) for its port alone. */
 /* fuzz-extra: hooks/hook-xml.c src/nft/nft-isolation.c src/nft/nft-batch.c src/nft/nft-expr.c */
 /* fuzz-pkgs: libnftnl libmnl */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "hook.h"
 
@@ -30,6 +32,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (iface->has_mac)
             (void)hook_domain_link(&input->domain, iface->mac);
     }
+    /* The port alone (port-created with a record) is what the whole XML
+     * says of it, when the XML ends with one. */
+    HookInput *port = hook_input_parse_port((const char *)data, size, &error);
+    if (port && input->port.present &&
+        (g_strcmp0(port->port.owner, input->port.owner) != 0 || port->port.has_mac != input->port.has_mac ||
+         (port->port.has_mac && memcmp(port->port.mac, input->port.mac, 6) != 0))) {
+        fprintf(stderr, "the port read alone differs from the port read whole\n");
+        abort();
+    }
+    g_clear_error(&error);
+    if (port)
+        hook_input_free(port);
     hook_input_free(input);
     return 0;
 }

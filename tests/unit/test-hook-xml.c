@@ -82,6 +82,71 @@ static void test_port_created(void **state)
     assert_memory_equal(in->port.mac, m1, 6);
 }
 
+static HookInput *parse_port(const char *text, GError **error)
+{
+    return hook_input_parse_port(text, strlen(text), error);
+}
+
+static char *read_data(const char *name)
+{
+    g_autofree char *path = g_build_filename(TEST_DATA_DIR, "hook", name, NULL);
+    char *text = NULL;
+    assert_true(g_file_get_contents(path, &text, NULL, NULL));
+    return text;
+}
+
+/* The port alone, found from the end: what the whole XML says of it, and
+ * nothing of the network. */
+static void test_port_only(void **state)
+{
+    g_autofree char *text = read_data("network-port-created.xml");
+    g_autoptr(HookInput) whole = parse_file("network-port-created.xml");
+    g_autoptr(HookInput) port = parse_port(text, NULL);
+    assert_non_null(port);
+    assert_true(port->port.present);
+    assert_string_equal(port->port.owner, whole->port.owner);
+    assert_true(port->port.has_mac);
+    assert_memory_equal(port->port.mac, whole->port.mac, 6);
+    assert_false(port->has_network);
+    assert_null(port->network.name);
+
+    /* The last port is libvirt's: a decoy in the network's own metadata
+     * (an operator's CDATA) comes before it. */
+    g_autofree char *forged = read_data("network-port-created-forged.xml");
+    const char *decoy = "<![CDATA[<networkport><owner><name>m1</name></owner></networkport>]]>";
+    char *metadata = strstr(forged, "<metadata>");
+    assert_non_null(metadata);
+    g_autofree char *with_decoy = g_strdup_printf("%.*s<metadata>%s%s", (int)(metadata - forged), forged, decoy,
+                                                  metadata + strlen("<metadata>"));
+    g_autoptr(HookInput) real = parse_port(with_decoy, NULL);
+    assert_non_null(real);
+    assert_string_equal(real->port.owner, "m3");
+    g_autoptr(HookInput) whole_decoy = hook_input_parse(with_decoy, strlen(with_decoy), NULL);
+    assert_non_null(whole_decoy);
+    assert_string_equal(whole_decoy->port.owner, "m3");
+
+    /* No port at the end: NULL without an error (read it whole then). */
+    const char *without[] = { "network-start.xml", "qemu-start.xml" };
+    for (gsize i = 0; i < G_N_ELEMENTS(without); i++) {
+        g_autofree char *other = read_data(without[i]);
+        g_autoptr(GError) error = NULL;
+        assert_null(parse_port(other, &error));
+        assert_null(error);
+    }
+    const char *not_ports[] = { "", "</networkport>", "<networkportx></networkport>", "<networkport",
+                                "x</networkport><networkport>" };
+    for (gsize i = 0; i < G_N_ELEMENTS(not_ports); i++) {
+        g_autoptr(GError) error = NULL;
+        assert_null(parse_port(not_ports[i], &error));
+        assert_null(error);
+    }
+    /* A port that is there but broken is an error, as it is read whole. */
+    g_autoptr(GError) error = NULL;
+    assert_null(parse_port("<hookData><networkport><mac address='zz'/></networkport></hookData>", &error));
+    assert_non_null(error);
+    assert_non_null(strstr(error->message, "bad MAC"));
+}
+
 static void test_qemu_start(void **state)
 {
     g_autoptr(HookInput) in = parse_file("qemu-start.xml");
@@ -254,6 +319,7 @@ int main(void)
         cmocka_unit_test(test_network_start),
         cmocka_unit_test(test_network_not_ours),
         cmocka_unit_test(test_port_created),
+        cmocka_unit_test(test_port_only),
         cmocka_unit_test(test_qemu_start),
         cmocka_unit_test(test_qemu_start_ovn),
         cmocka_unit_test(test_qemu_stopped_has_no_tap),
