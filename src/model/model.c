@@ -381,7 +381,14 @@ gboolean cn_endpoint_parse(const char *text, gboolean host_optional, CnEndpoint 
     if (!text || (!colon && !host_optional))
         return FALSE;
     if (colon) {
-        g_autofree char *host_text = g_strndup(text, (gsize)(colon - text));
+        /* On the stack: no dotted quad is longer (octets have no leading
+         * zeros), and records parse one per line. */
+        char host_text[CN_V4_STR_MAX];
+        gsize host_length = (gsize)(colon - text);
+        if (host_length >= sizeof host_text)
+            return FALSE;
+        memcpy(host_text, text, host_length);
+        host_text[host_length] = '\0';
         if (!cn_v4_parse(host_text, &host))
             return FALSE;
         text = colon + 1;

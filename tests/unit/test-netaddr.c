@@ -7,6 +7,7 @@
 
 #include <cmocka.h>
 
+#include "model.h"
 #include "netaddr.h"
 
 static gboolean v4_ok(const char *text, uint32_t expected)
@@ -420,10 +421,34 @@ static void test_dns_name_refused(void **state)
     }
 }
 
+/* [HOST:]PORT: the longest dotted quad is read, one character more is
+ * not (the host is parsed from a buffer of that size). */
+static void test_endpoint_parse(void **state)
+{
+    CnEndpoint endpoint = { 0 };
+    assert_true(cn_endpoint_parse("255.255.255.255:65535", FALSE, &endpoint));
+    assert_true(endpoint.set);
+    assert_int_equal(endpoint.host, 0xffffffffu);
+    assert_int_equal(endpoint.port, 65535);
+    assert_true(cn_endpoint_parse("10.63.0.1:80", FALSE, &endpoint));
+    assert_int_equal(endpoint.host, 0x0a3f0001);
+    assert_int_equal(endpoint.port, 80);
+    assert_true(cn_endpoint_parse("8000", TRUE, &endpoint));
+    assert_int_equal(endpoint.host, 0);
+    assert_int_equal(endpoint.port, 8000);
+    const char *bad[] = { "8000", "255.255.255.2555:80", "0255.255.255.255:80", "1234567890123456789:80", ":80",
+                          "10.0.0.1:", "10.0.0.1:0", "10.0.0.1:65536", "10.0.0.1:+80", "10.0.0.1: 80", NULL };
+    for (int i = 0; bad[i]; i++) {
+        if (cn_endpoint_parse(bad[i], FALSE, &endpoint))
+            fail_msg("'%s' read as an endpoint", bad[i]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_v4_parse_valid),
+        cmocka_unit_test(test_endpoint_parse),
         cmocka_unit_test(test_v4_parse_leading_zero_refused),
         cmocka_unit_test(test_v4_parse_out_of_range),
         cmocka_unit_test(test_v4_parse_trailing_junk),
