@@ -59,6 +59,7 @@ void hook_input_free(HookInput *input)
     cn_hook_record_free(input->network.record);
     g_ptr_array_unref(input->network.pools);
     g_free(input->port.owner);
+    g_free(input->port.bridge);
     g_free(input->domain.name);
     g_free(input->domain.machine);
     g_ptr_array_unref(input->domain.interfaces);
@@ -381,6 +382,8 @@ static void on_start(GMarkupParseContext *context, const char *element, const ch
         in->port.present = TRUE;
     } else if (AT(p, "hookData", "networkport", "owner", "name")) {
         collect_text(p, &in->port.owner);
+    } else if (AT(p, "hookData", "networkport", "plug")) {
+        replace(&in->port.bridge, attr(names, values, "bridge"));
     } else if (AT(p, "hookData", "networkport", "mac")) {
         in->port.has_mac = parse_mac_attr(attr(names, values, "address"), in->port.mac, error);
     }
@@ -460,11 +463,26 @@ HookInput *hook_input_parse_port(const char *text, gsize length, GError **error)
     char after = open ? open[strlen(open_tag)] : '\0';
     if (after == '\0' || !strchr(" \t\r\n>", after))
         return NULL;
+    /* The port is hookData's last child: nothing but </hookData> after
+     * it, so that it cannot be one nested elsewhere. */
+    const char *rest = close + strlen(close_tag);
+    while (rest < end && g_ascii_isspace(*rest))
+        rest++;
+    static const char end_tag[] = "</hookData>";
+    if ((gsize)(end - rest) < strlen(end_tag) || memcmp(rest, end_tag, strlen(end_tag)) != 0)
+        return NULL;
+    for (rest += strlen(end_tag); rest < end && g_ascii_isspace(*rest); rest++)
+        ;
+    if (rest != end)
+        return NULL;
     static const char *const inside[] = { "hookData", NULL };
     g_autoptr(HookInput) input = input_new();
     gsize port_length = (gsize)(close + strlen(close_tag) - open);
-    if (!parse_into(input, inside, open, port_length, error))
+    if (!parse_into(input, inside, open, port_length, error)) {
+        /* GMarkup counts from the port's start. */
+        g_prefix_error(error, "in <networkport> at byte %zu of stdin: ", (size_t)(open - text));
         return NULL;
+    }
     return g_steal_pointer(&input);
 }
 

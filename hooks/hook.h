@@ -38,6 +38,7 @@ typedef struct {
     char *owner;            /* domain name */
     uint8_t mac[6];
     gboolean has_mac;
+    char *bridge;           /* <plug bridge>: the bridge the port is on */
 } HookPort;
 
 /* One <interface> of a domain. */
@@ -86,7 +87,8 @@ HookInput *hook_input_parse(const char *text, gsize length, GError **error);
  * end, where libvirt puts it after the network: what port-created reads
  * when the network's record answers the rest, at a cost that does not
  * grow with the machines the network defines.  NULL without an error
- * when the XML does not end with one (read it whole then). */
+ * when the XML does not end with one, then </hookData> (read it whole
+ * then). */
 HookInput *hook_input_parse_port(const char *text, gsize length, GError **error);
 void hook_input_free(HookInput *input);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(HookInput, hook_input_free)

@@ -97,8 +97,13 @@ static HookInput *parse_input(const HookEvent *event, GError **error)
 {
     if (strcmp(event->object, "network") == 0 &&
         (strcmp(event->operation, "port-created") == 0 || strcmp(event->operation, "port-deleted") == 0)) {
-        HookInput *port = hook_input_parse_port(event->text, event->length, error);
-        if (port || *error)
+        g_autoptr(GError) local = NULL;
+        HookInput *port = hook_input_parse_port(event->text, event->length, &local);
+        if (local) {
+            g_propagate_error(error, g_steal_pointer(&local));
+            return NULL;
+        }
+        if (port)
             return port;
     }
     return hook_input_parse(event->text, event->length, error);

@@ -142,7 +142,7 @@ static gboolean parse_guest_line(CnHookRecord *out, char **words, const uint8_t 
 typedef enum {
     READ_ALL,          /* every line kept */
     READ_NETWORK_LINE, /* the "network" line, then stop */
-    READ_ONE_MAC,      /* every line checked, guests of one MAC kept */
+    READ_ONE_MAC,      /* every line checked, the guests of one MAC kept */
 } ReadScope;
 
 typedef struct {
@@ -173,7 +173,7 @@ static CnRecordsStep read_line(const CnRecord *record, gpointer data, GError **e
         uint32_t address;
         usage = RETIRED_USAGE;
         ok = g_strv_length(words) == 2 && cn_v4_parse(words[1], &address);
-        if (ok)
+        if (ok && reader->scope != READ_ONE_MAC)
             g_array_append_val(out->retired, address);
     } else {
         usage = out->version >= 2 ? GUEST_USAGE "' or '" RETIRED_USAGE : NETWORK_USAGE;

@@ -61,9 +61,10 @@ CnHookRecord *cn_hook_record_parse(const char *file, const char *text, gsize len
  * line (nothing after the network line is read): what the qemu hook
  * needs of the network, at a cost that does not grow with its machines. */
 CnHookRecord *cn_hook_record_parse_network(const char *file, const char *text, gsize length, GError **error);
-/* The whole record checked as cn_hook_record_parse does, but of the
- * guests only those with MAC kept (port-created's question: whose MAC is
- * this?), so that nothing is allocated per machine of the network. */
+/* The whole record checked as cn_hook_record_parse does, but only the
+ * guests with MAC kept, and no retired address (port-created's question:
+ * whose MAC is this?), so that nothing is allocated per machine of the
+ * network. */
 CnHookRecord *cn_hook_record_parse_mac(const char *file, const char *text, gsize length, const uint8_t mac[6],
                                        GError **error);
 char *cn_hook_record_format(const CnHookRecord *record);

@@ -65,6 +65,8 @@ gboolean cn_records_visit(const char *file, const char *text, gsize length, cons
                 return FALSE;
             }
         }
+        if (line_end == end)
+            break;
         line = line_end + 1;
     }
     return TRUE;

@@ -389,22 +389,19 @@ gboolean cn_runtime_load_head(const char *dir, const char *name, gsize max, CnSt
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return errno == ENOENT || set_errno_error(error, CN_STATE_ERROR_IO, "cannot open", path);
-    char *text = g_malloc(max);
+    g_autofree char *text = g_malloc(max);
     gsize length = 0;
-    while (length < max) {
-        ssize_t n = read(fd, text + length, max - length);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            set_errno_error(error, CN_STATE_ERROR_IO, "cannot read", path);
-            close(fd);
-            g_free(text);
-            return FALSE;
-        }
-        if (n == 0)
+    ssize_t n = 1;
+    while (length < max && (n = read(fd, text + length, max - length)) != 0) {
+        if (n < 0 && errno != EINTR)
             break;
-        length += (gsize)n;
+        length += n > 0 ? (gsize)n : 0;
     }
+    int read_errno = errno;
     close(fd);
-    return parse_loaded(path, text, length, parse, out, error);
+    if (n < 0) {
+        errno = read_errno;
+        return set_errno_error(error, CN_STATE_ERROR_IO, "cannot read", path);
+    }
+    return parse_loaded(path, g_steal_pointer(&text), length, parse, out, error);
 }

@@ -109,6 +109,20 @@ static void test_port_only(void **state)
     assert_memory_equal(port->port.mac, whole->port.mac, 6);
     assert_false(port->has_network);
     assert_null(port->network.name);
+    assert_string_equal(port->port.bridge, "cn-md");
+    assert_string_equal(whole->port.bridge, "cn-md");
+
+    /* The network's part is not read: not even well-formed, it is not
+     * seen. */
+    g_autofree char *unclosed = g_strdup(text);
+    char *bridge = strstr(unclosed, "<bridge name='cn-md' stp='on' delay='0'/>");
+    assert_non_null(bridge);
+    memcpy(strstr(bridge, "/>"), " >", 2);
+    g_autoptr(HookInput) despite = parse_port(unclosed, NULL);
+    assert_non_null(despite);
+    assert_true(despite->port.has_mac);
+    assert_memory_equal(despite->port.mac, whole->port.mac, 6);
+    assert_null(hook_input_parse(unclosed, strlen(unclosed), NULL));
 
     /* The last port is libvirt's: a decoy in the network's own metadata
      * (an operator's CDATA) comes before it. */
@@ -133,8 +147,15 @@ static void test_port_only(void **state)
         assert_null(parse_port(other, &error));
         assert_null(error);
     }
-    const char *not_ports[] = { "", "</networkport>", "<networkportx></networkport>", "<networkport",
-                                "x</networkport><networkport>" };
+    const char *not_ports[] = {
+        "", "</networkport>", "<networkportx></networkport></hookData>", "<networkport",
+        "x</networkport><networkport>",
+        /* not hookData's last child: nested, or something after it */
+        "<hookData><networkport/><x><networkport><mac address='52:54:00:00:00:01'/></networkport></x></hookData>",
+        "<hookData><networkport><mac address='52:54:00:00:00:01'/></networkport></hookData>x",
+        "<hookData><networkport><mac address='52:54:00:00:00:01'/></networkport><!-- --></hookData>",
+        "<hookData><networkport><mac address='52:54:00:00:00:01'/></networkport>",
+    };
     for (gsize i = 0; i < G_N_ELEMENTS(not_ports); i++) {
         g_autoptr(GError) error = NULL;
         assert_null(parse_port(not_ports[i], &error));
@@ -145,6 +166,15 @@ static void test_port_only(void **state)
     assert_null(parse_port("<hookData><networkport><mac address='zz'/></networkport></hookData>", &error));
     assert_non_null(error);
     assert_non_null(strstr(error->message, "bad MAC"));
+    g_clear_error(&error);
+    /* GMarkup's position is the port's: where it starts is said. */
+    assert_null(parse_port("<hookData>\n<networkport><mac></networkport>\n</hookData>\n", &error));
+    assert_non_null(strstr(error->message, "in <networkport> at byte 11 of stdin: "));
+    /* Spaces and a newline around the end tag are libvirt's. */
+    g_autoptr(HookInput) spaced =
+        parse_port("<hookData>\n  <networkport>\n<mac address='52:54:00:00:00:01'/></networkport>\n</hookData>\n", NULL);
+    assert_non_null(spaced);
+    assert_true(spaced->port.has_mac);
 }
 
 static void test_qemu_start(void **state)
