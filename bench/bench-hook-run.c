@@ -16,7 +16,13 @@
  * (the hook's detached closer, which waits out the kernel's cleanup after
  * a `stopped`) comes back to it, and it waits for all of it before the
  * next call, outside the clock, so that no call runs beside an earlier
- * one's leftovers.
+ * one's leftovers.  BENCH_SETTLE_US (default 0) then pauses, also outside
+ * the clock, for what the kernel does after a call on its own: after a
+ * `stopped`, nf_tables' destroy work for the released netfilter socket
+ * runs in a kworker after an RCU grace period, and without the pause
+ * it sometimes ran beside the next two calls (the empty program after
+ * `stopped` and the next `start`: a millisecond or more each on this
+ * 2-CPU machine).
  *
  * Output, one line per SPEC on stdout:
  *   LABEL CALLS MEDIAN_US P99_US MAX_US MAX_RSS_KB CPU_MEDIAN_US FAULTS_MEDIAN
@@ -152,6 +158,12 @@ int main(int argc, char **argv)
     }
     if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
         die("cannot become a child subreaper", strerror(errno));
+    const char *settle_text = getenv("BENCH_SETTLE_US");
+    long settle_us = settle_text ? strtol(settle_text, &end, 10) : 0;
+    if (settle_text && (*end || settle_us < 0 || settle_us > 999999))
+        die("BENCH_SETTLE_US must be 0 to 999999, not", settle_text);
+    const struct timespec settle_each = { 0, settle_us * 1000 };
+    struct timespec settle = settle_each;
     int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
     if (devnull < 0)
         die(strerror(errno), "/dev/null");
@@ -196,6 +208,10 @@ int main(int argc, char **argv)
             if (errno != ECHILD)
                 die("waitpid", strerror(errno));
             s->detached[call] = now_us() - t1;
+            if (settle.tv_nsec)
+                while (nanosleep(&settle, &settle) < 0 && errno == EINTR)
+                    ;
+            settle = settle_each;
             if (usage.ru_maxrss > s->max_rss)
                 s->max_rss = usage.ru_maxrss;
         }

@@ -23,7 +23,9 @@
 # 1000), BENCH_GUESTS (guest counts, ascending, default "1 1000"), TMPDIR
 # (where the hook's private run and state directories go; it fsyncs its
 # events log there), BENCH_FORMAT=tsv (results as tab-separated lines on
-# stdout, for bench/run-all.sh; the human output goes to stderr then).
+# stdout, for bench/run-all.sh; the human output goes to stderr then),
+# BENCH_SETTLE_US (a pause after each call, outside the times, for the
+# kernel's work after it: default 10000).
 # Exits non-zero only when something failed, never because of the
 # timings.
 set -u
@@ -97,6 +99,9 @@ for prog in bench-hook-run bench-hook-empty; do
         die "cannot build $prog.c: $(cat "$work/cc.log")"
 done
 driver=$work/bench-hook-run
+# A pause after each call, outside the times, for the kernel's own work
+# after it (bench-hook-run.c).
+export BENCH_SETTLE_US=${BENCH_SETTLE_US:-10000}
 empty=$work/bench-hook-empty
 # A copy, so that a rebuild during the run changes nothing.
 built_hook=$hook
