@@ -16,13 +16,13 @@
  * (the hook's detached closer, which waits out the kernel's cleanup after
  * a `stopped`) comes back to it, and it waits for all of it before the
  * next call, outside the clock, so that no call runs beside an earlier
- * one's leftovers.  BENCH_SETTLE_US (default 0) then pauses, also outside
- * the clock, for what the kernel does after a call on its own: after a
- * `stopped`, nf_tables' destroy work for the released netfilter socket
- * runs in a kworker after an RCU grace period, and without the pause
- * it sometimes ran beside the next two calls (the empty program after
- * `stopped` and the next `start`: a millisecond or more each on this
- * 2-CPU machine).
+ * one's leftovers.  BENCH_SETTLE_US (default 0 here; bench-hook.sh sets
+ * 10000) then pauses, also outside the clock, for what the kernel does
+ * after a call on its own: after a `stopped`, nf_tables' destroy work for
+ * the released netfilter socket runs in a kworker after an RCU grace
+ * period, and without the pause it sometimes ran beside the next two
+ * calls (the empty program after `stopped` and the next `start`: a
+ * millisecond or more each on this 2-CPU machine).
  *
  * Output, one line per SPEC on stdout:
  *   LABEL CALLS MEDIAN_US P99_US MAX_US MAX_RSS_KB CPU_MEDIAN_US FAULTS_MEDIAN

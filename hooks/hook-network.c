@@ -108,10 +108,9 @@ static CnHookRecord *load_mac_owners(const HookEvent *event, const char *network
 
 /* A port whose MAC the definitions reserve for another machine does not
  * come up: the guest cannot pass for that machine.  Only a carthage-net
- * network has a record, on the bridge the port is plugged into (one left
- * behind by a network since redefined is on no port's bridge, or another);
- * without one, the XML (what the network started with) is read whole and
- * says whether the network is ours. */
+ * network has a record (whose word wins over the XML's: define keeps it
+ * current); without one, the XML (what the network started with) is read
+ * whole and says whether the network is ours. */
 static gboolean port_created(const HookEvent *event, GError **error)
 {
     const HookInput *input = event->input;
@@ -119,15 +118,13 @@ static gboolean port_created(const HookEvent *event, GError **error)
         return TRUE;
     const char *network = input->has_network ? input->network.name : event->name;
     g_autoptr(CnHookRecord) current = load_mac_owners(event, network, input->port.mac);
-    if (current && g_strcmp0(current->bridge, input->port.bridge) != 0)
-        g_clear_pointer(&current, cn_hook_record_free);
     g_autoptr(HookInput) whole = NULL;
     const CnHookRecord *record = current;
     if (!record) {
         if (!input->has_network) {
             whole = hook_input_parse(event->text, event->length, error);
             if (!whole) {
-                g_prefix_error(error, "carthage-net-hook: %s %s %s: ", event->object, event->name, event->operation);
+                g_prefix_error(error, "carthage-net: cannot read the network's XML: ");
                 return FALSE;
             }
             input = whole;

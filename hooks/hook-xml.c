@@ -59,7 +59,6 @@ void hook_input_free(HookInput *input)
     cn_hook_record_free(input->network.record);
     g_ptr_array_unref(input->network.pools);
     g_free(input->port.owner);
-    g_free(input->port.bridge);
     g_free(input->domain.name);
     g_free(input->domain.machine);
     g_ptr_array_unref(input->domain.interfaces);
@@ -382,8 +381,6 @@ static void on_start(GMarkupParseContext *context, const char *element, const ch
         in->port.present = TRUE;
     } else if (AT(p, "hookData", "networkport", "owner", "name")) {
         collect_text(p, &in->port.owner);
-    } else if (AT(p, "hookData", "networkport", "plug")) {
-        replace(&in->port.bridge, attr(names, values, "bridge"));
     } else if (AT(p, "hookData", "networkport", "mac")) {
         in->port.has_mac = parse_mac_attr(attr(names, values, "address"), in->port.mac, error);
     }
@@ -451,6 +448,12 @@ static const char *find_last(const char *text, const char *end, const char *need
     }
 }
 
+/* XML's white space (not \f or \v, which g_ascii_isspace also takes). */
+static gboolean is_xml_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
 HookInput *hook_input_parse_port(const char *text, gsize length, GError **error)
 {
     static const char close_tag[] = "</networkport>";
@@ -460,18 +463,17 @@ HookInput *hook_input_parse_port(const char *text, gsize length, GError **error)
     const char *open = close ? find_last(text, close, open_tag, strlen(open_tag)) : NULL;
     /* Followed by what ends an element name ("<networkport>", or with
      * attributes), not by a longer name. */
-    char after = open ? open[strlen(open_tag)] : '\0';
-    if (after == '\0' || !strchr(" \t\r\n>", after))
+    if (!open || !(is_xml_space(open[strlen(open_tag)]) || open[strlen(open_tag)] == '>'))
         return NULL;
     /* The port is hookData's last child: nothing but </hookData> after
      * it, so that it cannot be one nested elsewhere. */
     const char *rest = close + strlen(close_tag);
-    while (rest < end && g_ascii_isspace(*rest))
+    while (rest < end && is_xml_space(*rest))
         rest++;
     static const char end_tag[] = "</hookData>";
     if ((gsize)(end - rest) < strlen(end_tag) || memcmp(rest, end_tag, strlen(end_tag)) != 0)
         return NULL;
-    for (rest += strlen(end_tag); rest < end && g_ascii_isspace(*rest); rest++)
+    for (rest += strlen(end_tag); rest < end && is_xml_space(*rest); rest++)
         ;
     if (rest != end)
         return NULL;

@@ -38,7 +38,6 @@ typedef struct {
     char *owner;            /* domain name */
     uint8_t mac[6];
     gboolean has_mac;
-    char *bridge;           /* <plug bridge>: the bridge the port is on */
 } HookPort;
 
 /* One <interface> of a domain. */

@@ -167,6 +167,11 @@ static void test_one_mac(void **state)
     g_autoptr(GError) error = NULL;
     assert_null(cn_hook_record_parse_mac("f", damaged, strlen(damaged), mac, &error));
     assert_non_null(strstr(error->message, "f:6: expected 'guest MACHINE"));
+    /* Retired lines too, though none is kept. */
+    g_autofree char *damaged_retired = long_record(3, "retired 10.64.9\n");
+    g_clear_error(&error);
+    assert_null(cn_hook_record_parse_mac("f", damaged_retired, strlen(damaged_retired), mac, &error));
+    assert_non_null(strstr(error->message, "f:6: expected 'retired A.B.C.D'"));
 }
 
 /* Only the first MAX bytes are read: the network line of a record that
