@@ -10,7 +10,9 @@
 #
 #   bash bench/bench-pool.sh
 #
-# Environment: BENCH_REPEAT (repetitions of each side, default 3),
+# Environment: BENCH_REPEAT (repetitions of ours and the floor, default
+# 5), BENCH_LOOP_REPEAT (repetitions of the ip loop, default the smaller
+# of BENCH_REPEAT and 3: 40 s each, and its ratio is far from its aim),
 # BENCH_TAPS (TAPs in the pool, default 1000), BENCH_ISOLATED=1 (the
 # network isolates guests: ours sets the bridge port isolated flag, the
 # baseline adds `bridge link set dev tN isolated on`), BENCH_FORMAT=tsv
@@ -21,7 +23,7 @@
 set -u
 top=$(cd "${top_srcdir:-$(dirname "$0")/..}" && pwd)
 build=${top_builddir:-$top/build}
-repeat=${BENCH_REPEAT:-3}
+repeat=${BENCH_REPEAT:-5}
 taps=${BENCH_TAPS:-1000}
 isolated=${BENCH_ISOLATED:-0}
 format=${BENCH_FORMAT:-text}
@@ -29,6 +31,9 @@ settle_s=${BENCH_SETTLE:-1}
 
 die() { echo "bench-pool: $*" >&2; exit 1; }
 case $repeat in '' | *[!0-9]* | 0) die "BENCH_REPEAT must be a positive number, not '$repeat'" ;; esac
+loop_repeat=${BENCH_LOOP_REPEAT:-$((repeat < 3 ? repeat : 3))}
+case $loop_repeat in '' | *[!0-9]* | 0) die "BENCH_LOOP_REPEAT must be a positive number, not '$loop_repeat'" ;; esac
+[ "$loop_repeat" -le "$repeat" ] || die "BENCH_LOOP_REPEAT ($loop_repeat) is at most BENCH_REPEAT ($repeat)"
 case $taps in '' | *[!0-9]* | 0) die "BENCH_TAPS must be a positive number, not '$taps'" ;; esac
 [ "$taps" -le 4096 ] || die "BENCH_TAPS is at most 4096 (a pool's size)"
 case $format in text | tsv) ;; *) die "BENCH_FORMAT must be text or tsv, not '$format'" ;; esac
@@ -147,14 +152,24 @@ ratio() { awk -v b="$1" -v o="$2" 'BEGIN { if (o > 0) printf "%.2f", b / o; else
 per_tap_us() { awk -v ms="$1" -v n="$taps" 'BEGIN { printf "%.0f", ms * 1000 / n }'; }
 
 echo "carthage-net pool benchmark: $taps TAPs on a Linux bridge (MTU $mtu, isolated: $isolate)"
-echo "repetitions: $repeat of each side, in turn; nproc: $(nproc); kernel: $(uname -r)"
-sides=(run_ours run_floor run_baseline)
+echo "repetitions: $repeat of ours and the floor, $loop_repeat of the ip loop, in turn; nproc: $(nproc);" \
+    "kernel: $(uname -r)"
+: >"$work/create-ratios"
 for ((r = 1; r <= repeat; r++)); do
     # Rotate which side goes first, so none always runs on a warm kernel.
-    for ((k = 0; k < 3; k++)); do "${sides[(r + k) % 3]}"; done
-    printf 'repetition %d: create ours %s ms, floor %s ms, ip loop %s ms; delete ours %s ms, floor %s ms, ip loop %s ms\n' \
-        "$r" "$(tail -1 "$work/ours-create")" "$(tail -1 "$work/floor-create")" "$(tail -1 "$work/baseline-create")" \
-        "$(tail -1 "$work/ours-delete")" "$(tail -1 "$work/floor-delete")" "$(tail -1 "$work/baseline-delete")"
+    sides=(run_ours run_floor)
+    [ "$r" -le "$loop_repeat" ] && sides+=(run_baseline)
+    for ((k = 0; k < ${#sides[@]}; k++)); do "${sides[(r + k) % ${#sides[@]}]}"; done
+    if [ "$r" -le "$loop_repeat" ]; then
+        loop="ip loop $(tail -1 "$work/baseline-create") ms" loop_delete="ip loop $(tail -1 "$work/baseline-delete") ms"
+    else
+        loop="no ip loop" loop_delete="no ip loop"
+    fi
+    ratio "$(tail -1 "$work/ours-create")" "$(tail -1 "$work/floor-create")" >>"$work/create-ratios"
+    echo >>"$work/create-ratios"
+    printf 'repetition %d: create ours %s ms, floor %s ms (%sx), %s; delete ours %s ms, floor %s ms, %s\n' \
+        "$r" "$(tail -1 "$work/ours-create")" "$(tail -1 "$work/floor-create")" "$(tail -1 "$work/create-ratios")" \
+        "$loop" "$(tail -1 "$work/ours-delete")" "$(tail -1 "$work/floor-delete")" "$loop_delete"
 done
 
 echo
@@ -163,8 +178,10 @@ for m in create delete; do
     f=$(median "$work/floor-$m") o=$(median "$work/ours-$m") b=$(median "$work/baseline-$m")
     printf '%-20s %12s %12s %14s %14s %14s\n' "$m $taps TAPs" "$f" "$o" "$b" "$(ratio "$o" "$f")" "$(ratio "$b" "$o")"
 done
-echo "(medians of $repeat; wall clock, including process start; floor: bench-pool-floor.c, the ioctls and"
-echo " one netlink batch to create, one group delete to delete; ip loop: ip tuntap add + ip link set, ip link del)"
+echo "(medians of $repeat, the ip loop's of $loop_repeat; wall clock, including process start; floor: bench-pool-floor.c,"
+echo " the ioctls and one netlink batch to create, one group delete to delete; ip loop: ip tuntap add + ip link set,"
+echo " ip link del; create, ours/floor in each repetition: from $(sort -n "$work/create-ratios" | head -1)" \
+    "to $(sort -n "$work/create-ratios" | tail -1))"
 echo
 printf '%-20s %12s %12s %14s\n' "per TAP" "floor (µs)" "ours (µs)" "ip loop (µs)"
 for m in create delete; do
@@ -180,10 +197,10 @@ done
     [ "$isolated" = 1 ] && suffix=", isolated" || suffix=
     for m in create delete; do
         printf 'pool: %s %s TAPs%s\t%s\t%s\tms\t%s\n' "$m" "$taps" "$suffix" \
-            "$(median "$work/ours-$m")" "$(median "$work/baseline-$m")" "$repeat"
+            "$(median "$work/ours-$m")" "$(median "$work/baseline-$m")" "$repeat/$loop_repeat"
         printf 'pool: %s %s TAPs%s, vs the kernel floor\t%s\t%s\tms\t%s\n' "$m" "$taps" "$suffix" \
             "$(median "$work/ours-$m")" "$(median "$work/floor-$m")" "$repeat"
     done
-    printf '#\trepetitions\tpool: %s per side, medians (%s TAPs, isolated: %s; baselines: the ip loop, and the kernel floor of bench-pool-floor.c)\n' \
-        "$repeat" "$taps" "$isolate"
+    printf '#\trepetitions\tpool: %s of ours and the kernel floor (bench-pool-floor.c), %s of the ip loop, medians (%s TAPs, isolated: %s)\n' \
+        "$repeat" "$loop_repeat" "$taps" "$isolate"
 } >&3

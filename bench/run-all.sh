@@ -5,16 +5,17 @@
 # baseline, baseline/ours, unit; then a footer with the repetitions,
 # nproc, the kernel and the date.  `make bench` runs it; as root:
 #
-#   sudo bash bench/run-all.sh            # every benchmark, about 3.5 minutes
+#   sudo bash bench/run-all.sh            # every benchmark, about 6 minutes
 #   sudo bash bench/run-all.sh pool hook  # only bench-pool.sh and bench-hook.sh
 #
 # Each benchmark runs with BENCH_FORMAT=tsv: its result lines (measure,
 # ours, baseline, unit, repetitions, tab-separated) on its stdout, its own
 # report on stderr, kept in a log.  The benchmarks' environment passes
 # through; this script only sets defaults that keep the whole run near
-# 3.5 minutes on a 2-core machine: BENCH_REPEAT=3 and BENCH_TAPS=1000
-# (bench-pool.sh), BENCH_CALLS=300 (bench-hook.sh, whose own default of
-# 1000 takes 1.5 minutes alone); bench-isolation.sh keeps its defaults.
+# 6 minutes on a 2-core machine: BENCH_REPEAT=5 (bench-pool.sh: ours and
+# the floor; its ip loop runs 3 times) and BENCH_TAPS=1000, BENCH_CALLS=300
+# (bench-hook.sh, whose own default of 1000 takes 4 minutes alone);
+# bench-isolation.sh keeps its defaults.
 #
 # Environment: top_srcdir (default: the directory above this script),
 # top_builddir (default: $top_srcdir/build), BENCH_LOG_DIR (keep each
@@ -29,7 +30,7 @@ build=${top_builddir:-$top/build}
 [ -d "$build" ] || { echo "run-all: no build tree $build (set top_builddir)" >&2; exit 1; }
 build=$(cd "$build" && pwd)
 export top_srcdir=$top top_builddir=$build
-export BENCH_REPEAT=${BENCH_REPEAT:-3}
+export BENCH_REPEAT=${BENCH_REPEAT:-5}
 export BENCH_TAPS=${BENCH_TAPS:-1000}
 export BENCH_CALLS=${BENCH_CALLS:-300}
 
