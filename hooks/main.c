@@ -23,11 +23,21 @@
 
 #define STDIN_MAX (16 * 1024 * 1024) /* libvirt's XML is far smaller */
 #define STDIN_RESERVED (STDIN_MAX + 1)  /* a byte more, to know it was passed */
+#define STDIN_FIRST 4096                /* read as it comes: a domain's XML, a port's */
+#define STDIN_AHEAD (64 * 1024)         /* the least made present at once after it */
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#endif
 
 /* stdin whole, read into a mapping reserved for the largest input: only
  * the pages the XML fills are touched, each once.  (A buffer that grows
  * is copied at each doubling, and the pages of every copy are faulted
- * in: half again the XML's own for a network of a thousand machines.) */
+ * in: half again the XML's own for a network of a thousand machines.)
+ * Past the first page, the pages are made present ahead of the reads,
+ * 64 KiB and then as much again as is read so far, one call each: a page
+ * fault apiece was 46 of them for the 186 KB of a network of a thousand
+ * machines, about 10 µs each on a virtual machine.  A kernel that does
+ * not know MADV_POPULATE_WRITE faults them in as they are read. */
 static char *read_stdin(gsize *length, GError **error)
 {
     char *text = mmap(NULL, STDIN_RESERVED, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
@@ -38,9 +48,14 @@ static char *read_stdin(gsize *length, GError **error)
     }
     /* Where huge pages are always on, the first byte would clear 2 MiB. */
     madvise(text, STDIN_RESERVED, MADV_NOHUGEPAGE);
-    gsize had = 0;
+    gsize had = 0, present = STDIN_FIRST;
     for (;;) {
-        ssize_t n = read(STDIN_FILENO, text + had, STDIN_RESERVED - had);
+        if (had == present) {
+            gsize ahead = MIN(MAX(present, STDIN_AHEAD), STDIN_RESERVED - present);
+            (void)madvise(text + present, ahead, MADV_POPULATE_WRITE);
+            present += ahead;
+        }
+        ssize_t n = read(STDIN_FILENO, text + had, present - had);
         if (n == 0)
             break;
         if (n < 0 && errno == EINTR)
