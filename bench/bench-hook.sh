@@ -300,7 +300,7 @@ awk '
                 if (!(k in has)) continue
                 d50 = p50[k] - p50[ke]; d99 = p99[k] - p99[ke]
                 miss = ""
-                if (d50 > 2000) miss = miss " p50"
+                if (d50 > (e == "stopped" ? 3000 : 2000)) miss = miss " p50"
                 if (d99 > 8000) miss = miss " p99"
                 if (rss[k] >= 10240) miss = miss " rss"
                 printf "%-28s %6s %9d %9d %9d %9d %9d %9d %8d %8d %11s %9d  %s\n", name[e], n, p50[k], p99[k],
@@ -328,8 +328,8 @@ echo "guests: the network defines N+2 machines (its XML at start, its record: $r
     "bytes at $present), N of them started by the hook (qemu start, one port each) before the timed calls;" \
     "m1's four ports come and go"
 echo
-echo "aims (the issue): p50 within 2 ms of the empty program, p99 within 8 ms, flat in the number of guests," \
-    "peak RSS under 10 MB (the aims column; informational, the exit status ignores it)"
+echo "aims (the issues): p50 within 2 ms of the empty program (stopped: 3 ms), p99 within 8 ms, flat in the" \
+    "number of guests, peak RSS under 10 MB (the aims column; informational, the exit status ignores it)"
 
 # The result lines (BENCH_FORMAT=tsv): measure, ours, baseline, unit,
 # repetitions; and one "#<TAB>repetitions<TAB>text" line.  Per event and
