@@ -30,9 +30,9 @@ format=${BENCH_FORMAT:-text}
 settle_s=${BENCH_SETTLE:-1}
 
 die() { echo "bench-pool: $*" >&2; exit 1; }
-case $repeat in '' | *[!0-9]* | 0) die "BENCH_REPEAT must be a positive number, not '$repeat'" ;; esac
+case $repeat in '' | *[!0-9]* | 0*) die "BENCH_REPEAT must be a positive number, not '$repeat'" ;; esac
 loop_repeat=${BENCH_LOOP_REPEAT:-$((repeat < 3 ? repeat : 3))}
-case $loop_repeat in '' | *[!0-9]* | 0) die "BENCH_LOOP_REPEAT must be a positive number, not '$loop_repeat'" ;; esac
+case $loop_repeat in '' | *[!0-9]* | 0*) die "BENCH_LOOP_REPEAT must be a positive number, not '$loop_repeat'" ;; esac
 [ "$loop_repeat" -le "$repeat" ] || die "BENCH_LOOP_REPEAT ($loop_repeat) is at most BENCH_REPEAT ($repeat)"
 case $taps in '' | *[!0-9]* | 0) die "BENCH_TAPS must be a positive number, not '$taps'" ;; esac
 [ "$taps" -le 4096 ] || die "BENCH_TAPS is at most 4096 (a pool's size)"
@@ -165,8 +165,7 @@ for ((r = 1; r <= repeat; r++)); do
     else
         loop="no ip loop" loop_delete="no ip loop"
     fi
-    ratio "$(tail -1 "$work/ours-create")" "$(tail -1 "$work/floor-create")" >>"$work/create-ratios"
-    echo >>"$work/create-ratios"
+    printf '%s\n' "$(ratio "$(tail -1 "$work/ours-create")" "$(tail -1 "$work/floor-create")")" >>"$work/create-ratios"
     printf 'repetition %d: create ours %s ms, floor %s ms (%sx), %s; delete ours %s ms, floor %s ms, %s\n' \
         "$r" "$(tail -1 "$work/ours-create")" "$(tail -1 "$work/floor-create")" "$(tail -1 "$work/create-ratios")" \
         "$loop" "$(tail -1 "$work/ours-delete")" "$(tail -1 "$work/floor-delete")" "$loop_delete"
@@ -195,9 +194,10 @@ done
 # floor/ours, is at most 1: 0.77 is ours at 1.3 times the floor).
 {
     [ "$isolated" = 1 ] && suffix=", isolated" || suffix=
+    [ "$loop_repeat" = "$repeat" ] && loop_reps=$repeat || loop_reps=$repeat/$loop_repeat
     for m in create delete; do
         printf 'pool: %s %s TAPs%s\t%s\t%s\tms\t%s\n' "$m" "$taps" "$suffix" \
-            "$(median "$work/ours-$m")" "$(median "$work/baseline-$m")" "$repeat/$loop_repeat"
+            "$(median "$work/ours-$m")" "$(median "$work/baseline-$m")" "$loop_reps"
         printf 'pool: %s %s TAPs%s, vs the kernel floor\t%s\t%s\tms\t%s\n' "$m" "$taps" "$suffix" \
             "$(median "$work/ours-$m")" "$(median "$work/floor-$m")" "$repeat"
     done

@@ -5,15 +5,15 @@
 # baseline, baseline/ours, unit; then a footer with the repetitions,
 # nproc, the kernel and the date.  `make bench` runs it; as root:
 #
-#   sudo bash bench/run-all.sh            # every benchmark, about 6 minutes
+#   sudo bash bench/run-all.sh            # every benchmark, about 5.5 minutes
 #   sudo bash bench/run-all.sh pool hook  # only bench-pool.sh and bench-hook.sh
 #
 # Each benchmark runs with BENCH_FORMAT=tsv: its result lines (measure,
 # ours, baseline, unit, repetitions, tab-separated) on its stdout, its own
 # report on stderr, kept in a log.  The benchmarks' environment passes
 # through; this script only sets defaults that keep the whole run near
-# 6 minutes on a 2-core machine: BENCH_REPEAT=5 (bench-pool.sh: ours and
-# the floor; its ip loop runs 3 times) and BENCH_TAPS=1000, BENCH_CALLS=300
+# 5.5 minutes on a 2-core machine: BENCH_REPEAT=5 (bench-pool.sh: ours and
+# the floor; its ip loop runs 3 times; bench-ovn.sh) and BENCH_TAPS=1000, BENCH_CALLS=300
 # (bench-hook.sh, whose own default of 1000 takes 4 minutes alone);
 # bench-isolation.sh keeps its defaults.
 #
