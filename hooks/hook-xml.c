@@ -454,6 +454,14 @@ static gboolean is_xml_space(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
+/* The first byte of [AT, END) that is not XML's white space, or END. */
+static const char *skip_xml_space(const char *at, const char *end)
+{
+    while (at < end && is_xml_space(*at))
+        at++;
+    return at;
+}
+
 HookInput *hook_input_parse_port(const char *text, gsize length, GError **error)
 {
     static const char close_tag[] = "</networkport>";
@@ -467,15 +475,11 @@ HookInput *hook_input_parse_port(const char *text, gsize length, GError **error)
         return NULL;
     /* The port is hookData's last child: nothing but </hookData> after
      * it, so that it cannot be one nested elsewhere. */
-    const char *rest = close + strlen(close_tag);
-    while (rest < end && is_xml_space(*rest))
-        rest++;
+    const char *rest = skip_xml_space(close + strlen(close_tag), end);
     static const char end_tag[] = "</hookData>";
     if ((gsize)(end - rest) < strlen(end_tag) || memcmp(rest, end_tag, strlen(end_tag)) != 0)
         return NULL;
-    for (rest += strlen(end_tag); rest < end && is_xml_space(*rest); rest++)
-        ;
-    if (rest != end)
+    if (skip_xml_space(rest + strlen(end_tag), end) != end)
         return NULL;
     static const char *const inside[] = { "hookData", NULL };
     g_autoptr(HookInput) input = input_new();
