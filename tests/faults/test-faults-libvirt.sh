@@ -21,8 +21,9 @@
 # with a restart, default 2), FAULT_SEED (printed; repeats the choices,
 # not the machine's timing), FAULT_STRACE=0 (timers only), FAULT_VERBOSE=1
 # (one line per kill), FAULT_INJECT (for checking the checks: nft-element
-# or nft-stale change the isolation sets by hand after the first burst, and
-# the checks that look at them must fail).  Prints TAP.
+# or nft-stale change the isolation sets by hand after the first burst,
+# hook-left leaves a process named as the hook running, and the checks
+# that look at them must fail).  Prints TAP.
 # The f_* lists are read through verdict's ${!2}.
 # shellcheck disable=SC2034
 set -u
@@ -247,21 +248,34 @@ all_down() {
 # its taps are libvirt's, and carthage-net keeps them isolated and their
 # record (status and repair go by the same "active").
 active_domains() { virsh -q list --name | grep -x 'f[1-8]'; }
-# stuck: a line per test domain libvirt could not stop, with its state.
+# in_this_netns PID: whether process PID runs in this test's namespace.
+in_this_netns() { [ "$(readlink "/proc/$1/ns/net" 2>/dev/null)" = "$(readlink /proc/self/ns/net)" ]; }
+# stuck: a line per test domain libvirt could not stop, with its state;
+# fails unless each is that known state of libvirt's: "paused (starting
+# up)" with no QEMU process of its own (a hook of ours that hung, or any
+# other state, is not excused).
 stuck() {
-    local m
-    for m in $(active_domains); do echo "# libvirt could not stop $m: $(virsh domstate --reason "$m" 2>&1)"; done
+    local m state pid qemu rc=0
+    for m in $(active_domains); do
+        state=$(virsh domstate --reason "$m" 2>&1)
+        qemu=""
+        for pid in $(ps -eo pid=,args= | awk -v m="$m" 'index($0, "-name guest=" m ",") {print $1}'); do
+            in_this_netns "$pid" && qemu="$qemu $pid"
+        done
+        echo "# libvirt could not stop $m: $state${qemu:+, QEMU process(es)$qemu}"
+        [ "$state" = "paused (starting up)" ] && [ -z "$qemu" ] || rc=1
+    done
+    return $rc
 }
 # hook_processes: carthage-net-hook processes still running in this
 # test's network namespace (libvirt runs it from its hooks directory),
 # after a grace for a `stopped`'s closer: "PID SECONDS ARGS" each.
 hook_processes() {
-    local _ pid ours left
-    ours=$(readlink /proc/self/ns/net)
+    local _ pid left
     for _ in $(seq 20); do
         left=""
         for pid in $(ps -eo pid=,args= | awk '$2 ~ /hooks\/[a-z]+\.d\/carthage-net$/ {print $1}'); do
-            [ "$(readlink "/proc/$pid/ns/net" 2>/dev/null)" = "$ours" ] && left="$left $pid"
+            in_this_netns "$pid" && left="$left $pid"
         done
         [ -n "$left" ] || return 0
         sleep 0.1
@@ -308,7 +322,7 @@ TB=$(( ${EPOCHREALTIME/./} - t0 ))
 started=$(virsh -q list --name | grep -cx 'f[1-6]')
 echo "# burst: $started of 6 guests started in $TB µs without a restart"
 is "burst without a restart: every guest starts" "$started" 6
-is "burst without a restart: every running guest's ports are in the isolation sets, nothing else" \
+is "burst without a restart: every active guest's ports are in the isolation sets, nothing else" \
     "$(elements)" "$(ports)"
 
 # crash_libvirtd: like restart_libvirtd (common.sh), with SIGKILL: as after
@@ -322,9 +336,9 @@ crash_libvirtd() {
     for _ in $(seq 100); do virsh version >/dev/null 2>&1 && break; sleep 0.1; done
 }
 
-f_repair="" f_status="" f_missing="" f_extra="" f_records="" f_restart="" f_hooks=""
+f_repair="" f_status="" f_missing="" f_extra="" f_records="" f_restart="" f_hooks="" f_stuck=""
 for b in $(seq 1 "$bursts"); do
-    all_down || stuck
+    all_down || stuck || fail_in f_stuck "$b" "before the burst"
     cn repair >/dev/null 2>&1
     delay=$(( RANDOM * TB / 32768 + TB / 8 ))
     burst
@@ -342,7 +356,7 @@ for b in $(seq 1 "$bursts"); do
     ok_starts=$(grep -l "^Domain '\?f[1-6]'\? started" "$work"/start.f* 2>/dev/null | wc -l)
     for m in $DOMS; do note "burst $b: virsh start $m: $(grep -v '^$' "$work/start.$m" | tr '\n' ' ' | head -c 160)"; done
     running=$(virsh -q list --name | grep -cx 'f[1-6]')
-    echo "# burst $b: libvirtd $how $((delay / 1000)) ms in; $ok_starts virsh start(s) reported success, $running guest(s) running"
+    echo "# burst $b: libvirtd $how $((delay / 1000)) ms in; $ok_starts virsh start(s) reported success, $running guest(s) active"
     out=$(cn repair 2>&1)
     rc=$?
     [ "$rc" = 0 ] || fail_in f_repair "$b" "exit $rc: $(printf '%s' "$out" | tail -1)"
@@ -355,6 +369,9 @@ for b in $(seq 1 "$bursts"); do
                 set -- "${port[@]}"
                 [ $# = 3 ] && nft delete element bridge "cn_$1" port_mac "{ \"$2\" . $3 }" ;;
             nft-stale) cn isolation attach fa vnet99 02:00:00:00:00:99 ;; # a port nobody runs
+            hook-left) # a hook that does not end
+                (exec -a /etc/libvirt/hooks/qemu.d/carthage-net sleep 30) &
+                bgpids="$bgpids $!" ;;
         esac
     fi
     want=$(ports) have=$(elements)
@@ -370,10 +387,10 @@ for b in $(seq 1 "$bursts"); do
         fi
     done
     left=$(hook_processes)
-    [ -z "$left" ] || fail_in f_hooks "$b" "$(echo $left)"
-    note "burst $b: running ports: $(echo $want)"
+    [ -z "$left" ] || fail_in f_hooks "$b" "${left//$'\n'/; }"
+    note "burst $b: active guests' ports: $(echo $want)"
 done
-all_down || stuck
+all_down || stuck || fail_in f_stuck "$bursts" "after the bursts"
 DOMS="$DOMS f7 f8"
 verdict "burst with libvirtd restarted: libvirtd comes back" f_restart
 verdict "burst with libvirtd restarted: repair exits 0" f_repair
@@ -382,6 +399,7 @@ verdict "burst with libvirtd restarted: every active guest's ports are in the is
 verdict "burst with libvirtd restarted: no elements of guests that are not active" f_extra
 verdict "burst with libvirtd restarted: the hook's records are those of the active guests" f_records
 verdict "burst with libvirtd restarted: no hook process is left running" f_hooks
+verdict "burst with libvirtd restarted: a domain libvirt cannot stop is only ever paused (starting up), without QEMU" f_stuck
 
 # ================================================================ attach killed
 # f7 and f8 run with no NIC (virt-install guests); attach --live plugs in
@@ -427,6 +445,7 @@ fi
 # None left, unless libvirt could not stop a domain (see active_domains):
 # then only its ports.
 stuck
+is "in the end: no hook process is left running" "$(hook_processes)" ""
 is "in the end, all guests stopped: no guest port left in the isolation sets (but those of a domain libvirt could not stop)" \
     "$(elements)" "$(ports)"
 is "in the end: status exits 0" "$(status_rc)" 0
