@@ -3,6 +3,7 @@
  * reconnects, and removed when it stops. */
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "hook-record.h"
 #include "hook.h"
@@ -171,7 +172,11 @@ static gboolean save_ports(const HookEvent *event, const HookDomain *domain, GPt
                            GError **error)
 {
     g_autoptr(GError) local = NULL;
-    if (cn_ports_save(event->run_dir, domain->name ? domain->name : event->name, ports, &local))
+    int lock = cn_ports_lock(event->run_dir, &local);
+    gboolean saved = lock >= 0 && cn_ports_save(event->run_dir, domain->name ? domain->name : event->name, ports, &local);
+    if (lock >= 0)
+        close(lock);
+    if (saved)
         return ok;
     hook_log(event, LOG_ERR, "cannot record the ports: %s", local->message);
     if (ok)
@@ -194,6 +199,27 @@ static void emit_masquerade(const HookEvent *event, const HookDomain *domain)
     hook_flush_events(event);
     if (!cn_outbound_refresh(&places, domain->name ? domain->name : event->name, NULL, NULL, &error))
         hook_log(event, LOG_WARNING, "public address not announced: %s", error->message);
+}
+
+/* Ports of other domains whose taps libvirt gave to DOMAIN_NAME: gone
+ * from their records and the kernel, said in the log and as their
+ * guest-detached (their "stopped" will not name them). */
+static void emit_taken_over(const HookEvent *event, const char *domain_name, GPtrArray *taken_over)
+{
+    for (guint i = 0; i < taken_over->len; i++) {
+        const CnPortTakenOver *taken = taken_over->pdata[i];
+        char mac[CN_MAC_STR_MAX];
+        cn_mac_format(taken->port->mac, mac);
+        hook_log(event, LOG_WARNING,
+                 "network %s port %s (%s): taken over from domain %s, whose record still named it: libvirt gave "
+                 "the tap to %s", taken->port->network, taken->port->tap, mac, taken->domain, domain_name);
+        CnEvent *detached = cn_event_new("guest-detached");
+        cn_event_add_string(detached, "domain", taken->domain);
+        cn_event_add_string(detached, "network", taken->port->network);
+        cn_event_add_string(detached, "port", taken->port->tap);
+        cn_event_add_string(detached, "mac", mac);
+        hook_emit(event, detached);
+    }
 }
 
 /* start, reconnect: every port on a carthage-net network gets its
@@ -270,7 +296,12 @@ static gboolean add_ports(const HookEvent *event, GError **error)
         g_ptr_array_add(attaches, &((PortToAttach *)wanted->pdata[i])->attach);
     g_autofree CnPortResult *results = g_new0(CnPortResult, wanted->len + 1);
     g_autofree GError **errors = g_new0(GError *, wanted->len + 1);
-    cn_ports_attach_many(event->run_dir, domain_name, ports, attaches, results, errors);
+    g_autoptr(GPtrArray) taken_over = g_ptr_array_new_with_free_func((GDestroyNotify)cn_port_taken_over_free);
+    /* At start libvirt has just given the domain its taps: one still in a
+     * set is another domain's stale claim.  At reconnect they are its own. */
+    gboolean claim = strcmp(event->operation, "start") == 0;
+    cn_ports_attach_many(event->run_dir, domain_name, ports, attaches, claim, results, errors, taken_over);
+    emit_taken_over(event, domain_name, taken_over);
 
     gboolean ok = TRUE, masquerade = FALSE;
     for (guint i = 0; i < wanted->len; i++) {

@@ -70,9 +70,15 @@ static gboolean isolate_hotplugged(CnCli *cli, CnVirt *virt, const CnMachine *ma
     const char *run_dir = cn_paths_run_dir();
     g_autoptr(CnIsoNetwork) iso = cn_iso_network_from_model(link->net);
     g_autoptr(CnIsoGuest) guest = cn_iso_guest_from_link(link, tap);
-    g_autoptr(GPtrArray) ports = NULL;
-    if (!cn_ports_load(run_dir, cn_machine_domain(machine), &ports, error) ||
-        cn_ports_attach(run_dir, cn_machine_domain(machine), ports, link->net->name, iso, guest, error) != CN_PORT_ATTACHED)
+    g_autoptr(GPtrArray) taken_over = g_ptr_array_new_with_free_func((GDestroyNotify)cn_port_taken_over_free);
+    CnPortResult result =
+        cn_ports_attach(run_dir, cn_machine_domain(machine), link->net->name, iso, guest, taken_over, error);
+    for (guint i = 0; i < taken_over->len; i++) {
+        const CnPortTakenOver *taken = taken_over->pdata[i];
+        cn_cli_warning("network %s port %s: taken over from domain %s, whose record still named it",
+                       taken->port->network, taken->port->tap, taken->domain);
+    }
+    if (result != CN_PORT_ATTACHED)
         return FALSE;
     if (link->net->forward != CN_FORWARD_NAT)
         return TRUE;

@@ -2,12 +2,14 @@
  * with the definitions, or everything carthage-net made removed. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli-full.h"
 #include "link.h"
 #include "nft.h"
 #include "ops-isolation.h"
 #include "ops-network.h"
+#include "ops-ports.h"
 #include "ops-ovn.h"
 #include "paths.h"
 #include "pool.h"
@@ -48,12 +50,21 @@ static int repair(CnCli *cli, CnSite *site, CnVirt *virt)
     g_autoptr(GPtrArray) stale = g_ptr_array_new_with_free_func(g_free);
     if (!cn_ops_stale_domain_records(virt, cn_paths_run_dir(), stale, &error))
         return cn_cli_fail(error);
+    /* Under the records' lock: a start taking a tap over rewrites another
+     * domain's record. */
+    int ports_lock = stale->len > 0 ? cn_ports_lock(cn_paths_run_dir(), &error) : -1;
+    if (stale->len > 0 && ports_lock < 0)
+        return cn_cli_fail(error);
     for (guint i = 0; i < stale->len; i++) {
         g_autofree char *name = g_strconcat("hook-domain-", (char *)stale->pdata[i], NULL);
-        if (!cn_runtime_remove(cn_paths_run_dir(), name, &error))
+        if (!cn_runtime_remove(cn_paths_run_dir(), name, &error)) {
+            close(ports_lock);
             return cn_cli_fail(error);
+        }
         printf("domain %s: not running; the hook's record of its ports forgotten\n", (char *)stale->pdata[i]);
     }
+    if (ports_lock >= 0)
+        close(ports_lock);
     g_autoptr(GPtrArray) orphans = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
     cn_runtime_remove_orphans(cn_paths_run_dir(), orphans, warnings);

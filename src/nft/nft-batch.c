@@ -221,7 +221,7 @@ static const char *command_name(uint16_t type, uint16_t flags)
     case NFT_MSG_NEWSET:
     case NFT_MSG_NEWRULE:
     case NFT_MSG_NEWSETELEM:
-        return (flags & NLM_F_CREATE) ? "add" : "new";
+        return (flags & NLM_F_EXCL) ? "create" : (flags & NLM_F_CREATE) ? "add" : "new";
     case NFT_MSG_DELTABLE:
     case NFT_MSG_DELCHAIN:
     case NFT_MSG_DELSET:

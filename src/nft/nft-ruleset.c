@@ -864,7 +864,11 @@ void cn_nft_elements_clear(CnNftElements *elements)
         g_clear_pointer(&elements->sets[id], g_array_unref);
 }
 
-void cn_nft_elements_to_batch(const CnNftElements *elements, const char *table, uint16_t command, CnNftBatch *batch)
+/* cn_nft_elements_to_batch; CLAIM: the ports set's elements are created
+ * (NLM_F_EXCL), so that the kernel refuses the batch with EEXIST when one
+ * of the ports is in the set already. */
+static void elements_into_batch(const CnNftElements *elements, const char *table, uint16_t command, gboolean claim,
+                                CnNftBatch *batch)
 {
     for (int id = CN_SET_PORTS; id <= CN_SET_LAST; id++) {
         GArray *list = elements->sets[id];
@@ -880,9 +884,17 @@ void cn_nft_elements_to_batch(const CnNftElements *elements, const char *table, 
             nftnl_set_elem_add(set, elem);
         }
         g_autofree char *what = g_strdup_printf("%u element(s) of set %s %s", list->len, table, cn_nft_sets[id].name);
-        cn_nft_batch_elements(batch, command, command == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0, set, what);
+        uint16_t flags = command == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0;
+        if (claim && id == CN_SET_PORTS && command == NFT_MSG_NEWSETELEM)
+            flags |= NLM_F_EXCL;
+        cn_nft_batch_elements(batch, command, flags, set, what);
         nftnl_set_free(set);
     }
+}
+
+void cn_nft_elements_to_batch(const CnNftElements *elements, const char *table, uint16_t command, CnNftBatch *batch)
+{
+    elements_into_batch(elements, table, command, FALSE, batch);
 }
 
 static void put_ifname(uint8_t *out, const char *name)
@@ -1061,11 +1073,12 @@ static void guest_elements(CnNftElements *e, const CnIsoNetwork *net, const CnIs
 
 /* E into BATCH for NETWORK's tables: added, and when REMOVE deleted after
  * (added first, so that deleting never fails on an element already
- * gone). */
-static void elements_to_batch(CnNftBatch *batch, const char *network, const CnNftElements *e, gboolean remove)
+ * gone).  CLAIM: the ports are created, not added (elements_into_batch). */
+static void elements_to_batch(CnNftBatch *batch, const char *network, const CnNftElements *e, gboolean remove,
+                              gboolean claim)
 {
     g_autofree char *table = cn_nft_table_name(network);
-    cn_nft_elements_to_batch(e, table, NFT_MSG_NEWSETELEM, batch);
+    elements_into_batch(e, table, NFT_MSG_NEWSETELEM, claim && !remove, batch);
     if (remove)
         cn_nft_elements_to_batch(e, table, NFT_MSG_DELSETELEM, batch);
 }
@@ -1088,7 +1101,7 @@ static void append_guest(CnNftBatch *batch, const CnIsoNetwork *net, const CnIso
     }
     CnNftElements e = { { 0 } };
     guest_elements(&e, net, guest, remove);
-    elements_to_batch(batch, net->name, &e, remove);
+    elements_to_batch(batch, net->name, &e, remove, FALSE);
     cn_nft_elements_clear(&e);
 }
 
@@ -1102,8 +1115,9 @@ static CnNftBatch *guest_batch(const CnIsoNetwork *net, const CnIsoGuest *guest,
 
 /* GUESTS (on NETS, index by index) into BATCH as append_guest does each,
  * the guests of one network together: a message per set, however many
- * guests (a domain's four ports are 6 messages, not 4 x 6). */
-static void append_guests(CnNftBatch *batch, GPtrArray *nets, GPtrArray *guests, gboolean remove)
+ * guests (a domain's four ports are 6 messages, not 4 x 6).  CLAIM (when
+ * adding): the ports are created (elements_into_batch). */
+static void append_guests(CnNftBatch *batch, GPtrArray *nets, GPtrArray *guests, gboolean remove, gboolean claim)
 {
     g_autofree gboolean *done = g_new0(gboolean, guests->len);
     for (guint i = 0; i < guests->len; i++) {
@@ -1123,22 +1137,46 @@ static void append_guests(CnNftBatch *batch, GPtrArray *nets, GPtrArray *guests,
             if (g_hash_table_add(taps, guest->tap))
                 guest_elements(&e, other, guest, remove);
         }
-        elements_to_batch(batch, net->name, &e, remove);
+        elements_to_batch(batch, net->name, &e, remove, claim);
         cn_nft_elements_clear(&e);
     }
 }
 
-char *cn_nft_guests_dump(GPtrArray *nets, GPtrArray *guests, gboolean remove)
+/* The batch of CHANGE for GUESTS on NETS; for CN_NFT_GUESTS_TAKE_OVER,
+ * OLD_GUESTS on OLD_NETS removed first. */
+static CnNftBatch *guests_batch(CnNftGuestsChange change, GPtrArray *old_nets, GPtrArray *old_guests, GPtrArray *nets,
+                                GPtrArray *guests)
 {
-    g_autoptr(CnNftBatch) batch = cn_nft_batch_new();
-    append_guests(batch, nets, guests, remove);
+    CnNftBatch *batch = cn_nft_batch_new();
+    if (change == CN_NFT_GUESTS_TAKE_OVER)
+        append_guests(batch, old_nets, old_guests, TRUE, FALSE);
+    append_guests(batch, nets, guests, change == CN_NFT_GUESTS_REMOVE, change == CN_NFT_GUESTS_CLAIM);
+    return batch;
+}
+
+char *cn_nft_guests_dump(CnNftGuestsChange change, GPtrArray *old_nets, GPtrArray *old_guests, GPtrArray *nets,
+                         GPtrArray *guests)
+{
+    g_autoptr(CnNftBatch) batch = guests_batch(change, old_nets, old_guests, nets, guests);
     return cn_nft_batch_dump(batch);
 }
 
 gboolean cn_nft_guests_add(GPtrArray *nets, GPtrArray *guests, GError **error)
 {
-    g_autoptr(CnNftBatch) batch = cn_nft_batch_new();
-    append_guests(batch, nets, guests, FALSE);
+    g_autoptr(CnNftBatch) batch = guests_batch(CN_NFT_GUESTS_ADD, NULL, NULL, nets, guests);
+    return cn_nft_batch_commit(batch, error);
+}
+
+gboolean cn_nft_guests_claim(GPtrArray *nets, GPtrArray *guests, GError **error)
+{
+    g_autoptr(CnNftBatch) batch = guests_batch(CN_NFT_GUESTS_CLAIM, NULL, NULL, nets, guests);
+    return cn_nft_batch_commit(batch, error);
+}
+
+gboolean cn_nft_guests_take_over(GPtrArray *old_nets, GPtrArray *old_guests, GPtrArray *nets, GPtrArray *guests,
+                                 GError **error)
+{
+    g_autoptr(CnNftBatch) batch = guests_batch(CN_NFT_GUESTS_TAKE_OVER, old_nets, old_guests, nets, guests);
     return cn_nft_batch_commit(batch, error);
 }
 
@@ -1170,8 +1208,7 @@ gboolean cn_nft_guest_remove(const CnIsoNetwork *net, const CnIsoGuest *guest, G
 
 gboolean cn_nft_guests_remove(GPtrArray *nets, GPtrArray *guests, GError **error)
 {
-    g_autoptr(CnNftBatch) batch = cn_nft_batch_new();
-    append_guests(batch, nets, guests, TRUE);
+    g_autoptr(CnNftBatch) batch = guests_batch(CN_NFT_GUESTS_REMOVE, NULL, NULL, nets, guests);
     return cn_nft_batch_commit(batch, error);
 }
 

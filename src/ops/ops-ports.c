@@ -1,6 +1,46 @@
 /* ops-ports.c - see ops-ports.h */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "ops-ports.h"
 #include "state.h"
+
+#define PORTS_LOCK "hook-ports.lock"
+#define PORTS_FILE_PREFIX "hook-domain-"
+
+int cn_ports_lock(const char *run_dir, GError **error)
+{
+    g_autofree char *path = g_build_filename(run_dir, PORTS_LOCK, NULL);
+    g_autoptr(GError) local = NULL;
+    int fd = cn_lock_file(path, -1, &local);
+    if (fd >= 0)
+        return fd;
+    /* No run directory yet (the first port since boot): one mkdir then,
+     * rather than one on every call. */
+    if (cn_make_dir(run_dir, 0755) < 0 && errno != EEXIST) {
+        g_propagate_error(error, g_steal_pointer(&local));
+        return -1;
+    }
+    return cn_lock_file(path, -1, error);
+}
+
+void cn_port_taken_over_free(CnPortTakenOver *taken)
+{
+    g_free(taken->domain);
+    cn_hook_port_free(taken->port);
+    g_free(taken);
+}
+
+/* PORT's elements as cn_nft_guests_remove takes them: GUESTS[i] on
+ * NETS[i]. */
+static void add_removal(GPtrArray *nets, GPtrArray *guests, const CnHookPort *port)
+{
+    CnIsoGuest *guest = cn_iso_guest_new(port->tap, port->mac);
+    g_array_append_vals(guest->addresses6, port->addresses6->data, port->addresses6->len);
+    g_ptr_array_add(nets, cn_iso_network_new(port->network, ""));
+    g_ptr_array_add(guests, guest);
+}
 
 gboolean cn_ports_load(const char *run_dir, const char *domain, GPtrArray **ports, GError **error)
 {
@@ -22,30 +62,80 @@ gboolean cn_ports_save(const char *run_dir, const char *domain, GPtrArray *ports
     return cn_runtime_write(run_dir, name, text, error);
 }
 
-CnPortResult cn_ports_attach(const char *run_dir, const char *domain, GPtrArray *ports, const char *network,
-                             const CnIsoNetwork *net, const CnIsoGuest *guest, GError **error)
+/* Whether ATTACHES (CnPortAttach*) has a port on PORT's tap, on any
+ * network: a tap is on one bridge at a time, and an old port's elements
+ * on another network would judge the new guest's frames there. */
+static gboolean attaches_tap(GPtrArray *attaches, const CnHookPort *port)
 {
-    cn_hook_ports_add(ports, network, guest->tap, guest->mac, guest->rendered, guest->addresses, guest->addresses6);
-    if (!cn_ports_save(run_dir, domain, ports, error)) {
-        g_ptr_array_remove_index(ports, ports->len - 1);
-        return CN_PORT_NOT_RECORDED;
+    for (guint i = 0; i < attaches->len; i++) {
+        const CnPortAttach *attach = attaches->pdata[i];
+        if (strcmp(attach->guest->tap, port->tap) == 0)
+            return TRUE;
     }
-    if (cn_nft_guest_add(net, guest, error))
-        return CN_PORT_ATTACHED;
-    /* Not isolated: not recorded either (the record is what stopped and
-     * repair act on). */
-    g_ptr_array_remove_index(ports, ports->len - 1);
-    g_autoptr(GError) local = NULL;
-    if (!cn_ports_save(run_dir, domain, ports, &local))
-        g_prefix_error(error, "(and the record could not be written back: %s) ", local->message);
-    return CN_PORT_NOT_ISOLATED;
+    return FALSE;
 }
 
-void cn_ports_attach_many(const char *run_dir, const char *domain, GPtrArray *ports, GPtrArray *attaches,
-                          CnPortResult *results, GError **errors)
+/* The ports of other domains' records on the taps of ATTACHES: taken out
+ * of those records, each written back first (a port whose record cannot
+ * be written back stays theirs), into TAKEN (CnPortTakenOver*).  Reads
+ * every record: only when the kernel said a tap is in use already. */
+static void take_from_records(const char *run_dir, const char *domain, GPtrArray *attaches, GPtrArray *taken)
 {
-    if (attaches->len == 0)
-        return; /* nothing to record, nor a record to drop */
+    g_autofree char *own = cn_hook_ports_file_name(domain);
+    g_autoptr(GDir) listing = g_dir_open(run_dir, 0, NULL);
+    for (const char *name; listing && (name = g_dir_read_name(listing));) {
+        if (!g_str_has_prefix(name, PORTS_FILE_PREFIX) || strcmp(name, own) == 0)
+            continue;
+        const char *other = name + strlen(PORTS_FILE_PREFIX);
+        g_autoptr(GPtrArray) ports = NULL;
+        if (!cn_ports_load(run_dir, other, &ports, NULL))
+            continue;
+        guint first = taken->len;
+        for (guint i = ports->len; i-- > 0;) {
+            if (!attaches_tap(attaches, ports->pdata[i]))
+                continue;
+            CnPortTakenOver *item = g_new0(CnPortTakenOver, 1);
+            item->domain = g_strdup(other);
+            item->port = g_ptr_array_steal_index(ports, i);
+            g_ptr_array_add(taken, item);
+        }
+        if (taken->len > first && !cn_ports_save(run_dir, other, ports, NULL))
+            g_ptr_array_remove_range(taken, first, taken->len - first);
+    }
+}
+
+/* After the kernel refused a claim: the ports of other domains' records on
+ * our taps leave those records, and one batch removes their elements and
+ * adds ours (NETS, GUESTS).  FALSE when no record named our taps, or when
+ * that batch failed (their elements are then removed on their own, and
+ * ours are left to the caller).  What was taken goes into TAKEN_OVER. */
+static gboolean take_over(const char *run_dir, const char *domain, GPtrArray *attaches, GPtrArray *nets,
+                          GPtrArray *guests, GPtrArray *taken_over)
+{
+    g_autoptr(GPtrArray) taken = g_ptr_array_new_with_free_func((GDestroyNotify)cn_port_taken_over_free);
+    take_from_records(run_dir, domain, attaches, taken);
+    if (taken->len == 0)
+        return FALSE;
+    g_autoptr(GPtrArray) old_nets = g_ptr_array_new_with_free_func((GDestroyNotify)cn_iso_network_free);
+    g_autoptr(GPtrArray) old_guests = g_ptr_array_new_with_free_func((GDestroyNotify)cn_iso_guest_free);
+    for (guint i = 0; i < taken->len; i++)
+        add_removal(old_nets, old_guests, ((CnPortTakenOver *)taken->pdata[i])->port);
+    gboolean together = cn_nft_guests_take_over(old_nets, old_guests, nets, guests, NULL);
+    if (!together)
+        cn_nft_guests_remove(old_nets, old_guests, NULL);
+    while (taken->len > 0) {
+        gpointer item = g_ptr_array_steal_index(taken, 0);
+        if (taken_over)
+            g_ptr_array_add(taken_over, item);
+        else
+            cn_port_taken_over_free(item);
+    }
+    return together;
+}
+
+static void attach_locked(const char *run_dir, const char *domain, GPtrArray *ports, GPtrArray *attaches,
+                          gboolean claim, CnPortResult *results, GError **errors, GPtrArray *taken_over)
+{
     guint first = ports->len;
     for (guint i = 0; i < attaches->len; i++) {
         const CnPortAttach *attach = attaches->pdata[i];
@@ -72,6 +162,16 @@ void cn_ports_attach_many(const char *run_dir, const char *domain, GPtrArray *po
         g_ptr_array_add(guests, (gpointer)attach->guest);
         results[i] = CN_PORT_ATTACHED;
         errors[i] = NULL;
+    }
+    if (claim) {
+        g_autoptr(GError) claim_error = NULL;
+        if (cn_nft_guests_claim(nets, guests, &claim_error))
+            return;
+        /* EEXIST: a tap in a set `ports` already (or a handler's value
+         * changed, which the batch without the claim below mends). */
+        if (g_error_matches(claim_error, CN_NFT_ERROR, EEXIST) &&
+            take_over(run_dir, domain, attaches, nets, guests, taken_over))
+            return;
     }
     if (cn_nft_guests_add(nets, guests, NULL))
         return;
@@ -100,20 +200,15 @@ void cn_ports_attach_many(const char *run_dir, const char *domain, GPtrArray *po
     }
 }
 
-gboolean cn_ports_detach_domain(const char *run_dir, const char *domain, GPtrArray **detached, GPtrArray *report,
-                                GError **error)
+static gboolean detach_locked(const char *run_dir, const char *domain, GPtrArray **detached, GPtrArray *report,
+                              GError **error)
 {
     if (!cn_ports_load(run_dir, domain, detached, error))
         return FALSE;
     g_autoptr(GPtrArray) nets = g_ptr_array_new_with_free_func((GDestroyNotify)cn_iso_network_free);
     g_autoptr(GPtrArray) guests = g_ptr_array_new_with_free_func((GDestroyNotify)cn_iso_guest_free);
-    for (guint i = 0; i < (*detached)->len; i++) {
-        const CnHookPort *port = (*detached)->pdata[i];
-        CnIsoGuest *guest = cn_iso_guest_new(port->tap, port->mac);
-        g_array_append_vals(guest->addresses6, port->addresses6->data, port->addresses6->len);
-        g_ptr_array_add(nets, cn_iso_network_new(port->network, ""));
-        g_ptr_array_add(guests, guest);
-    }
+    for (guint i = 0; i < (*detached)->len; i++)
+        add_removal(nets, guests, (*detached)->pdata[i]);
     /* All in one batch; when that fails (a network already stopped took
      * its tables, and our elements, with it), port by port. */
     gboolean together = guests->len > 0 && cn_nft_guests_remove(nets, guests, NULL);
@@ -127,4 +222,57 @@ gboolean cn_ports_detach_domain(const char *run_dir, const char *domain, GPtrArr
     }
     g_autofree char *name = cn_hook_ports_file_name(domain);
     return cn_runtime_remove(run_dir, name, error);
+}
+
+void cn_ports_attach_many(const char *run_dir, const char *domain, GPtrArray *ports, GPtrArray *attaches,
+                          gboolean claim, CnPortResult *results, GError **errors, GPtrArray *taken_over)
+{
+    if (attaches->len == 0)
+        return; /* nothing to record, nor a record to drop */
+    g_autoptr(GError) local = NULL;
+    int lock = cn_ports_lock(run_dir, &local);
+    if (lock < 0) {
+        for (guint i = 0; i < attaches->len; i++) {
+            results[i] = CN_PORT_NOT_RECORDED;
+            errors[i] = g_error_copy(local);
+        }
+        return;
+    }
+    attach_locked(run_dir, domain, ports, attaches, claim, results, errors, taken_over);
+    close(lock);
+}
+
+CnPortResult cn_ports_attach(const char *run_dir, const char *domain, const char *network, const CnIsoNetwork *net,
+                             const CnIsoGuest *guest, GPtrArray *taken_over, GError **error)
+{
+    int lock = cn_ports_lock(run_dir, error);
+    if (lock < 0)
+        return CN_PORT_NOT_RECORDED;
+    g_autoptr(GPtrArray) ports = NULL;
+    if (!cn_ports_load(run_dir, domain, &ports, error)) {
+        close(lock);
+        return CN_PORT_NOT_RECORDED;
+    }
+    CnPortAttach attach = { network, net, guest };
+    g_autoptr(GPtrArray) attaches = g_ptr_array_new();
+    g_ptr_array_add(attaches, &attach);
+    CnPortResult result = CN_PORT_ATTACHED;
+    GError *failure = NULL;
+    attach_locked(run_dir, domain, ports, attaches, TRUE, &result, &failure, taken_over);
+    close(lock);
+    if (failure)
+        g_propagate_error(error, failure);
+    return result;
+}
+
+gboolean cn_ports_detach_domain(const char *run_dir, const char *domain, GPtrArray **detached, GPtrArray *report,
+                                GError **error)
+{
+    *detached = NULL;
+    int lock = cn_ports_lock(run_dir, error);
+    if (lock < 0)
+        return FALSE;
+    gboolean ok = detach_locked(run_dir, domain, detached, report, error);
+    close(lock);
+    return ok;
 }

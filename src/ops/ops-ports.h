@@ -12,6 +12,14 @@
 #include "nft.h"
 #include "ops.h"
 
+/* The lock of the domains' records of ports (RUN_DIR/hook-ports.lock,
+ * made when missing): held by every writer of them, from reading a record
+ * to writing it back and sending its batch, since a record may also be
+ * changed by another domain's start (a tap taken over, below).  Waits for
+ * it (its holders hold it for a record write and a batch); the
+ * descriptor to close, or -1 with ERROR. */
+int cn_ports_lock(const char *run_dir, GError **error);
+
 /* DOMAIN's record of ports in RUN_DIR: *PORTS (CnHookPort*), empty when
  * there is none. */
 gboolean cn_ports_load(const char *run_dir, const char *domain, GPtrArray **ports, GError **error);
@@ -24,11 +32,25 @@ typedef enum {
     CN_PORT_NOT_RECORDED, /* the record could not be written: nothing was done */
 } CnPortResult;
 
-/* Records GUEST's port on NETWORK in PORTS (DOMAIN's record, saved at
- * once), then adds its elements to NET's tables.  ERROR says why when
- * the result is not CN_PORT_ATTACHED. */
-CnPortResult cn_ports_attach(const char *run_dir, const char *domain, GPtrArray *ports, const char *network,
-                             const CnIsoNetwork *net, const CnIsoGuest *guest, GError **error);
+/* A tap that libvirt gave to a domain while another domain's record
+ * still named it: a domain that never stopped in libvirt's eyes (libvirtd
+ * killed in its start leaves one "paused (starting up)" with no QEMU), or
+ * whose "stopped" has not run yet.  The kernel lets one device have a
+ * name, so the tap is the new domain's: the other's port leaves its record
+ * and its elements go in the batch that adds the new ones. */
+typedef struct {
+    char *domain;      /* the domain whose record named the tap */
+    CnHookPort *port;  /* its port, as recorded */
+} CnPortTakenOver;
+void cn_port_taken_over_free(CnPortTakenOver *taken);
+
+/* Records GUEST's port on NETWORK in DOMAIN's record (read and saved at
+ * once, under cn_ports_lock), then adds its elements to NET's tables,
+ * taking its tap over from any other domain's record (into TAKEN_OVER,
+ * CnPortTakenOver*).  ERROR says why when the result is not
+ * CN_PORT_ATTACHED. */
+CnPortResult cn_ports_attach(const char *run_dir, const char *domain, const char *network, const CnIsoNetwork *net,
+                             const CnIsoGuest *guest, GPtrArray *taken_over, GError **error);
 
 typedef struct {
     const char *network;
@@ -36,15 +58,21 @@ typedef struct {
     const CnIsoGuest *guest;
 } CnPortAttach;
 
-/* cn_ports_attach for several ports (ATTACHES: CnPortAttach*) at once:
- * one record write, then one batch for all their elements; only when the
- * kernel refuses that batch, port by port.  RESULTS[i] and ERRORS[i]
- * (NULL unless the result is not CN_PORT_ATTACHED; the caller frees) are
- * ATTACHES[i]'s. */
+/* cn_ports_attach for several ports (ATTACHES: CnPortAttach*) at once,
+ * into PORTS (DOMAIN's record as it is to be; saved at once): one record
+ * write, then one batch for all their elements; only when the kernel
+ * refuses that batch, port by port.  CLAIM (a start: libvirt has just
+ * given the domain its taps): a tap already in its network's set `ports`
+ * refuses the batch (it costs nothing when none is), and the records of
+ * other domains that name it are looked for, as cn_ports_attach does;
+ * without CLAIM (reconnect: the ports are the domain's own already) they
+ * are not.  RESULTS[i] and ERRORS[i] (NULL unless the result is not
+ * CN_PORT_ATTACHED; the caller frees) are ATTACHES[i]'s. */
 void cn_ports_attach_many(const char *run_dir, const char *domain, GPtrArray *ports, GPtrArray *attaches,
-                          CnPortResult *results, GError **errors);
+                          gboolean claim, CnPortResult *results, GError **errors, GPtrArray *taken_over);
 
-/* Removes the elements of every port in DOMAIN's record, then the record.
- * *DETACHED: the ports it had (for events); REPORT: one line per port. */
+/* Removes the elements of every port in DOMAIN's record, then the record
+ * (under cn_ports_lock).  *DETACHED: the ports it had (for events);
+ * REPORT: one line per port. */
 gboolean cn_ports_detach_domain(const char *run_dir, const char *domain, GPtrArray **detached, GPtrArray *report,
                                 GError **error);

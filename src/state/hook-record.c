@@ -271,9 +271,8 @@ char *cn_hook_record_format(const CnHookRecord *record)
 #define PORTS_VERSION 2
 #define PORTS_USAGE "port NETWORK TAP MAC [pinned] [ADDRESS ...]"
 
-static void port_free(gpointer data)
+void cn_hook_port_free(CnHookPort *port)
 {
-    CnHookPort *port = data;
     g_free(port->network);
     g_array_unref(port->addresses);
     g_array_unref(port->addresses6);
@@ -282,7 +281,7 @@ static void port_free(gpointer data)
 
 GPtrArray *cn_hook_ports_new(void)
 {
-    return g_ptr_array_new_with_free_func(port_free);
+    return g_ptr_array_new_with_free_func((GDestroyNotify)cn_hook_port_free);
 }
 
 CnHookPort *cn_hook_ports_add(GPtrArray *ports, const char *network, const char *tap, const uint8_t mac[6],

@@ -100,6 +100,7 @@ typedef struct {
 GPtrArray *cn_hook_ports_parse(const char *file, const char *text, gsize length, GError **error);
 char *cn_hook_ports_format(GPtrArray *ports);
 GPtrArray *cn_hook_ports_new(void);
+void cn_hook_port_free(CnHookPort *port);
 /* ADDRESSES (uint32_t) and ADDRESSES6 (CnV6Address) may be NULL. */
 CnHookPort *cn_hook_ports_add(GPtrArray *ports, const char *network, const char *tap, const uint8_t mac[6],
                               gboolean pinned, const GArray *addresses, const GArray *addresses6);

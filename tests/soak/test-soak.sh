@@ -585,7 +585,7 @@ is "network hook stopped: exit 0" "$?" 0
 is "network hook stopped: no table left" "$(nsx nft list tables)" ""
 is "network hook stopped: no hook record left (run directory)" \
     "$(find "$work/run" -mindepth 1 ! -name 'outbound-address*' ! -name metadata-token.key ! -name metadata.sock \
-        ! -name spoof-seen)" ""
+        ! -name spoof-seen ! -name hook-ports.lock)" ""
 out=$(cn pool dispose "$pool" 2>&1)
 is "pool dispose (all free, no --force): exit 0" "$?:$out" "0:pool $pool: disposed"
 is "pool dispose: no TAP left" "$(nsx ip -o link show | awk -F': ' '{print $2}' | grep -c "^${prefix}[0-9]")" 0

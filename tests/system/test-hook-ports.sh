@@ -125,4 +125,52 @@ is "stopped on two networks: exit 0, nothing left on either (both tables still t
 ok "stopped on two networks: the record is gone" test ! -e "$record"
 network_hook mx2 stopped end - <"$work/mx2-start.xml"
 
+# ---------------------------------------------------------------- a tap taken over
+# libvirtd killed early in a start was seen to leave the domain "paused
+# (starting up)" with no QEMU, active for good: its record and elements
+# stay, and libvirt may give one of its taps to another domain.  m2 gets
+# m1's vnet3: m1's MAC must not stay allowed there, and m1's own late
+# "stopped" must not take the port out of set ports under m2 (whose
+# frames would then pass unchecked: `iifname != @ports accept`).
+# port_mac_of TAP: the MACs set port_mac allows on TAP.
+port_mac_of() { nft list set bridge cn_md port_mac 2>&1 | grep -o "\"$1\" \. [0-9a-f:]*" | awk '{ print $3 }' | sort | tr '\n' ' '; }
+sed 's/<name>m1</<name>m2</; s/name="m1"/name="m2"/; s/36:8a:c2:4f:45:44/36:8a:c2:4f:45:99/g; s/vnet0/vnet3/;
+     s/10\.63\.0\.11/10.63.0.31/' "$data/qemu-start.xml" >"$work/m2-start.xml"
+sed 's/<name>m1</<name>m2</; s/name="m1"/name="m2"/; s/36:8a:c2:4f:45:44/36:8a:c2:4f:45:99/g' \
+    "$data/qemu-stopped.xml" >"$work/m2-stopped.xml"
+is "m2's XML: vnet3 with MAC 36:8a:c2:4f:45:99" \
+    "$(grep -c "<target dev='vnet3'/>" "$work/m2-start.xml") $(grep -c '36:8a:c2:4f:45:99' "$work/m2-start.xml")" "1 2"
+run qemu_hook m1 start begin - <"$work/m1-start.xml"
+is "m1 started: vnet3 allows m1's MAC" "$rc:$(port_mac_of vnet3)" "0:36:8a:c2:4f:45:03 "
+detached_before=$(events guest-detached)
+run qemu_hook m2 start begin - <"$work/m2-start.xml"
+is "m2 started on m1's vnet3: exit 0" "$rc" 0
+is "m2 on vnet3: only m2's MAC allowed there, m1's gone" "$(port_mac_of vnet3)" "36:8a:c2:4f:45:99 "
+is "m2 on vnet3: the four ports still in set ports" "$(ports ports)" "$all"
+is "m2 on vnet3: m1's record keeps its other three ports" \
+    "$(grep -o '^port md vnet[0-3]' "$record" | tr '\n' ' ')" "port md vnet0 port md vnet1 port md vnet2 "
+is "m2 on vnet3: m2's record has it" "$(grep -o '^port md vnet[0-3]' "$CARTHAGE_NET_RUN_DIR/hook-domain-m2")" \
+    "port md vnet3"
+is "m2 on vnet3: one guest-detached, m1's port" "$(($(events guest-detached) - detached_before))|$(
+    grep '"event": *"guest-detached"' "$CARTHAGE_NET_STATE_DIR/events.log" | tail -n 1 |
+        grep -c '"domain": *"m1".*"port": *"vnet3".*"mac": *"36:8a:c2:4f:45:03"')" "1|1"
+run qemu_hook m1 stopped end - <"$work/m1-stopped.xml"
+is "m1's late stopped: exit 0" "$rc" 0
+is "m1's late stopped: vnet3 stays in set ports (m2's)" "$(ports ports)" '"vnet3" '
+is "m1's late stopped: vnet3 still allows m2's MAC only" "$(port_mac_of vnet3)" "36:8a:c2:4f:45:99 "
+run qemu_hook m2 stopped end - <"$work/m2-stopped.xml"
+is "m2 stopped: nothing left" "$rc:$(ports ports)$(ports port_mac)" "0:"
+ok "m2 stopped: no record left" test ! -e "$CARTHAGE_NET_RUN_DIR/hook-domain-m2" -a ! -e "$record"
+
+# reconnect (libvirtd restarted) finds the domain's own ports in the sets:
+# they stay its own, nothing is taken over.
+qemu_hook m1 start begin - <"$work/m1-start.xml" 2>/dev/null
+detached_before=$(events guest-detached)
+run qemu_hook m1 reconnect begin - <"$work/m1-start.xml"
+is "reconnect: exit 0, the four ports, no guest-detached" \
+    "$rc:$(ports ports):$(($(events guest-detached) - detached_before))" "0:$all:0"
+is "reconnect: the record keeps the four ports" "$(grep -c '^port md vnet[0-3] ' "$record")" 4
+qemu_hook m1 stopped end - <"$work/m1-stopped.xml" 2>/dev/null
+is "and stopped: nothing left" "$(ports ports)" ""
+
 done_testing

@@ -133,12 +133,12 @@ static void test_guests_grouped(void **state)
         g_ptr_array_add(nets, i % 2 ? other : lab);
         g_ptr_array_add(list, cn_iso_guest_new(taps[i], i == 4 ? MAC_A : (i % 2 ? MAC_B : MAC_A)));
     }
-    g_autofree char *added = cn_nft_guests_dump(nets, list, FALSE);
+    g_autofree char *added = cn_nft_guests_dump(CN_NFT_GUESTS_ADD, NULL, NULL, nets, list);
     assert_int_equal(count_lines(added, "add bridge elements cn_lab ports"), 1);
     assert_int_equal(count_lines(added, "add bridge elements cn_other ports"), 1);
     assert_int_equal(count_lines(added, "add bridge elements cn_lab port_mac"), 1);
     assert_int_equal(count_lines(added, "add bridge elements cn_other port_mac"), 1);
-    g_autofree char *removed = cn_nft_guests_dump(nets, list, TRUE);
+    g_autofree char *removed = cn_nft_guests_dump(CN_NFT_GUESTS_REMOVE, NULL, NULL, nets, list);
     assert_int_equal(count_lines(removed, "delete bridge elements cn_lab ports"), 1);
     assert_int_equal(count_lines(removed, "delete bridge elements cn_other ports"), 1);
     /* vnet0 and vnet2 on lab, once each, in the add and the delete */
@@ -154,6 +154,43 @@ static void test_guests_grouped(void **state)
     g_autofree char *section = g_strndup(deleted, span);
     g_auto(GStrv) section_lines = g_strsplit(section, "\n", -1);
     assert_int_equal(g_strv_length(section_lines), 3); /* the header and two elements */
+}
+
+/* A claim creates the ports (NLM_F_EXCL: "create"), and adds the rest;
+ * a take-over removes the old guest's port elements (added first, so that
+ * absent ones are no error) before it adds the new guest's, in one batch. */
+static void test_guests_claim_and_take_over(void **state)
+{
+    (void)state;
+    g_autoptr(CnIsoNetwork) lab = cn_iso_network_new("lab", "cn-lab");
+    g_autoptr(GPtrArray) nets = g_ptr_array_new();
+    g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func((GDestroyNotify)cn_iso_guest_free);
+    g_ptr_array_add(nets, lab);
+    g_ptr_array_add(list, cn_iso_guest_new("vnet3", MAC_B));
+    g_autofree char *claimed = cn_nft_guests_dump(CN_NFT_GUESTS_CLAIM, NULL, NULL, nets, list);
+    assert_int_equal(count_lines(claimed, "create bridge elements cn_lab ports"), 1);
+    assert_int_equal(count_lines(claimed, "add bridge elements cn_lab ports"), 0);
+    assert_int_equal(count_lines(claimed, "add bridge elements cn_lab port_mac"), 1);
+    g_autofree char *added = cn_nft_guests_dump(CN_NFT_GUESTS_ADD, NULL, NULL, nets, list);
+    assert_int_equal(count_lines(added, "create bridge elements cn_lab ports"), 0);
+
+    g_autoptr(GPtrArray) old_nets = g_ptr_array_new();
+    g_autoptr(GPtrArray) old_list = g_ptr_array_new_with_free_func((GDestroyNotify)cn_iso_guest_free);
+    g_ptr_array_add(old_nets, lab);
+    g_ptr_array_add(old_list, cn_iso_guest_new("vnet3", MAC_A));
+    g_autofree char *taken = cn_nft_guests_dump(CN_NFT_GUESTS_TAKE_OVER, old_nets, old_list, nets, list);
+    assert_int_equal(count_lines(taken, "delete bridge elements cn_lab ports"), 1);
+    assert_int_equal(count_lines(taken, "delete bridge elements cn_lab port_mac"), 1);
+    assert_int_equal(count_lines(taken, "delete bridge elements cn_lab pinned_ip"), 1);
+    assert_int_equal(count_lines(taken, "add bridge elements cn_lab ports"), 2);
+    assert_int_equal(count_lines(taken, "create bridge elements cn_lab ports"), 0);
+    /* The old ones go before the new ones come: no delete after the
+     * new guest's port goes in. */
+    const char *new_port = g_strrstr(taken, "add bridge elements cn_lab ports\n");
+    const char *last_delete = g_strrstr(taken, "delete bridge elements ");
+    assert_non_null(new_port);
+    assert_non_null(last_delete);
+    assert_true(last_delete < new_port);
 }
 
 /* LINE's index in LINES, or -1. */
@@ -398,6 +435,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_guests_grouped),
+        cmocka_unit_test(test_guests_claim_and_take_over),
         cmocka_unit_test(test_batch_buffer_reused_clean),
         cmocka_unit_test(test_eui64),
         cmocka_unit_test(test_guest_v6_addresses),
