@@ -201,18 +201,24 @@ static void emit_masquerade(const HookEvent *event, const HookDomain *domain)
         hook_log(event, LOG_WARNING, "public address not announced: %s", error->message);
 }
 
-/* Ports of other domains whose taps libvirt gave to DOMAIN_NAME: gone
- * from their records and the kernel, said in the log and as their
- * guest-detached (their "stopped" will not name them). */
+/* Ports of other domains whose taps libvirt gave to DOMAIN_NAME, and of
+ * this domain's previous run: gone from their records and the kernel,
+ * said in the log and as their guest-detached (no "stopped" will name
+ * them). */
 static void emit_taken_over(const HookEvent *event, const char *domain_name, GPtrArray *taken_over)
 {
     for (guint i = 0; i < taken_over->len; i++) {
         const CnPortTakenOver *taken = taken_over->pdata[i];
         char mac[CN_MAC_STR_MAX];
         cn_mac_format(taken->port->mac, mac);
-        hook_log(event, LOG_WARNING,
-                 "network %s port %s (%s): taken over from domain %s, whose record still named it: libvirt gave "
-                 "the tap to %s", taken->port->network, taken->port->tap, mac, taken->domain, domain_name);
+        if (strcmp(taken->domain, domain_name) == 0)
+            hook_log(event, LOG_WARNING,
+                     "network %s port %s (%s): of this domain's previous run, whose stopped never ran: released",
+                     taken->port->network, taken->port->tap, mac);
+        else
+            hook_log(event, LOG_WARNING,
+                     "network %s port %s (%s): taken over from domain %s, whose record still named it: libvirt "
+                     "gave the tap to %s", taken->port->network, taken->port->tap, mac, taken->domain, domain_name);
         CnEvent *detached = cn_event_new("guest-detached");
         cn_event_add_string(detached, "domain", taken->domain);
         cn_event_add_string(detached, "network", taken->port->network);

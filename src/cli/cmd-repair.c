@@ -2,7 +2,6 @@
  * with the definitions, or everything carthage-net made removed. */
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli-full.h"
 #include "link.h"
@@ -48,23 +47,10 @@ static int repair(CnCli *cli, CnSite *site, CnVirt *virt)
     /* The hook's records of domains that are not running: their "stopped"
      * never ran to the end (a kill, a crash); their ports go below. */
     g_autoptr(GPtrArray) stale = g_ptr_array_new_with_free_func(g_free);
-    if (!cn_ops_stale_domain_records(virt, cn_paths_run_dir(), stale, &error))
+    if (!cn_ops_forget_stale_domain_records(virt, cn_paths_run_dir(), stale, &error))
         return cn_cli_fail(error);
-    /* Under the records' lock: a start taking a tap over rewrites another
-     * domain's record. */
-    int ports_lock = stale->len > 0 ? cn_ports_lock(cn_paths_run_dir(), &error) : -1;
-    if (stale->len > 0 && ports_lock < 0)
-        return cn_cli_fail(error);
-    for (guint i = 0; i < stale->len; i++) {
-        g_autofree char *name = g_strconcat("hook-domain-", (char *)stale->pdata[i], NULL);
-        if (!cn_runtime_remove(cn_paths_run_dir(), name, &error)) {
-            close(ports_lock);
-            return cn_cli_fail(error);
-        }
+    for (guint i = 0; i < stale->len; i++)
         printf("domain %s: not running; the hook's record of its ports forgotten\n", (char *)stale->pdata[i]);
-    }
-    if (ports_lock >= 0)
-        close(ports_lock);
     g_autoptr(GPtrArray) orphans = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
     cn_runtime_remove_orphans(cn_paths_run_dir(), orphans, warnings);
@@ -193,11 +179,16 @@ static int purge(CnCli *cli, CnSite *site, CnVirt *virt)
     const char *run_dir = cn_paths_run_dir();
     g_autoptr(GDir) runtime = g_dir_open(run_dir, 0, NULL);
     for (const char *file; runtime && (file = g_dir_read_name(runtime));) {
+        /* The records' lock last, after what it guards. */
         if ((g_str_has_prefix(file, "hook-") || g_str_has_prefix(file, ".hook-")) &&
-            !cn_runtime_remove(run_dir, file, &error)) {
+            strcmp(file, CN_PORTS_LOCK_FILE) != 0 && !cn_runtime_remove(run_dir, file, &error)) {
             cn_cli_error("%s", error->message);
             return CN_EXIT_SYSTEM;
         }
+    }
+    if (!cn_runtime_remove(run_dir, CN_PORTS_LOCK_FILE, &error)) {
+        cn_cli_error("%s", error->message);
+        return CN_EXIT_SYSTEM;
     }
     if (!cn_state_purge(state, &error))
         return cn_cli_fail(error);

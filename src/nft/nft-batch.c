@@ -28,6 +28,7 @@ struct CnNftBatch {
     uint32_t first_seq;
     uint32_t seq;
     GPtrArray *descriptions; /* by seq - first_seq */
+    GByteArray *exclusive;   /* by seq - first_seq: 1 when the message asked NLM_F_EXCL */
     gsize zeroed_to;         /* the buffer's bytes from its length to here are zero */
     gsize last_message;      /* the offset of the last message; 0: none yet */
 };
@@ -93,10 +94,12 @@ CnNftBatch *cn_nft_batch_new(void)
     batch->first_seq = batch->seq = next_seq;
     next_seq += 1u << 20; /* room for a million messages a batch */
     batch->descriptions = g_ptr_array_new_with_free_func(g_free);
+    batch->exclusive = g_byte_array_new();
     char header[MNL_NLMSG_HDRLEN + 64];
     struct nlmsghdr *begin = nftnl_batch_begin(header, batch->seq++);
     g_byte_array_append(batch->buffer, (guint8 *)begin, begin->nlmsg_len);
     g_ptr_array_add(batch->descriptions, g_strdup("batch begin"));
+    g_byte_array_append(batch->exclusive, (const guint8[]){ 0 }, 1);
     return batch;
 }
 
@@ -106,6 +109,7 @@ void cn_nft_batch_free(CnNftBatch *batch)
         return;
     give_back_buffer(batch);
     g_ptr_array_unref(batch->descriptions);
+    g_byte_array_unref(batch->exclusive);
     g_free(batch);
 }
 
@@ -150,6 +154,7 @@ static void commit_message(CnNftBatch *batch, char *start, const char *descripti
         memset(batch->buffer->data + end, 0, written_to - end);
     g_byte_array_set_size(batch->buffer, (guint)end);
     g_ptr_array_add(batch->descriptions, g_strdup(description));
+    g_byte_array_append(batch->exclusive, (const guint8[]){ (header->nlmsg_flags & NLM_F_EXCL) != 0 }, 1);
     batch->last_message = offset;
 }
 
@@ -443,6 +448,11 @@ static gboolean read_errors(struct mnl_socket *socket, CnNftBatch *batch, GError
                 guint index = header->nlmsg_seq - batch->first_seq;
                 const char *what = index < batch->descriptions->len ? batch->descriptions->pdata[index]
                                                                      : "a message";
+                if (-err->error == EEXIST && index < batch->exclusive->len && batch->exclusive->data[index]) {
+                    g_set_error(error, CN_NFT_ERROR, CN_NFT_ERROR_CLAIMED,
+                                "nftables refused %s: one of them is there already", what);
+                    return FALSE;
+                }
                 g_set_error(error, CN_NFT_ERROR, -err->error, "nftables refused %s: %s", what,
                             g_strerror(-err->error));
                 return FALSE;
@@ -574,6 +584,7 @@ gboolean cn_nft_batch_commit(CnNftBatch *batch, GError **error)
     struct nlmsghdr *end = nftnl_batch_end(header, batch->seq++);
     g_byte_array_append(batch->buffer, (guint8 *)end, end->nlmsg_len);
     g_ptr_array_add(batch->descriptions, g_strdup("batch end"));
+    g_byte_array_append(batch->exclusive, (const guint8[]){ 0 }, 1);
     /* The end message is not acked; the last object's ack ends the read.
      * Only it asks for one (the kernel reports errors whether asked or
      * not): one answer to read, not one per message. */

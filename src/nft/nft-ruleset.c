@@ -1142,42 +1142,43 @@ static void append_guests(CnNftBatch *batch, GPtrArray *nets, GPtrArray *guests,
     }
 }
 
-/* The batch of CHANGE for GUESTS on NETS; for CN_NFT_GUESTS_TAKE_OVER,
- * OLD_GUESTS on OLD_NETS removed first. */
-static CnNftBatch *guests_batch(CnNftGuestsChange change, GPtrArray *old_nets, GPtrArray *old_guests, GPtrArray *nets,
-                                GPtrArray *guests)
+/* One batch: OLD_GUESTS (on OLD_NETS; may be NULL) removed, then GUESTS
+ * (on NETS) added, or removed when REMOVE; CLAIM: added with the ports
+ * created (elements_into_batch). */
+static CnNftBatch *guests_batch(GPtrArray *old_nets, GPtrArray *old_guests, GPtrArray *nets, GPtrArray *guests,
+                                gboolean remove, gboolean claim)
 {
     CnNftBatch *batch = cn_nft_batch_new();
-    if (change == CN_NFT_GUESTS_TAKE_OVER)
+    if (old_guests && old_guests->len > 0)
         append_guests(batch, old_nets, old_guests, TRUE, FALSE);
-    append_guests(batch, nets, guests, change == CN_NFT_GUESTS_REMOVE, change == CN_NFT_GUESTS_CLAIM);
+    append_guests(batch, nets, guests, remove, claim);
     return batch;
 }
 
-char *cn_nft_guests_dump(CnNftGuestsChange change, GPtrArray *old_nets, GPtrArray *old_guests, GPtrArray *nets,
-                         GPtrArray *guests)
+char *cn_nft_guests_dump(GPtrArray *nets, GPtrArray *guests, gboolean remove)
 {
-    g_autoptr(CnNftBatch) batch = guests_batch(change, old_nets, old_guests, nets, guests);
+    g_autoptr(CnNftBatch) batch = guests_batch(NULL, NULL, nets, guests, remove, FALSE);
     return cn_nft_batch_dump(batch);
 }
 
 gboolean cn_nft_guests_add(GPtrArray *nets, GPtrArray *guests, GError **error)
 {
-    g_autoptr(CnNftBatch) batch = guests_batch(CN_NFT_GUESTS_ADD, NULL, NULL, nets, guests);
+    g_autoptr(CnNftBatch) batch = guests_batch(NULL, NULL, nets, guests, FALSE, FALSE);
     return cn_nft_batch_commit(batch, error);
 }
 
-gboolean cn_nft_guests_claim(GPtrArray *nets, GPtrArray *guests, GError **error)
+gboolean cn_nft_guests_replace(GPtrArray *old_nets, GPtrArray *old_guests, GPtrArray *nets, GPtrArray *guests,
+                               gboolean claim, GError **error)
 {
-    g_autoptr(CnNftBatch) batch = guests_batch(CN_NFT_GUESTS_CLAIM, NULL, NULL, nets, guests);
+    g_autoptr(CnNftBatch) batch = guests_batch(old_nets, old_guests, nets, guests, FALSE, claim);
     return cn_nft_batch_commit(batch, error);
 }
 
-gboolean cn_nft_guests_take_over(GPtrArray *old_nets, GPtrArray *old_guests, GPtrArray *nets, GPtrArray *guests,
-                                 GError **error)
+char *cn_nft_guests_replace_dump(GPtrArray *old_nets, GPtrArray *old_guests, GPtrArray *nets, GPtrArray *guests,
+                                 gboolean claim)
 {
-    g_autoptr(CnNftBatch) batch = guests_batch(CN_NFT_GUESTS_TAKE_OVER, old_nets, old_guests, nets, guests);
-    return cn_nft_batch_commit(batch, error);
+    g_autoptr(CnNftBatch) batch = guests_batch(old_nets, old_guests, nets, guests, FALSE, claim);
+    return cn_nft_batch_dump(batch);
 }
 
 static gboolean guest_add_commit(const CnIsoNetwork *net, const CnIsoGuest *guest, gboolean replace_handler,
@@ -1208,7 +1209,7 @@ gboolean cn_nft_guest_remove(const CnIsoNetwork *net, const CnIsoGuest *guest, G
 
 gboolean cn_nft_guests_remove(GPtrArray *nets, GPtrArray *guests, GError **error)
 {
-    g_autoptr(CnNftBatch) batch = guests_batch(CN_NFT_GUESTS_REMOVE, NULL, NULL, nets, guests);
+    g_autoptr(CnNftBatch) batch = guests_batch(NULL, NULL, nets, guests, TRUE, FALSE);
     return cn_nft_batch_commit(batch, error);
 }
 

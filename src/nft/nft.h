@@ -97,6 +97,10 @@ char *cn_nft_table_name(const char *network);
 
 #define CN_NFT_ERROR (cn_nft_error_quark())
 GQuark cn_nft_error_quark(void);
+/* CN_NFT_ERROR's codes are the kernel's errno values, and this one: an
+ * element created exclusively (NLM_F_EXCL, cn_nft_guests_claim) is in its
+ * set already (the kernel's EEXIST for that message). */
+#define CN_NFT_ERROR_CLAIMED 0x10000
 
 /* (Re)creates the network's tables, chains, rules and network-wide
  * elements, plus GUESTS (CnIsoGuest*, may be NULL), in one batch that
@@ -129,25 +133,21 @@ gboolean cn_nft_guest_remove(const CnIsoNetwork *net, const CnIsoGuest *guest, G
  * repeat or differ): one batch, all or nothing. */
 gboolean cn_nft_guests_add(GPtrArray *nets, GPtrArray *guests, GError **error);
 gboolean cn_nft_guests_remove(GPtrArray *nets, GPtrArray *guests, GError **error);
-/* As cn_nft_guests_add, but a port already in its network's set `ports`
- * (another guest's, whose record still names the tap) has the kernel
- * refuse the batch with EEXIST (CN_NFT_ERROR), changing nothing. */
-gboolean cn_nft_guests_claim(GPtrArray *nets, GPtrArray *guests, GError **error);
-/* One batch: OLD_GUESTS' port elements (on OLD_NETS) removed, as
- * cn_nft_guests_remove does, then GUESTS' added: the ports' taps change
- * hands with no moment outside the set `ports`. */
-gboolean cn_nft_guests_take_over(GPtrArray *old_nets, GPtrArray *old_guests, GPtrArray *nets, GPtrArray *guests,
-                                 GError **error);
-typedef enum {
-    CN_NFT_GUESTS_ADD,
-    CN_NFT_GUESTS_CLAIM,
-    CN_NFT_GUESTS_REMOVE,
-    CN_NFT_GUESTS_TAKE_OVER,
-} CnNftGuestsChange;
-/* The batch the function of CHANGE sends, as text (cn_nft_batch_dump's);
- * OLD_NETS and OLD_GUESTS only for CN_NFT_GUESTS_TAKE_OVER. */
-char *cn_nft_guests_dump(CnNftGuestsChange change, GPtrArray *old_nets, GPtrArray *old_guests, GPtrArray *nets,
-                         GPtrArray *guests);
+/* The batch cn_nft_guests_add (REMOVE: cn_nft_guests_remove) sends, as
+ * text (cn_nft_batch_dump's). */
+char *cn_nft_guests_dump(GPtrArray *nets, GPtrArray *guests, gboolean remove);
+/* One batch: OLD_GUESTS' port elements (on OLD_NETS; none when NULL)
+ * removed, as cn_nft_guests_remove does, then GUESTS' added: a tap changes
+ * hands with no moment outside its set `ports`.  CLAIM: GUESTS' ports are
+ * created exclusively (NLM_F_EXCL), so that one already in its network's
+ * set `ports` (another guest's, whose record still names the tap) has the
+ * kernel refuse the batch (CN_NFT_ERROR_CLAIMED), changing nothing; it
+ * costs nothing when none is. */
+gboolean cn_nft_guests_replace(GPtrArray *old_nets, GPtrArray *old_guests, GPtrArray *nets, GPtrArray *guests,
+                               gboolean claim, GError **error);
+/* The batch cn_nft_guests_replace sends, as text. */
+char *cn_nft_guests_replace_dump(GPtrArray *old_nets, GPtrArray *old_guests, GPtrArray *nets, GPtrArray *guests,
+                                 gboolean claim);
 
 /* Reading back (isolation show, status). */
 typedef struct {

@@ -6,6 +6,7 @@
 #include "hook-record.h"
 #include "netaddr.h"
 #include "ops-isolation.h"
+#include "ops-ports.h"
 #include "state.h"
 
 /* How long define and repair wait for a network hook to finish with the
@@ -312,10 +313,31 @@ gboolean cn_isolation_drift(const CnNetwork *net, const char *run_dir, GPtrArray
     return TRUE;
 }
 
-/* The network hook takes the same lock for its start and stop. */
-static int lock_record(const char *run_dir, GError **error)
+/* The network hook takes the same lock for its start and stop.  Then the
+ * domains' records' lock (ops-ports.h): what is brought in step with them
+ * is what they say, not what a start that took a tap over has just
+ * changed. */
+typedef struct {
+    int record;
+    int ports;
+} Locks;
+
+static gboolean lock_records(const char *run_dir, Locks *locks, GError **error)
 {
-    return cn_runtime_lock(run_dir, RECORD_LOCK_MS, error);
+    locks->record = cn_runtime_lock(run_dir, RECORD_LOCK_MS, error);
+    if (locks->record < 0)
+        return FALSE;
+    locks->ports = cn_ports_lock(run_dir, error);
+    if (locks->ports >= 0)
+        return TRUE;
+    close(locks->record);
+    return FALSE;
+}
+
+static void unlock_records(Locks *locks)
+{
+    close(locks->ports);
+    close(locks->record);
 }
 
 static gboolean write_record(const CnNetwork *net, const char *run_dir, const CnHookRecord *record, GError **error)
@@ -345,8 +367,8 @@ static void report_elements(const CnNetwork *net, const CnNftDrift *nft, GHashTa
 
 gboolean cn_isolation_repair(const CnNetwork *net, const char *run_dir, GPtrArray *report, GError **error)
 {
-    int lock = lock_record(run_dir, error);
-    if (lock < 0)
+    Locks locks;
+    if (!lock_records(run_dir, &locks, error))
         return FALSE;
     g_auto(Look) look;
     look_begin(&look, net, run_dir);
@@ -375,15 +397,15 @@ gboolean cn_isolation_repair(const CnNetwork *net, const char *run_dir, GPtrArra
             g_ptr_array_add(report, g_strdup(look.current ? "the hook's record of the network rewritten"
                                                           : "the hook's record of the network written"));
     }
-    close(lock);
+    unlock_records(&locks);
     return ok;
 }
 
 gboolean cn_isolation_sync_live(const CnNetwork *net, const char *run_dir, gboolean rules_may_change,
                                 gboolean dry_run, GPtrArray *report, GError **error)
 {
-    int lock = lock_record(run_dir, error);
-    if (lock < 0)
+    Locks locks;
+    if (!lock_records(run_dir, &locks, error))
         return FALSE;
     g_auto(Look) look;
     look_begin(&look, net, run_dir);
@@ -392,7 +414,7 @@ gboolean cn_isolation_sync_live(const CnNetwork *net, const char *run_dir, gbool
     if (!current || current->version < 2) {
         /* No record (the hook is not installed), or tables an older hook
          * made: status says so, and repair rebuilds them. */
-        close(lock);
+        unlock_records(&locks);
         return TRUE;
     }
     if (!rules_may_change) {
@@ -410,7 +432,7 @@ gboolean cn_isolation_sync_live(const CnNetwork *net, const char *run_dir, gbool
     if (!record_differs(current, wanted)) {
         /* The definitions did not change what the network has: anything
          * else out of step is for status to say and repair to mend. */
-        close(lock);
+        unlock_records(&locks);
         return TRUE;
     }
     const char *would = dry_run ? "would " : "";
@@ -432,6 +454,6 @@ gboolean cn_isolation_sync_live(const CnNetwork *net, const char *run_dir, gbool
         if (!dry_run)
             ok = write_record(net, run_dir, wanted, error);
     }
-    close(lock);
+    unlock_records(&locks);
     return ok;
 }

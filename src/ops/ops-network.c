@@ -1,11 +1,14 @@
 /* ops-network.c - see ops-network.h */
 #include <stdarg.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "link.h"
 #include "netxml-diff.h"
 #include "ops-isolation.h"
 #include "ops-network.h"
+#include "ops-ports.h"
 #include "paths.h"
 #include "render.h"
 
@@ -233,19 +236,72 @@ gboolean cn_ops_undefine_network(CnVirt *virt, CnSite *site, const char *name, g
     return TRUE;
 }
 
-gboolean cn_ops_stale_domain_records(CnVirt *virt, const char *run_dir, GPtrArray *stale, GError **error)
+/* The inode of RUN_DIR's file NAME, 0 when there is none: records are
+ * written by rename, so a record written again has another. */
+static guint64 record_inode(const char *run_dir, const char *name)
 {
+    g_autofree char *path = g_build_filename(run_dir, name, NULL);
+    struct stat st;
+    return stat(path, &st) == 0 ? (guint64)st.st_ino : 0;
+}
+
+/* cn_ops_stale_domain_records; INODES (guint64, may be NULL) gets each
+ * stale record's inode as it was before libvirt was asked. */
+static gboolean stale_records(CnVirt *virt, const char *run_dir, GPtrArray *stale, GArray *inodes, GError **error)
+{
+    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GDir) listing = g_dir_open(run_dir, 0, NULL);
     for (const char *name; listing && (name = g_dir_read_name(listing));) {
-        if (!g_str_has_prefix(name, "hook-domain-"))
-            continue;
+        if (g_str_has_prefix(name, "hook-domain-"))
+            g_ptr_array_add(names, g_strdup(name));
+    }
+    g_ptr_array_sort(names, cn_compare_string_ptrs);
+    for (guint i = 0; i < names->len; i++) {
+        const char *name = names->pdata[i];
         const char *domain_name = name + strlen("hook-domain-");
+        guint64 inode = record_inode(run_dir, name);
         g_auto(CnVirtDomain) domain = { 0 };
         if (!cn_virt_domain_get(virt, domain_name, &domain, error))
             return FALSE;
-        if (!domain.exists || !domain.active)
-            g_ptr_array_add(stale, g_strdup(domain_name));
+        if (domain.exists && domain.active)
+            continue;
+        g_ptr_array_add(stale, g_strdup(domain_name));
+        if (inodes)
+            g_array_append_val(inodes, inode);
     }
-    g_ptr_array_sort(stale, cn_compare_string_ptrs);
     return TRUE;
+}
+
+gboolean cn_ops_stale_domain_records(CnVirt *virt, const char *run_dir, GPtrArray *stale, GError **error)
+{
+    return stale_records(virt, run_dir, stale, NULL, error);
+}
+
+gboolean cn_ops_forget_stale_domain_records(CnVirt *virt, const char *run_dir, GPtrArray *forgotten,
+                                            GError **error)
+{
+    g_autoptr(GPtrArray) stale = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GArray) inodes = g_array_new(FALSE, FALSE, sizeof(guint64));
+    if (!stale_records(virt, run_dir, stale, inodes, error))
+        return FALSE;
+    if (stale->len == 0)
+        return TRUE;
+    /* Under the records' lock, and only a record as it was when libvirt
+     * said its domain was not running: one written since is a new start's
+     * (or a take-over's), not to be forgotten. */
+    int lock = cn_ports_lock(run_dir, error);
+    if (lock < 0)
+        return FALSE;
+    gboolean ok = TRUE;
+    for (guint i = 0; ok && i < stale->len; i++) {
+        g_autofree char *name = cn_hook_ports_file_name(stale->pdata[i]);
+        guint64 inode = g_array_index(inodes, guint64, i);
+        if (inode == 0 || record_inode(run_dir, name) != inode)
+            continue;
+        ok = cn_runtime_remove(run_dir, name, error);
+        if (ok)
+            g_ptr_array_add(forgotten, g_strdup(stale->pdata[i]));
+    }
+    close(lock);
+    return ok;
 }

@@ -36,3 +36,8 @@ CnOwnedBridges *cn_ops_read_owned_bridges(CnState *state, GError **error);
 /* The domains the hook recorded ports for (in RUN_DIR) that are not
  * running: their "stopped" never ran to the end.  Names into STALE. */
 gboolean cn_ops_stale_domain_records(CnVirt *virt, const char *run_dir, GPtrArray *stale, GError **error);
+/* Removes those records (under cn_ports_lock), each only if it was not
+ * written again since libvirt was asked (a start in between); the
+ * domains' names into FORGOTTEN. */
+gboolean cn_ops_forget_stale_domain_records(CnVirt *virt, const char *run_dir, GPtrArray *forgotten,
+                                            GError **error);

@@ -6,23 +6,26 @@
 #include "ops-ports.h"
 #include "state.h"
 
-#define PORTS_LOCK "hook-ports.lock"
 #define PORTS_FILE_PREFIX "hook-domain-"
 
 int cn_ports_lock(const char *run_dir, GError **error)
 {
-    g_autofree char *path = g_build_filename(run_dir, PORTS_LOCK, NULL);
+    g_autofree char *path = g_build_filename(run_dir, CN_PORTS_LOCK_FILE, NULL);
     g_autoptr(GError) local = NULL;
-    int fd = cn_lock_file(path, -1, &local);
+    int fd = cn_lock_file(path, CN_PORTS_LOCK_MS, &local);
     if (fd >= 0)
         return fd;
+    if (!g_error_matches(local, CN_STATE_ERROR, CN_STATE_ERROR_IO)) {
+        g_propagate_error(error, g_steal_pointer(&local)); /* held too long by another */
+        return -1;
+    }
     /* No run directory yet (the first port since boot): one mkdir then,
      * rather than one on every call. */
     if (cn_make_dir(run_dir, 0755) < 0 && errno != EEXIST) {
         g_propagate_error(error, g_steal_pointer(&local));
         return -1;
     }
-    return cn_lock_file(path, -1, error);
+    return cn_lock_file(path, CN_PORTS_LOCK_MS, error);
 }
 
 void cn_port_taken_over_free(CnPortTakenOver *taken)
@@ -60,6 +63,18 @@ gboolean cn_ports_save(const char *run_dir, const char *domain, GPtrArray *ports
         return cn_runtime_remove(run_dir, name, error);
     g_autofree char *text = cn_hook_ports_format(ports);
     return cn_runtime_write(run_dir, name, text, error);
+}
+
+/* TAKEN's items into TAKEN_OVER (the caller's; freed when NULL). */
+static void hand_over(GPtrArray *taken, GPtrArray *taken_over)
+{
+    while (taken->len > 0) {
+        gpointer item = g_ptr_array_steal_index(taken, 0);
+        if (taken_over)
+            g_ptr_array_add(taken_over, item);
+        else
+            cn_port_taken_over_free(item);
+    }
 }
 
 /* Whether ATTACHES (CnPortAttach*) has a port on PORT's tap, on any
@@ -104,37 +119,26 @@ static void take_from_records(const char *run_dir, const char *domain, GPtrArray
     }
 }
 
-/* After the kernel refused a claim: the ports of other domains' records on
- * our taps leave those records, and one batch removes their elements and
- * adds ours (NETS, GUESTS).  FALSE when no record named our taps, or when
- * that batch failed (their elements are then removed on their own, and
- * ours are left to the caller).  What was taken goes into TAKEN_OVER. */
-static gboolean take_over(const char *run_dir, const char *domain, GPtrArray *attaches, GPtrArray *nets,
-                          GPtrArray *guests, GPtrArray *taken_over)
+/* TAKEN's ports (CnPortTakenOver*) replaced by GUESTS on NETS in one batch
+ * (CLAIM: cn_nft_guests_replace's). */
+static gboolean replace_taken(GPtrArray *taken, GPtrArray *nets, GPtrArray *guests, gboolean claim, GError **error)
 {
-    g_autoptr(GPtrArray) taken = g_ptr_array_new_with_free_func((GDestroyNotify)cn_port_taken_over_free);
-    take_from_records(run_dir, domain, attaches, taken);
-    if (taken->len == 0)
-        return FALSE;
     g_autoptr(GPtrArray) old_nets = g_ptr_array_new_with_free_func((GDestroyNotify)cn_iso_network_free);
     g_autoptr(GPtrArray) old_guests = g_ptr_array_new_with_free_func((GDestroyNotify)cn_iso_guest_free);
     for (guint i = 0; i < taken->len; i++)
         add_removal(old_nets, old_guests, ((CnPortTakenOver *)taken->pdata[i])->port);
-    gboolean together = cn_nft_guests_take_over(old_nets, old_guests, nets, guests, NULL);
-    if (!together)
-        cn_nft_guests_remove(old_nets, old_guests, NULL);
-    while (taken->len > 0) {
-        gpointer item = g_ptr_array_steal_index(taken, 0);
-        if (taken_over)
-            g_ptr_array_add(taken_over, item);
-        else
-            cn_port_taken_over_free(item);
-    }
-    return together;
+    if (guests)
+        return cn_nft_guests_replace(old_nets, old_guests, nets, guests, claim, error);
+    return cn_nft_guests_remove(old_nets, old_guests, error);
 }
 
+/* The ports of ATTACHES recorded in PORTS (DOMAIN's record, saved), then
+ * their elements added; TAKEN (CnPortTakenOver*; NULL without CLAIM): the
+ * ports whose elements go in the same batch, the domain's own previous
+ * ones to begin with.  CLAIM: when the kernel refuses a tap already in
+ * its set, the other domains' records that name it join TAKEN. */
 static void attach_locked(const char *run_dir, const char *domain, GPtrArray *ports, GPtrArray *attaches,
-                          gboolean claim, CnPortResult *results, GError **errors, GPtrArray *taken_over)
+                          gboolean claim, GPtrArray *taken, CnPortResult *results, GError **errors)
 {
     guint first = ports->len;
     for (guint i = 0; i < attaches->len; i++) {
@@ -150,6 +154,7 @@ static void attach_locked(const char *run_dir, const char *domain, GPtrArray *po
             results[i] = CN_PORT_NOT_RECORDED;
             errors[i] = g_error_copy(local);
         }
+        g_ptr_array_set_size(taken, 0); /* nothing was done */
         return;
     }
     /* All in one batch; when the kernel refuses it (which changes
@@ -165,13 +170,18 @@ static void attach_locked(const char *run_dir, const char *domain, GPtrArray *po
     }
     if (claim) {
         g_autoptr(GError) claim_error = NULL;
-        if (cn_nft_guests_claim(nets, guests, &claim_error))
+        if (replace_taken(taken, nets, guests, TRUE, &claim_error))
             return;
-        /* EEXIST: a tap in a set `ports` already (or a handler's value
-         * changed, which the batch without the claim below mends). */
-        if (g_error_matches(claim_error, CN_NFT_ERROR, EEXIST) &&
-            take_over(run_dir, domain, attaches, nets, guests, taken_over))
-            return;
+        /* A tap in its set `ports` already: whose?  (Any other refusal,
+         * a handler's value changed say, is for the batches below.) */
+        if (g_error_matches(claim_error, CN_NFT_ERROR, CN_NFT_ERROR_CLAIMED)) {
+            take_from_records(run_dir, domain, attaches, taken);
+            if (replace_taken(taken, nets, guests, FALSE, NULL))
+                return;
+        }
+        /* What goes, on its own; then ours, as without a claim. */
+        if (taken->len > 0)
+            replace_taken(taken, NULL, NULL, FALSE, NULL);
     }
     if (cn_nft_guests_add(nets, guests, NULL))
         return;
@@ -238,8 +248,21 @@ void cn_ports_attach_many(const char *run_dir, const char *domain, GPtrArray *po
         }
         return;
     }
-    attach_locked(run_dir, domain, ports, attaches, claim, results, errors, taken_over);
+    /* At a start, the domain's own record, if it has one, is of its
+     * previous run, whose "stopped" never ran: its ports go now. */
+    g_autoptr(GPtrArray) taken = g_ptr_array_new_with_free_func((GDestroyNotify)cn_port_taken_over_free);
+    g_autoptr(GPtrArray) previous = NULL;
+    if (claim && cn_ports_load(run_dir, domain, &previous, NULL)) {
+        while (previous->len > 0) {
+            CnPortTakenOver *item = g_new0(CnPortTakenOver, 1);
+            item->domain = g_strdup(domain);
+            item->port = g_ptr_array_steal_index(previous, 0);
+            g_ptr_array_add(taken, item);
+        }
+    }
+    attach_locked(run_dir, domain, ports, attaches, claim, taken, results, errors);
     close(lock);
+    hand_over(taken, taken_over);
 }
 
 CnPortResult cn_ports_attach(const char *run_dir, const char *domain, const char *network, const CnIsoNetwork *net,
@@ -258,8 +281,10 @@ CnPortResult cn_ports_attach(const char *run_dir, const char *domain, const char
     g_ptr_array_add(attaches, &attach);
     CnPortResult result = CN_PORT_ATTACHED;
     GError *failure = NULL;
-    attach_locked(run_dir, domain, ports, attaches, TRUE, &result, &failure, taken_over);
+    g_autoptr(GPtrArray) taken = g_ptr_array_new_with_free_func((GDestroyNotify)cn_port_taken_over_free);
+    attach_locked(run_dir, domain, ports, attaches, TRUE, taken, &result, &failure);
     close(lock);
+    hand_over(taken, taken_over);
     if (failure)
         g_propagate_error(error, failure);
     return result;

@@ -14,10 +14,14 @@
 
 /* The lock of the domains' records of ports (RUN_DIR/hook-ports.lock,
  * made when missing): held by every writer of them, from reading a record
- * to writing it back and sending its batch, since a record may also be
- * changed by another domain's start (a tap taken over, below).  Waits for
- * it (its holders hold it for a record write and a batch); the
- * descriptor to close, or -1 with ERROR. */
+ * to writing it back and sending its batch, and by repair while it brings
+ * a network's elements in step with them, since a record may also be
+ * changed by another domain's start (a tap taken over, below).  Waits up
+ * to CN_PORTS_LOCK_MS for it (its holders hold it for a record write and a
+ * batch; repair, for a network's reads and one batch); the descriptor to
+ * close, or -1 with ERROR (CN_STATE_ERROR_BUSY when the time ran out). */
+#define CN_PORTS_LOCK_MS 10000
+#define CN_PORTS_LOCK_FILE "hook-ports.lock"
 int cn_ports_lock(const char *run_dir, GError **error);
 
 /* DOMAIN's record of ports in RUN_DIR: *PORTS (CnHookPort*), empty when

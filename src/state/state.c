@@ -307,6 +307,9 @@ void cn_runtime_remove_orphans(const char *dir, GPtrArray *removed, GPtrArray *w
 int cn_flock_wait(int fd, int operation, int timeout_ms)
 {
     gint64 deadline = timeout_ms < 0 ? 0 : g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+    /* Looked at again after 0.5 ms, then twice as long each time up to
+     * 10 ms: most holders hold a lock for a write and a batch. */
+    gulong pause_us = 500;
     for (;;) {
         if (flock(fd, operation | (timeout_ms < 0 ? 0 : LOCK_NB)) == 0)
             return 0;
@@ -314,7 +317,8 @@ int cn_flock_wait(int fd, int operation, int timeout_ms)
             continue;
         if (errno != EWOULDBLOCK || g_get_monotonic_time() >= deadline)
             return -1;
-        g_usleep(10 * 1000);
+        g_usleep(pause_us);
+        pause_us = MIN(pause_us * 2, 10 * 1000);
     }
 }
 

@@ -19,7 +19,7 @@ build=${top_builddir:-$top/build}
 . "$top/tests/lib/system.sh"
 . "$top/tests/lib/hook-xml.sh"
 
-require_root "network namespaces, nftables" ip nft unshare
+require_root "network namespaces, nftables" ip nft unshare flock
 require_built carthage-net-hook
 reexec_in_namespace CN_TEST_NETNS cn-hookports "$@"
 
@@ -163,13 +163,44 @@ is "m2 stopped: nothing left" "$rc:$(ports ports)$(ports port_mac)" "0:"
 ok "m2 stopped: no record left" test ! -e "$CARTHAGE_NET_RUN_DIR/hook-domain-m2" -a ! -e "$record"
 
 # reconnect (libvirtd restarted) finds the domain's own ports in the sets:
-# they stay its own, nothing is taken over.
+# they stay its own, and it claims nothing, not even from a record that
+# names one of its taps (m9's, planted).
 qemu_hook m1 start begin - <"$work/m1-start.xml" 2>/dev/null
+planted=$CARTHAGE_NET_RUN_DIR/hook-domain-m9
+printf 'carthage-net-hook-domain 2\nport md vnet0 36:8a:c2:4f:45:77\n' >"$planted"
 detached_before=$(events guest-detached)
 run qemu_hook m1 reconnect begin - <"$work/m1-start.xml"
 is "reconnect: exit 0, the four ports, no guest-detached" \
     "$rc:$(ports ports):$(($(events guest-detached) - detached_before))" "0:$all:0"
 is "reconnect: the record keeps the four ports" "$(grep -c '^port md vnet[0-3] ' "$record")" 4
+is "reconnect: another record naming vnet0 is left as it was" "$(cat "$planted")" \
+    "$(printf 'carthage-net-hook-domain 2\nport md vnet0 36:8a:c2:4f:45:77')"
+rm -f "$planted"
+
+# A start of a domain whose record is still there (its "stopped" never
+# ran: libvirtd killed as it stopped): that run's ports go in the start's
+# batch, taps the new run does not use included.
+detached_before=$(events guest-detached)
+run qemu_hook m1 start begin - <"$data/qemu-start.xml"
+is "start over an old record: exit 0, only the new run's port in set ports" "$rc:$(ports ports)" '0:"vnet0" '
+is "start over an old record: only vnet0's MAC allowed" "$(ports port_mac)" '"vnet0" '
+is "start over an old record: the record has the one port" "$(grep -o '^port md vnet[0-3]' "$record")" \
+    "port md vnet0"
+is "start over an old record: a guest-detached for each of the old run's four ports" \
+    "$(($(events guest-detached) - detached_before))" 4
+
+# The records' lock: a start waits while another holds it.
+lockfile=$CARTHAGE_NET_RUN_DIR/hook-ports.lock
+ok "the records' lock is there" test -f "$lockfile"
+flock "$lockfile" sleep 1 &
+holder=$!
+sleep 0.2
+t0=$(date +%s%N)
+run qemu_hook m1 start begin - <"$work/m1-start.xml"
+waited_ms=$((($(date +%s%N) - t0) / 1000000))
+wait "$holder"
+is "a start while the lock is held: exit 0, the four ports, after the holder let go" \
+    "$rc:$(ports ports):$([ "$waited_ms" -ge 500 ] && echo waited || echo "did not wait ($waited_ms ms)")" "0:$all:waited"
 qemu_hook m1 stopped end - <"$work/m1-stopped.xml" 2>/dev/null
 is "and stopped: nothing left" "$(ports ports)" ""
 

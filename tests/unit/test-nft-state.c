@@ -133,12 +133,12 @@ static void test_guests_grouped(void **state)
         g_ptr_array_add(nets, i % 2 ? other : lab);
         g_ptr_array_add(list, cn_iso_guest_new(taps[i], i == 4 ? MAC_A : (i % 2 ? MAC_B : MAC_A)));
     }
-    g_autofree char *added = cn_nft_guests_dump(CN_NFT_GUESTS_ADD, NULL, NULL, nets, list);
+    g_autofree char *added = cn_nft_guests_dump(nets, list, FALSE);
     assert_int_equal(count_lines(added, "add bridge elements cn_lab ports"), 1);
     assert_int_equal(count_lines(added, "add bridge elements cn_other ports"), 1);
     assert_int_equal(count_lines(added, "add bridge elements cn_lab port_mac"), 1);
     assert_int_equal(count_lines(added, "add bridge elements cn_other port_mac"), 1);
-    g_autofree char *removed = cn_nft_guests_dump(CN_NFT_GUESTS_REMOVE, NULL, NULL, nets, list);
+    g_autofree char *removed = cn_nft_guests_dump(nets, list, TRUE);
     assert_int_equal(count_lines(removed, "delete bridge elements cn_lab ports"), 1);
     assert_int_equal(count_lines(removed, "delete bridge elements cn_other ports"), 1);
     /* vnet0 and vnet2 on lab, once each, in the add and the delete */
@@ -157,8 +157,9 @@ static void test_guests_grouped(void **state)
 }
 
 /* A claim creates the ports (NLM_F_EXCL: "create"), and adds the rest;
- * a take-over removes the old guest's port elements (added first, so that
- * absent ones are no error) before it adds the new guest's, in one batch. */
+ * a replace removes the old guest's port elements (added first, so that
+ * absent ones are no error) before it adds or claims the new guest's, in
+ * one batch. */
 static void test_guests_claim_and_take_over(void **state)
 {
     (void)state;
@@ -167,17 +168,17 @@ static void test_guests_claim_and_take_over(void **state)
     g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func((GDestroyNotify)cn_iso_guest_free);
     g_ptr_array_add(nets, lab);
     g_ptr_array_add(list, cn_iso_guest_new("vnet3", MAC_B));
-    g_autofree char *claimed = cn_nft_guests_dump(CN_NFT_GUESTS_CLAIM, NULL, NULL, nets, list);
+    g_autofree char *claimed = cn_nft_guests_replace_dump(NULL, NULL, nets, list, TRUE);
     assert_int_equal(count_lines(claimed, "create bridge elements cn_lab ports"), 1);
     assert_int_equal(count_lines(claimed, "add bridge elements cn_lab ports"), 0);
     assert_int_equal(count_lines(claimed, "add bridge elements cn_lab port_mac"), 1);
-    g_autofree char *added = cn_nft_guests_dump(CN_NFT_GUESTS_ADD, NULL, NULL, nets, list);
+    g_autofree char *added = cn_nft_guests_dump(nets, list, FALSE);
     assert_int_equal(count_lines(added, "create bridge elements cn_lab ports"), 0);
 
     /* The tap's old guest, on the same network. */
     g_autoptr(GPtrArray) old_list = g_ptr_array_new_with_free_func((GDestroyNotify)cn_iso_guest_free);
     g_ptr_array_add(old_list, cn_iso_guest_new("vnet3", MAC_A));
-    g_autofree char *taken = cn_nft_guests_dump(CN_NFT_GUESTS_TAKE_OVER, nets, old_list, nets, list);
+    g_autofree char *taken = cn_nft_guests_replace_dump(nets, old_list, nets, list, FALSE);
     assert_int_equal(count_lines(taken, "delete bridge elements cn_lab ports"), 1);
     assert_int_equal(count_lines(taken, "delete bridge elements cn_lab port_mac"), 1);
     assert_int_equal(count_lines(taken, "delete bridge elements cn_lab pinned_ip"), 1);
@@ -190,6 +191,11 @@ static void test_guests_claim_and_take_over(void **state)
     assert_non_null(new_port);
     assert_non_null(last_delete);
     assert_true(last_delete < new_port);
+    /* A start with its own previous run's port: removed, then claimed. */
+    g_autofree char *again = cn_nft_guests_replace_dump(nets, old_list, nets, list, TRUE);
+    const char *created = strstr(again, "create bridge elements cn_lab ports\n");
+    assert_non_null(created);
+    assert_true(g_strrstr(again, "delete bridge elements ") < created);
 }
 
 /* LINE's index in LINES, or -1. */
