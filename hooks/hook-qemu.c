@@ -166,24 +166,6 @@ static void emit_ovn_detached(const HookEvent *event)
     }
 }
 
-/* Writes PORTS as the domain's record, for "stopped"; OK unless the
- * record itself cannot be written (logged). */
-static gboolean save_ports(const HookEvent *event, const HookDomain *domain, GPtrArray *ports, gboolean ok,
-                           GError **error)
-{
-    g_autoptr(GError) local = NULL;
-    int lock = cn_ports_lock(event->run_dir, &local);
-    gboolean saved = lock >= 0 && cn_ports_save(event->run_dir, domain->name ? domain->name : event->name, ports, &local);
-    if (lock >= 0)
-        close(lock);
-    if (saved)
-        return ok;
-    hook_log(event, LOG_ERR, "cannot record the ports: %s", local->message);
-    if (ok)
-        g_propagate_error(error, g_steal_pointer(&local));
-    return FALSE;
-}
-
 /* public_address for the ports on masqueraded networks: the host's
  * outbound address, for this domain, or for every running one when that
  * address changed since it was last announced.  The events so far go
@@ -211,6 +193,11 @@ static void emit_taken_over(const HookEvent *event, const char *domain_name, GPt
         const CnPortTakenOver *taken = taken_over->pdata[i];
         char mac[CN_MAC_STR_MAX];
         cn_mac_format(taken->port->mac, mac);
+        if (!taken->domain) {
+            hook_log(event, LOG_WARNING, "network %s port %s: MAC %s was allowed there by no record: removed",
+                     taken->port->network, taken->port->tap, mac);
+            continue; /* nobody to tell */
+        }
         if (strcmp(taken->domain, domain_name) == 0)
             hook_log(event, LOG_WARNING,
                      "network %s port %s (%s): of this domain's previous run, whose stopped never ran: released",
@@ -282,7 +269,13 @@ static gboolean add_ports(const HookEvent *event, GError **error)
                 g_set_error(error, HOOK_ERROR, 0,
                             "carthage-net: network %s has no carthage-net isolation; restart it (virsh "
                             "net-destroy/net-start) or run carthage-net repair", network);
-                return save_ports(event, domain, ports, FALSE, error);
+                /* The start fails: what a previous run left goes. */
+                g_autoptr(GPtrArray) none = g_ptr_array_new();
+                g_autoptr(GPtrArray) taken_over =
+                    g_ptr_array_new_with_free_func((GDestroyNotify)cn_port_taken_over_free);
+                cn_ports_attach_many(event->run_dir, domain_name, ports, none, TRUE, NULL, NULL, taken_over);
+                emit_taken_over(event, domain_name, taken_over);
+                return FALSE;
             }
             continue;
         }

@@ -75,8 +75,12 @@ static gboolean isolate_hotplugged(CnCli *cli, CnVirt *virt, const CnMachine *ma
         cn_ports_attach(run_dir, cn_machine_domain(machine), link->net->name, iso, guest, taken_over, error);
     for (guint i = 0; i < taken_over->len; i++) {
         const CnPortTakenOver *taken = taken_over->pdata[i];
-        cn_cli_warning("network %s port %s: taken over from domain %s, whose record still named it",
-                       taken->port->network, taken->port->tap, taken->domain);
+        if (taken->domain)
+            cn_cli_warning("network %s port %s: taken over from domain %s, whose record still named it",
+                           taken->port->network, taken->port->tap, taken->domain);
+        else
+            cn_cli_warning("network %s port %s: a MAC no record named was allowed there: removed",
+                           taken->port->network, taken->port->tap);
     }
     if (result != CN_PORT_ATTACHED)
         return FALSE;

@@ -427,40 +427,51 @@ static gboolean read_errors(struct mnl_socket *socket, CnNftBatch *batch, GError
 
     /* nfnetlink processes the batch inside sendmsg: every reply is queued
      * by now.  An error for each message refused (naming its seq), and
-     * an ack for the last message, which alone asked for one: the end. */
+     * an ack for the last message, which alone asked for one: the end.
+     * After an error the rest is read without waiting, for a claim
+     * refused later in the batch (CN_NFT_ERROR_CLAIMED is what the caller
+     * acts on; the kernel goes on through the batch after an error). */
+    int refused = 0;
+    guint refused_index = 0;
     for (;;) {
-        ssize_t n = recv(fd, buffer, MNL_SOCKET_BUFFER_SIZE * 4, 0);
+        ssize_t n = recv(fd, buffer, MNL_SOCKET_BUFFER_SIZE * 4, refused ? MSG_DONTWAIT : 0);
         if (n < 0 && errno == EINTR)
             continue;
+        if (n < 0 && refused && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
         if (n < 0) {
             g_set_error(error, CN_NFT_ERROR, errno, "nftables: cannot read the kernel's answer: %s",
                         g_strerror(errno));
             return FALSE;
         }
         int left = (int)n;
+        gboolean end = FALSE;
         for (struct nlmsghdr *header = (struct nlmsghdr *)buffer; mnl_nlmsg_ok(header, left);
              header = mnl_nlmsg_next(header, &left)) {
             if (header->nlmsg_pid != portid || header->nlmsg_type != NLMSG_ERROR ||
                 header->nlmsg_seq - batch->first_seq > last_seq - batch->first_seq)
                 continue; /* not about this batch */
             const struct nlmsgerr *err = mnl_nlmsg_get_payload(header);
-            if (err->error != 0) {
-                guint index = header->nlmsg_seq - batch->first_seq;
-                const char *what = index < batch->descriptions->len ? batch->descriptions->pdata[index]
-                                                                     : "a message";
-                if (-err->error == EEXIST && index < batch->exclusive->len && batch->exclusive->data[index]) {
-                    g_set_error(error, CN_NFT_ERROR, CN_NFT_ERROR_CLAIMED,
-                                "nftables refused %s: one of them is there already", what);
-                    return FALSE;
-                }
-                g_set_error(error, CN_NFT_ERROR, -err->error, "nftables refused %s: %s", what,
-                            g_strerror(-err->error));
-                return FALSE;
+            guint index = header->nlmsg_seq - batch->first_seq;
+            gboolean claim = -err->error == EEXIST && index < batch->exclusive->len && batch->exclusive->data[index];
+            if (err->error != 0 && (!refused || (claim && refused != CN_NFT_ERROR_CLAIMED))) {
+                refused = claim ? CN_NFT_ERROR_CLAIMED : -err->error;
+                refused_index = index;
             }
-            if (header->nlmsg_seq == last_seq)
-                return TRUE;
+            end |= header->nlmsg_seq == last_seq;
         }
+        if (end)
+            break;
     }
+    if (!refused)
+        return TRUE;
+    const char *what = refused_index < batch->descriptions->len ? batch->descriptions->pdata[refused_index]
+                                                                 : "a message";
+    if (refused == CN_NFT_ERROR_CLAIMED)
+        g_set_error(error, CN_NFT_ERROR, refused, "nftables refused %s: one of them is there already", what);
+    else
+        g_set_error(error, CN_NFT_ERROR, refused, "nftables refused %s: %s", what, g_strerror(refused));
+    return FALSE;
 }
 
 /* One netfilter socket for the process.  Closing it after a batch that

@@ -98,7 +98,7 @@ char *cn_nft_table_name(const char *network);
 #define CN_NFT_ERROR (cn_nft_error_quark())
 GQuark cn_nft_error_quark(void);
 /* CN_NFT_ERROR's codes are the kernel's errno values, and this one: an
- * element created exclusively (NLM_F_EXCL, cn_nft_guests_claim) is in its
+ * element created exclusively (NLM_F_EXCL, cn_nft_guests_replace's claim) is in its
  * set already (the kernel's EEXIST for that message). */
 #define CN_NFT_ERROR_CLAIMED 0x10000
 

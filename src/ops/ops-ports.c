@@ -1,5 +1,7 @@
 /* ops-ports.c - see ops-ports.h */
 #include <errno.h>
+#include <linux/netfilter.h>
+#include <net/if.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -119,6 +121,139 @@ static void take_from_records(const char *run_dir, const char *domain, GPtrArray
     }
 }
 
+/* The elements of PORTS (CnHookPort*) removed: together, or when the
+ * kernel refuses that (a network stopped meanwhile took its tables, and
+ * their elements, with it) port by port.  REPORT (may be NULL): a line
+ * per port. */
+static void remove_elements(GPtrArray *ports, GPtrArray *report)
+{
+    g_autoptr(GPtrArray) nets = g_ptr_array_new_with_free_func((GDestroyNotify)cn_iso_network_free);
+    g_autoptr(GPtrArray) guests = g_ptr_array_new_with_free_func((GDestroyNotify)cn_iso_guest_free);
+    for (guint i = 0; i < ports->len; i++)
+        add_removal(nets, guests, ports->pdata[i]);
+    gboolean together = guests->len > 0 && cn_nft_guests_remove(nets, guests, NULL);
+    for (guint i = 0; i < ports->len; i++) {
+        const CnHookPort *port = ports->pdata[i];
+        g_autoptr(GError) local = NULL;
+        gboolean released = together || cn_nft_guest_remove(nets->pdata[i], guests->pdata[i], &local);
+        if (!report)
+            continue;
+        if (released)
+            g_ptr_array_add(report, g_strdup_printf("network %s port %s: released", port->network, port->tap));
+        else
+            g_ptr_array_add(report, g_strdup_printf("network %s port %s: %s", port->network, port->tap, local->message));
+    }
+}
+
+/* The ports of TAKEN (CnPortTakenOver*), as a list of CnHookPort* it
+ * owns. */
+static GPtrArray *taken_ports(GPtrArray *taken)
+{
+    GPtrArray *ports = g_ptr_array_new();
+    for (guint i = 0; i < taken->len; i++)
+        g_ptr_array_add(ports, ((CnPortTakenOver *)taken->pdata[i])->port);
+    return ports;
+}
+
+/* What set port_mac allows on the taps of ATTACHES but their own MACs,
+ * with set port_ip6's addresses for those taps, read from the kernel:
+ * elements no record names (written by hand with `isolation attach`, or
+ * left by a process killed between record and batch).  Into TAKEN, as
+ * ports of no domain.  Only after a claim found no record naming a tap. */
+static void take_unrecorded(GPtrArray *attaches, GPtrArray *taken)
+{
+    g_autoptr(GHashTable) networks = g_hash_table_new(g_str_hash, g_str_equal);
+    for (guint i = 0; i < attaches->len; i++)
+        g_hash_table_add(networks, (gpointer)((const CnPortAttach *)attaches->pdata[i])->network);
+    GHashTableIter iter;
+    gpointer network;
+    g_hash_table_iter_init(&iter, networks);
+    while (g_hash_table_iter_next(&iter, &network, NULL)) {
+        g_autoptr(GArray) macs = NULL;
+        g_autoptr(GArray) addresses6 = NULL;
+        gboolean exists = FALSE;
+        if (!cn_nft_set_elements(network, NFPROTO_BRIDGE, "port_mac", &macs, &exists, NULL) || !exists ||
+            !cn_nft_set_elements(network, NFPROTO_BRIDGE, "port_ip6", &addresses6, &exists, NULL))
+            continue;
+        g_autoptr(GPtrArray) found = cn_hook_ports_new();
+        for (guint i = 0; i < attaches->len; i++) {
+            const CnPortAttach *attach = attaches->pdata[i];
+            if (strcmp(attach->network, network) != 0)
+                continue;
+            char tap[IFNAMSIZ] = { 0 };
+            memcpy(tap, attach->guest->tap, MIN(strlen(attach->guest->tap), sizeof tap - 1));
+            g_autoptr(GArray) tap_addresses6 = g_array_new(FALSE, FALSE, sizeof(CnV6Address));
+            for (guint j = 0; addresses6 && j < addresses6->len; j++) {
+                const CnNftElement *element = &g_array_index(addresses6, CnNftElement, j);
+                if (element->key_len >= sizeof tap + 16 && memcmp(element->key, tap, sizeof tap) == 0) {
+                    CnV6Address address;
+                    memcpy(address.bytes, element->key + sizeof tap, 16);
+                    g_array_append_val(tap_addresses6, address);
+                }
+            }
+            for (guint j = 0; j < macs->len; j++) {
+                const CnNftElement *element = &g_array_index(macs, CnNftElement, j);
+                if (element->key_len < sizeof tap + 6 || memcmp(element->key, tap, sizeof tap) != 0 ||
+                    memcmp(element->key + sizeof tap, attach->guest->mac, 6) == 0)
+                    continue;
+                cn_hook_ports_add(found, network, attach->guest->tap, element->key + sizeof tap, FALSE, NULL,
+                                  tap_addresses6);
+                g_array_set_size(tap_addresses6, 0); /* once per tap */
+            }
+        }
+        while (found->len > 0) {
+            CnPortTakenOver *item = g_new0(CnPortTakenOver, 1);
+            item->port = g_ptr_array_steal_index(found, 0);
+            g_ptr_array_add(taken, item);
+        }
+    }
+}
+
+/* The domain's own record at a start (of its previous run, whose
+ * "stopped" never ran) into TAKEN, but for ports on taps that another
+ * domain's record names now (a network restarted in between, so that the
+ * tap came to that domain with no claim refused): those are the other's. */
+static void take_previous(const char *run_dir, const char *domain, GPtrArray *attaches, GPtrArray *taken)
+{
+    g_autoptr(GPtrArray) previous = NULL;
+    if (!cn_ports_load(run_dir, domain, &previous, NULL) || previous->len == 0)
+        return;
+    /* Taps of the previous run that this one does not use: named by
+     * another record?  (Reads them all: only after a run whose stopped
+     * never ran.) */
+    g_autoptr(GHashTable) elsewhere = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_autoptr(GPtrArray) unused = g_ptr_array_new();
+    for (guint i = 0; i < previous->len; i++) {
+        if (!attaches_tap(attaches, previous->pdata[i]))
+            g_ptr_array_add(unused, previous->pdata[i]);
+    }
+    if (unused->len > 0) {
+        g_autoptr(GPtrArray) others = g_ptr_array_new_with_free_func((GDestroyNotify)cn_port_taken_over_free);
+        g_autofree char *own = cn_hook_ports_file_name(domain);
+        g_autoptr(GDir) listing = g_dir_open(run_dir, 0, NULL);
+        for (const char *name; listing && (name = g_dir_read_name(listing));) {
+            if (!g_str_has_prefix(name, PORTS_FILE_PREFIX) || strcmp(name, own) == 0)
+                continue;
+            g_autoptr(GPtrArray) ports = NULL;
+            if (!cn_ports_load(run_dir, name + strlen(PORTS_FILE_PREFIX), &ports, NULL))
+                continue;
+            for (guint i = 0; i < ports->len; i++)
+                g_hash_table_add(elsewhere, g_strdup(((CnHookPort *)ports->pdata[i])->tap));
+        }
+    }
+    while (previous->len > 0) {
+        CnHookPort *port = g_ptr_array_steal_index(previous, 0);
+        if (!attaches_tap(attaches, port) && g_hash_table_contains(elsewhere, port->tap)) {
+            cn_hook_port_free(port);
+            continue;
+        }
+        CnPortTakenOver *item = g_new0(CnPortTakenOver, 1);
+        item->domain = g_strdup(domain);
+        item->port = port;
+        g_ptr_array_add(taken, item);
+    }
+}
+
 /* TAKEN's ports (CnPortTakenOver*) replaced by GUESTS on NETS in one batch
  * (CLAIM: cn_nft_guests_replace's). */
 static gboolean replace_taken(GPtrArray *taken, GPtrArray *nets, GPtrArray *guests, gboolean claim, GError **error)
@@ -127,16 +262,15 @@ static gboolean replace_taken(GPtrArray *taken, GPtrArray *nets, GPtrArray *gues
     g_autoptr(GPtrArray) old_guests = g_ptr_array_new_with_free_func((GDestroyNotify)cn_iso_guest_free);
     for (guint i = 0; i < taken->len; i++)
         add_removal(old_nets, old_guests, ((CnPortTakenOver *)taken->pdata[i])->port);
-    if (guests)
-        return cn_nft_guests_replace(old_nets, old_guests, nets, guests, claim, error);
-    return cn_nft_guests_remove(old_nets, old_guests, error);
+    return cn_nft_guests_replace(old_nets, old_guests, nets, guests, claim, error);
 }
 
 /* The ports of ATTACHES recorded in PORTS (DOMAIN's record, saved), then
- * their elements added; TAKEN (CnPortTakenOver*; NULL without CLAIM): the
- * ports whose elements go in the same batch, the domain's own previous
- * ones to begin with.  CLAIM: when the kernel refuses a tap already in
- * its set, the other domains' records that name it join TAKEN. */
+ * their elements added; TAKEN (CnPortTakenOver*): the ports whose elements
+ * go in the same batch, the domain's own previous ones to begin with
+ * (emptied when nothing was done).  CLAIM: when the kernel refuses a tap
+ * already in its set, the other domains' records that name it join TAKEN,
+ * or, when none does, the elements on it no record names. */
 static void attach_locked(const char *run_dir, const char *domain, GPtrArray *ports, GPtrArray *attaches,
                           gboolean claim, GPtrArray *taken, CnPortResult *results, GError **errors)
 {
@@ -172,16 +306,29 @@ static void attach_locked(const char *run_dir, const char *domain, GPtrArray *po
         g_autoptr(GError) claim_error = NULL;
         if (replace_taken(taken, nets, guests, TRUE, &claim_error))
             return;
+        if (!g_error_matches(claim_error, CN_NFT_ERROR, CN_NFT_ERROR_CLAIMED) && taken->len > 0) {
+            /* Perhaps what was refused is the previous run's (a network
+             * of its gone): that goes on its own, and the claim is tried
+             * again without it. */
+            g_autoptr(GPtrArray) previous = taken_ports(taken);
+            remove_elements(previous, NULL);
+            g_clear_error(&claim_error);
+            if (cn_nft_guests_replace(NULL, NULL, nets, guests, TRUE, &claim_error))
+                return;
+        }
         /* A tap in its set `ports` already: whose?  (Any other refusal,
          * a handler's value changed say, is for the batches below.) */
         if (g_error_matches(claim_error, CN_NFT_ERROR, CN_NFT_ERROR_CLAIMED)) {
+            guint known = taken->len;
             take_from_records(run_dir, domain, attaches, taken);
+            if (taken->len == known)
+                take_unrecorded(attaches, taken);
             if (replace_taken(taken, nets, guests, FALSE, NULL))
                 return;
         }
         /* What goes, on its own; then ours, as without a claim. */
-        if (taken->len > 0)
-            replace_taken(taken, NULL, NULL, FALSE, NULL);
+        g_autoptr(GPtrArray) going = taken_ports(taken);
+        remove_elements(going, NULL);
     }
     if (cn_nft_guests_add(nets, guests, NULL))
         return;
@@ -215,21 +362,7 @@ static gboolean detach_locked(const char *run_dir, const char *domain, GPtrArray
 {
     if (!cn_ports_load(run_dir, domain, detached, error))
         return FALSE;
-    g_autoptr(GPtrArray) nets = g_ptr_array_new_with_free_func((GDestroyNotify)cn_iso_network_free);
-    g_autoptr(GPtrArray) guests = g_ptr_array_new_with_free_func((GDestroyNotify)cn_iso_guest_free);
-    for (guint i = 0; i < (*detached)->len; i++)
-        add_removal(nets, guests, (*detached)->pdata[i]);
-    /* All in one batch; when that fails (a network already stopped took
-     * its tables, and our elements, with it), port by port. */
-    gboolean together = guests->len > 0 && cn_nft_guests_remove(nets, guests, NULL);
-    for (guint i = 0; i < (*detached)->len; i++) {
-        const CnHookPort *port = (*detached)->pdata[i];
-        g_autoptr(GError) local = NULL;
-        if (together || cn_nft_guest_remove(nets->pdata[i], guests->pdata[i], &local))
-            g_ptr_array_add(report, g_strdup_printf("network %s port %s: released", port->network, port->tap));
-        else
-            g_ptr_array_add(report, g_strdup_printf("network %s port %s: %s", port->network, port->tap, local->message));
-    }
+    remove_elements(*detached, report);
     g_autofree char *name = cn_hook_ports_file_name(domain);
     return cn_runtime_remove(run_dir, name, error);
 }
@@ -237,7 +370,7 @@ static gboolean detach_locked(const char *run_dir, const char *domain, GPtrArray
 void cn_ports_attach_many(const char *run_dir, const char *domain, GPtrArray *ports, GPtrArray *attaches,
                           gboolean claim, CnPortResult *results, GError **errors, GPtrArray *taken_over)
 {
-    if (attaches->len == 0)
+    if (attaches->len == 0 && !claim)
         return; /* nothing to record, nor a record to drop */
     g_autoptr(GError) local = NULL;
     int lock = cn_ports_lock(run_dir, &local);
@@ -251,16 +384,18 @@ void cn_ports_attach_many(const char *run_dir, const char *domain, GPtrArray *po
     /* At a start, the domain's own record, if it has one, is of its
      * previous run, whose "stopped" never ran: its ports go now. */
     g_autoptr(GPtrArray) taken = g_ptr_array_new_with_free_func((GDestroyNotify)cn_port_taken_over_free);
-    g_autoptr(GPtrArray) previous = NULL;
-    if (claim && cn_ports_load(run_dir, domain, &previous, NULL)) {
-        while (previous->len > 0) {
-            CnPortTakenOver *item = g_new0(CnPortTakenOver, 1);
-            item->domain = g_strdup(domain);
-            item->port = g_ptr_array_steal_index(previous, 0);
-            g_ptr_array_add(taken, item);
-        }
+    if (claim)
+        take_previous(run_dir, domain, attaches, taken);
+    if (attaches->len > 0) {
+        attach_locked(run_dir, domain, ports, attaches, claim, taken, results, errors);
+    } else {
+        /* No port to isolate now: the previous run's go, and its record. */
+        g_autoptr(GPtrArray) going = taken_ports(taken);
+        remove_elements(going, NULL);
+        g_autofree char *name = cn_hook_ports_file_name(domain);
+        if (!cn_runtime_remove(run_dir, name, NULL))
+            g_ptr_array_set_size(taken, 0);
     }
-    attach_locked(run_dir, domain, ports, attaches, claim, taken, results, errors);
     close(lock);
     hand_over(taken, taken_over);
 }

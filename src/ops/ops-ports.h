@@ -43,8 +43,8 @@ typedef enum {
  * name, so the tap is the new domain's: the other's port leaves its record
  * and its elements go in the batch that adds the new ones. */
 typedef struct {
-    char *domain;      /* the domain whose record named the tap */
-    CnHookPort *port;  /* its port, as recorded */
+    char *domain;      /* the domain whose record named the tap; NULL: no record did */
+    CnHookPort *port;  /* its port, as recorded (or as the kernel had it) */
 } CnPortTakenOver;
 void cn_port_taken_over_free(CnPortTakenOver *taken);
 
@@ -66,12 +66,17 @@ typedef struct {
  * into PORTS (DOMAIN's record as it is to be; saved at once): one record
  * write, then one batch for all their elements; only when the kernel
  * refuses that batch, port by port.  CLAIM (a start: libvirt has just
- * given the domain its taps): a tap already in its network's set `ports`
+ * given the domain its taps): the ports of the domain's own record, left
+ * by a previous run whose "stopped" never ran, go in the same batch (but
+ * for taps another record names now), also when ATTACHES is empty (and
+ * the record with them); a tap already in its network's set `ports`
  * refuses the batch (it costs nothing when none is), and the records of
- * other domains that name it are looked for, as cn_ports_attach does;
- * without CLAIM (reconnect: the ports are the domain's own already) they
- * are not.  RESULTS[i] and ERRORS[i] (NULL unless the result is not
- * CN_PORT_ATTACHED; the caller frees) are ATTACHES[i]'s. */
+ * other domains that name it are looked for, as cn_ports_attach does (and
+ * when none does, the elements on it that no record names).  Without
+ * CLAIM (reconnect: the ports are the domain's own already) none of this.
+ * RESULTS[i] and ERRORS[i] (NULL unless the result is not
+ * CN_PORT_ATTACHED; the caller frees) are ATTACHES[i]'s; TAKEN_OVER
+ * (CnPortTakenOver*) gets every port whose elements went. */
 void cn_ports_attach_many(const char *run_dir, const char *domain, GPtrArray *ports, GPtrArray *attaches,
                           gboolean claim, CnPortResult *results, GError **errors, GPtrArray *taken_over);
 

@@ -189,6 +189,39 @@ is "start over an old record: the record has the one port" "$(grep -o '^port md 
 is "start over an old record: a guest-detached for each of the old run's four ports" \
     "$(($(events guest-detached) - detached_before))" 4
 
+# A start over its old record whose tap another record names now (the
+# network restarted in between, so m2 got vnet3 with no claim refused):
+# that tap is m2's, and stays in set ports with m2's MAC.
+qemu_hook m1 start begin - <"$work/m1-start.xml" 2>/dev/null
+qemu_hook m2 start begin - <"$work/m2-start.xml" 2>/dev/null
+printf 'port md vnet3 36:8a:c2:4f:45:03\n' >>"$record"
+is "m1's record names vnet3 again, as m2's does" "$(grep -c '^port md vnet3 ' "$record" \
+    "$CARTHAGE_NET_RUN_DIR/hook-domain-m2" | cut -d: -f2 | tr '\n' ' ')" "1 1 "
+run qemu_hook m1 start begin - <"$data/qemu-start.xml"
+is "m1 starts again on vnet0 only: vnet3 stays in set ports, with m2's MAC" \
+    "$rc:$(ports ports):$(port_mac_of vnet3)" '0:"vnet0" "vnet3" :36:8a:c2:4f:45:99 '
+qemu_hook m2 stopped end - <"$work/m2-stopped.xml" 2>/dev/null
+
+# A tap with a MAC that no record names (put there by hand, as
+# `carthage-net isolation attach` does): a start that claims the tap
+# removes it.
+nft add element bridge cn_md ports '{ "vnet3" }' &&
+    nft add element bridge cn_md port_mac '{ "vnet3" . 02:de:ad:be:ef:01 }' || bail "cannot add elements by hand"
+run qemu_hook m2 start begin - <"$work/m2-start.xml"
+is "m2 on a tap with a MAC no record names: exit 0, only m2's MAC there" "$rc:$(port_mac_of vnet3)" \
+    "0:36:8a:c2:4f:45:99 "
+qemu_hook m2 stopped end - <"$work/m2-stopped.xml" 2>/dev/null
+
+# A start that fails (a metadata link on a network without carthage-net
+# isolation) still releases what the domain's previous run left.
+sed "s/network='md'/network='nowhere'/; s/network=\"md\"/network=\"nowhere\"/" "$data/qemu-start.xml" \
+    >"$work/m1-start-nowhere.xml"
+is "m1 on network nowhere: the XML" "$(grep -c "nowhere" "$work/m1-start-nowhere.xml")" 2
+run qemu_hook m1 start begin - <"$work/m1-start-nowhere.xml"
+ok "a start on a network without isolation fails" test "$rc" != 0
+is "... and the previous run's port (vnet0) is released, its record gone" \
+    "$(ports ports):$(test -e "$record" && echo record)" ":"
+
 # The records' lock: a start waits while another holds it.
 lockfile=$CARTHAGE_NET_RUN_DIR/hook-ports.lock
 ok "the records' lock is there" test -f "$lockfile"
