@@ -3,7 +3,6 @@
  * reconnects, and removed when it stops. */
 #include <string.h>
 #include <syslog.h>
-#include <unistd.h>
 
 #include "hook-record.h"
 #include "hook.h"

@@ -92,11 +92,12 @@ static gboolean attaches_tap(GPtrArray *attaches, const CnHookPort *port)
     return FALSE;
 }
 
-/* The ports of other domains' records on the taps of ATTACHES: taken out
- * of those records, each written back first (a port whose record cannot
- * be written back stays theirs), into TAKEN (CnPortTakenOver*).  Reads
- * every record: only when the kernel said a tap is in use already. */
-static void take_from_records(const char *run_dir, const char *domain, GPtrArray *attaches, GPtrArray *taken)
+/* Calls VISIT with each record of ports in RUN_DIR but DOMAIN's (the
+ * other domain's name, its ports).  Reads every record: only for the rare
+ * paths (a claim refused, a previous run's record). */
+typedef void (*OtherRecordFunc)(const char *run_dir, const char *other, GPtrArray *ports, gpointer data);
+
+static void each_other_record(const char *run_dir, const char *domain, OtherRecordFunc visit, gpointer data)
 {
     g_autofree char *own = cn_hook_ports_file_name(domain);
     g_autoptr(GDir) listing = g_dir_open(run_dir, 0, NULL);
@@ -105,20 +106,51 @@ static void take_from_records(const char *run_dir, const char *domain, GPtrArray
             continue;
         const char *other = name + strlen(PORTS_FILE_PREFIX);
         g_autoptr(GPtrArray) ports = NULL;
-        if (!cn_ports_load(run_dir, other, &ports, NULL))
-            continue;
-        guint first = taken->len;
-        for (guint i = ports->len; i-- > 0;) {
-            if (!attaches_tap(attaches, ports->pdata[i]))
-                continue;
-            CnPortTakenOver *item = g_new0(CnPortTakenOver, 1);
-            item->domain = g_strdup(other);
-            item->port = g_ptr_array_steal_index(ports, i);
-            g_ptr_array_add(taken, item);
-        }
-        if (taken->len > first && !cn_ports_save(run_dir, other, ports, NULL))
-            g_ptr_array_remove_range(taken, first, taken->len - first);
+        if (cn_ports_load(run_dir, other, &ports, NULL))
+            visit(run_dir, other, ports, data);
     }
+}
+
+typedef struct {
+    GPtrArray *attaches;
+    GPtrArray *taken;
+} TakeFromRecord;
+
+/* each_other_record: OTHER's ports on the taps being attached leave its
+ * record (written back first: a port whose record cannot be written back
+ * stays OTHER's) for TAKEN. */
+static void take_from_record(const char *run_dir, const char *other, GPtrArray *ports, gpointer data)
+{
+    TakeFromRecord *take = data;
+    guint first = take->taken->len;
+    for (guint i = ports->len; i-- > 0;) {
+        if (!attaches_tap(take->attaches, ports->pdata[i]))
+            continue;
+        CnPortTakenOver *item = g_new0(CnPortTakenOver, 1);
+        item->domain = g_strdup(other);
+        item->port = g_ptr_array_steal_index(ports, i);
+        g_ptr_array_add(take->taken, item);
+    }
+    if (take->taken->len > first && !cn_ports_save(run_dir, other, ports, NULL))
+        g_ptr_array_remove_range(take->taken, first, take->taken->len - first);
+}
+
+/* The ports of other domains' records on the taps of ATTACHES, taken out
+ * of those records into TAKEN (CnPortTakenOver*): only when the kernel
+ * said a tap is in use already. */
+static void take_from_records(const char *run_dir, const char *domain, GPtrArray *attaches, GPtrArray *taken)
+{
+    TakeFromRecord take = { attaches, taken };
+    each_other_record(run_dir, domain, take_from_record, &take);
+}
+
+/* each_other_record: OTHER's taps into DATA (a set of names). */
+static void collect_taps(const char *run_dir, const char *other, GPtrArray *ports, gpointer data)
+{
+    (void)run_dir;
+    (void)other;
+    for (guint i = 0; i < ports->len; i++)
+        g_hash_table_add(data, g_strdup(((CnHookPort *)ports->pdata[i])->tap));
 }
 
 /* The elements of PORTS (CnHookPort*) removed: together, or when the
@@ -145,8 +177,8 @@ static void remove_elements(GPtrArray *ports, GPtrArray *report)
     }
 }
 
-/* The ports of TAKEN (CnPortTakenOver*), as a list of CnHookPort* it
- * owns. */
+/* The ports of TAKEN (CnPortTakenOver*), as a list of CnHookPort*
+ * (borrowed: TAKEN keeps them). */
 static GPtrArray *taken_ports(GPtrArray *taken)
 {
     GPtrArray *ports = g_ptr_array_new();
@@ -219,28 +251,13 @@ static void take_previous(const char *run_dir, const char *domain, GPtrArray *at
     if (!cn_ports_load(run_dir, domain, &previous, NULL) || previous->len == 0)
         return;
     /* Taps of the previous run that this one does not use: named by
-     * another record?  (Reads them all: only after a run whose stopped
-     * never ran.) */
+     * another record? */
     g_autoptr(GHashTable) elsewhere = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    g_autoptr(GPtrArray) unused = g_ptr_array_new();
-    for (guint i = 0; i < previous->len; i++) {
-        if (!attaches_tap(attaches, previous->pdata[i]))
-            g_ptr_array_add(unused, previous->pdata[i]);
-    }
-    if (unused->len > 0) {
-        g_autoptr(GPtrArray) others = g_ptr_array_new_with_free_func((GDestroyNotify)cn_port_taken_over_free);
-        g_autofree char *own = cn_hook_ports_file_name(domain);
-        g_autoptr(GDir) listing = g_dir_open(run_dir, 0, NULL);
-        for (const char *name; listing && (name = g_dir_read_name(listing));) {
-            if (!g_str_has_prefix(name, PORTS_FILE_PREFIX) || strcmp(name, own) == 0)
-                continue;
-            g_autoptr(GPtrArray) ports = NULL;
-            if (!cn_ports_load(run_dir, name + strlen(PORTS_FILE_PREFIX), &ports, NULL))
-                continue;
-            for (guint i = 0; i < ports->len; i++)
-                g_hash_table_add(elsewhere, g_strdup(((CnHookPort *)ports->pdata[i])->tap));
-        }
-    }
+    gboolean unused = FALSE;
+    for (guint i = 0; i < previous->len && !unused; i++)
+        unused = !attaches_tap(attaches, previous->pdata[i]);
+    if (unused)
+        each_other_record(run_dir, domain, collect_taps, elsewhere);
     while (previous->len > 0) {
         CnHookPort *port = g_ptr_array_steal_index(previous, 0);
         if (!attaches_tap(attaches, port) && g_hash_table_contains(elsewhere, port->tap)) {
