@@ -434,7 +434,12 @@ static gboolean read_errors(struct mnl_socket *socket, CnNftBatch *batch, GError
     int refused = 0;
     guint refused_index = 0;
     for (;;) {
-        ssize_t n = recv(fd, buffer, MNL_SOCKET_BUFFER_SIZE * 4, refused ? MSG_DONTWAIT : 0);
+        /* MSG_TRUNC: the datagram's whole length, to tell one cut short.
+         * The socket asks for errors without the refused request
+         * (NETLINK_CAP_ACK, shared_socket), so none should be; one that
+         * was would hide an error, and the ack of the last message would
+         * then pass a batch the kernel rolled back for success. */
+        ssize_t n = recv(fd, buffer, MNL_SOCKET_BUFFER_SIZE * 4, MSG_TRUNC | (refused ? MSG_DONTWAIT : 0));
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && refused && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -442,6 +447,13 @@ static gboolean read_errors(struct mnl_socket *socket, CnNftBatch *batch, GError
         if (n < 0) {
             g_set_error(error, CN_NFT_ERROR, errno, "nftables: cannot read the kernel's answer: %s",
                         g_strerror(errno));
+            return FALSE;
+        }
+        if (n > (ssize_t)(MNL_SOCKET_BUFFER_SIZE * 4)) {
+            g_set_error(error, CN_NFT_ERROR, EMSGSIZE,
+                        "nftables: the kernel's answer to the batch was cut short (%zd bytes, read %ld): "
+                        "not known to be applied",
+                        n, (long)(MNL_SOCKET_BUFFER_SIZE * 4));
             return FALSE;
         }
         int left = (int)n;
@@ -488,7 +500,11 @@ static struct mnl_socket *shared_socket(GError **error)
     if (shared)
         return shared;
     shared = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
-    if (!shared || mnl_socket_bind(shared, 0, MNL_SOCKET_AUTOPID) < 0) {
+    /* An error names its message by the header alone: without this the
+     * kernel sends each refused request back whole (up to 72 KiB). */
+    int capped = 1;
+    if (!shared || setsockopt(mnl_socket_get_fd(shared), SOL_NETLINK, NETLINK_CAP_ACK, &capped, sizeof capped) < 0 ||
+        mnl_socket_bind(shared, 0, MNL_SOCKET_AUTOPID) < 0) {
         g_set_error(error, CN_NFT_ERROR, errno, "nftables: cannot open a netfilter socket: %s",
                     g_strerror(errno));
         if (shared)
