@@ -160,12 +160,16 @@ void *mnl_nlmsg_get_payload_tail(const struct nlmsghdr *nlh)
 }
 
 /* LEN bytes are left in the buffer from NLH: a whole header fits, the
- * message claims at least a header, and no more than what is left. */
+ * message claims at least a header, and no more than what is left.  The
+ * length is compared unsigned: libmnl's cast to int takes a length of 2^31
+ * or more (negative) for one that fits. */
 bool mnl_nlmsg_ok(const struct nlmsghdr *nlh, int len)
 {
-    return len >= (int)sizeof *nlh && nlh->nlmsg_len >= sizeof *nlh && (int)nlh->nlmsg_len <= len;
+    return len >= (int)sizeof *nlh && nlh->nlmsg_len >= sizeof *nlh && nlh->nlmsg_len <= (unsigned int)len;
 }
 
+/* Only after mnl_nlmsg_ok: the aligned length is then at most LEN + 3,
+ * and LEN is left at -3 to 0 past the last message. */
 struct nlmsghdr *mnl_nlmsg_next(const struct nlmsghdr *nlh, int *len)
 {
     *len -= (int)MNL_ALIGN(nlh->nlmsg_len);
@@ -314,6 +318,13 @@ int mnl_attr_validate(const struct nlattr *attr, enum mnl_attr_data_type type)
 {
     if (type >= MNL_TYPE_MAX) {
         errno = EINVAL;
+        return -1;
+    }
+    /* Shorter than its own header (which mnl_attr_ok, and so every walk
+     * over attributes, rules out): libmnl would read its payload's length
+     * as some 65,000 bytes. */
+    if (attr->nla_len < MNL_ATTR_HDRLEN) {
+        errno = ERANGE;
         return -1;
     }
     size_t len = mnl_attr_get_payload_len(attr);

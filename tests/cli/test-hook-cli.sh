@@ -137,4 +137,17 @@ padded $((limit + 1))
 run qemu m1 start "$work/padded"
 is "stdin of 16 MiB and one byte: exit 1" "$rc" 1
 like "stdin of 16 MiB and one byte: says so" "$err" "stdin larger than $limit bytes"
+
+# What configure says of the hook's link is what the program is: fully
+# static (no program interpreter, no shared library named) when it printed
+# "hook fully static: yes"; never libmnl either way (hooks/hook-mnl.c).
+dynamic=$(readelf -dW "$hook" 2>&1)
+unlike "the hook names no libmnl" "$dynamic" "libmnl"
+if grep -q "^#define CN_HOOK_FULLY_STATIC 1" "$build/config.h"; then
+    unlike "fully static: no program interpreter" "$(readelf -lW "$hook")" "program interpreter"
+    unlike "fully static: no shared library named" "$dynamic" "(NEEDED)"
+else
+    skip "fully static: no program interpreter" "configured without it (sanitizers, or no static archives)"
+    skip "fully static: no shared library named" "configured without it"
+fi
 done_testing

@@ -5,7 +5,10 @@
  * a message is built to, what validation refuses and with which errno,
  * how a datagram of replies is walked) therefore holds for libmnl too:
  * were the hook's copy to differ from libmnl on any of them, one of the
- * two programs would fail.  The socket test asks the kernel (the routing
+ * two programs would fail.  A few checks are the hook's copy's alone
+ * (CN_TEST_HOOK_MNL), where it is stricter than libmnl 1.0.4 on purpose:
+ * attribute padding zeroed, a message length of 2^31 or more refused, an
+ * attribute shorter than its header refused by validation.  The socket test asks the kernel (the routing
  * family, NETLINK_ROUTE) only for the acknowledgement of a no-op: it
  * changes nothing. */
 #include <errno.h>
@@ -83,6 +86,24 @@ static void test_build_header_and_attributes(void **state)
     assert_int_equal(mnl_nlmsg_size(4), 20);
 }
 
+#ifdef CN_TEST_HOOK_MNL
+/* The hook's copy zeroes an attribute's padding whatever the buffer held. */
+static void test_build_padding_zeroed(void **state)
+{
+    memset(buffer.bytes, 0xaa, sizeof buffer.bytes);
+    struct nlmsghdr *nlh = mnl_nlmsg_put_header(buffer.bytes);
+    mnl_attr_put_u8(nlh, 1, 0x11);
+    mnl_attr_put_str(nlh, 2, "abcde");
+    static const unsigned char expected[] = {
+        36, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        5, 0, 1, 0, 0x11, 0, 0, 0,
+        9, 0, 2, 0, 'a', 'b', 'c', 'd', 'e', 0, 0, 0,
+    };
+    assert_int_equal(nlh->nlmsg_len, sizeof expected);
+    assert_memory_equal(buffer.bytes, expected, sizeof expected);
+}
+#endif
+
 /* ---- reading attributes ---- */
 
 typedef struct {
@@ -153,6 +174,11 @@ static void test_parse_stops_where_told(void **state)
     assert_int_equal(mnl_attr_parse(nlh, 4, collect, &seen), MNL_CB_STOP);
     assert_int_equal(seen.count, 2);
     assert_int_equal(mnl_attr_parse(nlh, 4, refuse, NULL), MNL_CB_ERROR);
+    const struct nlattr *nest = mnl_attr_next(mnl_nlmsg_get_payload_offset(nlh, 4));
+    Seen inner = {.stop_at = 5};
+    assert_int_equal(mnl_attr_parse_nested(nest, collect, &inner), MNL_CB_STOP);
+    assert_int_equal(inner.count, 1);
+    assert_int_equal(mnl_attr_parse_nested(nest, refuse, NULL), MNL_CB_ERROR);
 }
 
 /* An attribute that claims more than the message holds is not visited,
@@ -178,6 +204,9 @@ static void test_parse_skips_what_does_not_fit(void **state)
 
 /* ---- validation ---- */
 
+/* A failure that left errno 0: told apart from any errno and from 0. */
+#define ERRNO_NOT_SET (-100000)
+
 static int validate(enum mnl_attr_data_type type, const void *payload, size_t len)
 {
     memset(buffer.bytes, 0, sizeof buffer.bytes);
@@ -185,7 +214,7 @@ static int validate(enum mnl_attr_data_type type, const void *payload, size_t le
     mnl_attr_put(nlh, 1, len, payload);
     errno = 0;
     int ret = mnl_attr_validate(mnl_nlmsg_get_payload(nlh), type);
-    return ret == 0 ? 0 : -errno;
+    return ret == 0 ? 0 : errno ? -errno : ERRNO_NOT_SET;
 }
 
 static void test_validate(void **state)
@@ -217,6 +246,14 @@ static void test_validate(void **state)
     assert_int_equal(validate(MNL_TYPE_BINARY, zeros, 13), 0);
     assert_int_equal(validate(MNL_TYPE_UNSPEC, zeros, 5), 0);
     assert_int_equal(validate(MNL_TYPE_MAX, zeros, 4), -EINVAL);
+#ifdef CN_TEST_HOOK_MNL
+    /* shorter than its own header: refused, its payload never read */
+    struct nlattr *attr = mnl_nlmsg_get_payload((struct nlmsghdr *)buffer.bytes);
+    attr->nla_len = 3;
+    errno = 0;
+    assert_int_equal(mnl_attr_validate(attr, MNL_TYPE_NUL_STRING), -1);
+    assert_int_equal(errno, ERANGE);
+#endif
 }
 
 static void test_type_valid(void **state)
@@ -267,6 +304,13 @@ static void test_message_ok_and_next(void **state)
     first->nlmsg_pid = 98;
     assert_false(mnl_nlmsg_portid_ok(first, 99));
     assert_true(mnl_nlmsg_portid_ok(first, 0));
+#ifdef CN_TEST_HOOK_MNL
+    /* a length of 2^31 or more is not one that fits */
+    first->nlmsg_len = 0x80000010u;
+    assert_false(mnl_nlmsg_ok(first, 40));
+    first->nlmsg_len = 0xfffffffeu;
+    assert_false(mnl_nlmsg_ok(first, 40));
+#endif
 }
 
 static void test_batch(void **state)
@@ -289,6 +333,17 @@ static void test_batch(void **state)
     assert_false(mnl_nlmsg_batch_next(batch));
     assert_int_equal(mnl_nlmsg_batch_size(batch), 44);
     assert_ptr_equal(mnl_nlmsg_batch_current(batch), buffer.bytes + 44);
+    mnl_nlmsg_batch_stop(batch);
+
+    /* a message that ends exactly at the limit joins */
+    batch = mnl_nlmsg_batch_start(buffer.bytes, 36);
+    put_message(mnl_nlmsg_batch_current(batch), 20, 0, 1, 0, 4);
+    assert_true(mnl_nlmsg_batch_next(batch));
+    put_message(mnl_nlmsg_batch_current(batch), 21, 0, 2, 0, 0);
+    assert_true(mnl_nlmsg_batch_next(batch));
+    assert_int_equal(mnl_nlmsg_batch_size(batch), 36);
+    put_message(mnl_nlmsg_batch_current(batch), 22, 0, 3, 0, 0);
+    assert_false(mnl_nlmsg_batch_next(batch));
     mnl_nlmsg_batch_stop(batch);
 }
 
@@ -320,7 +375,7 @@ static int run(size_t len, unsigned int seq, unsigned int portid, Replies *repli
 {
     errno = 0;
     int ret = mnl_cb_run(buffer.bytes, len, seq, portid, on_data, replies);
-    return ret == MNL_CB_ERROR ? -errno : ret;
+    return ret != MNL_CB_ERROR ? ret : errno ? -errno : ERRNO_NOT_SET;
 }
 
 static void test_cb_run_data_then_ack(void **state)
@@ -374,6 +429,30 @@ static void test_cb_run_errors(void **state)
     replies.data_messages = 0;
     assert_int_equal(run(52, 5, 77, &replies), MNL_CB_STOP);
     assert_int_equal(replies.data_messages, 1);
+
+    /* a positive error code is an error too, with that errno */
+    memset(buffer.bytes, 0, sizeof buffer.bytes);
+    put_error(buffer.bytes, 5, 77, EPERM);
+    assert_int_equal(run(36, 5, 77, &replies), -EPERM);
+}
+
+/* NLMSG_OVERRUN and the other control types below NLMSG_MIN_TYPE that are
+ * not an error or the end are passed over; so is a message cut short at
+ * the end of the datagram (nothing read past it). */
+static void test_cb_run_passes_over(void **state)
+{
+    Replies replies = {.verdict = MNL_CB_OK};
+    memset(buffer.bytes, 0, sizeof buffer.bytes);
+    put_message(buffer.bytes, NLMSG_OVERRUN, 0, 5, 77, 0);
+    put_message(buffer.bytes + 16, 0, 0, 5, 77, 0);
+    put_message(buffer.bytes + 32, 7, 0, 5, 77, 0);
+    put_message(buffer.bytes + 48, 20, 0, 5, 77, 0);
+    put_message(buffer.bytes + 64, 21, 0, 5, 77, 16); /* 32 bytes, 24 of them sent */
+    assert_int_equal(run(88, 5, 77, &replies), MNL_CB_OK);
+    assert_int_equal(replies.data_messages, 1);
+    replies.data_messages = 0;
+    assert_int_equal(run(96, 5, 77, &replies), MNL_CB_OK);
+    assert_int_equal(replies.data_messages, 2);
 }
 
 /* ---- a socket ---- */
@@ -400,10 +479,13 @@ static void test_socket_ack_from_the_kernel(void **state)
     errno = 0;
     assert_int_equal(mnl_socket_recvfrom(nl, buffer.bytes, 8), -1);
     assert_int_equal(errno, ENOSPC);
-    assert_int_equal(mnl_socket_close(nl), 0);
-
-    nl = mnl_socket_open(NETLINK_ROUTE);
-    assert_non_null(nl);
+    /* a port id another socket holds: bind fails, with the kernel's errno */
+    struct mnl_socket *other = mnl_socket_open(NETLINK_ROUTE);
+    assert_non_null(other);
+    errno = 0;
+    assert_int_equal(mnl_socket_bind(other, 0, (pid_t)portid), -1);
+    assert_int_equal(errno, EADDRINUSE);
+    assert_int_equal(mnl_socket_close(other), 0);
     assert_int_equal(mnl_socket_close(nl), 0);
     errno = 0;
     assert_null(mnl_socket_open(MAX_LINKS + 1));
@@ -414,6 +496,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_build_header_and_attributes),
+#ifdef CN_TEST_HOOK_MNL
+        cmocka_unit_test(test_build_padding_zeroed),
+#endif
         cmocka_unit_test(test_parse_and_get),
         cmocka_unit_test(test_parse_stops_where_told),
         cmocka_unit_test(test_parse_skips_what_does_not_fit),
@@ -423,6 +508,7 @@ int main(void)
         cmocka_unit_test(test_batch),
         cmocka_unit_test(test_cb_run_data_then_ack),
         cmocka_unit_test(test_cb_run_errors),
+        cmocka_unit_test(test_cb_run_passes_over),
         cmocka_unit_test(test_socket_ack_from_the_kernel),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
