@@ -309,6 +309,12 @@ static size_t fixed_length(enum mnl_attr_data_type type)
     }
 }
 
+static int invalid(int reason)
+{
+    errno = reason;
+    return -1;
+}
+
 /* What the kernel sent is read by the get functions only after this: an
  * integer's payload is exactly its size, a NUL string ends in its NUL, a
  * flag has no payload, a nest that is not empty holds at least one
@@ -316,60 +322,42 @@ static size_t fixed_length(enum mnl_attr_data_type type)
  * TYPE unknown). */
 int mnl_attr_validate(const struct nlattr *attr, enum mnl_attr_data_type type)
 {
-    if (type >= MNL_TYPE_MAX) {
-        errno = EINVAL;
-        return -1;
-    }
+    if (type >= MNL_TYPE_MAX)
+        return invalid(EINVAL);
     /* Shorter than its own header (which mnl_attr_ok, and so every walk
      * over attributes, rules out): libmnl would read its payload's length
      * as some 65,000 bytes. */
-    if (attr->nla_len < MNL_ATTR_HDRLEN) {
-        errno = ERANGE;
-        return -1;
-    }
+    if (attr->nla_len < MNL_ATTR_HDRLEN)
+        return invalid(ERANGE);
     size_t len = mnl_attr_get_payload_len(attr);
     size_t expected = fixed_length(type);
     const char *payload = mnl_attr_get_payload(attr);
-    if (len < expected) {
-        errno = ERANGE;
-        return -1;
-    }
+    if (len < expected)
+        return invalid(ERANGE);
     switch (type) {
     case MNL_TYPE_FLAG:
-        if (len > 0) {
-            errno = ERANGE;
-            return -1;
-        }
+        if (len > 0)
+            return invalid(ERANGE);
         break;
     case MNL_TYPE_NUL_STRING:
-        if (len == 0) {
-            errno = ERANGE;
-            return -1;
-        }
-        if (payload[len - 1] != '\0') {
-            errno = EINVAL;
-            return -1;
-        }
+        if (len == 0)
+            return invalid(ERANGE);
+        if (payload[len - 1] != '\0')
+            return invalid(EINVAL);
         break;
     case MNL_TYPE_STRING:
-        if (len == 0) {
-            errno = ERANGE;
-            return -1;
-        }
+        if (len == 0)
+            return invalid(ERANGE);
         break;
     case MNL_TYPE_NESTED:
-        if (len > 0 && len < MNL_ATTR_HDRLEN) {
-            errno = ERANGE;
-            return -1;
-        }
+        if (len > 0 && len < MNL_ATTR_HDRLEN)
+            return invalid(ERANGE);
         break;
     default:
         break;
     }
-    if (expected && len > expected) {
-        errno = ERANGE;
-        return -1;
-    }
+    if (expected && len > expected)
+        return invalid(ERANGE);
     return 0;
 }
 

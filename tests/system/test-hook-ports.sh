@@ -237,4 +237,26 @@ is "a start while the lock is held: exit 0, the four ports, after the holder let
 qemu_hook m1 stopped end - <"$work/m1-stopped.xml" 2>/dev/null
 is "and stopped: nothing left" "$(ports ports)" ""
 
+# Waiting for the lock gives up after 10 s (CN_PORTS_LOCK_MS): a stopped
+# then exits 0 and leaves its record and elements to repair; a start
+# fails, naming the lock, and changes nothing.  The holder lets go after
+# both have given up (about 20 s).
+run qemu_hook m1 start begin - <"$work/m1-start.xml"
+is "start before the long hold: the four ports" "$rc:$(ports ports)" "0:$all"
+flock "$lockfile" sleep 21.5 &
+holder=$!
+sleep 0.3
+run qemu_hook m1 stopped end - <"$work/m1-stopped.xml"
+is "stopped while the lock is held past 10 s: exit 0, its ports and record left for repair" \
+    "$rc:$(ports ports):$(test -e "$record" && echo record)" "0:$all:record"
+cp "$record" "$work/record-before"
+run qemu_hook m1 start begin - <"$work/m1-start.xml"
+ok "start while the lock is held past 10 s: fails" test "$rc" != 0
+like "... naming the lock" "$err" "hook-ports.lock: still locked after 10000 ms"
+is "... and changes nothing: the ports, the record" \
+    "$(ports ports):$(cmp -s "$record" "$work/record-before" && echo same)" "$all:same"
+wait "$holder"
+run qemu_hook m1 stopped end - <"$work/m1-stopped.xml"
+is "the lock free again, stopped: exit 0, nothing left" "$rc:$(ports ports):$(test -e "$record" && echo record)" "0::"
+
 done_testing

@@ -57,11 +57,6 @@ static struct nftnl_set *elements(const char *set_name, unsigned count)
     return set;
 }
 
-static gboolean commit(CnNftBatch *batch, GError **error)
-{
-    return cn_nft_batch_commit(batch, error);
-}
-
 static int setup(void **state)
 {
     if (geteuid() != 0 || unshare(CLONE_NEWNET) < 0)
@@ -71,7 +66,7 @@ static int setup(void **state)
     cn_nft_batch_table(batch, NFT_MSG_NEWTABLE, NLM_F_CREATE, table, "table " TABLE);
     nftnl_table_free(table);
     g_autoptr(GError) error = NULL;
-    if (!commit(batch, &error)) {
+    if (!cn_nft_batch_commit(batch, &error)) {
         print_error("cannot make table %s: %s\n", TABLE, error->message);
         return -1;
     }
@@ -79,24 +74,40 @@ static int setup(void **state)
     return 0;
 }
 
+/* The test table again: taken, and the batch's last message when last. */
+static void add_table_again(CnNftBatch *batch)
+{
+    struct nftnl_table *table = test_table();
+    cn_nft_batch_table(batch, NFT_MSG_NEWTABLE, NLM_F_CREATE, table, "table " TABLE " again");
+    nftnl_table_free(table);
+}
+
+/* 2,000 elements for a set that is not there: one message of about
+ * 32 KiB, twice the answer's read buffer, refused (ENOENT). */
+static void add_elements_of_absent_set(CnNftBatch *batch)
+{
+    struct nftnl_set *set = elements("absent", 2000);
+    cn_nft_batch_elements(batch, NFT_MSG_NEWSETELEM, NLM_F_CREATE, set, "2000 elements of set absent");
+    nftnl_set_free(set);
+}
+
+static void assert_refused_for_absent_set(CnNftBatch *batch)
+{
+    g_autoptr(GError) error = NULL;
+    assert_false(cn_nft_batch_commit(batch, &error));
+    assert_non_null(error);
+    assert_int_equal(error->code, ENOENT);
+    assert_non_null(strstr(error->message, "2000 elements of set absent"));
+}
+
 static void test_refused_large_message_not_last(void **state)
 {
     if (!*state)
         skip();
     g_autoptr(CnNftBatch) batch = cn_nft_batch_new();
-    /* 2,000 elements: about 32 KiB, twice the answer's read buffer */
-    struct nftnl_set *set = elements("absent", 2000);
-    cn_nft_batch_elements(batch, NFT_MSG_NEWSETELEM, NLM_F_CREATE, set, "2000 elements of set absent");
-    nftnl_set_free(set);
-    struct nftnl_table *table = test_table();
-    cn_nft_batch_table(batch, NFT_MSG_NEWTABLE, NLM_F_CREATE, table, "table " TABLE " again");
-    nftnl_table_free(table);
-
-    g_autoptr(GError) error = NULL;
-    assert_false(commit(batch, &error));
-    assert_non_null(error);
-    assert_int_equal(error->code, ENOENT);
-    assert_non_null(strstr(error->message, "2000 elements of set absent"));
+    add_elements_of_absent_set(batch);
+    add_table_again(batch);
+    assert_refused_for_absent_set(batch);
 }
 
 /* The same refusal as the batch's last message, which asked for the ack:
@@ -106,17 +117,9 @@ static void test_refused_large_message_last(void **state)
     if (!*state)
         skip();
     g_autoptr(CnNftBatch) batch = cn_nft_batch_new();
-    struct nftnl_table *table = test_table();
-    cn_nft_batch_table(batch, NFT_MSG_NEWTABLE, NLM_F_CREATE, table, "table " TABLE " again");
-    nftnl_table_free(table);
-    struct nftnl_set *set = elements("absent", 2000);
-    cn_nft_batch_elements(batch, NFT_MSG_NEWSETELEM, NLM_F_CREATE, set, "2000 elements of set absent");
-    nftnl_set_free(set);
-
-    g_autoptr(GError) error = NULL;
-    assert_false(commit(batch, &error));
-    assert_int_equal(error->code, ENOENT);
-    assert_non_null(strstr(error->message, "2000 elements of set absent"));
+    add_table_again(batch);
+    add_elements_of_absent_set(batch);
+    assert_refused_for_absent_set(batch);
 }
 
 /* And a batch the kernel takes is still reported as taken. */
@@ -125,11 +128,9 @@ static void test_accepted_batch(void **state)
     if (!*state)
         skip();
     g_autoptr(CnNftBatch) batch = cn_nft_batch_new();
-    struct nftnl_table *table = test_table();
-    cn_nft_batch_table(batch, NFT_MSG_NEWTABLE, NLM_F_CREATE, table, "table " TABLE " again");
-    nftnl_table_free(table);
+    add_table_again(batch);
     g_autoptr(GError) error = NULL;
-    assert_true(commit(batch, &error));
+    assert_true(cn_nft_batch_commit(batch, &error));
     assert_null(error);
 }
 
