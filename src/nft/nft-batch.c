@@ -501,9 +501,13 @@ static struct mnl_socket *shared_socket(GError **error)
         return shared;
     shared = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
     /* An error names its message by the header alone: without this the
-     * kernel sends each refused request back whole (up to 72 KiB). */
+     * kernel sends each refused request back whole (up to 72 KiB).  A
+     * kernel without the option (before 4.3) still fails closed: an
+     * answer cut short is an error (read_errors). */
     int capped = 1;
-    if (!shared || setsockopt(mnl_socket_get_fd(shared), SOL_NETLINK, NETLINK_CAP_ACK, &capped, sizeof capped) < 0 ||
+    if (!shared ||
+        (setsockopt(mnl_socket_get_fd(shared), SOL_NETLINK, NETLINK_CAP_ACK, &capped, sizeof capped) < 0 &&
+         errno != ENOPROTOOPT) ||
         mnl_socket_bind(shared, 0, MNL_SOCKET_AUTOPID) < 0) {
         g_set_error(error, CN_NFT_ERROR, errno, "nftables: cannot open a netfilter socket: %s",
                     g_strerror(errno));

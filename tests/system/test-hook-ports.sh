@@ -239,13 +239,17 @@ is "and stopped: nothing left" "$(ports ports)" ""
 
 # Waiting for the lock gives up after 10 s (CN_PORTS_LOCK_MS): a stopped
 # then exits 0 and leaves its record and elements to repair; a start
-# fails, naming the lock, and changes nothing.  The holder lets go after
-# both have given up (about 20 s).
+# fails, naming the lock, and changes nothing.  The holder says when it
+# holds the lock, and lets go when told, after both have given up.
 run qemu_hook m1 start begin - <"$work/m1-start.xml"
 is "start before the long hold: the four ports" "$rc:$(ports ports)" "0:$all"
-flock "$lockfile" sleep 21.5 &
+# (It also ends when the workspace goes, should the test stop early.)
+flock "$lockfile" sh -c ': >"$1/held"; while [ -e "$1/held" ] && [ ! -e "$1/release" ]; do sleep 0.1; done' \
+    - "$work" &
 holder=$!
-sleep 0.3
+pids="$pids $holder"
+for _ in $(seq 100); do [ -e "$work/held" ] && break; sleep 0.1; done
+ok "the holder has the lock" test -e "$work/held"
 run qemu_hook m1 stopped end - <"$work/m1-stopped.xml"
 is "stopped while the lock is held past 10 s: exit 0, its ports and record left for repair" \
     "$rc:$(ports ports):$(test -e "$record" && echo record)" "0:$all:record"
@@ -255,6 +259,7 @@ ok "start while the lock is held past 10 s: fails" test "$rc" != 0
 like "... naming the lock" "$err" "hook-ports.lock: still locked after 10000 ms"
 is "... and changes nothing: the ports, the record" \
     "$(ports ports):$(cmp -s "$record" "$work/record-before" && echo same)" "$all:same"
+: >"$work/release"
 wait "$holder"
 run qemu_hook m1 stopped end - <"$work/m1-stopped.xml"
 is "the lock free again, stopped: exit 0, nothing left" "$rc:$(ports ports):$(test -e "$record" && echo record)" "0::"
